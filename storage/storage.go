@@ -83,6 +83,14 @@ type LocalPather interface {
 	LocalPath(key string) string
 }
 
+// FromLister is an optional capability of drivers that can skip keys sorting
+// before a start key cheaply (S3's StartAfter, GCS's StartOffset, a local
+// directory without a stat per skipped file).
+type FromLister interface {
+	// ListFrom is List restricted to keys >= start.
+	ListFrom(ctx context.Context, prefix, start string) ([]ObjectInfo, error)
+}
+
 // Opener opens a driver for a URL of a registered scheme.
 type Opener func(ctx context.Context, u *url.URL) (Driver, error)
 
@@ -278,6 +286,32 @@ func (s *Store) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 		return nil, s.wrap("list", prefix, err)
 	}
 	objs, err := s.drv.List(ctx, s.prefix+prefix)
+	if err != nil {
+		return nil, s.wrap("list", prefix, err)
+	}
+	for i := range objs {
+		objs[i].Key = strings.TrimPrefix(objs[i].Key, s.prefix)
+	}
+	sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
+	return objs, nil
+}
+
+// ListFrom is List restricted to keys that sort at or after start. Drivers
+// that implement FromLister do it without touching the skipped keys.
+func (s *Store) ListFrom(ctx context.Context, prefix, start string) ([]ObjectInfo, error) {
+	fl, ok := s.drv.(FromLister)
+	if !ok {
+		objs, err := s.List(ctx, prefix)
+		if err != nil {
+			return nil, err
+		}
+		i := sort.Search(len(objs), func(i int) bool { return objs[i].Key >= start })
+		return objs[i:], nil
+	}
+	if err := validatePrefix(prefix); err != nil {
+		return nil, s.wrap("list", prefix, err)
+	}
+	objs, err := fl.ListFrom(ctx, s.prefix+prefix, s.prefix+start)
 	if err != nil {
 		return nil, s.wrap("list", prefix, err)
 	}

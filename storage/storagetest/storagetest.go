@@ -419,6 +419,23 @@ func testList(t *testing.T, s *storage.Store) {
 			if got := keys(objs); !slices.Equal(got, want) {
 				t.Fatalf("List(%q) = %q, want %q", tc.prefix, got, want)
 			}
+			// ListFrom with every start key (and one between keys) returns
+			// the tail of the same listing.
+			for _, start := range append(slices.Clone(all), "", "_delta_log/00000000000000000005", "part=1/sub/", "zzz") {
+				var wantFrom []string
+				for _, k := range want {
+					if k >= start {
+						wantFrom = append(wantFrom, k)
+					}
+				}
+				from, err := s.ListFrom(ctx, tc.prefix, start)
+				if err != nil {
+					t.Fatalf("ListFrom(%q, %q): %v", tc.prefix, start, err)
+				}
+				if got := keys(from); !slices.Equal(got, wantFrom) {
+					t.Fatalf("ListFrom(%q, %q) = %q, want %q", tc.prefix, start, got, wantFrom)
+				}
+			}
 			for _, o := range objs {
 				if o.Size != sizes[o.Key] {
 					t.Errorf("List(%q): %q has size %d, want %d", tc.prefix, o.Key, o.Size, sizes[o.Key])
