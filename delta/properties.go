@@ -1,0 +1,213 @@
+package delta
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Table properties this package reads (metaData configuration keys).
+const (
+	PropCheckpointInterval        = "delta.checkpointInterval"
+	PropLogRetentionDuration      = "delta.logRetentionDuration"
+	PropDeletedFileRetention      = "delta.deletedFileRetentionDuration"
+	PropEnableExpiredLogCleanup   = "delta.enableExpiredLogCleanup"
+	PropAppendOnly                = "delta.appendOnly"
+	PropEnableChangeDataFeed      = "delta.enableChangeDataFeed"
+	PropColumnMappingMode         = "delta.columnMapping.mode"
+	PropEnableDeletionVectors     = "delta.enableDeletionVectors"
+	defaultCheckpointInterval     = 10
+	defaultLogRetention           = 30 * 24 * time.Hour
+	defaultDeletedFileRetention   = 7 * 24 * time.Hour
+	maxSupportedReaderVersion     = 3
+	maxSupportedWriterVersion     = 7
+	tableFeaturesReaderVersion    = 3
+	tableFeaturesWriterVersion    = 7
+	columnMappingReaderVersion    = 2
+	checkConstraintsWriterVersion = 3
+	changeDataFeedWriterVersion   = 4
+	columnMappingWriterVersion    = 5
+	identityColumnsWriterVersion  = 6
+	constraintPropertyPrefix      = "delta.constraints."
+	generationExpressionMetaKey   = "delta.generationExpression"
+	identityStartMetaKey          = "delta.identity.start"
+	invariantsMetaKey             = "delta.invariants"
+	timestampNtzFeature           = "timestampNtz"
+	vacuumProtocolCheckFeature    = "vacuumProtocolCheck"
+	appendOnlyFeature             = "appendOnly"
+	invariantsFeature             = "invariants"
+	checkConstraintsFeature       = "checkConstraints"
+	changeDataFeedFeature         = "changeDataFeed"
+	generatedColumnsFeature       = "generatedColumns"
+	columnMappingFeature          = "columnMapping"
+	identityColumnsFeature        = "identityColumns"
+	deletionVectorsFeature        = "deletionVectors"
+)
+
+// readerFeaturesSupported are the reader features this package reads
+// correctly. Everything else is refused by name.
+var readerFeaturesSupported = []string{timestampNtzFeature, vacuumProtocolCheckFeature}
+
+// writerFeaturesSupported are the writer features this package honours when
+// it writes. appendOnly is enforced; invariants only when none are declared.
+var writerFeaturesSupported = []string{appendOnlyFeature, invariantsFeature, timestampNtzFeature, vacuumProtocolCheckFeature}
+
+// checkReadSupport refuses tables whose protocol needs reader features this
+// package lacks, naming them.
+func checkReadSupport(p *Protocol, m *Metadata) error {
+	var missing []string
+	switch {
+	case p.MinReaderVersion > maxSupportedReaderVersion:
+		for _, f := range p.ReaderFeatures {
+			if !slices.Contains(readerFeaturesSupported, f) {
+				missing = append(missing, f)
+			}
+		}
+		if len(missing) == 0 {
+			missing = append(missing, fmt.Sprintf("readerVersion %d", p.MinReaderVersion))
+		}
+	case p.MinReaderVersion == tableFeaturesReaderVersion:
+		for _, f := range p.ReaderFeatures {
+			if !slices.Contains(readerFeaturesSupported, f) {
+				missing = append(missing, f)
+			}
+		}
+	case p.MinReaderVersion == columnMappingReaderVersion:
+		if mode := m.Configuration[PropColumnMappingMode]; mode != "" && mode != "none" {
+			missing = append(missing, columnMappingFeature)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return &UnsupportedFeatureError{Features: slices.Compact(missing), Op: "read"}
+	}
+	return nil
+}
+
+// checkWriteSupport refuses writes to tables whose writer protocol needs
+// features this package does not implement.
+func checkWriteSupport(p *Protocol, m *Metadata, schema *StructType) error {
+	var missing []string
+	add := func(f string) {
+		if !slices.Contains(missing, f) {
+			missing = append(missing, f)
+		}
+	}
+	w := p.MinWriterVersion
+	if w >= tableFeaturesWriterVersion {
+		for _, f := range p.WriterFeatures {
+			if !slices.Contains(writerFeaturesSupported, f) {
+				add(f)
+			}
+		}
+	} else {
+		if w > maxSupportedWriterVersion {
+			add(fmt.Sprintf("writerVersion %d", w))
+		}
+		if w >= checkConstraintsWriterVersion {
+			for k := range m.Configuration {
+				if strings.HasPrefix(k, constraintPropertyPrefix) {
+					add(checkConstraintsFeature)
+				}
+			}
+		}
+		if w >= changeDataFeedWriterVersion {
+			if strings.EqualFold(m.Configuration[PropEnableChangeDataFeed], "true") {
+				add(changeDataFeedFeature)
+			}
+			if schemaHasMeta(schema, generationExpressionMetaKey) {
+				add(generatedColumnsFeature)
+			}
+		}
+		if w >= columnMappingWriterVersion {
+			if mode := m.Configuration[PropColumnMappingMode]; mode != "" && mode != "none" {
+				add(columnMappingFeature)
+			}
+		}
+		if w >= identityColumnsWriterVersion && schemaHasMeta(schema, identityStartMetaKey) {
+			add(identityColumnsFeature)
+		}
+	}
+	if schemaHasMeta(schema, invariantsMetaKey) {
+		add(invariantsFeature)
+	}
+	if err := checkReadSupport(p, m); err != nil {
+		return &UnsupportedFeatureError{Features: err.(*UnsupportedFeatureError).Features, Op: "write"}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return &UnsupportedFeatureError{Features: missing, Op: "write"}
+	}
+	return nil
+}
+
+func schemaHasMeta(s *StructType, key string) bool {
+	if s == nil {
+		return false
+	}
+	var walk func(fields []StructField) bool
+	walk = func(fields []StructField) bool {
+		for _, f := range fields {
+			if _, ok := f.Metadata[key]; ok {
+				return true
+			}
+			if f.Type.Name == TypeStruct && walk(f.Type.Fields) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(s.Fields)
+}
+
+// ParseInterval parses a Delta interval property such as "interval 7 days",
+// "30 days" or "interval 1 week".
+func ParseInterval(s string) (time.Duration, error) {
+	f := strings.Fields(strings.ToLower(strings.TrimSpace(s)))
+	if len(f) > 0 && f[0] == "interval" {
+		f = f[1:]
+	}
+	if len(f) != 2 {
+		return 0, fmt.Errorf("delta: invalid interval %q (want e.g. \"interval 7 days\")", s)
+	}
+	n, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("delta: invalid interval %q: bad number", s)
+	}
+	units := map[string]time.Duration{
+		"nanosecond": time.Nanosecond, "microsecond": time.Microsecond, "millisecond": time.Millisecond,
+		"second": time.Second, "minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour, "week": 7 * 24 * time.Hour,
+	}
+	u, ok := units[strings.TrimSuffix(f[1], "s")]
+	if !ok {
+		return 0, fmt.Errorf("delta: invalid interval %q: unknown unit %q", s, f[1])
+	}
+	return time.Duration(n) * u, nil
+}
+
+// durationProperty reads an interval property with a default.
+func durationProperty(m *Metadata, key string, def time.Duration) (time.Duration, error) {
+	v, ok := m.Configuration[key]
+	if !ok {
+		return def, nil
+	}
+	d, err := ParseInterval(v)
+	if err != nil {
+		return 0, fmt.Errorf("delta: table property %s: %w", key, err)
+	}
+	return d, nil
+}
+
+func boolProperty(m *Metadata, key string, def bool) bool {
+	v, ok := m.Configuration[key]
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return def
+	}
+	return b
+}

@@ -1,0 +1,784 @@
+// Package duckdb is the embedded engine: DuckDB in process, reading Delta
+// snapshots through their Parquet files and writing results as Parquet.
+package duckdb
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/duckdb/duckdb-go/v2"
+	"github.com/google/uuid"
+
+	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/engine"
+)
+
+// Options configure the engine. Zero values leave DuckDB's defaults.
+type Options struct {
+	// MemoryLimit caps DuckDB's memory, e.g. "2GB".
+	MemoryLimit string
+	// TempDir is where DuckDB spills when it exceeds the limit.
+	TempDir string
+	// Threads bounds DuckDB's worker threads (0 = all cores).
+	Threads int
+}
+
+// Engine is a DuckDB database in memory with one connection.
+type Engine struct {
+	db   *sql.DB
+	conn *sql.Conn
+	seq  int
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+// Open starts an in-memory DuckDB with the given options.
+func Open(ctx context.Context, opts *Options) (*Engine, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	connector, err := duckdb.NewConnector("", nil)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: open: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("duckdb: connect: %w", err)
+	}
+	e := &Engine{db: db, conn: conn}
+	settings := []string{"SET TimeZone='UTC'", "SET preserve_insertion_order=false"}
+	if opts.MemoryLimit != "" {
+		settings = append(settings, "SET memory_limit="+quoteString(opts.MemoryLimit))
+	}
+	if opts.TempDir != "" {
+		settings = append(settings, "SET temp_directory="+quoteString(opts.TempDir))
+	}
+	if opts.Threads > 0 {
+		settings = append(settings, fmt.Sprintf("SET threads=%d", opts.Threads))
+	}
+	for _, s := range settings {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("duckdb: %s: %w", s, err)
+		}
+	}
+	return e, nil
+}
+
+// Close releases the database.
+func (e *Engine) Close() error {
+	err := e.conn.Close()
+	return errors.Join(err, e.db.Close())
+}
+
+// Exec runs statements that return no rows.
+func (e *Engine) Exec(ctx context.Context, query string) error {
+	if _, err := e.conn.ExecContext(ctx, query); err != nil {
+		return fmt.Errorf("duckdb: %w", err)
+	}
+	return nil
+}
+
+// Query runs a statement and returns all its rows.
+func (e *Engine) Query(ctx context.Context, query string) (*engine.Result, error) {
+	rows, err := e.conn.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: %w", err)
+	}
+	defer rows.Close()
+	cts, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: %w", err)
+	}
+	res := &engine.Result{Columns: make([]engine.Column, len(cts))}
+	for i, ct := range cts {
+		t, _, err := deltaType(ct.DatabaseTypeName())
+		if err != nil {
+			t = delta.Primitive(delta.TypeString)
+		}
+		res.Columns[i] = engine.Column{Name: ct.Name(), Type: t}
+	}
+	for rows.Next() {
+		vals := make([]any, len(cts))
+		ptrs := make([]any, len(cts))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("duckdb: %w", err)
+		}
+		for i, v := range vals {
+			vals[i] = normalize(v)
+		}
+		res.Rows = append(res.Rows, vals)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("duckdb: %w", err)
+	}
+	return res, nil
+}
+
+// normalize turns driver-specific values into plain Go values.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case duckdb.Decimal:
+		return formatDecimal(x)
+	case duckdb.UUID:
+		return x.String()
+	}
+	return v
+}
+
+// formatDecimal renders a decimal with exactly its scale's fraction digits.
+func formatDecimal(d duckdb.Decimal) string {
+	if d.Value == nil {
+		return ""
+	}
+	neg := d.Value.Sign() < 0
+	digits := new(big.Int).Abs(d.Value).String()
+	scale := int(d.Scale)
+	if scale > 0 {
+		if len(digits) <= scale {
+			digits = strings.Repeat("0", scale-len(digits)+1) + digits
+		}
+		digits = digits[:len(digits)-scale] + "." + digits[len(digits)-scale:]
+	}
+	if neg {
+		digits = "-" + digits
+	}
+	return digits
+}
+
+// localPaths returns the local file paths of adds.
+func localPaths(snap *delta.Snapshot, adds []*delta.Add) ([]string, error) {
+	out := make([]string, len(adds))
+	for i, a := range adds {
+		key, err := delta.FileKey(a.Path)
+		if err != nil {
+			return nil, err
+		}
+		p, ok := snap.Store().LocalPath(key)
+		if !ok {
+			return nil, fmt.Errorf("%w: %s", engine.ErrNotLocal, snap.Store().URL())
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
+// Bind creates the view name over the snapshot's files.
+func (e *Engine) Bind(ctx context.Context, name string, snap *delta.Snapshot, files []*delta.Add) error {
+	if files == nil {
+		files = snap.Files()
+	}
+	body, err := snapshotSQL(snap, files)
+	if err != nil {
+		return fmt.Errorf("duckdb: bind %s: %w", name, err)
+	}
+	return e.createView(ctx, name, body)
+}
+
+// BindEmpty creates the view name as an empty relation of schema.
+func (e *Engine) BindEmpty(ctx context.Context, name string, schema *delta.StructType) error {
+	body, err := emptySQL(schema)
+	if err != nil {
+		return fmt.Errorf("duckdb: bind %s: %w", name, err)
+	}
+	return e.createView(ctx, name, body)
+}
+
+func (e *Engine) createView(ctx context.Context, name, body string) error {
+	schema, _, full := qualified(name)
+	if schema != "" {
+		if err := e.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoteIdent(schema)); err != nil {
+			return err
+		}
+	}
+	return e.Exec(ctx, "CREATE OR REPLACE VIEW "+full+" AS "+body)
+}
+
+func emptySQL(schema *delta.StructType) (string, error) {
+	cols := make([]string, len(schema.Fields))
+	for i, f := range schema.Fields {
+		t, err := sqlType(f.Type)
+		if err != nil {
+			return "", err
+		}
+		cols[i] = "CAST(NULL AS " + t + ") AS " + quoteIdent(f.Name)
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " WHERE false", nil
+}
+
+// snapshotSQL is a SELECT over the given files of a snapshot with every
+// schema column in order: data columns from the files (NULL where a file
+// lacks one), partition columns from the log's partition values.
+func snapshotSQL(snap *delta.Snapshot, files []*delta.Add) (string, error) {
+	schema := snap.Schema()
+	if len(files) == 0 {
+		return emptySQL(schema)
+	}
+	paths, err := localPaths(snap, files)
+	if err != nil {
+		return "", err
+	}
+	parts := snap.PartitionColumns()
+	isPart := func(name string) bool {
+		return slices.ContainsFunc(parts, func(p string) bool { return strings.EqualFold(p, name) })
+	}
+	// Group files by partition values.
+	type group struct {
+		values map[string]*string
+		paths  []string
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	for i, a := range files {
+		k := partitionKey(parts, a.PartitionValues)
+		g, ok := byKey[k]
+		if !ok {
+			g = &group{values: a.PartitionValues}
+			byKey[k] = g
+			groups = append(groups, g)
+		}
+		g.paths = append(g.paths, paths[i])
+	}
+	var branches []string
+	for _, g := range groups {
+		cols := make([]string, len(schema.Fields))
+		for i, f := range schema.Fields {
+			t, err := sqlType(f.Type)
+			if err != nil {
+				return "", err
+			}
+			if isPart(f.Name) {
+				v := lookup(g.values, f.Name)
+				if v == nil || (*v == "" && f.Type.Name != delta.TypeString) {
+					cols[i] = "CAST(NULL AS " + t + ") AS " + quoteIdent(f.Name)
+				} else {
+					cols[i] = "CAST(" + quoteString(*v) + " AS " + t + ") AS " + quoteIdent(f.Name)
+				}
+				continue
+			}
+			cols[i] = "CAST(" + quoteIdent(f.Name) + " AS " + t + ") AS " + quoteIdent(f.Name)
+		}
+		list := make([]string, len(g.paths))
+		for i, p := range g.paths {
+			list[i] = quoteString(p)
+		}
+		branches = append(branches, "SELECT "+strings.Join(cols, ", ")+" FROM read_parquet(["+strings.Join(list, ", ")+"], union_by_name=true)")
+	}
+	return strings.Join(branches, "\nUNION ALL\n"), nil
+}
+
+func lookup(m map[string]*string, name string) *string {
+	for k, v := range m {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
+}
+
+func partitionKey(parts []string, values map[string]*string) string {
+	var sb strings.Builder
+	for _, p := range parts {
+		v := lookup(values, p)
+		if v == nil {
+			sb.WriteString("\x00N")
+		} else {
+			sb.WriteString("\x00V" + *v)
+		}
+	}
+	return sb.String()
+}
+
+// MatchFiles scans only the key columns of the candidate files.
+func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, keys []string, relation string) ([]*delta.Add, error) {
+	if len(files) == 0 || len(keys) == 0 {
+		return nil, nil
+	}
+	paths, err := localPaths(snap, files)
+	if err != nil {
+		return nil, err
+	}
+	byPath := make(map[string]*delta.Add, len(files))
+	list := make([]string, len(paths))
+	for i, p := range paths {
+		byPath[p] = files[i]
+		list[i] = quoteString(p)
+	}
+	parts := snap.PartitionColumns()
+	var dataKeys, conds []string
+	for _, k := range keys {
+		if slices.ContainsFunc(parts, func(p string) bool { return strings.EqualFold(p, k) }) {
+			continue // partition keys are not in the files; matching on data keys is enough
+		}
+		dataKeys = append(dataKeys, quoteIdent(k))
+		conds = append(conds, "f."+quoteIdent(k)+" = r."+quoteIdent(k))
+	}
+	if len(dataKeys) == 0 {
+		return nil, fmt.Errorf("duckdb: match files: every key is a partition column")
+	}
+	_, _, rel := qualified(relation)
+	q := "SELECT DISTINCT f.filename FROM read_parquet([" + strings.Join(list, ", ") + "], filename=true, union_by_name=true) f WHERE EXISTS (SELECT 1 FROM " + rel + " r WHERE " + strings.Join(conds, " AND ") + ")"
+	res, err := e.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: match files: %w", err)
+	}
+	var out []*delta.Add
+	for _, r := range res.Rows {
+		if a, ok := byPath[r[0].(string)]; ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// Load reads landing files into a temporary table of text columns.
+func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*engine.LoadResult, error) {
+	if len(src.Files) == 0 {
+		return nil, fmt.Errorf("duckdb: load %s: no files", name)
+	}
+	e.seq++
+	list := make([]string, len(src.Files))
+	for i, f := range src.Files {
+		list[i] = quoteString(f)
+	}
+	files := "[" + strings.Join(list, ", ") + "]"
+	_, _, full := qualified(name)
+	res := &engine.LoadResult{}
+	switch src.Format {
+	case engine.CSV, "":
+		// DuckDB keeps rejected records only without union_by_name, so
+		// files are read in groups sharing one header line and the groups
+		// are combined by column name.
+		groups, order, err := groupByHeader(src.Files)
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+		}
+		var parts []string
+		for gi, h := range order {
+			rejT, rejS := fmt.Sprintf("__rej_err_%d_%d", e.seq, gi), fmt.Sprintf("__rej_scan_%d_%d", e.seq, gi)
+			part := fmt.Sprintf("__csv_%d_%d", e.seq, gi)
+			list := make([]string, len(groups[h]))
+			for i, f := range groups[h] {
+				list[i] = quoteString(f)
+			}
+			cols, err := headerColumns(h, or(src.Delimiter, ","), src.NoHeader)
+			if err != nil {
+				return nil, fmt.Errorf("duckdb: load %s: header of %s: %w", name, groups[h][0], err)
+			}
+			opt := []string{
+				"header=" + fmt.Sprint(!src.NoHeader), "auto_detect=false", "columns=" + cols, "filename='__source_file'",
+				"store_rejects=true", "strict_mode=true",
+				"rejects_table=" + quoteString(rejT), "rejects_scan=" + quoteString(rejS),
+				"delim=" + quoteString(or(src.Delimiter, ",")), "quote=" + quoteString(or(src.Quote, `"`)),
+				"escape=" + quoteString(or(src.Escape, `"`)), "max_line_size=10000000",
+			}
+			q := "CREATE OR REPLACE TEMP TABLE " + part + " AS SELECT * EXCLUDE (__source_file), __source_file AS _source_file FROM read_csv([" + strings.Join(list, ", ") + "], " + strings.Join(opt, ", ") + ")"
+			if err := e.Exec(ctx, q); err != nil {
+				return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+			}
+			parts = append(parts, part)
+			rej, err := e.Query(ctx, "SELECT s.file_path, e.line, e.error_type || ': ' || e.error_message, coalesce(e.csv_line, '') FROM "+rejT+" e JOIN "+rejS+" s USING (scan_id, file_id) ORDER BY s.file_path, e.line")
+			if err != nil {
+				return nil, fmt.Errorf("duckdb: load %s: rejects: %w", name, err)
+			}
+			seen := map[string]bool{}
+			for _, r := range rej.Rows {
+				k := fmt.Sprint(r[0], r[1])
+				if seen[k] { // one record may fail several checks
+					continue
+				}
+				seen[k] = true
+				res.Rejects = append(res.Rejects, engine.Reject{File: r[0].(string), Line: toInt64(r[1]), Error: r[2].(string), Raw: r[3].(string)})
+			}
+			_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+rejT+"; DROP TABLE IF EXISTS "+rejS)
+		}
+		selects := make([]string, len(parts))
+		for i, p := range parts {
+			selects[i] = "SELECT * FROM " + p
+		}
+		if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+full+" AS "+strings.Join(selects, " UNION ALL BY NAME ")); err != nil {
+			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+		}
+		for _, p := range parts {
+			_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+p)
+		}
+		if len(parts) > 1 {
+			// Keep _source_file last, as for a single group.
+			if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+full+" AS SELECT * EXCLUDE (_source_file), _source_file FROM "+full); err != nil {
+				return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+			}
+		}
+	case engine.JSON:
+		raw := fmt.Sprintf("__json_%d", e.seq)
+		q := "CREATE OR REPLACE TEMP TABLE " + raw + " AS SELECT line, filename AS _source_file, json_valid(line) AS ok, row_number() OVER () AS rn FROM read_csv(" + files +
+			", columns={'line': 'VARCHAR'}, header=false, delim=E'\\x1f', quote='', escape='', filename=true, strict_mode=false, max_line_size=10000000) WHERE trim(line) <> ''"
+		if err := e.Exec(ctx, q); err != nil {
+			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+		}
+		keys, err := e.Query(ctx, "SELECT k FROM (SELECT unnest(json_keys(line::JSON)) AS k, rn FROM "+raw+" WHERE ok AND json_type(line::JSON) = 'OBJECT') GROUP BY k ORDER BY min(rn), k")
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+		}
+		cols := []string{}
+		for _, k := range keys.Rows {
+			key := k[0].(string)
+			cols = append(cols, "json_extract_string(line, "+quoteString("$."+jsonPathKey(key))+") AS "+quoteIdent(key))
+		}
+		sel := strings.Join(append(cols, "_source_file"), ", ")
+		if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+full+" AS SELECT "+sel+" FROM "+raw+" WHERE ok AND json_type(line::JSON) = 'OBJECT'"); err != nil {
+			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+		}
+		bad, err := e.Query(ctx, "SELECT _source_file, line FROM "+raw+" WHERE NOT ok OR json_type(line::JSON) <> 'OBJECT'")
+		if err == nil {
+			for _, r := range bad.Rows {
+				res.Rejects = append(res.Rejects, engine.Reject{File: r[0].(string), Error: "invalid JSON object", Raw: r[1].(string)})
+			}
+		}
+		_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+raw)
+	case engine.Parquet:
+		q := "CREATE OR REPLACE TEMP TABLE " + full + " AS SELECT COLUMNS(* EXCLUDE (__source_file))::VARCHAR, __source_file AS _source_file FROM read_parquet(" + files + ", union_by_name=true, filename='__source_file')"
+		if err := e.Exec(ctx, q); err != nil {
+			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+		}
+	default:
+		return nil, fmt.Errorf("duckdb: load %s: unknown format %q", name, src.Format)
+	}
+	desc, err := e.Query(ctx, "SELECT column_name FROM (DESCRIBE "+full+")")
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+	}
+	for _, r := range desc.Rows {
+		if c := r[0].(string); c != "_source_file" {
+			res.Columns = append(res.Columns, c)
+		}
+	}
+	cnt, err := e.Query(ctx, "SELECT count(*) FROM "+full)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+	}
+	res.Rows = toInt64(cnt.Rows[0][0])
+	return res, nil
+}
+
+// groupByHeader groups CSV files by their first line (BOM stripped), in
+// the order of first appearance.
+func groupByHeader(files []string) (map[string][]string, []string, error) {
+	groups := map[string][]string{}
+	var order []string
+	buf := make([]byte, 64<<10)
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		n, _ := io.ReadFull(fh, buf)
+		fh.Close()
+		line := buf[:n]
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i]
+		}
+		h := strings.TrimSuffix(strings.TrimPrefix(string(line), "\ufeff"), "\r")
+		if _, ok := groups[h]; !ok {
+			order = append(order, h)
+		}
+		groups[h] = append(groups[h], f)
+	}
+	return groups, order, nil
+}
+
+// headerColumns renders a CSV header line as read_csv's columns struct, all
+// VARCHAR, so that DuckDB does not have to sniff files that a bad record
+// makes unsniffable. Without a header, columns are column0, column1, ….
+func headerColumns(line, delim string, noHeader bool) (string, error) {
+	r := csv.NewReader(strings.NewReader(line))
+	r.Comma = []rune(delim)[0]
+	r.LazyQuotes = true
+	names, err := r.Read()
+	if err != nil {
+		return "", err
+	}
+	parts := make([]string, len(names))
+	seen := map[string]bool{}
+	for i, n := range names {
+		if noHeader {
+			n = fmt.Sprintf("column%d", i)
+		}
+		n = strings.TrimSpace(n)
+		if n == "" {
+			n = fmt.Sprintf("column%d", i)
+		}
+		if seen[strings.ToLower(n)] {
+			return "", fmt.Errorf("duplicate column %q", n)
+		}
+		seen[strings.ToLower(n)] = true
+		parts[i] = quoteString(n) + ": 'VARCHAR'"
+	}
+	return "{" + strings.Join(parts, ", ") + "}", nil
+}
+
+func jsonPathKey(k string) string {
+	return `"` + strings.ReplaceAll(k, `"`, `\"`) + `"`
+}
+
+func toInt64(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case int:
+		return int64(x)
+	case uint64:
+		return int64(x)
+	case float64:
+		return int64(x)
+	}
+	return 0
+}
+
+// Write materializes query and writes it as Parquet files under dst.
+func (e *Engine) Write(ctx context.Context, query string, dst engine.Target) (*engine.WriteResult, error) {
+	e.seq++
+	tmp := fmt.Sprintf("__write_%d", e.seq)
+	if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+tmp+" AS "+query); err != nil {
+		return nil, fmt.Errorf("duckdb: write: %w", err)
+	}
+	defer e.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+tmp)
+	desc, err := e.Query(ctx, "SELECT column_name, column_type FROM (DESCRIBE "+tmp+")")
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: write: %w", err)
+	}
+	type col struct{ name, expr string }
+	var cols []col
+	schema := dst.Schema
+	if schema == nil {
+		schema = &delta.StructType{}
+		for _, r := range desc.Rows {
+			name, typ := r[0].(string), r[1].(string)
+			dt, cast, err := deltaType(typ)
+			if err != nil {
+				return nil, fmt.Errorf("duckdb: write: column %q: %w", name, err)
+			}
+			expr := quoteIdent(name)
+			if cast != "" {
+				expr = "CAST(" + expr + " AS " + cast + ")"
+			}
+			cols = append(cols, col{name, expr})
+			schema.Fields = append(schema.Fields, delta.StructField{Name: name, Type: dt, Nullable: true})
+		}
+	} else {
+		have := map[string]string{}
+		for _, r := range desc.Rows {
+			have[strings.ToLower(r[0].(string))] = r[0].(string)
+		}
+		for _, f := range schema.Fields {
+			t, err := sqlType(f.Type)
+			if err != nil {
+				return nil, fmt.Errorf("duckdb: write: column %q: %w", f.Name, err)
+			}
+			src, ok := have[strings.ToLower(f.Name)]
+			delete(have, strings.ToLower(f.Name))
+			expr := "CAST(NULL AS " + t + ")"
+			if ok {
+				expr = "CAST(" + quoteIdent(src) + " AS " + t + ")"
+			}
+			cols = append(cols, col{f.Name, expr})
+		}
+		if len(have) > 0 {
+			extra := make([]string, 0, len(have))
+			for _, n := range have {
+				extra = append(extra, n)
+			}
+			slices.Sort(extra)
+			return nil, fmt.Errorf("%w: result columns %v are not in the table schema", delta.ErrSchemaMismatch, extra)
+		}
+	}
+	for _, p := range dst.PartitionColumns {
+		f, ok := schema.Field(p)
+		if !ok {
+			return nil, fmt.Errorf("duckdb: write: partition column %q is not in the result", p)
+		}
+		if !f.Type.IsPrimitive() {
+			return nil, fmt.Errorf("duckdb: write: partition column %q has type %s", p, f.Type)
+		}
+	}
+	isPart := func(n string) bool {
+		return slices.ContainsFunc(dst.PartitionColumns, func(p string) bool { return strings.EqualFold(p, n) })
+	}
+	var dataCols []string
+	for _, c := range cols {
+		if !isPart(c.name) {
+			dataCols = append(dataCols, c.expr+" AS "+quoteIdent(c.name))
+		}
+	}
+	// Distinct partitions, rendered as Delta partition values.
+	type partition struct {
+		values map[string]*string
+		where  string
+	}
+	partitions := []partition{{values: map[string]*string{}, where: "true"}}
+	if len(dst.PartitionColumns) > 0 {
+		exprs := make([]string, len(dst.PartitionColumns))
+		for i, p := range dst.PartitionColumns {
+			f, _ := schema.Field(p)
+			exprs[i] = partitionValueSQL(quoteIdent(p), f.Type)
+		}
+		res, err := e.Query(ctx, "SELECT DISTINCT "+strings.Join(exprs, ", ")+" FROM "+tmp)
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: write: %w", err)
+		}
+		partitions = partitions[:0]
+		for _, r := range res.Rows {
+			pt := partition{values: map[string]*string{}}
+			var conds []string
+			for i, p := range dst.PartitionColumns {
+				f, _ := schema.Field(p)
+				if r[i] == nil {
+					pt.values[f.Name] = nil
+					conds = append(conds, quoteIdent(p)+" IS NULL")
+					continue
+				}
+				s := r[i].(string)
+				pt.values[f.Name] = &s
+				conds = append(conds, partitionValueSQL(quoteIdent(p), f.Type)+" = "+quoteString(s))
+			}
+			pt.where = strings.Join(conds, " AND ")
+			partitions = append(partitions, pt)
+		}
+	}
+	out := &engine.WriteResult{Schema: schema}
+	partNames := make([]string, len(dst.PartitionColumns))
+	for i, p := range dst.PartitionColumns {
+		f, _ := schema.Field(p)
+		partNames[i] = f.Name
+	}
+	for _, pt := range partitions {
+		adds, err := e.writePartition(ctx, tmp, dataCols, pt.where, pt.values, partNames, schema, dst)
+		if err != nil {
+			return nil, err
+		}
+		out.Adds = append(out.Adds, adds...)
+	}
+	for _, a := range out.Adds {
+		st, err := delta.ParseStats(a.Stats)
+		if err == nil && st != nil && st.NumRecords > 0 {
+			out.Rows += st.NumRecords
+		}
+	}
+	return out, nil
+}
+
+// partitionValueSQL renders a column as Delta's partition value text.
+func partitionValueSQL(col string, t delta.DataType) string {
+	switch t.Name {
+	case delta.TypeDate:
+		return "strftime(" + col + ", '%Y-%m-%d')"
+	case delta.TypeTimestamp, delta.TypeTimestampNTZ:
+		return "strftime(" + col + ", '%Y-%m-%d %H:%M:%S.%f')"
+	case delta.TypeBoolean:
+		return "CASE WHEN " + col + " IS NULL THEN NULL WHEN " + col + " THEN 'true' ELSE 'false' END"
+	}
+	return "CAST(" + col + " AS VARCHAR)"
+}
+
+// writePartition writes one partition's rows into staged files and moves
+// them to their final keys.
+func (e *Engine) writePartition(ctx context.Context, tmp string, dataCols []string, where string, values map[string]*string, partNames []string, schema *delta.StructType, dst engine.Target) ([]*delta.Add, error) {
+	dir := ""
+	if len(partNames) > 0 {
+		dir = delta.PartitionPath(partNames, values)
+	}
+	stageKey := ".staging-" + uuid.NewString()
+	stage, local := dst.Store.LocalPath(stageKey)
+	if !local {
+		var err error
+		stage, err = os.MkdirTemp("", "medallion-stage-")
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: write: %w", err)
+		}
+	}
+	if err := os.MkdirAll(stage, 0o755); err != nil {
+		return nil, fmt.Errorf("duckdb: write: %w", err)
+	}
+	defer os.RemoveAll(stage)
+	opts := []string{"FORMAT parquet", "COMPRESSION snappy"}
+	target := filepath.Join(stage, "part-00000-"+uuid.NewString()+"-c000.snappy.parquet")
+	if dst.TargetFileSize > 0 {
+		target = stage
+		opts = append(opts, "FILENAME_PATTERN 'part-00000-{uuid}-c000.snappy'", fmt.Sprintf("FILE_SIZE_BYTES %d", dst.TargetFileSize), "OVERWRITE_OR_IGNORE true")
+	}
+	q := "COPY (SELECT " + strings.Join(dataCols, ", ") + " FROM " + tmp + " WHERE " + where + ") TO " + quoteString(target) + " (" + strings.Join(opts, ", ") + ")"
+	if err := e.Exec(ctx, q); err != nil {
+		return nil, fmt.Errorf("duckdb: write: %w", err)
+	}
+	ents, err := os.ReadDir(stage)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: write: %w", err)
+	}
+	var files []string
+	for _, en := range ents {
+		if !en.IsDir() {
+			files = append(files, filepath.Join(stage, en.Name()))
+		}
+	}
+	var adds []*delta.Add
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: write: %w", err)
+		}
+		fh, err := os.Open(f)
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: write: %w", err)
+		}
+		st, err := delta.StatsFromParquet(fh, fi.Size(), schema)
+		fh.Close()
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: write: stats of %s: %w", f, err)
+		}
+		if st.NumRecords == 0 {
+			continue
+		}
+		key := path.Join(dir, filepath.Base(f))
+		if local {
+			final, _ := dst.Store.LocalPath(key)
+			if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+				return nil, fmt.Errorf("duckdb: write: %w", err)
+			}
+			if err := os.Rename(f, final); err != nil {
+				return nil, fmt.Errorf("duckdb: write: %w", err)
+			}
+		} else {
+			fh, err := os.Open(f)
+			if err != nil {
+				return nil, fmt.Errorf("duckdb: write: %w", err)
+			}
+			err = dst.Store.WriteFrom(ctx, key, fh)
+			fh.Close()
+			if err != nil {
+				return nil, fmt.Errorf("duckdb: write: upload: %w", err)
+			}
+		}
+		adds = append(adds, &delta.Add{
+			Path: delta.EncodePath(key), PartitionValues: values, Size: fi.Size(),
+			ModificationTime: fi.ModTime().UnixMilli(), DataChange: true, Stats: st.JSON(),
+		})
+	}
+	return adds, nil
+}
