@@ -59,7 +59,7 @@ func Open(ctx context.Context, opts *Options) (*Engine, error) {
 		return nil, fmt.Errorf("duckdb: connect: %w", err)
 	}
 	e := &Engine{db: db, conn: conn}
-	settings := []string{"SET TimeZone='UTC'", "SET preserve_insertion_order=false"}
+	settings := []string{"SET TimeZone='UTC'", "SET preserve_insertion_order=true"}
 	if opts.MemoryLimit != "" {
 		settings = append(settings, "SET memory_limit="+quoteString(opts.MemoryLimit))
 	}
@@ -383,7 +383,7 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 			}
 			opt := []string{
 				"header=" + fmt.Sprint(!src.NoHeader), "auto_detect=false", "columns=" + cols, "filename='__source_file'",
-				"store_rejects=true", "strict_mode=true",
+				"store_rejects=true", "strict_mode=true", "hive_partitioning=false",
 				"rejects_table=" + quoteString(rejT), "rejects_scan=" + quoteString(rejS),
 				"delim=" + quoteString(or(src.Delimiter, ",")), "quote=" + quoteString(or(src.Quote, `"`)),
 				"escape=" + quoteString(or(src.Escape, `"`)), "max_line_size=10000000",
@@ -427,7 +427,7 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 	case engine.JSON:
 		raw := fmt.Sprintf("__json_%d", e.seq)
 		q := "CREATE OR REPLACE TEMP TABLE " + raw + " AS SELECT line, filename AS _source_file, json_valid(line) AS ok, row_number() OVER () AS rn FROM read_csv(" + files +
-			", columns={'line': 'VARCHAR'}, header=false, delim=E'\\x1f', quote='', escape='', filename=true, strict_mode=false, max_line_size=10000000) WHERE trim(line) <> ''"
+			", columns={'line': 'VARCHAR'}, header=false, delim=E'\\x1f', quote='', escape='', filename=true, strict_mode=false, hive_partitioning=false, max_line_size=10000000) WHERE trim(line) <> ''"
 		if err := e.Exec(ctx, q); err != nil {
 			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
 		}
@@ -452,7 +452,7 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 		}
 		_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+raw)
 	case engine.Parquet:
-		q := "CREATE OR REPLACE TEMP TABLE " + full + " AS SELECT COLUMNS(* EXCLUDE (__source_file))::VARCHAR, __source_file AS _source_file FROM read_parquet(" + files + ", union_by_name=true, filename='__source_file')"
+		q := "CREATE OR REPLACE TEMP TABLE " + full + " AS SELECT COLUMNS(* EXCLUDE (__source_file))::VARCHAR, __source_file AS _source_file FROM read_parquet(" + files + ", union_by_name=true, hive_partitioning=false, filename='__source_file')"
 		if err := e.Exec(ctx, q); err != nil {
 			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
 		}

@@ -1,0 +1,13 @@
+-- name: gold.delivery_performance
+-- description: "Delivered orders per customer state: average days from purchase to delivery and the share delivered after the estimate."
+SELECT
+    c.customer_state,
+    count(*) AS delivered_orders,
+    avg(date_diff('second', o.order_purchase_timestamp, o.order_delivered_customer_date) / 86400.0) AS avg_delivery_days,
+    100.0 * count(*) FILTER (WHERE o.order_delivered_customer_date > o.order_estimated_delivery_date) / count(*) AS late_pct
+FROM silver.orders o
+LEFT JOIN silver.customers c ON c.customer_id = o.customer_id
+WHERE o.order_status = 'delivered'
+  AND o.order_delivered_customer_date IS NOT NULL
+  AND o.order_purchase_timestamp IS NOT NULL
+GROUP BY c.customer_state

@@ -1,0 +1,6 @@
+-- name: gold.revenue_by_state
+-- description: "Revenue per date, customer state and city (accents stripped)."
+SELECT date, customer_state, customer_city, sum(revenue) AS revenue
+FROM silver.orders_items
+WHERE has_item
+GROUP BY date, customer_state, customer_city

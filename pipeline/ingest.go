@@ -1,0 +1,478 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/engine"
+	"github.com/medallionhq/medallion/storage"
+)
+
+// Bronze metadata columns, added to every row at ingestion.
+const (
+	ColSourceFile  = "_source_file"  // landing key of the file the row came from
+	ColSeq         = "_seq"          // arrival order within the batch (file, then line)
+	ColIngestedAt  = "_ingested_at"  // when the batch was ingested
+	ColBatchID     = "_batch_id"     // the run that ingested it
+	ColRescuedData = "_rescued_data" // JSON of values that did not fit the schema, or of an unparseable record
+)
+
+var metaColumns = []string{ColSourceFile, ColSeq, ColIngestedAt, ColBatchID, ColRescuedData}
+
+func isMeta(c string) bool { return slices.Contains(metaColumns, c) }
+
+// landingTxn is the txn appId that records a landing file as ingested; its
+// version is the file's modification time in milliseconds, so a file that
+// is replaced is ingested again.
+func landingTxn(key string) string { return "medallion/landing/" + key }
+
+// landedFile is one file of a source in the landing zone.
+type landedFile struct {
+	key     string
+	local   string
+	version int64
+}
+
+// discover lists a source's files in natural order (order_month=9 before
+// order_month=10), skipping hidden and temporary names.
+func discover(ctx context.Context, landing *storage.Store, s *Source) ([]landedFile, error) {
+	objs, err := landing.List(ctx, s.Path+"/")
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+	}
+	var out []landedFile
+	for _, o := range objs {
+		rel := strings.TrimPrefix(o.Key, s.Path+"/")
+		hidden := false
+		for _, el := range strings.Split(rel, "/") {
+			if strings.HasPrefix(el, ".") || strings.HasPrefix(el, "_") {
+				hidden = true
+			}
+		}
+		if hidden {
+			continue
+		}
+		if ok, _ := path.Match(s.Pattern, path.Base(o.Key)); !ok {
+			continue
+		}
+		local, ok := landing.LocalPath(o.Key)
+		if !ok {
+			return nil, fmt.Errorf("pipeline: source %s: landing %s is not on local disk (object-store landing zones need a local cache)", s.Name, landing.URL())
+		}
+		out = append(out, landedFile{key: o.Key, local: local, version: o.ModTime.UnixMilli()})
+	}
+	slices.SortFunc(out, func(a, b landedFile) int { return naturalCompare(a.key, b.key) })
+	return out, nil
+}
+
+// naturalCompare orders strings with digit runs compared as numbers.
+func naturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		if isDigit(a[0]) && isDigit(b[0]) {
+			na, ra := digitRun(a)
+			nb, rb := digitRun(b)
+			ta, tb := strings.TrimLeft(na, "0"), strings.TrimLeft(nb, "0")
+			if len(ta) != len(tb) {
+				return len(ta) - len(tb)
+			}
+			if c := strings.Compare(ta, tb); c != 0 {
+				return c
+			}
+			a, b = ra, rb
+			continue
+		}
+		if a[0] != b[0] {
+			return int(a[0]) - int(b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) - len(b)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func digitRun(s string) (string, string) {
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return s[:i], s[i:]
+}
+
+// ingest brings a source's new landing files into its bronze table in one
+// commit that also records each file as ingested (txn), so a file is
+// ingested exactly once even if a run dies and is retried.
+func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
+	rep := &TableReport{Table: s.Table, Kind: "source"}
+	files, err := discover(ctx, r.landing, s)
+	if err != nil {
+		return rep, err
+	}
+	tbl, err := r.lake.Table(ctx, s.Table)
+	if err != nil {
+		return rep, err
+	}
+	snap, err := r.lake.Snapshot(ctx, s.Table)
+	if err != nil {
+		return rep, err
+	}
+	var pending []landedFile
+	for _, f := range files {
+		if snap != nil && !r.opts.FullRefresh {
+			if v, ok := snap.TxnVersion(landingTxn(f.key)); ok && v >= f.version {
+				continue
+			}
+		}
+		pending = append(pending, f)
+	}
+	if len(pending) == 0 {
+		rep.Status = StatusUpToDate
+		if snap != nil {
+			rep.Version = snap.Version()
+		}
+		return rep, nil
+	}
+	load := pending
+	replace := s.Mode == ModeReplace || (r.opts.FullRefresh && s.Mode != ModeUpsert)
+	if s.Mode == ModeReplace {
+		load = files // the table becomes the current files' content
+	}
+	if r.opts.FullRefresh {
+		load = files
+	}
+	rep.Files = len(load)
+	src := engine.Source{Format: engine.Format(s.Format), Delimiter: s.CSV.Delimiter, Quote: s.CSV.Quote, Escape: s.CSV.Escape, NoHeader: s.CSV.NoHeader}
+	for _, f := range load {
+		src.Files = append(src.Files, f.local)
+	}
+	lr, err := r.eng.Load(ctx, "__landed", src)
+	if err != nil {
+		return rep, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+	}
+	rep.Rejected = int64(len(lr.Rejects))
+	rep.RowsIn = lr.Rows + rep.Rejected
+	for _, rj := range lr.Rejects {
+		r.logf("warning: %s: %s line %d: %s", s.Table, r.relKey(rj.File, load), rj.Line, rj.Error)
+	}
+	// Schema: the table's types for known columns, inferred for new ones.
+	var existing *delta.StructType
+	if snap != nil {
+		existing = snap.Schema()
+	}
+	cols, err := r.columnTypes(ctx, s, lr.Columns, existing)
+	if err != nil {
+		return rep, err
+	}
+	typedSQL, err := r.typedSQL(s, cols, lr.Rejects, load)
+	if err != nil {
+		return rep, err
+	}
+	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __typed AS "+typedSQL); err != nil {
+		return rep, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+	}
+	res, err := r.eng.Query(ctx, "SELECT count(*), count("+ColRescuedData+") FROM __typed")
+	if err != nil {
+		return rep, err
+	}
+	rep.Rescued = toInt(res.Rows[0][1]) - rep.Rejected
+	schema, err := r.bronzeSchema(ctx, s, existing)
+	if err != nil {
+		return rep, err
+	}
+	var txns []delta.Txn
+	keys := make([]string, len(load))
+	for i, f := range load {
+		txns = append(txns, delta.Txn{AppID: landingTxn(f.key), Version: f.version})
+		keys[i] = f.key
+	}
+	info := map[string]any{"batch_id": r.batchID, "source": s.Name, "files": keys, "rows": rep.RowsIn, "rescued": rep.Rescued, "rejected": rep.Rejected}
+	w := writeSpec{table: s.Table, tbl: tbl, snap: snap, relation: "__typed", schema: schema, partitionBy: s.PartitionBy, txns: txns, info: info}
+	var cr delta.CommitResult
+	switch {
+	case s.Mode == ModeUpsert && !r.opts.FullRefresh:
+		w.keys = s.Keys
+		w.sequenceBy = []string{ColSeq}
+		cr, err = r.merge(ctx, w, rep)
+	case replace:
+		cr, err = r.overwrite(ctx, w, rep)
+	case s.Mode == ModeUpsert:
+		// Full refresh of an upsert source: rebuild from every file, the
+		// newest row of each key winning.
+		w.keys = s.Keys
+		w.sequenceBy = []string{ColSeq}
+		cr, err = r.overwrite(ctx, w, rep)
+	default:
+		cr, err = r.appendRows(ctx, w, rep)
+	}
+	if err != nil {
+		return rep, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+	}
+	rep.Version = cr.Version
+	rep.Status = StatusOK
+	if cr.Skipped {
+		rep.Status = StatusUpToDate
+	}
+	return rep, nil
+}
+
+func (r *run) relKey(local string, files []landedFile) string {
+	for _, f := range files {
+		if f.local == local {
+			return f.key
+		}
+	}
+	return local
+}
+
+// column is a data column with its storage type.
+type column struct {
+	name string
+	typ  delta.DataType
+}
+
+// columnTypes decides each loaded column's type: a schema hint, else the
+// table's existing type, else inferred from the values.
+func (r *run) columnTypes(ctx context.Context, s *Source, loaded []string, existing *delta.StructType) ([]column, error) {
+	var out []column
+	for _, c := range loaded {
+		if isMeta(c) {
+			continue
+		}
+		if h, ok := s.Schema[c]; ok {
+			t, _ := parseTypeName(h)
+			out = append(out, column{c, t})
+			continue
+		}
+		if existing != nil {
+			if f, ok := existing.Field(c); ok {
+				out = append(out, column{f.Name, f.Type})
+				continue
+			}
+		}
+		t, err := r.infer(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, column{c, t})
+	}
+	return out, nil
+}
+
+// inferThreshold is the share of non-empty values that must fit a type for
+// it to be chosen; the rest go to the rescued-data column.
+const inferThreshold = 0.98
+
+// infer picks the narrowest type most values of a text column fit: long,
+// double, date, timestamp, boolean, else string.
+func (r *run) infer(ctx context.Context, col string) (delta.DataType, error) {
+	c := sqlIdent(col)
+	v := "NULLIF(trim(" + c + "), '')"
+	q := "SELECT count(" + v + "), count(TRY_CAST(" + v + " AS BIGINT)), count(TRY_CAST(" + v + " AS DOUBLE)), " +
+		"count(TRY_CAST(" + v + " AS TIMESTAMP)), count(CASE WHEN regexp_full_match(" + v + ", '\\d{4}-\\d{2}-\\d{2}') THEN 1 END), " +
+		"count(CASE WHEN lower(" + v + ") IN ('true', 'false') THEN 1 END) FROM __landed"
+	res, err := r.eng.Query(ctx, q)
+	if err != nil {
+		return delta.DataType{}, fmt.Errorf("pipeline: infer type of %s: %w", col, err)
+	}
+	row := res.Rows[0]
+	n := float64(toInt(row[0]))
+	if n == 0 {
+		return delta.Primitive(delta.TypeString), nil
+	}
+	fits := func(i int) bool { return float64(toInt(row[i])) >= inferThreshold*n }
+	switch {
+	case fits(1):
+		return delta.Primitive(delta.TypeLong), nil
+	case fits(2):
+		return delta.Primitive(delta.TypeDouble), nil
+	case fits(3) && fits(4):
+		return delta.Primitive(delta.TypeDate), nil
+	case fits(3):
+		return delta.Primitive(delta.TypeTimestamp), nil
+	case fits(5):
+		return delta.Primitive(delta.TypeBoolean), nil
+	}
+	return delta.Primitive(delta.TypeString), nil
+}
+
+// typedSQL casts the loaded text columns to their types, moving values that
+// do not fit into _rescued_data, adds derived and metadata columns, and
+// turns rejected records into rows that keep the raw text.
+func (r *run) typedSQL(s *Source, cols []column, rejects []engine.Reject, files []landedFile) (string, error) {
+	var sel, rescue []string
+	for _, c := range cols {
+		id := sqlIdent(c.name)
+		v := "NULLIF(" + id + ", '')"
+		t, err := sqlTypeName(c.typ)
+		if err != nil {
+			return "", fmt.Errorf("pipeline: column %s: %w", c.name, err)
+		}
+		if c.typ.Name == delta.TypeString {
+			sel = append(sel, v+" AS "+id)
+			continue
+		}
+		cast := "TRY_CAST(trim(" + v + ") AS " + t + ")"
+		sel = append(sel, cast+" AS "+id)
+		rescue = append(rescue, "{'k': "+sqlString(c.name)+", 'v': CASE WHEN "+v+" IS NOT NULL AND "+cast+" IS NULL THEN "+id+" END}")
+	}
+	rescued := "NULL::VARCHAR"
+	if len(rescue) > 0 {
+		rescued = "CAST(to_json(map_from_entries(list_filter([" + strings.Join(rescue, ", ") + "], x -> x.v IS NOT NULL))) AS VARCHAR)"
+		rescued = "CASE WHEN " + rescued + " <> '{}' THEN " + rescued + " END"
+	}
+	var mapping []string
+	for i, f := range files {
+		mapping = append(mapping, "("+sqlString(f.local)+", "+sqlString(f.key)+", "+strconv.Itoa(i)+")")
+	}
+	files_ := "(VALUES " + strings.Join(mapping, ", ") + ") AS f(local, key, idx)"
+	meta := "f.key AS " + ColSourceFile + ", (f.idx::BIGINT << 32) + row_number() OVER (PARTITION BY f.idx ORDER BY l.rowid) AS " + ColSeq +
+		", " + sqlString(r.started.UTC().Format("2006-01-02 15:04:05.000000")) + "::TIMESTAMPTZ AS " + ColIngestedAt +
+		", " + sqlString(r.batchID) + " AS " + ColBatchID
+	typed := "SELECT " + strings.Join(sel, ", ") + ", " + meta + ", " + rescued + " AS " + ColRescuedData +
+		" FROM __landed l JOIN " + files_ + " ON l._source_file = f.local"
+	// Rejected records: every data column NULL, the raw text rescued.
+	if len(rejects) > 0 {
+		var rows []string
+		for i, rj := range rejects {
+			idx := slices.IndexFunc(files, func(f landedFile) bool { return f.local == rj.File })
+			key := rj.File
+			if idx >= 0 {
+				key = files[idx].key
+			}
+			raw := fmt.Sprintf(`{"_corrupt_record": %s, "_error": %s, "_line": %d}`, jsonString(rj.Raw), jsonString(rj.Error), rj.Line)
+			rows = append(rows, "("+sqlString(key)+", "+strconv.FormatInt(int64(max(idx, 0))<<32+(1<<31)+int64(i), 10)+", "+sqlString(raw)+")")
+		}
+		var nulls []string
+		for _, c := range cols {
+			t, _ := sqlTypeName(c.typ)
+			nulls = append(nulls, "NULL::"+t+" AS "+sqlIdent(c.name))
+		}
+		rej := "SELECT " + strings.Join(nulls, ", ") + ", j.k AS " + ColSourceFile + ", j.s AS " + ColSeq +
+			", " + sqlString(r.started.UTC().Format("2006-01-02 15:04:05.000000")) + "::TIMESTAMPTZ AS " + ColIngestedAt +
+			", " + sqlString(r.batchID) + " AS " + ColBatchID + ", j.raw AS " + ColRescuedData +
+			" FROM (VALUES " + strings.Join(rows, ", ") + ") AS j(k, s, raw)"
+		typed = typed + " UNION ALL " + rej
+	}
+	// Derived columns over the typed values; metadata columns last.
+	var derived []string
+	for _, item := range s.Derive {
+		derived = append(derived, "("+item.Value.(string)+") AS "+sqlIdent(item.Key.(string)))
+	}
+	dataCols := make([]string, len(cols))
+	for i, c := range cols {
+		dataCols[i] = sqlIdent(c.name)
+	}
+	out := append(dataCols, derived...)
+	for _, m := range metaColumns {
+		out = append(out, m)
+	}
+	return "SELECT " + strings.Join(out, ", ") + " FROM (" + typed + ") AS typed", nil
+}
+
+// bronzeSchema is the table schema for the typed batch: the existing schema
+// plus any new columns (schema evolution adds them at the end, nullable).
+func (r *run) bronzeSchema(ctx context.Context, s *Source, existing *delta.StructType) (*delta.StructType, error) {
+	res, err := r.eng.Query(ctx, "SELECT * FROM __typed LIMIT 0")
+	if err != nil {
+		return nil, err
+	}
+	var batch delta.StructType
+	for _, c := range res.Columns {
+		batch.Fields = append(batch.Fields, delta.StructField{Name: c.Name, Type: c.Type, Nullable: true})
+	}
+	if existing == nil {
+		return &batch, nil
+	}
+	merged := &delta.StructType{Fields: slices.Clone(existing.Fields)}
+	for _, f := range batch.Fields {
+		if _, ok := merged.Field(f.Name); !ok {
+			merged.Fields = append(merged.Fields, f)
+			r.logf("%s: new column %s %s (schema evolved)", s.Table, f.Name, f.Type)
+		}
+	}
+	return merged, nil
+}
+
+func sqlIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func jsonString(s string) string {
+	var sb strings.Builder
+	sb.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			sb.WriteByte('\\')
+			sb.WriteRune(r)
+		case r == '\n':
+			sb.WriteString(`\n`)
+		case r == '\r':
+			sb.WriteString(`\r`)
+		case r == '\t':
+			sb.WriteString(`\t`)
+		case r < 0x20 || !unicode.IsPrint(r) && r < 0x80:
+			fmt.Fprintf(&sb, `\u%04x`, r)
+		default:
+			sb.WriteRune(r)
+		}
+	}
+	sb.WriteByte('"')
+	return sb.String()
+}
+
+// sqlTypeName is the engine-neutral SQL type of a Delta type.
+func sqlTypeName(t delta.DataType) (string, error) {
+	switch t.Name {
+	case delta.TypeString:
+		return "VARCHAR", nil
+	case delta.TypeLong:
+		return "BIGINT", nil
+	case delta.TypeInteger:
+		return "INTEGER", nil
+	case delta.TypeShort:
+		return "SMALLINT", nil
+	case delta.TypeByte:
+		return "TINYINT", nil
+	case delta.TypeDouble:
+		return "DOUBLE", nil
+	case delta.TypeFloat:
+		return "FLOAT", nil
+	case delta.TypeBoolean:
+		return "BOOLEAN", nil
+	case delta.TypeDate:
+		return "DATE", nil
+	case delta.TypeTimestamp:
+		return "TIMESTAMPTZ", nil
+	case delta.TypeBinary:
+		return "BLOB", nil
+	case delta.TypeDecimal:
+		return fmt.Sprintf("DECIMAL(%d,%d)", t.Precision, t.Scale), nil
+	}
+	return "", fmt.Errorf("type %s cannot be ingested from text", t)
+}
+
+func toInt(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case int:
+		return int64(x)
+	case uint64:
+		return int64(x)
+	case float64:
+		return int64(x)
+	case string:
+		n, _ := strconv.ParseInt(x, 10, 64)
+		return n
+	}
+	return 0
+}

@@ -1,0 +1,277 @@
+package pipeline
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Materialization says how a model's result is kept.
+type Materialization string
+
+// Materializations.
+const (
+	// Table keeps the result as a Delta table (the default).
+	Table Materialization = "table"
+	// View defines the model as a view over its inputs, recomputed by
+	// every reader; nothing is stored.
+	View Materialization = "view"
+)
+
+// Action is what an expectation does with rows that fail it.
+type Action string
+
+// Expectation actions.
+const (
+	// Warn keeps failing rows and reports them.
+	Warn Action = "warn"
+	// Drop removes failing rows and counts them.
+	Drop Action = "drop"
+	// Fail stops the run, naming the model, the expectation and a sample.
+	Fail Action = "fail"
+	// Quarantine moves failing rows to <table>_quarantine with the rule
+	// and the batch.
+	Quarantine Action = "quarantine"
+)
+
+// Expectation is a data-quality rule: a boolean SQL expression over the
+// model's output row that every row should satisfy.
+type Expectation struct {
+	Name   string `yaml:"name"`
+	Expr   string `yaml:"expr"`
+	Action Action `yaml:"action"`
+}
+
+// Model is one SQL file: a SELECT with a config header.
+type Model struct {
+	// File is the model's path inside the project.
+	File string `yaml:"-"`
+	// SQL is the SELECT, with ${vars} substituted.
+	SQL string `yaml:"-"`
+	// Deps are the tables the SQL reads (layer.table), sorted.
+	Deps []string `yaml:"-"`
+
+	// Name is the table the model writes (silver.orders).
+	Name string `yaml:"name"`
+	// Description documents the table.
+	Description string `yaml:"description"`
+	// Materialized is table (default) or view.
+	Materialized Materialization `yaml:"materialized"`
+	// Keys identify a row: the result is deduplicated by them (the newest
+	// by SequenceBy wins) and merged into the table by them.
+	Keys []string `yaml:"keys"`
+	// SequenceBy orders rows of one key; the last wins. Default
+	// [_ingested_at, _seq] when the result has them.
+	SequenceBy []string `yaml:"sequence_by"`
+	// Incremental names the input read as a stream: on an incremental run
+	// it holds only the rows that input gained since the last run, and the
+	// result is merged by Keys. Other inputs are read whole.
+	Incremental string `yaml:"incremental"`
+	// PartitionBy are the table's partition columns.
+	PartitionBy []string `yaml:"partition_by"`
+	// Expectations are checked on every row the model produces.
+	Expectations []Expectation `yaml:"expectations"`
+}
+
+var tableRefRE = regexp.MustCompile(`(?i)\b(bronze|silver|gold)\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)\b`)
+var varRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+func loadModels(fsys fs.FS, dir string, vars map[string]any) ([]*Model, error) {
+	var files []string
+	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".sql") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: models directory %s: %w", dir, err)
+	}
+	sort.Strings(files)
+	var out []*Model
+	for _, f := range files {
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: read %s: %w", f, err)
+		}
+		m, err := ParseModel(f, string(b), vars)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// ParseModel parses one model file. The header is the leading block of "--"
+// comment lines, read as YAML:
+//
+//	-- name: silver.orders
+//	-- keys: [order_id]
+//	-- incremental: bronze.orders
+//	SELECT ...
+func ParseModel(file, text string, vars map[string]any) (*Model, error) {
+	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	var header []string
+	i := 0
+	for ; i < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if l == "" && len(header) == 0 {
+			continue
+		}
+		if !strings.HasPrefix(l, "--") {
+			break
+		}
+		h := strings.TrimPrefix(lines[i][strings.Index(lines[i], "--")+2:], " ")
+		header = append(header, h)
+	}
+	m := &Model{File: file}
+	if err := yaml.UnmarshalWithOptions([]byte(strings.Join(header, "\n")), m, yaml.Strict()); err != nil {
+		return nil, &ConfigError{File: file, Msg: "header: " + yaml.FormatError(err, false, false)}
+	}
+	body := strings.TrimSpace(strings.Join(lines[i:], "\n"))
+	body = strings.TrimSuffix(body, ";")
+	if body == "" {
+		return nil, &ConfigError{File: file, Msg: "no SQL after the header"}
+	}
+	var missing []string
+	body = varRE.ReplaceAllStringFunc(body, func(s string) string {
+		name := varRE.FindStringSubmatch(s)[1]
+		v, ok := vars[name]
+		if !ok {
+			missing = append(missing, name)
+			return s
+		}
+		return fmt.Sprint(v)
+	})
+	if len(missing) > 0 {
+		return nil, &ConfigError{File: file, Msg: fmt.Sprintf("undefined vars %v (define them under vars: in %s)", missing, ConfigFile)}
+	}
+	m.SQL = body
+	if m.Name == "" {
+		return nil, &ConfigError{File: file, Msg: "header has no name (want e.g. \"-- name: silver.orders\")"}
+	}
+	if !tableRE.MatchString(m.Name) {
+		return nil, &ConfigError{File: file, Msg: fmt.Sprintf("name %q must be silver.<name> or gold.<name>", m.Name)}
+	}
+	if strings.HasPrefix(m.Name, "bronze.") {
+		return nil, &ConfigError{File: file, Msg: fmt.Sprintf("name %q: bronze tables are written by sources, not models", m.Name)}
+	}
+	switch m.Materialized {
+	case "":
+		m.Materialized = Table
+	case Table, View:
+	default:
+		return nil, &ConfigError{File: file, Msg: fmt.Sprintf("materialized: unknown value %q (table or view)", m.Materialized)}
+	}
+	for _, list := range [][]string{m.Keys, m.SequenceBy, m.PartitionBy} {
+		for _, c := range list {
+			if !identRE.MatchString(c) {
+				return nil, &ConfigError{File: file, Msg: fmt.Sprintf("invalid column name %q", c)}
+			}
+		}
+	}
+	if m.Incremental != "" {
+		if !tableRE.MatchString(m.Incremental) {
+			return nil, &ConfigError{File: file, Msg: fmt.Sprintf("incremental: %q is not a table name", m.Incremental)}
+		}
+		if len(m.Keys) == 0 {
+			return nil, &ConfigError{File: file, Msg: "incremental models need keys to merge by"}
+		}
+	}
+	if m.Materialized == View && (m.Incremental != "" || len(m.Expectations) > 0 || len(m.PartitionBy) > 0) {
+		return nil, &ConfigError{File: file, Msg: "views take no incremental, expectations or partition_by"}
+	}
+	seen := map[string]bool{}
+	for i := range m.Expectations {
+		e := &m.Expectations[i]
+		if e.Name == "" || e.Expr == "" {
+			return nil, &ConfigError{File: file, Msg: fmt.Sprintf("expectations[%d]: needs name and expr", i)}
+		}
+		if seen[e.Name] {
+			return nil, &ConfigError{File: file, Msg: fmt.Sprintf("expectations: duplicate name %q", e.Name)}
+		}
+		seen[e.Name] = true
+		switch e.Action {
+		case "":
+			e.Action = Warn
+		case Warn, Drop, Fail, Quarantine:
+		default:
+			return nil, &ConfigError{File: file, Msg: fmt.Sprintf("expectations.%s: unknown action %q (warn, drop, fail or quarantine)", e.Name, e.Action)}
+		}
+	}
+	m.Deps = tableRefs(body)
+	return m, nil
+}
+
+// tableRefs finds layer.table references outside comments and string
+// literals.
+func tableRefs(sql string) []string {
+	clean := stripSQL(sql)
+	var deps []string
+	for _, mm := range tableRefRE.FindAllStringSubmatch(clean, -1) {
+		t := strings.ToLower(mm[1]) + "." + mm[2]
+		if !slices.Contains(deps, t) {
+			deps = append(deps, t)
+		}
+	}
+	sort.Strings(deps)
+	return deps
+}
+
+// stripSQL blanks out comments and string literals.
+func stripSQL(s string) string {
+	var sb strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case strings.HasPrefix(s[i:], "--"):
+			for i < len(s) && s[i] != '\n' {
+				i++
+			}
+			sb.WriteByte('\n')
+		case strings.HasPrefix(s[i:], "/*"):
+			end := strings.Index(s[i+2:], "*/")
+			if end < 0 {
+				return sb.String()
+			}
+			i += end + 3
+			sb.WriteByte(' ')
+		case s[i] == '\'':
+			i++
+			for i < len(s) {
+				if s[i] == '\'' {
+					if i+1 < len(s) && s[i+1] == '\'' {
+						i += 2
+						continue
+					}
+					break
+				}
+				i++
+			}
+			sb.WriteString("''")
+		default:
+			sb.WriteByte(s[i])
+		}
+	}
+	return sb.String()
+}
+
+// Layer is the first part of a table name (bronze, silver, gold).
+func Layer(table string) string {
+	l, _, _ := strings.Cut(table, ".")
+	return l
+}
+
+// tableKey is the table's path inside the lake: layer/name.
+func tableKey(table string) string {
+	return path.Join(strings.SplitN(table, ".", 2)...)
+}

@@ -1,0 +1,406 @@
+// Package pipeline is the medallion project: sources that land files into
+// bronze tables, SQL models that build silver and gold tables from them,
+// their dependency graph, expectations, and the runner that keeps every
+// table fresh incrementally and exactly once.
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+)
+
+// ConfigFile is the project file's name.
+const ConfigFile = "medallion.yaml"
+
+// Project is a parsed medallion project.
+type Project struct {
+	// Dir is the project directory (paths in the config are relative to
+	// it). Empty for the built-in project run without a directory.
+	Dir    string
+	Config Config
+	// Sources in config order, by name.
+	Sources []*Source
+	// Models in file order.
+	Models []*Model
+}
+
+// Config is medallion.yaml.
+type Config struct {
+	// Name of the project.
+	Name string `yaml:"name"`
+	// Lake is where tables live: a path (relative to the project) or URL.
+	// Default "lake".
+	Lake string `yaml:"lake"`
+	// Landing is the root of the landing zone. Default "landing".
+	Landing string `yaml:"landing"`
+	// Engine configures the SQL engine.
+	Engine EngineConfig `yaml:"engine"`
+	// Sources map a source name to how its files are ingested.
+	Sources yaml.MapSlice `yaml:"sources"`
+	// Models is the directory of SQL models. Default "models".
+	Models string `yaml:"models"`
+	// Vars are substituted into model SQL as ${name}.
+	Vars map[string]any `yaml:"vars"`
+	// Tables holds Delta settings for tables the pipeline creates.
+	Tables TablesConfig `yaml:"tables"`
+	// Summary is a query printed after a run (the headline KPIs).
+	Summary string `yaml:"summary"`
+}
+
+// EngineConfig selects and tunes the engine.
+type EngineConfig struct {
+	// Kind is "duckdb" (default).
+	Kind string `yaml:"kind"`
+	// MemoryLimit caps the engine's memory ("4GB").
+	MemoryLimit string `yaml:"memory_limit"`
+	// TempDir is where the engine spills; relative to the project.
+	TempDir string `yaml:"temp_dir"`
+	// Threads bounds worker threads (0 = all cores).
+	Threads int `yaml:"threads"`
+}
+
+// TablesConfig holds Delta table properties applied when the pipeline
+// creates a table.
+type TablesConfig struct {
+	Properties map[string]string `yaml:"properties"`
+}
+
+// SourceMode says how new landing files change a bronze table.
+type SourceMode string
+
+// Source modes.
+const (
+	// ModeAppend appends the rows of each new file.
+	ModeAppend SourceMode = "append"
+	// ModeUpsert merges the rows of new files by key: a key that lands
+	// again replaces its row.
+	ModeUpsert SourceMode = "upsert"
+	// ModeReplace replaces the table with the current files' rows whenever
+	// a file is new or changed (a full load of the latest file).
+	ModeReplace SourceMode = "replace"
+)
+
+// Source is a landing-zone folder ingested into a bronze table.
+type Source struct {
+	Name string `yaml:"-"`
+	// Path is the folder under the landing root. Default: the source name.
+	Path string `yaml:"path"`
+	// Format is csv (default), json or parquet.
+	Format string `yaml:"format"`
+	// Table is the bronze table. Default bronze.<name>.
+	Table string `yaml:"table"`
+	// Mode is append (default), upsert or replace.
+	Mode SourceMode `yaml:"mode"`
+	// Keys identify a row for upsert.
+	Keys []string `yaml:"keys"`
+	// PartitionBy are partition columns of the bronze table.
+	PartitionBy []string `yaml:"partition_by"`
+	// Derive adds computed columns: name → SQL expression over the typed
+	// columns (order_year: year(order_purchase_timestamp)).
+	Derive yaml.MapSlice `yaml:"derive"`
+	// Schema hints: column → type (string, long, double, timestamp, date,
+	// boolean, integer, decimal(p,s)). Other columns are inferred.
+	Schema map[string]string `yaml:"schema"`
+	// CSV dialect.
+	CSV CSVOptions `yaml:"csv"`
+	// Pattern selects files by name (glob, default "*.csv" / "*.json" /
+	// "*.parquet" by format).
+	Pattern string `yaml:"pattern"`
+}
+
+// CSVOptions is a CSV dialect.
+type CSVOptions struct {
+	Delimiter string `yaml:"delimiter"`
+	Quote     string `yaml:"quote"`
+	Escape    string `yaml:"escape"`
+	NoHeader  bool   `yaml:"no_header"`
+}
+
+// ConfigError is a problem in medallion.yaml or a model header, with the
+// file (and line where known).
+type ConfigError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("pipeline: %s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("pipeline: %s: %s", e.File, e.Msg)
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var tableRE = regexp.MustCompile(`^(bronze|silver|gold)\.[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Load reads the project in dir: medallion.yaml and its models.
+func Load(dir string) (*Project, error) {
+	fsys := os.DirFS(dir)
+	p, err := load(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	p.Dir = dir
+	return p, nil
+}
+
+// LoadFS reads a project from a file system (the built-in project).
+func LoadFS(fsys fs.FS, name string) (*Project, error) {
+	return load(fsys, name)
+}
+
+func load(fsys fs.FS, label string) (*Project, error) {
+	data, err := fs.ReadFile(fsys, ConfigFile)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: read %s: %w", filepath.Join(label, ConfigFile), err)
+	}
+	cfgName := filepath.Join(label, ConfigFile)
+	var cfg Config
+	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
+		return nil, &ConfigError{File: cfgName, Msg: yaml.FormatError(err, false, true)}
+	}
+	p := &Project{Config: cfg}
+	if err := p.defaults(cfgName); err != nil {
+		return nil, err
+	}
+	for _, item := range p.Config.Sources {
+		name, ok := item.Key.(string)
+		if !ok || !identRE.MatchString(name) {
+			return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("sources: invalid source name %v (letters, digits and _)", item.Key)}
+		}
+		b, err := yaml.Marshal(item.Value)
+		if err != nil {
+			return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("sources.%s: %v", name, err)}
+		}
+		s := &Source{Name: name}
+		if err := yaml.UnmarshalWithOptions(b, s, yaml.Strict()); err != nil {
+			return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("sources.%s: %s", name, yaml.FormatError(err, false, false))}
+		}
+		if err := s.validate(); err != nil {
+			return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("sources.%s: %v", name, err)}
+		}
+		p.Sources = append(p.Sources, s)
+	}
+	models, err := loadModels(fsys, p.Config.Models, p.Config.Vars)
+	if err != nil {
+		return nil, err
+	}
+	p.Models = models
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Project) defaults(cfgName string) error {
+	c := &p.Config
+	if c.Lake == "" {
+		c.Lake = "lake"
+	}
+	if c.Landing == "" {
+		c.Landing = "landing"
+	}
+	if c.Models == "" {
+		c.Models = "models"
+	}
+	switch c.Engine.Kind {
+	case "":
+		c.Engine.Kind = "duckdb"
+	case "duckdb":
+	default:
+		return &ConfigError{File: cfgName, Msg: fmt.Sprintf("engine.kind: unknown engine %q (supported: duckdb)", c.Engine.Kind)}
+	}
+	if c.Engine.Threads < 0 {
+		return &ConfigError{File: cfgName, Msg: "engine.threads: must be >= 0"}
+	}
+	return nil
+}
+
+func (s *Source) validate() error {
+	if s.Path == "" {
+		s.Path = s.Name
+	}
+	if path.IsAbs(s.Path) || strings.Contains(s.Path, "..") {
+		return fmt.Errorf("path %q must be relative to the landing root", s.Path)
+	}
+	switch s.Format {
+	case "":
+		s.Format = "csv"
+	case "csv", "json", "parquet":
+	default:
+		return fmt.Errorf("format: unknown format %q (csv, json or parquet)", s.Format)
+	}
+	if s.Pattern == "" {
+		s.Pattern = "*." + s.Format
+		if s.Format == "json" {
+			s.Pattern = "*.json*"
+		}
+	}
+	if _, err := path.Match(s.Pattern, "x"); err != nil {
+		return fmt.Errorf("pattern %q: %v", s.Pattern, err)
+	}
+	if s.Table == "" {
+		s.Table = "bronze." + s.Name
+	}
+	if !tableRE.MatchString(s.Table) || !strings.HasPrefix(s.Table, "bronze.") {
+		return fmt.Errorf("table %q must be bronze.<name>", s.Table)
+	}
+	switch s.Mode {
+	case "":
+		s.Mode = ModeAppend
+	case ModeAppend, ModeReplace:
+	case ModeUpsert:
+		if len(s.Keys) == 0 {
+			return errors.New("mode upsert needs keys")
+		}
+	default:
+		return fmt.Errorf("mode: unknown mode %q (append, upsert or replace)", s.Mode)
+	}
+	for _, k := range s.Keys {
+		if !identRE.MatchString(k) {
+			return fmt.Errorf("keys: invalid column name %q", k)
+		}
+	}
+	for _, item := range s.Derive {
+		k, ok := item.Key.(string)
+		if !ok || !identRE.MatchString(k) {
+			return fmt.Errorf("derive: invalid column name %v", item.Key)
+		}
+		if _, ok := item.Value.(string); !ok {
+			return fmt.Errorf("derive.%s: want an SQL expression string", k)
+		}
+	}
+	for k, t := range s.Schema {
+		if _, err := parseTypeName(t); err != nil {
+			return fmt.Errorf("schema.%s: %v", k, err)
+		}
+	}
+	if len([]rune(s.CSV.Delimiter)) > 1 {
+		return fmt.Errorf("csv.delimiter %q must be one character", s.CSV.Delimiter)
+	}
+	return nil
+}
+
+// check validates the project as a whole: unique tables, known
+// dependencies, no cycles.
+func (p *Project) check() error {
+	owners := map[string]string{}
+	for _, s := range p.Sources {
+		if prev, dup := owners[s.Table]; dup {
+			return &ConfigError{File: ConfigFile, Msg: fmt.Sprintf("table %s is written by both %s and source %s", s.Table, prev, s.Name)}
+		}
+		owners[s.Table] = "source " + s.Name
+	}
+	for _, m := range p.Models {
+		if prev, dup := owners[m.Name]; dup {
+			return &ConfigError{File: m.File, Msg: fmt.Sprintf("table %s is written by both %s and model %s", m.Name, prev, m.File)}
+		}
+		owners[m.Name] = "model " + m.File
+	}
+	for _, m := range p.Models {
+		for _, dep := range m.Deps {
+			if _, ok := owners[dep]; !ok {
+				return &ConfigError{File: m.File, Msg: fmt.Sprintf("model %s reads unknown table %s", m.Name, dep)}
+			}
+			if dep == m.Name {
+				return &ConfigError{File: m.File, Msg: fmt.Sprintf("model %s reads itself", m.Name)}
+			}
+		}
+		if m.Incremental != "" && !slices.Contains(m.Deps, m.Incremental) {
+			return &ConfigError{File: m.File, Msg: fmt.Sprintf("model %s: incremental source %s is not read by its SQL", m.Name, m.Incremental)}
+		}
+	}
+	if _, err := p.Order(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Order returns the models in dependency order (a model after every model
+// it reads). A cycle is an error naming the models in it.
+func (p *Project) Order() ([]*Model, error) {
+	byName := map[string]*Model{}
+	for _, m := range p.Models {
+		byName[m.Name] = m
+	}
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := map[string]int{}
+	var out []*Model
+	var stack []string
+	var visit func(m *Model) error
+	visit = func(m *Model) error {
+		switch state[m.Name] {
+		case done:
+			return nil
+		case visiting:
+			i := slices.Index(stack, m.Name)
+			cycle := append(slices.Clone(stack[i:]), m.Name)
+			return &ConfigError{File: m.File, Msg: "dependency cycle: " + strings.Join(cycle, " → ")}
+		}
+		state[m.Name] = visiting
+		stack = append(stack, m.Name)
+		deps := slices.Clone(m.Deps)
+		sort.Strings(deps)
+		for _, d := range deps {
+			if dm, ok := byName[d]; ok {
+				if err := visit(dm); err != nil {
+					return err
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[m.Name] = done
+		out = append(out, m)
+		return nil
+	}
+	for _, m := range p.Models {
+		if err := visit(m); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Source returns the source named name.
+func (p *Project) Source(name string) *Source {
+	for _, s := range p.Sources {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Model returns the model that writes table.
+func (p *Project) Model(table string) *Model {
+	for _, m := range p.Models {
+		if m.Name == table {
+			return m
+		}
+	}
+	return nil
+}
+
+// Resolve makes a config path absolute relative to the project directory
+// (URLs are returned as they are).
+func (p *Project) Resolve(loc string) string {
+	if strings.Contains(loc, "://") || filepath.IsAbs(loc) {
+		return loc
+	}
+	return filepath.Join(p.Dir, loc)
+}

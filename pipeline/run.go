@@ -1,0 +1,489 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/engine"
+	"github.com/medallionhq/medallion/engine/duckdb"
+	"github.com/medallionhq/medallion/storage"
+)
+
+// Table statuses in a run report.
+const (
+	StatusOK       = "ok"         // the table was updated
+	StatusUpToDate = "up-to-date" // nothing new: no commit
+	StatusWaiting  = "waiting"    // an input table does not exist yet
+	StatusFailed   = "failed"
+	StatusSkipped  = "skipped" // an upstream table failed
+)
+
+// RunOptions tune a run.
+type RunOptions struct {
+	// FullRefresh recomputes every table from scratch: sources reload all
+	// their files, models recompute everything.
+	FullRefresh bool
+	// Log receives progress lines. Default: discard.
+	Log func(string)
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Delta tunes table handles.
+	Delta *delta.Options
+}
+
+// Report is what a run did, per table.
+type Report struct {
+	RunID    string
+	Started  time.Time
+	Finished time.Time
+	Status   string
+	Tables   []*TableReport
+	Error    string
+}
+
+// TableReport is one table's part of a run.
+type TableReport struct {
+	Table  string
+	Kind   string // source, model or view
+	Status string
+	// RowsIn are the rows read: landed records for a source, rows the
+	// model's SQL produced for a model.
+	RowsIn int64
+	// RowsOut are the rows written to the table.
+	RowsOut int64
+	// Quarantined rows went to <table>_quarantine; Dropped rows were
+	// removed by drop expectations; Duplicates were removed by key.
+	Quarantined, Dropped, Duplicates int64
+	// Replaced rows were overwritten by a newer row of the same key.
+	Replaced int64
+	// Rescued rows kept unfitting values in _rescued_data; Rejected records
+	// could not be parsed (their raw text is in _rescued_data).
+	Rescued, Rejected int64
+	// Files is the number of landing files read.
+	Files int
+	// Expectations are the data-quality results.
+	Expectations []ExpectationResult
+	Version      int64
+	Duration     time.Duration
+	Error        string
+}
+
+// ExpectationResult is one expectation's outcome in a run.
+type ExpectationResult struct {
+	Name   string
+	Action Action
+	Failed int64
+}
+
+// run is the state of one run.
+type run struct {
+	proj    *Project
+	opts    RunOptions
+	lake    *Lake
+	landing *storage.Store
+	eng     engine.Engine
+	batchID string
+	started time.Time
+	bound   map[string]bool
+}
+
+// Run runs one update of the project: new landing files into bronze, then
+// every model in dependency order. It returns the report even when a table
+// fails (the error names the failing table); tables downstream of a failure
+// are skipped.
+func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = func(string) {}
+	}
+	r := &run{proj: proj, opts: opts, started: opts.Now(), bound: map[string]bool{}}
+	r.batchID = r.started.UTC().Format("20060102T150405Z") + "-" + randomHex(4)
+	rep := &Report{RunID: r.batchID, Started: r.started}
+	var err error
+	if r.lake, err = OpenLake(ctx, proj.Resolve(proj.Config.Lake), opts.Delta); err != nil {
+		return rep, err
+	}
+	landing := proj.Resolve(proj.Config.Landing)
+	if !strings.Contains(landing, "://") {
+		if err := os.MkdirAll(landing, 0o755); err != nil {
+			return rep, fmt.Errorf("pipeline: landing: %w", err)
+		}
+	}
+	if r.landing, err = storage.Open(ctx, landing); err != nil {
+		return rep, fmt.Errorf("pipeline: open landing: %w", err)
+	}
+	if r.eng, err = openEngine(ctx, proj); err != nil {
+		return rep, err
+	}
+	defer r.eng.Close()
+	runErr := r.all(ctx, rep)
+	rep.Finished = opts.Now()
+	rep.Status = StatusOK
+	if runErr != nil {
+		rep.Status = StatusFailed
+		rep.Error = runErr.Error()
+	}
+	if err := r.saveReport(context.WithoutCancel(ctx), rep); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	return rep, runErr
+}
+
+func openEngine(ctx context.Context, proj *Project) (engine.Engine, error) {
+	ec := proj.Config.Engine
+	tmp := ec.TempDir
+	if tmp != "" {
+		tmp = proj.Resolve(tmp)
+	}
+	return duckdb.Open(ctx, &duckdb.Options{MemoryLimit: ec.MemoryLimit, TempDir: tmp, Threads: ec.Threads})
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (r *run) logf(format string, args ...any) { r.opts.Log(fmt.Sprintf(format, args...)) }
+
+// all runs sources, then models in order.
+func (r *run) all(ctx context.Context, rep *Report) error {
+	failed := map[string]bool{}
+	var errs []error
+	for _, s := range r.proj.Sources {
+		start := r.opts.Now()
+		tr, err := r.ingest(ctx, s)
+		tr.Duration = r.opts.Now().Sub(start)
+		if err != nil {
+			tr.Status, tr.Error = StatusFailed, err.Error()
+			failed[s.Table] = true
+			errs = append(errs, fmt.Errorf("source %s: %w", s.Name, err))
+		}
+		rep.Tables = append(rep.Tables, tr)
+		r.logTable(tr)
+		if ctx.Err() != nil {
+			return errors.Join(append(errs, ctx.Err())...)
+		}
+	}
+	order, err := r.proj.Order()
+	if err != nil {
+		return err
+	}
+	for _, m := range order {
+		start := r.opts.Now()
+		var tr *TableReport
+		if up := r.failedUpstream(m, failed); up != "" {
+			tr = &TableReport{Table: m.Name, Kind: string(m.Materialized), Status: StatusSkipped, Error: "upstream " + up + " failed"}
+			failed[m.Name] = true
+		} else {
+			tr, err = r.model(ctx, m)
+			if err != nil {
+				tr.Status, tr.Error = StatusFailed, err.Error()
+				failed[m.Name] = true
+				errs = append(errs, fmt.Errorf("model %s (%s): %w", m.Name, m.File, err))
+			}
+		}
+		tr.Duration = r.opts.Now().Sub(start)
+		rep.Tables = append(rep.Tables, tr)
+		r.logTable(tr)
+		if ctx.Err() != nil {
+			return errors.Join(append(errs, ctx.Err())...)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *run) failedUpstream(m *Model, failed map[string]bool) string {
+	for _, d := range m.Deps {
+		if failed[d] {
+			return d
+		}
+	}
+	return ""
+}
+
+func (r *run) logTable(t *TableReport) {
+	switch {
+	case t.Kind == "view" && t.Status == StatusOK:
+		r.logf("%-34s %-10s", t.Table, "view")
+	case t.Status == StatusOK:
+		extra := ""
+		if t.Quarantined+t.Dropped+t.Duplicates+t.Rescued+t.Rejected+t.Replaced > 0 {
+			extra = fmt.Sprintf(" (quarantined %d, dropped %d, duplicates %d, replaced %d, rescued %d, rejected %d)", t.Quarantined, t.Dropped, t.Duplicates, t.Replaced, t.Rescued, t.Rejected)
+		}
+		r.logf("%-34s %-10s in %8d  out %8d  v%-4d %6s%s", t.Table, t.Status, t.RowsIn, t.RowsOut, t.Version, t.Duration.Round(time.Millisecond), extra)
+	case t.Status == StatusFailed || t.Status == StatusSkipped || t.Status == StatusWaiting:
+		r.logf("%-34s %-10s %s", t.Table, t.Status, t.Error)
+	default:
+		r.logf("%-34s %-10s", t.Table, t.Status)
+	}
+}
+
+// bind makes a table's latest snapshot visible to the engine under its
+// name. It reports false when the table does not exist yet.
+func (r *run) bind(ctx context.Context, name string) (*delta.Snapshot, bool, error) {
+	snap, err := r.lake.Snapshot(ctx, name)
+	if err != nil {
+		return nil, false, err
+	}
+	if snap == nil {
+		return nil, false, nil
+	}
+	if err := r.eng.Bind(ctx, name, snap, nil); err != nil {
+		return nil, false, err
+	}
+	r.bound[name] = true
+	return snap, true, nil
+}
+
+// modelTxn is the txn appId under which a model records the version of an
+// input it has processed.
+func modelTxn(model, input string) string { return "medallion/model/" + model + "/" + input }
+
+// tableInputs expands views into the tables they read.
+func (r *run) tableInputs(m *Model) []string {
+	var out []string
+	var walk func(deps []string)
+	walk = func(deps []string) {
+		for _, d := range deps {
+			if dm := r.proj.Model(d); dm != nil && dm.Materialized == View {
+				walk(dm.Deps)
+				continue
+			}
+			if !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	walk(m.Deps)
+	slices.Sort(out)
+	return out
+}
+
+// model runs one model.
+func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
+	tr := &TableReport{Table: m.Name, Kind: "model"}
+	inputs := r.tableInputs(m)
+	versions := map[string]int64{}
+	snaps := map[string]*delta.Snapshot{}
+	for _, in := range inputs {
+		snap, ok, err := r.bind(ctx, in)
+		if err != nil {
+			return tr, err
+		}
+		if !ok {
+			tr.Status, tr.Error = StatusWaiting, "input "+in+" does not exist yet"
+			return tr, nil
+		}
+		versions[in], snaps[in] = snap.Version(), snap
+	}
+	if m.Materialized == View {
+		tr.Kind = "view"
+		if err := r.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(Layer(m.Name))+"; CREATE OR REPLACE VIEW "+qualifiedIdent(m.Name)+" AS "+m.SQL); err != nil {
+			return tr, err
+		}
+		r.bound[m.Name] = true
+		tr.Status = StatusOK
+		return tr, nil
+	}
+	tbl, err := r.lake.Table(ctx, m.Name)
+	if err != nil {
+		return tr, err
+	}
+	own, err := r.lake.Snapshot(ctx, m.Name)
+	if err != nil {
+		return tr, err
+	}
+	// What changed since this model last ran?
+	var changed []string
+	var txns []delta.Txn
+	for _, in := range inputs {
+		last := int64(-1)
+		if own != nil {
+			if v, ok := own.TxnVersion(modelTxn(m.Name, in)); ok {
+				last = v
+			}
+		}
+		if last != versions[in] || r.opts.FullRefresh {
+			changed = append(changed, in)
+			txns = append(txns, delta.Txn{AppID: modelTxn(m.Name, in), Version: versions[in]})
+		}
+	}
+	if own != nil && len(changed) == 0 {
+		tr.Status, tr.Version = StatusUpToDate, own.Version()
+		if err := r.eng.Bind(ctx, m.Name, own, nil); err != nil {
+			return tr, err
+		}
+		r.bound[m.Name] = true
+		return tr, nil
+	}
+	sqlText := m.SQL
+	incremental := false
+	if m.Incremental != "" && own != nil && !r.opts.FullRefresh {
+		last, ok := own.TxnVersion(modelTxn(m.Name, m.Incremental))
+		if ok {
+			inTbl, err := r.lake.Table(ctx, m.Incremental)
+			if err != nil {
+				return tr, err
+			}
+			added, _, err := inTbl.Changes(ctx, last, versions[m.Incremental])
+			switch {
+			case errors.Is(err, delta.ErrVersionNotFound):
+				r.logf("%s: changes of %s since version %d are gone; recomputing in full", m.Name, m.Incremental, last)
+			case err != nil:
+				return tr, err
+			default:
+				incremental = true
+				name := "__changes_" + strings.ReplaceAll(m.Incremental, ".", "_")
+				if err := r.eng.Bind(ctx, name, snaps[m.Incremental], added); err != nil {
+					return tr, err
+				}
+				sqlText = replaceTableRef(sqlText, m.Incremental, name)
+			}
+		}
+	}
+	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __result AS "+sqlText); err != nil {
+		return tr, err
+	}
+	cnt, err := r.eng.Query(ctx, "SELECT count(*) FROM __result")
+	if err != nil {
+		return tr, err
+	}
+	tr.RowsIn = toInt(cnt.Rows[0][0])
+	if err := r.expect(ctx, m, tbl, tr); err != nil {
+		return tr, err
+	}
+	res, err := r.eng.Query(ctx, "SELECT * FROM __checked LIMIT 0")
+	if err != nil {
+		return tr, err
+	}
+	schema := &delta.StructType{}
+	for _, c := range res.Columns {
+		schema.Fields = append(schema.Fields, delta.StructField{Name: c.Name, Type: c.Type, Nullable: true})
+	}
+	seq := m.SequenceBy
+	if len(seq) == 0 {
+		for _, c := range []string{ColIngestedAt, ColSeq} {
+			if _, ok := schema.Field(c); ok {
+				seq = append(seq, c)
+			}
+		}
+	}
+	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "incremental": incremental}
+	w := writeSpec{table: m.Name, tbl: tbl, snap: own, relation: "__checked", schema: schema, partitionBy: m.PartitionBy,
+		keys: m.Keys, sequenceBy: seq, txns: txns, info: info}
+	var cr delta.CommitResult
+	if incremental {
+		if own != nil {
+			w.schema = mergeSchema(own.Schema(), schema)
+		}
+		cr, err = r.merge(ctx, w, tr)
+	} else {
+		cr, err = r.overwrite(ctx, w, tr)
+	}
+	if err != nil {
+		return tr, err
+	}
+	tr.Version, tr.Status = cr.Version, StatusOK
+	if cr.Skipped {
+		tr.Status = StatusUpToDate
+	}
+	if err := r.eng.Bind(ctx, m.Name, cr.Snapshot, nil); err != nil {
+		return tr, err
+	}
+	r.bound[m.Name] = true
+	return tr, nil
+}
+
+// mergeSchema adds new columns of b to a.
+func mergeSchema(a, b *delta.StructType) *delta.StructType {
+	out := &delta.StructType{Fields: slices.Clone(a.Fields)}
+	for _, f := range b.Fields {
+		if _, ok := out.Field(f.Name); !ok {
+			out.Fields = append(out.Fields, f)
+		}
+	}
+	return out
+}
+
+// replaceTableRef rewrites references to table in sql (outside strings and
+// comments are not distinguished: model SQL names tables plainly).
+func replaceTableRef(sql, table, with string) string {
+	layer, name, _ := strings.Cut(table, ".")
+	return tableRefRE.ReplaceAllStringFunc(sql, func(s string) string {
+		mm := tableRefRE.FindStringSubmatch(s)
+		if strings.EqualFold(mm[1], layer) && mm[2] == name {
+			return with
+		}
+		return s
+	})
+}
+
+func qualifiedIdent(name string) string {
+	l, t, ok := strings.Cut(name, ".")
+	if !ok {
+		return sqlIdent(name)
+	}
+	return sqlIdent(l) + "." + sqlIdent(t)
+}
+
+// saveReport appends the run's table reports to the system.runs table.
+func (r *run) saveReport(ctx context.Context, rep *Report) error {
+	if len(rep.Tables) == 0 {
+		return nil
+	}
+	var rows []string
+	for _, t := range rep.Tables {
+		rows = append(rows, fmt.Sprintf("(%s, %s::TIMESTAMPTZ, %s::TIMESTAMPTZ, %s, %s, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s)",
+			sqlString(rep.RunID), sqlString(rep.Started.UTC().Format(time.RFC3339Nano)), sqlString(rep.Finished.UTC().Format(time.RFC3339Nano)),
+			sqlString(rep.Status), sqlString(t.Table), sqlString(t.Kind), sqlString(t.Status),
+			t.RowsIn, t.RowsOut, t.Quarantined, t.Dropped, t.Duplicates, t.Replaced, t.Rescued, t.Rejected, t.Files, t.Version, t.Duration.Milliseconds(),
+			nullableString(t.Error)))
+	}
+	q := "SELECT * FROM (VALUES " + strings.Join(rows, ", ") + ") AS v(run_id, started_at, finished_at, run_status, table_name, kind, status, rows_in, rows_out, quarantined, dropped, duplicates, replaced, rescued, rejected, files, version, duration_ms, error)"
+	tbl, err := r.lake.Table(ctx, RunsTable)
+	if err != nil {
+		return err
+	}
+	snap, err := r.lake.Snapshot(ctx, RunsTable)
+	if err != nil {
+		return err
+	}
+	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __report AS "+q); err != nil {
+		return fmt.Errorf("pipeline: save report: %w", err)
+	}
+	res, err := r.eng.Query(ctx, "SELECT * FROM __report LIMIT 0")
+	if err != nil {
+		return err
+	}
+	schema := &delta.StructType{}
+	for _, c := range res.Columns {
+		schema.Fields = append(schema.Fields, delta.StructField{Name: c.Name, Type: c.Type, Nullable: true})
+	}
+	w := writeSpec{table: RunsTable, tbl: tbl, snap: snap, relation: "__report", schema: schema, info: map[string]any{"batch_id": rep.RunID}}
+	_, err = r.appendRows(ctx, w, &TableReport{})
+	if err != nil {
+		return fmt.Errorf("pipeline: save report: %w", err)
+	}
+	return nil
+}
+
+// RunsTable is the system table that keeps every run's report.
+const RunsTable = "system.runs"
+
+func nullableString(s string) string {
+	if s == "" {
+		return "NULL::VARCHAR"
+	}
+	return sqlString(s)
+}

@@ -1,0 +1,225 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/engine"
+)
+
+// writeSpec is one table write: rows in an engine relation, where they go
+// and the txns committed with them.
+type writeSpec struct {
+	table       string
+	tbl         *delta.Table
+	snap        *delta.Snapshot // nil when the table does not exist yet
+	relation    string
+	schema      *delta.StructType
+	partitionBy []string
+	keys        []string
+	sequenceBy  []string
+	txns        []delta.Txn
+	info        map[string]any
+}
+
+// ensure creates the table when it does not exist and returns its snapshot
+// and, when the schema gained columns, the new metadata to commit.
+func (r *run) ensure(ctx context.Context, w *writeSpec) (*delta.Metadata, error) {
+	if w.snap == nil {
+		props := map[string]string{}
+		maps.Copy(props, r.proj.Config.Tables.Properties)
+		snap, err := w.tbl.Create(ctx, w.schema, &delta.CreateOptions{PartitionColumns: w.partitionBy, Configuration: props})
+		if errors.Is(err, delta.ErrTableExists) {
+			snap, err = w.tbl.Snapshot(ctx)
+		}
+		if err != nil {
+			return nil, err
+		}
+		w.snap = snap
+	}
+	if !slices.Equal(w.snap.PartitionColumns(), w.partitionBy) && len(w.partitionBy) > 0 {
+		return nil, fmt.Errorf("table %s is partitioned by %v, the project says %v: run with --full-refresh to rewrite it", w.table, w.snap.PartitionColumns(), w.partitionBy)
+	}
+	w.partitionBy = w.snap.PartitionColumns()
+	if w.snap.Schema().String() == w.schema.String() {
+		return nil, nil
+	}
+	for _, f := range w.snap.Schema().Fields {
+		nf, ok := w.schema.Field(f.Name)
+		if !ok {
+			return nil, fmt.Errorf("%w: table %s: column %s is missing from the new rows", delta.ErrSchemaMismatch, w.table, f.Name)
+		}
+		if nf.Type.String() != f.Type.String() {
+			return nil, fmt.Errorf("%w: table %s: column %s is %s in the table but %s in the new rows", delta.ErrSchemaMismatch, w.table, f.Name, f.Type, nf.Type)
+		}
+	}
+	md := *w.snap.Metadata()
+	md.SchemaString = w.schema.String()
+	return &md, nil
+}
+
+// dedupe keeps the newest row per key (by sequenceBy) in relation and
+// returns the name of the deduplicated relation and how many rows it
+// removed. Rows with a NULL key are all kept.
+func (r *run) dedupe(ctx context.Context, w writeSpec) (string, int64, error) {
+	if len(w.keys) == 0 {
+		return w.relation, 0, nil
+	}
+	keys := make([]string, len(w.keys))
+	var nullCheck []string
+	for i, k := range w.keys {
+		keys[i] = sqlIdent(k)
+		nullCheck = append(nullCheck, sqlIdent(k)+" IS NULL")
+	}
+	order := "1"
+	if len(w.sequenceBy) > 0 {
+		parts := make([]string, len(w.sequenceBy))
+		for i, c := range w.sequenceBy {
+			parts[i] = sqlIdent(c) + " DESC NULLS LAST"
+		}
+		order = strings.Join(parts, ", ")
+	}
+	q := "CREATE OR REPLACE TEMP TABLE __dedup AS SELECT * FROM " + w.relation + " QUALIFY (" + strings.Join(nullCheck, " OR ") +
+		") OR row_number() OVER (PARTITION BY " + strings.Join(keys, ", ") + " ORDER BY " + order + ") = 1"
+	if err := r.eng.Exec(ctx, q); err != nil {
+		return "", 0, err
+	}
+	res, err := r.eng.Query(ctx, "SELECT (SELECT count(*) FROM "+w.relation+") - (SELECT count(*) FROM __dedup)")
+	if err != nil {
+		return "", 0, err
+	}
+	return "__dedup", toInt(res.Rows[0][0]), nil
+}
+
+func (r *run) writeOptions(w writeSpec, md *delta.Metadata, op string) *delta.WriteOptions {
+	return &delta.WriteOptions{Txns: w.txns, Operation: op, Metadata: md, CommitInfo: map[string]any{"medallion": w.info}}
+}
+
+// appendRows appends the relation's rows.
+func (r *run) appendRows(ctx context.Context, w writeSpec, tr *TableReport) (delta.CommitResult, error) {
+	md, err := r.ensure(ctx, &w)
+	if err != nil {
+		return delta.CommitResult{}, err
+	}
+	res, err := r.eng.Write(ctx, "SELECT * FROM "+w.relation, engine.Target{Store: w.tbl.Store(), PartitionColumns: w.partitionBy, Schema: w.schema})
+	if err != nil {
+		return delta.CommitResult{}, err
+	}
+	tr.RowsOut = res.Rows
+	return w.tbl.Append(ctx, res.Adds, r.writeOptions(w, md, "WRITE"))
+}
+
+// overwrite replaces the table's rows with the relation's (deduplicated by
+// key when the spec has keys).
+func (r *run) overwrite(ctx context.Context, w writeSpec, tr *TableReport) (delta.CommitResult, error) {
+	rel, dups, err := r.dedupe(ctx, w)
+	if err != nil {
+		return delta.CommitResult{}, err
+	}
+	tr.Duplicates += dups
+	var md *delta.Metadata
+	if w.snap != nil && r.opts.FullRefresh {
+		// A full refresh may change the schema or partitioning outright.
+		m := *w.snap.Metadata()
+		m.SchemaString = w.schema.String()
+		m.PartitionColumns = slices.Clone(w.partitionBy)
+		if m.PartitionColumns == nil {
+			m.PartitionColumns = []string{}
+		}
+		if m.SchemaString != w.snap.Metadata().SchemaString || !slices.Equal(m.PartitionColumns, w.snap.PartitionColumns()) {
+			md = &m
+		}
+	} else {
+		if md, err = r.ensure(ctx, &w); err != nil {
+			return delta.CommitResult{}, err
+		}
+	}
+	res, err := r.eng.Write(ctx, "SELECT * FROM "+rel, engine.Target{Store: w.tbl.Store(), PartitionColumns: w.partitionBy, Schema: w.schema})
+	if err != nil {
+		return delta.CommitResult{}, err
+	}
+	tr.RowsOut = res.Rows
+	return w.tbl.Overwrite(ctx, res.Adds, nil, r.writeOptions(w, md, "WRITE"))
+}
+
+// merge upserts the relation's rows by key: the newest row of each key
+// replaces the table's row with that key. Only files holding one of the
+// keys are rewritten (copy on write).
+func (r *run) merge(ctx context.Context, w writeSpec, tr *TableReport) (delta.CommitResult, error) {
+	rel, dups, err := r.dedupe(ctx, w)
+	if err != nil {
+		return delta.CommitResult{}, err
+	}
+	tr.Duplicates += dups
+	fresh := w.snap == nil
+	md, err := r.ensure(ctx, &w)
+	if err != nil {
+		return delta.CommitResult{}, err
+	}
+	target := engine.Target{Store: w.tbl.Store(), PartitionColumns: w.partitionBy, Schema: w.schema}
+	var touched []*delta.Add
+	if !fresh && w.snap.NumFiles() > 0 {
+		if touched, err = r.eng.MatchFiles(ctx, w.snap, w.snap.Files(), w.keys, rel); err != nil {
+			return delta.CommitResult{}, err
+		}
+	}
+	query := "SELECT * FROM " + rel
+	if len(touched) > 0 {
+		if err := r.eng.Bind(ctx, "__merge_target", w.snap, touched); err != nil {
+			return delta.CommitResult{}, err
+		}
+		var conds []string
+		for _, k := range w.keys {
+			conds = append(conds, "t."+sqlIdent(k)+" = b."+sqlIdent(k))
+		}
+		match := "EXISTS (SELECT 1 FROM " + rel + " b WHERE " + strings.Join(conds, " AND ") + ")"
+		res, err := r.eng.Query(ctx, "SELECT count(*) FROM __merge_target t WHERE "+match)
+		if err != nil {
+			return delta.CommitResult{}, err
+		}
+		tr.Replaced = toInt(res.Rows[0][0])
+		query = "SELECT * FROM __merge_target t WHERE NOT " + match + " UNION ALL BY NAME SELECT * FROM " + rel
+	}
+	res, err := r.eng.Write(ctx, query, target)
+	if err != nil {
+		return delta.CommitResult{}, err
+	}
+	newRows := res.Rows
+	if len(touched) > 0 {
+		kept, err := r.eng.Query(ctx, "SELECT count(*) FROM __merge_target")
+		if err != nil {
+			return delta.CommitResult{}, err
+		}
+		newRows -= toInt(kept.Rows[0][0]) - tr.Replaced
+	}
+	tr.RowsOut = newRows
+	tx := w.tbl.Begin(w.snap)
+	tx.SetOperation("MERGE", map[string]any{"predicate": jsonKeys(w.keys), "matchedPredicates": `[{"actionType":"update"}]`, "notMatchedPredicates": `[{"actionType":"insert"}]`})
+	for _, a := range touched {
+		tx.RemoveAdd(a, true)
+	}
+	tx.AddFiles(res.Adds...)
+	for _, t := range w.txns {
+		tx.SetTxn(t.AppID, t.Version)
+	}
+	if md != nil {
+		tx.SetMetadata(md)
+	}
+	if err := tx.SetCommitInfo("medallion", w.info); err != nil {
+		return delta.CommitResult{}, err
+	}
+	return tx.Commit(ctx)
+}
+
+func jsonKeys(keys []string) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = "t." + k + " = s." + k
+	}
+	return `["` + strings.Join(parts, " AND ") + `"]`
+}
