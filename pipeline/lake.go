@@ -67,7 +67,7 @@ func (l *Lake) Snapshot(ctx context.Context, name string) (*delta.Snapshot, erro
 // Tables lists the tables that exist in the lake, as layer.table names.
 func (l *Lake) Tables(ctx context.Context) ([]string, error) {
 	var out []string
-	for _, layer := range []string{"bronze", "silver", "gold", "system"} {
+	for _, layer := range []string{"bronze", "silver", "gold", "medallion"} {
 		objs, err := l.store.List(ctx, layer+"/")
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: list tables: %w", err)

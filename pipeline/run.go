@@ -437,7 +437,7 @@ func qualifiedIdent(name string) string {
 	return sqlIdent(l) + "." + sqlIdent(t)
 }
 
-// saveReport appends the run's table reports to the system.runs table.
+// saveReport appends the run's table reports to the medallion.runs table.
 func (r *run) saveReport(ctx context.Context, rep *Report) error {
 	if len(rep.Tables) == 0 {
 		return nil
@@ -479,7 +479,7 @@ func (r *run) saveReport(ctx context.Context, rep *Report) error {
 }
 
 // RunsTable is the system table that keeps every run's report.
-const RunsTable = "system.runs"
+const RunsTable = "medallion.runs"
 
 func nullableString(s string) string {
 	if s == "" {

@@ -1,0 +1,47 @@
+# medallion — see README.md.
+GO      ?= go
+BIN     ?= bin/medallion
+ORDERS  ?= 100000
+PY      ?= python3
+
+.PHONY: all build run test test-deps vet fmt bench bench-delta bench-pipeline fuzz tidy clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/medallion
+
+# The main job: generate Olist-format data into ./landing, run the built-in
+# e-commerce project into ./lake and print the headline KPIs.
+run: build
+	$(BIN) generate --out landing --orders $(ORDERS)
+	$(BIN) run
+
+# Python packages the interop tests read our tables with (delta-rs).
+test-deps:
+	$(PY) -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+
+vet:
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+	$(GO) vet ./...
+
+test: vet
+	$(GO) test -count=1 -timeout 20m ./...
+
+bench: bench-delta bench-pipeline
+
+bench-delta:
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./delta/
+
+bench-pipeline:
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./pipeline/...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseActions -fuzztime 30s ./delta/
+	$(GO) test -run '^$$' -fuzz FuzzParseSchema -fuzztime 30s ./delta/
+
+tidy:
+	$(GO) mod tidy
+
+clean:
+	rm -rf bin lake landing .medallion

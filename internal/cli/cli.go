@@ -1,0 +1,86 @@
+// Package cli is medallion's command line: the cobra commands behind
+// cmd/medallion.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/medallionhq/medallion/pipeline"
+	"github.com/medallionhq/medallion/pipeline/ecommerce"
+)
+
+// Version is set at build time with -ldflags "-X ...cli.Version=…".
+var Version = "dev"
+
+// Main runs the command line with args and returns the process exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(stderr, "medallion:", err)
+		return 1
+	}
+	return 0
+}
+
+type app struct {
+	dir    string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	a := &app{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "medallion",
+		Short: "A lakehouse pipeline in one binary: landing files → bronze → silver → gold Delta tables",
+		Long: `medallion ingests landing-zone files into Delta Lake tables in three layers
+(bronze, silver, gold), keeps them fresh incrementally and exactly once, and
+answers SQL over them. With no medallion.yaml in the project directory, the
+built-in e-commerce project runs (landing ./landing, lake ./lake).`,
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVarP(&a.dir, "project-dir", "C", ".", "project directory")
+	root.AddCommand(a.initCmd(), a.generateCmd(), a.runCmd(), a.queryCmd(), a.tablesCmd(), a.historyCmd(), a.optimizeCmd(), a.vacuumCmd())
+	return root
+}
+
+// project loads the project in the project directory, or the built-in
+// e-commerce project when it has no medallion.yaml.
+func (a *app) project() (*pipeline.Project, error) {
+	dir, err := filepath.Abs(a.dir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, pipeline.ConfigFile)); errors.Is(err, os.ErrNotExist) {
+		return ecommerce.Project(dir)
+	}
+	return pipeline.Load(dir)
+}
+
+func (a *app) initCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "init DIR",
+		Short: "Write the e-commerce project (medallion.yaml, models, empty landing folders) into DIR",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ecommerce.Init(args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "wrote the e-commerce project to %s\nnext: medallion generate --out %s; medallion run -C %s\n",
+				args[0], filepath.Join(args[0], "landing"), args[0])
+			return nil
+		},
+	}
+}

@@ -1,0 +1,353 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/medallionhq/medallion/datagen"
+	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/pipeline"
+)
+
+func (a *app) generateCmd() *cobra.Command {
+	var opts datagen.Options
+	var out string
+	cmd := &cobra.Command{
+		Use:   "generate --out DIR",
+		Short: "Write Olist-format CSVs (orders split into order_year=/order_month= folders) into DIR/<source>/",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return errors.New("generate: --out DIR is required")
+			}
+			start := time.Now()
+			rep, err := datagen.Generate(cmd.Context(), out, opts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "generated %d orders: %d files, %d rows in %s (%s)\n", rep.Options.Orders, rep.Files(), rep.Rows(), out, time.Since(start).Round(time.Millisecond))
+			if opts.Dirty {
+				d := rep.Dirt()
+				fmt.Fprintf(a.stdout, "dirt: %d duplicates, %d null keys, %d malformed, %d wrong types, %d nulls, %d city variants, %d re-landed orders\n",
+					d.Duplicates, d.NullKeys, d.Malformed, d.WrongTypes, d.Nulls, d.CityVariants, d.Relanded)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "landing directory to write into")
+	cmd.Flags().IntVar(&opts.Orders, "orders", datagen.DefaultOrders, "number of orders (100000 ≈ Olist's size, scale factor 1)")
+	cmd.Flags().Int64Var(&opts.Seed, "seed", 1, "random seed: the same seed writes the same bytes")
+	cmd.Flags().BoolVar(&opts.Dirty, "dirty", false, "add duplicates, nulls, malformed rows, wrong types and variant city spellings")
+	return cmd
+}
+
+func (a *app) runCmd() *cobra.Command {
+	var full bool
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run one update: new landing files → bronze → silver → gold",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			proj, err := a.project()
+			if err != nil {
+				return err
+			}
+			prog := newProgress(a.stdout)
+			start := time.Now()
+			rep, runErr := pipeline.Run(cmd.Context(), proj, pipeline.RunOptions{FullRefresh: full, Log: prog.line})
+			prog.stop()
+			if runErr != nil {
+				for _, t := range rep.Tables {
+					if t.Status == pipeline.StatusFailed {
+						fmt.Fprintf(a.stderr, "failed: %s: %s\n", t.Table, t.Error)
+					}
+				}
+				return fmt.Errorf("run %s failed: %w", rep.RunID, runErr)
+			}
+			changed := 0
+			for _, t := range rep.Tables {
+				if t.Status == pipeline.StatusOK && t.Kind != "view" {
+					changed++
+				}
+			}
+			fmt.Fprintf(a.stdout, "run %s: %d tables updated in %s\n", rep.RunID, changed, time.Since(start).Round(time.Millisecond))
+			if proj.Config.Summary != "" {
+				return a.printSummary(cmd, proj)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&full, "full-refresh", false, "recompute every table from all landing files")
+	return cmd
+}
+
+func (a *app) printSummary(cmd *cobra.Command, proj *pipeline.Project) error {
+	s, err := pipeline.OpenSession(cmd.Context(), proj)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	res, err := s.Query(cmd.Context(), proj.Config.Summary)
+	if err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	return writeResult(a.stdout, res, "table")
+}
+
+func (a *app) queryCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   `query [--format table|csv|json] "SQL"`,
+		Short: "Run a read-only SQL statement over the lake's tables (layer.table, delta_scan('path'))",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch format {
+			case "table", "csv", "json":
+			default:
+				return fmt.Errorf("query: unknown --format %q (table, csv or json)", format)
+			}
+			proj, err := a.project()
+			if err != nil {
+				return err
+			}
+			s, err := pipeline.OpenSession(cmd.Context(), proj)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			res, err := s.Query(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return writeResult(a.stdout, res, format)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, csv or json")
+	return cmd
+}
+
+func (a *app) tablesCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "tables",
+		Short: "List the lake's tables with version, files, rows and size",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			proj, err := a.project()
+			if err != nil {
+				return err
+			}
+			lake, err := pipeline.OpenLake(cmd.Context(), proj.Resolve(proj.Config.Lake), nil)
+			if err != nil {
+				return err
+			}
+			names, err := lake.Tables(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := newTable(a.stdout, "TABLE", "VERSION", "FILES", "ROWS", "SIZE", "UPDATED")
+			for _, n := range names {
+				snap, err := lake.Snapshot(cmd.Context(), n)
+				if err != nil {
+					return err
+				}
+				var rows, size int64
+				for _, f := range snap.Files() {
+					size += f.Size
+					if st, err := delta.ParseStats(f.Stats); err == nil && st != nil && st.NumRecords > 0 {
+						rows += st.NumRecords
+					}
+				}
+				tw.row(n, snap.Version(), snap.NumFiles(), rows, humanBytes(size), snap.Timestamp().Local().Format("2006-01-02 15:04:05"))
+			}
+			return tw.flush()
+		},
+	}
+}
+
+func (a *app) table(cmd *cobra.Command, name string) (*delta.Table, error) {
+	proj, err := a.project()
+	if err != nil {
+		return nil, err
+	}
+	lake, err := pipeline.OpenLake(cmd.Context(), proj.Resolve(proj.Config.Lake), nil)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.Contains(name, ".") {
+		return nil, fmt.Errorf("table %q: give it as layer.table (bronze.orders, gold.daily_revenue)", name)
+	}
+	t, err := lake.Table(cmd.Context(), name)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := t.Exists(cmd.Context())
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("table %s does not exist in %s (see medallion tables)", name, proj.Resolve(proj.Config.Lake))
+	}
+	return t, nil
+}
+
+func (a *app) historyCmd() *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "history TABLE",
+		Short: "Show a table's commits, newest first (like DESCRIBE HISTORY)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := a.table(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			hist, err := t.History(cmd.Context(), limit)
+			if err != nil {
+				return err
+			}
+			tw := newTable(a.stdout, "VERSION", "TIMESTAMP", "OPERATION", "PARAMETERS", "METRICS")
+			for _, h := range hist {
+				op, params, metrics := "", "", ""
+				if ci := h.CommitInfo; ci != nil {
+					op = ci.Operation
+					params = compactMap(ci.OperationParameters)
+					metrics = compactStrings(ci.OperationMetrics)
+				}
+				tw.row(h.Version, h.Timestamp.Local().Format("2006-01-02 15:04:05"), op, params, metrics)
+			}
+			return tw.flush()
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 0, "show at most this many commits (0 = all)")
+	return cmd
+}
+
+func (a *app) optimizeCmd() *cobra.Command {
+	var target int64
+	cmd := &cobra.Command{
+		Use:   "optimize TABLE",
+		Short: "Compact small files in each partition into files of the target size",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := a.table(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			res, err := t.Optimize(cmd.Context(), &delta.OptimizeOptions{TargetSize: target})
+			if err != nil {
+				return err
+			}
+			if res.Version < 0 {
+				fmt.Fprintf(a.stdout, "%s: nothing to compact\n", args[0])
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "%s: version %d: %d files (%s) compacted into %d (%s) in %d partitions\n", args[0], res.Version,
+				res.FilesRemoved, humanBytes(res.BytesRemoved), res.FilesAdded, humanBytes(res.BytesAdded), res.PartitionsOptimized)
+			return nil
+		},
+	}
+	cmd.Flags().Int64Var(&target, "target-size", 128<<20, "target file size in bytes")
+	return cmd
+}
+
+func (a *app) vacuumCmd() *cobra.Command {
+	var dry, force bool
+	var retention time.Duration
+	cmd := &cobra.Command{
+		Use:   "vacuum TABLE [--dry-run]",
+		Short: "Delete data files no longer referenced and older than the retention (default: the table's, 7 days)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := a.table(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			res, err := t.Vacuum(cmd.Context(), &delta.VacuumOptions{DryRun: dry, Retention: retention, Force: force})
+			if err != nil {
+				return err
+			}
+			verb := "deleted"
+			if dry {
+				verb = "would delete"
+			}
+			for _, f := range res.Files {
+				fmt.Fprintln(a.stdout, f)
+			}
+			fmt.Fprintf(a.stdout, "%s: %s %d files (%s)\n", args[0], verb, len(res.Files), humanBytes(res.Bytes))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&dry, "dry-run", false, "list the files without deleting them")
+	cmd.Flags().DurationVar(&retention, "retention", 0, "keep unreferenced files younger than this (default: the table's delta.deletedFileRetentionDuration)")
+	cmd.Flags().BoolVar(&force, "force", false, "allow a retention shorter than the table's")
+	return cmd
+}
+
+// progress shows a spinner with the last finished table on a terminal, and
+// plain lines otherwise.
+type progress struct {
+	w     *os.File
+	plain func(string)
+	mu    sync.Mutex
+	done  chan struct{}
+	last  string
+	n     int
+	tty   bool
+}
+
+func newProgress(w interface{ Write([]byte) (int, error) }) *progress {
+	p := &progress{done: make(chan struct{})}
+	f, ok := w.(*os.File)
+	p.tty = ok && term.IsTerminal(int(f.Fd()))
+	p.plain = func(s string) { fmt.Fprintln(w, s) }
+	if p.tty {
+		p.w = f
+		go p.spin()
+	}
+	return p
+}
+
+func (p *progress) line(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s\n", s)
+		return
+	}
+	p.plain(s)
+}
+
+func (p *progress) spin() {
+	frames := []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	start := time.Now()
+	for i := 0; ; i++ {
+		select {
+		case <-p.done:
+			p.mu.Lock()
+			fmt.Fprint(p.w, "\r\033[K")
+			p.mu.Unlock()
+			return
+		case <-t.C:
+			p.mu.Lock()
+			fmt.Fprintf(p.w, "\r\033[K%s running… %d tables done, %s", frames[i%len(frames)], p.n, time.Since(start).Round(100*time.Millisecond))
+			p.mu.Unlock()
+		}
+	}
+}
+
+func (p *progress) stop() {
+	if p.tty {
+		close(p.done)
+		time.Sleep(120 * time.Millisecond)
+	}
+}
