@@ -36,7 +36,7 @@ func (r *run) expect(ctx context.Context, m *Model, _ *delta.Table, tr *TableRep
 		rules = append(rules, Expectation{Name: keysNotNull, Expr: strings.Join(conds, " AND "), Action: Quarantine})
 	}
 	if len(rules) == 0 {
-		return r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __checked AS SELECT * FROM __result")
+		return r.eng.Exec(ctx, "CREATE OR REPLACE TEMP VIEW __checked AS SELECT * FROM __result")
 	}
 	failing := func(e Expectation) string { return "(NOT coalesce((" + e.Expr + "), false))" }
 	counts := make([]string, len(rules))
@@ -103,7 +103,7 @@ func (r *run) expect(ctx context.Context, m *Model, _ *delta.Table, tr *TableRep
 		tr.Dropped = toInt(n.Rows[0][0])
 		keep = append(keep, "NOT ("+d+")")
 	}
-	return r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __checked AS SELECT * FROM __result WHERE "+strings.Join(keep, " AND "))
+	return r.eng.Exec(ctx, "CREATE OR REPLACE TEMP VIEW __checked AS SELECT * FROM __result WHERE "+strings.Join(keep, " AND "))
 }
 
 // writeQuarantine appends __quarantine to the model's quarantine table.

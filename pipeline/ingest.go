@@ -240,6 +240,7 @@ type column struct {
 // table's existing type, else inferred from the values.
 func (r *run) columnTypes(ctx context.Context, s *Source, loaded []string, existing *delta.StructType) ([]column, error) {
 	var out []column
+	var unknown []int
 	for _, c := range loaded {
 		if isMeta(c) {
 			continue
@@ -255,11 +256,22 @@ func (r *run) columnTypes(ctx context.Context, s *Source, loaded []string, exist
 				continue
 			}
 		}
-		t, err := r.infer(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, column{c, t})
+		unknown = append(unknown, len(out))
+		out = append(out, column{name: c})
+	}
+	if len(unknown) == 0 {
+		return out, nil
+	}
+	names := make([]string, len(unknown))
+	for i, j := range unknown {
+		names[i] = out[j].name
+	}
+	types, err := r.infer(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	for i, j := range unknown {
+		out[j].typ = types[i]
 	}
 	return out, nil
 }
@@ -268,44 +280,53 @@ func (r *run) columnTypes(ctx context.Context, s *Source, loaded []string, exist
 // it to be chosen; the rest go to the rescued-data column.
 const inferThreshold = 0.98
 
-// infer picks the narrowest type most values of a text column fit: long,
-// double, date, timestamp, boolean, else string.
-func (r *run) infer(ctx context.Context, col string) (delta.DataType, error) {
-	c := sqlIdent(col)
-	v := "NULLIF(trim(" + c + "), '')"
-	q := "SELECT count(" + v + "), count(TRY_CAST(" + v + " AS BIGINT)), count(TRY_CAST(" + v + " AS DOUBLE)), " +
-		"count(TRY_CAST(" + v + " AS TIMESTAMP)), count(CASE WHEN regexp_full_match(" + v + ", '\\d{4}-\\d{2}-\\d{2}') THEN 1 END), " +
-		"count(CASE WHEN lower(" + v + ") IN ('true', 'false') THEN 1 END) FROM __landed"
-	res, err := r.eng.Query(ctx, q)
+// inferSample is how many rows type inference looks at; values of later
+// rows that do not fit the inferred type are rescued, not lost.
+const inferSample = 20000
+
+// infer picks, for each text column, the narrowest type most of its values
+// fit: long, double, date, timestamp, boolean, else string. One scan.
+func (r *run) infer(ctx context.Context, cols []string) ([]delta.DataType, error) {
+	const probes = 6
+	var sel []string
+	for _, col := range cols {
+		v := "NULLIF(trim(" + sqlIdent(col) + "), '')"
+		sel = append(sel, "count("+v+")", "count(TRY_CAST("+v+" AS BIGINT))", "count(TRY_CAST("+v+" AS DOUBLE))",
+			"count(TRY_CAST("+v+" AS TIMESTAMP))", "count(CASE WHEN regexp_full_match("+v+", '\\d{4}-\\d{2}-\\d{2}') THEN 1 END)",
+			"count(CASE WHEN lower("+v+") IN ('true', 'false') THEN 1 END)")
+	}
+	res, err := r.eng.Query(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM (SELECT * FROM __landed LIMIT "+strconv.Itoa(inferSample)+")")
 	if err != nil {
-		return delta.DataType{}, fmt.Errorf("pipeline: infer type of %s: %w", col, err)
+		return nil, fmt.Errorf("pipeline: infer types: %w", err)
 	}
-	row := res.Rows[0]
-	n := float64(toInt(row[0]))
-	if n == 0 {
-		return delta.Primitive(delta.TypeString), nil
+	out := make([]delta.DataType, len(cols))
+	for i := range cols {
+		row := res.Rows[0][i*probes : (i+1)*probes]
+		n := float64(toInt(row[0]))
+		fits := func(k int) bool { return n > 0 && float64(toInt(row[k])) >= inferThreshold*n }
+		switch {
+		case fits(1):
+			out[i] = delta.Primitive(delta.TypeLong)
+		case fits(2):
+			out[i] = delta.Primitive(delta.TypeDouble)
+		case fits(3) && fits(4):
+			out[i] = delta.Primitive(delta.TypeDate)
+		case fits(3):
+			out[i] = delta.Primitive(delta.TypeTimestamp)
+		case fits(5):
+			out[i] = delta.Primitive(delta.TypeBoolean)
+		default:
+			out[i] = delta.Primitive(delta.TypeString)
+		}
 	}
-	fits := func(i int) bool { return float64(toInt(row[i])) >= inferThreshold*n }
-	switch {
-	case fits(1):
-		return delta.Primitive(delta.TypeLong), nil
-	case fits(2):
-		return delta.Primitive(delta.TypeDouble), nil
-	case fits(3) && fits(4):
-		return delta.Primitive(delta.TypeDate), nil
-	case fits(3):
-		return delta.Primitive(delta.TypeTimestamp), nil
-	case fits(5):
-		return delta.Primitive(delta.TypeBoolean), nil
-	}
-	return delta.Primitive(delta.TypeString), nil
+	return out, nil
 }
 
 // typedSQL casts the loaded text columns to their types, moving values that
 // do not fit into _rescued_data, adds derived and metadata columns, and
 // turns rejected records into rows that keep the raw text.
 func (r *run) typedSQL(s *Source, cols []column, rejects []engine.Reject, files []landedFile) (string, error) {
-	var sel, rescue []string
+	var sel, rescue, fails []string
 	for _, c := range cols {
 		id := sqlIdent(c.name)
 		v := "NULLIF(" + id + ", '')"
@@ -319,19 +340,21 @@ func (r *run) typedSQL(s *Source, cols []column, rejects []engine.Reject, files 
 		}
 		cast := "TRY_CAST(trim(" + v + ") AS " + t + ")"
 		sel = append(sel, cast+" AS "+id)
-		rescue = append(rescue, "{'k': "+sqlString(c.name)+", 'v': CASE WHEN "+v+" IS NOT NULL AND "+cast+" IS NULL THEN "+id+" END}")
+		fail := "(" + v + " IS NOT NULL AND " + cast + " IS NULL)"
+		fails = append(fails, fail)
+		rescue = append(rescue, "{'k': "+sqlString(c.name)+", 'v': CASE WHEN "+fail+" THEN "+id+" END}")
 	}
 	rescued := "NULL::VARCHAR"
 	if len(rescue) > 0 {
 		rescued = "CAST(to_json(map_from_entries(list_filter([" + strings.Join(rescue, ", ") + "], x -> x.v IS NOT NULL))) AS VARCHAR)"
-		rescued = "CASE WHEN " + rescued + " <> '{}' THEN " + rescued + " END"
+		rescued = "CASE WHEN " + strings.Join(fails, " OR ") + " THEN " + rescued + " END"
 	}
 	var mapping []string
 	for i, f := range files {
 		mapping = append(mapping, "("+sqlString(f.local)+", "+sqlString(f.key)+", "+strconv.Itoa(i)+")")
 	}
 	files_ := "(VALUES " + strings.Join(mapping, ", ") + ") AS f(local, key, idx)"
-	meta := "f.key AS " + ColSourceFile + ", (f.idx::BIGINT << 32) + row_number() OVER (PARTITION BY f.idx ORDER BY l.rowid) AS " + ColSeq +
+	meta := "f.key AS " + ColSourceFile + ", l.rowid + 1 AS " + ColSeq +
 		", " + sqlString(r.started.UTC().Format("2006-01-02 15:04:05.000000")) + "::TIMESTAMPTZ AS " + ColIngestedAt +
 		", " + sqlString(r.batchID) + " AS " + ColBatchID
 	typed := "SELECT " + strings.Join(sel, ", ") + ", " + meta + ", " + rescued + " AS " + ColRescuedData +
@@ -346,7 +369,7 @@ func (r *run) typedSQL(s *Source, cols []column, rejects []engine.Reject, files 
 				key = files[idx].key
 			}
 			raw := fmt.Sprintf(`{"_corrupt_record": %s, "_error": %s, "_line": %d}`, jsonString(rj.Raw), jsonString(rj.Error), rj.Line)
-			rows = append(rows, "("+sqlString(key)+", "+strconv.FormatInt(int64(max(idx, 0))<<32+(1<<31)+int64(i), 10)+", "+sqlString(raw)+")")
+			rows = append(rows, "("+sqlString(key)+", "+strconv.FormatInt(int64(1)<<40+int64(i), 10)+", "+sqlString(raw)+")")
 		}
 		var nulls []string
 		for _, c := range cols {

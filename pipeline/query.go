@@ -27,7 +27,7 @@ func OpenSession(ctx context.Context, proj *Project) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := openEngine(ctx, proj)
+	eng, err := openEngine(ctx, proj, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -37,6 +38,8 @@ type RunOptions struct {
 	Now func() time.Time
 	// Delta tunes table handles.
 	Delta *delta.Options
+	// Trace, when set, receives every engine statement with its duration.
+	Trace io.Writer
 }
 
 // Report is what a run did, per table.
@@ -93,6 +96,8 @@ type run struct {
 	batchID string
 	started time.Time
 	bound   map[string]bool
+	// boundVersion is the version each table is bound at in the engine.
+	boundVersion map[string]int64
 }
 
 // Run runs one update of the project: new landing files into bronze, then
@@ -106,7 +111,7 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 	if opts.Log == nil {
 		opts.Log = func(string) {}
 	}
-	r := &run{proj: proj, opts: opts, started: opts.Now(), bound: map[string]bool{}}
+	r := &run{proj: proj, opts: opts, started: opts.Now(), bound: map[string]bool{}, boundVersion: map[string]int64{}}
 	r.batchID = r.started.UTC().Format("20060102T150405Z") + "-" + randomHex(4)
 	rep := &Report{RunID: r.batchID, Started: r.started}
 	var err error
@@ -122,7 +127,7 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 	if r.landing, err = storage.Open(ctx, landing); err != nil {
 		return rep, fmt.Errorf("pipeline: open landing: %w", err)
 	}
-	if r.eng, err = openEngine(ctx, proj); err != nil {
+	if r.eng, err = openEngine(ctx, proj, opts.Trace); err != nil {
 		return rep, err
 	}
 	defer r.eng.Close()
@@ -139,13 +144,13 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 	return rep, runErr
 }
 
-func openEngine(ctx context.Context, proj *Project) (engine.Engine, error) {
+func openEngine(ctx context.Context, proj *Project, trace io.Writer) (engine.Engine, error) {
 	ec := proj.Config.Engine
 	tmp := ec.TempDir
 	if tmp != "" {
 		tmp = proj.Resolve(tmp)
 	}
-	return duckdb.Open(ctx, &duckdb.Options{MemoryLimit: ec.MemoryLimit, TempDir: tmp, Threads: ec.Threads})
+	return duckdb.Open(ctx, &duckdb.Options{MemoryLimit: ec.MemoryLimit, TempDir: tmp, Threads: ec.Threads, Trace: trace})
 }
 
 func randomHex(n int) string {
@@ -239,10 +244,14 @@ func (r *run) bind(ctx context.Context, name string) (*delta.Snapshot, bool, err
 	if snap == nil {
 		return nil, false, nil
 	}
+	if v, ok := r.boundVersion[name]; ok && v == snap.Version() {
+		return snap, true, nil
+	}
 	if err := r.eng.Bind(ctx, name, snap, nil); err != nil {
 		return nil, false, err
 	}
 	r.bound[name] = true
+	r.boundVersion[name] = snap.Version()
 	return snap, true, nil
 }
 
@@ -288,12 +297,9 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		versions[in], snaps[in] = snap.Version(), snap
 	}
 	if m.Materialized == View {
-		tr.Kind = "view"
-		if err := r.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(Layer(m.Name))+"; CREATE OR REPLACE VIEW "+qualifiedIdent(m.Name)+" AS "+m.SQL); err != nil {
-			return tr, err
-		}
-		r.bound[m.Name] = true
-		tr.Status = StatusOK
+		// Views are computed once per run, when a model that reads them
+		// runs (see materialize).
+		tr.Kind, tr.Status = "view", StatusOK
 		return tr, nil
 	}
 	tbl, err := r.lake.Table(ctx, m.Name)
@@ -321,10 +327,6 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	}
 	if own != nil && len(changed) == 0 {
 		tr.Status, tr.Version = StatusUpToDate, own.Version()
-		if err := r.eng.Bind(ctx, m.Name, own, nil); err != nil {
-			return tr, err
-		}
-		r.bound[m.Name] = true
 		return tr, nil
 	}
 	sqlText := m.SQL
@@ -350,6 +352,11 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 				}
 				sqlText = replaceTableRef(sqlText, m.Incremental, name)
 			}
+		}
+	}
+	for _, d := range m.Deps {
+		if err := r.materialize(ctx, d); err != nil {
+			return tr, err
 		}
 	}
 	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __result AS "+sqlText); err != nil {
@@ -402,7 +409,28 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		return tr, err
 	}
 	r.bound[m.Name] = true
+	r.boundVersion[m.Name] = cr.Snapshot.Version()
 	return tr, nil
+}
+
+// materialize computes a view model (and the views it reads) once per run,
+// as an engine table that every model reading it shares. Tables are left as
+// they are bound.
+func (r *run) materialize(ctx context.Context, name string) error {
+	m := r.proj.Model(name)
+	if m == nil || m.Materialized != View || r.bound[name] {
+		return nil
+	}
+	for _, d := range m.Deps {
+		if err := r.materialize(ctx, d); err != nil {
+			return err
+		}
+	}
+	if err := r.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(Layer(name))+"; CREATE OR REPLACE TABLE "+qualifiedIdent(name)+" AS "+m.SQL); err != nil {
+		return fmt.Errorf("view %s: %w", name, err)
+	}
+	r.bound[name] = true
+	return nil
 }
 
 // mergeSchema adds new columns of b to a.

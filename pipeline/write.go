@@ -76,16 +76,19 @@ func (r *run) dedupe(ctx context.Context, w writeSpec) (string, int64, error) {
 		keys[i] = sqlIdent(k)
 		nullCheck = append(nullCheck, sqlIdent(k)+" IS NULL")
 	}
-	order := "1"
+	// The newest row of each key by an aggregate (one hash pass), not a
+	// window (a sort).
+	pick := "any_value(__row)"
 	if len(w.sequenceBy) > 0 {
-		parts := make([]string, len(w.sequenceBy))
+		seq := make([]string, len(w.sequenceBy))
 		for i, c := range w.sequenceBy {
-			parts[i] = sqlIdent(c) + " DESC NULLS LAST"
+			seq[i] = "__row." + sqlIdent(c)
 		}
-		order = strings.Join(parts, ", ")
+		pick = "arg_max(__row, row(" + strings.Join(seq, ", ") + "))"
 	}
-	q := "CREATE OR REPLACE TEMP TABLE __dedup AS SELECT * FROM " + w.relation + " QUALIFY (" + strings.Join(nullCheck, " OR ") +
-		") OR row_number() OVER (PARTITION BY " + strings.Join(keys, ", ") + " ORDER BY " + order + ") = 1"
+	nulls := strings.Join(nullCheck, " OR ")
+	q := "CREATE OR REPLACE TEMP TABLE __dedup AS SELECT unnest(" + pick + ") FROM " + w.relation + " AS __row WHERE NOT (" + nulls + ") GROUP BY " + strings.Join(keys, ", ") +
+		" UNION ALL BY NAME SELECT * FROM " + w.relation + " WHERE " + nulls
 	if err := r.eng.Exec(ctx, q); err != nil {
 		return "", 0, err
 	}

@@ -14,8 +14,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
 	"github.com/google/uuid"
@@ -32,13 +34,25 @@ type Options struct {
 	TempDir string
 	// Threads bounds DuckDB's worker threads (0 = all cores).
 	Threads int
+	// Trace, when set, receives every statement with its duration.
+	Trace io.Writer
 }
 
 // Engine is a DuckDB database in memory with one connection.
 type Engine struct {
-	db   *sql.DB
-	conn *sql.Conn
-	seq  int
+	db      *sql.DB
+	conn    *sql.Conn
+	seq     int
+	schemas map[string]bool // schemas created so far
+	trace   io.Writer
+}
+
+func (e *Engine) traceStmt(start time.Time, stmt string) {
+	stmt = strings.Join(strings.Fields(stmt), " ")
+	if len(stmt) > 160 {
+		stmt = stmt[:160] + "…"
+	}
+	fmt.Fprintf(e.trace, "engine %7.1fms  %s\n", float64(time.Since(start).Microseconds())/1000, stmt)
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -58,7 +72,7 @@ func Open(ctx context.Context, opts *Options) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("duckdb: connect: %w", err)
 	}
-	e := &Engine{db: db, conn: conn}
+	e := &Engine{db: db, conn: conn, schemas: map[string]bool{}, trace: opts.Trace}
 	settings := []string{"SET TimeZone='UTC'", "SET preserve_insertion_order=true"}
 	if opts.MemoryLimit != "" {
 		settings = append(settings, "SET memory_limit="+quoteString(opts.MemoryLimit))
@@ -86,6 +100,11 @@ func (e *Engine) Close() error {
 
 // Exec runs statements that return no rows.
 func (e *Engine) Exec(ctx context.Context, query string) error {
+	if os.Getenv("MEDALLION_TRACE") != "" {
+		defer func(t time.Time) {
+			fmt.Fprintf(os.Stderr, "TRACE %6dms exec %.120s\n", time.Since(t).Milliseconds(), query)
+		}(time.Now())
+	}
 	if _, err := e.conn.ExecContext(ctx, query); err != nil {
 		return fmt.Errorf("duckdb: %w", err)
 	}
@@ -94,6 +113,11 @@ func (e *Engine) Exec(ctx context.Context, query string) error {
 
 // Query runs a statement and returns all its rows.
 func (e *Engine) Query(ctx context.Context, query string) (*engine.Result, error) {
+	if os.Getenv("MEDALLION_TRACE") != "" {
+		defer func(t time.Time) {
+			fmt.Fprintf(os.Stderr, "TRACE %6dms query %.120s\n", time.Since(t).Milliseconds(), query)
+		}(time.Now())
+	}
 	rows, err := e.conn.QueryContext(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: %w", err)
@@ -202,10 +226,11 @@ func (e *Engine) BindEmpty(ctx context.Context, name string, schema *delta.Struc
 
 func (e *Engine) createView(ctx context.Context, name, body string) error {
 	schema, _, full := qualified(name)
-	if schema != "" {
+	if schema != "" && !e.schemas[schema] {
 		if err := e.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoteIdent(schema)); err != nil {
 			return err
 		}
+		e.schemas[schema] = true
 	}
 	return e.Exec(ctx, "CREATE OR REPLACE VIEW "+full+" AS "+body)
 }
@@ -408,15 +433,24 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 			}
 			_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+rejT+"; DROP TABLE IF EXISTS "+rejS)
 		}
-		selects := make([]string, len(parts))
-		for i, p := range parts {
-			selects[i] = "SELECT * FROM " + p
-		}
-		if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+full+" AS "+strings.Join(selects, " UNION ALL BY NAME ")); err != nil {
+		if err := e.Exec(ctx, "DROP TABLE IF EXISTS "+full); err != nil {
 			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
 		}
-		for _, p := range parts {
-			_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+p)
+		if len(parts) == 1 {
+			if err := e.Exec(ctx, "ALTER TABLE "+parts[0]+" RENAME TO "+quoteIdent(name)); err != nil {
+				return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+			}
+		} else {
+			selects := make([]string, len(parts))
+			for i, p := range parts {
+				selects[i] = "SELECT * FROM " + p
+			}
+			if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+full+" AS "+strings.Join(selects, " UNION ALL BY NAME ")); err != nil {
+				return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+			}
+			for _, p := range parts {
+				_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+p)
+			}
 		}
 		if len(parts) > 1 {
 			// Keep _source_file last, as for a single group.
@@ -556,10 +590,16 @@ func toInt64(v any) int64 {
 func (e *Engine) Write(ctx context.Context, query string, dst engine.Target) (*engine.WriteResult, error) {
 	e.seq++
 	tmp := fmt.Sprintf("__write_%d", e.seq)
-	if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+tmp+" AS "+query); err != nil {
-		return nil, fmt.Errorf("duckdb: write: %w", err)
+	if m := plainRelationRE.FindStringSubmatch(query); m != nil {
+		// SELECT * FROM an already materialized relation: read it in place
+		// instead of copying it.
+		tmp = m[1]
+	} else {
+		if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+tmp+" AS "+query); err != nil {
+			return nil, fmt.Errorf("duckdb: write: %w", err)
+		}
+		defer e.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+tmp)
 	}
-	defer e.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+tmp)
 	desc, err := e.Query(ctx, "SELECT column_name, column_type FROM (DESCRIBE "+tmp+")")
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: write: %w", err)
@@ -683,6 +723,10 @@ func (e *Engine) Write(ctx context.Context, query string, dst engine.Target) (*e
 	}
 	return out, nil
 }
+
+// plainRelationRE matches "SELECT * FROM name" for a plain (temporary)
+// relation name.
+var plainRelationRE = regexp.MustCompile(`^\s*SELECT \* FROM ([A-Za-z_][A-Za-z0-9_]*)\s*$`)
 
 // partitionValueSQL renders a column as Delta's partition value text.
 func partitionValueSQL(col string, t delta.DataType) string {

@@ -49,7 +49,7 @@ func (a *app) generateCmd() *cobra.Command {
 }
 
 func (a *app) runCmd() *cobra.Command {
-	var full bool
+	var full, trace bool
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run one update: new landing files → bronze → silver → gold",
@@ -61,7 +61,11 @@ func (a *app) runCmd() *cobra.Command {
 			}
 			prog := newProgress(a.stdout)
 			start := time.Now()
-			rep, runErr := pipeline.Run(cmd.Context(), proj, pipeline.RunOptions{FullRefresh: full, Log: prog.line})
+			opts := pipeline.RunOptions{FullRefresh: full, Log: prog.line}
+			if trace {
+				opts.Trace = a.stderr
+			}
+			rep, runErr := pipeline.Run(cmd.Context(), proj, opts)
 			prog.stop()
 			if runErr != nil {
 				for _, t := range rep.Tables {
@@ -85,6 +89,7 @@ func (a *app) runCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&full, "full-refresh", false, "recompute every table from all landing files")
+	cmd.Flags().BoolVar(&trace, "trace", false, "print every engine statement with its duration to stderr")
 	return cmd
 }
 
