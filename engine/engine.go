@@ -27,6 +27,10 @@ type Engine interface {
 	// files, when non-nil, restricts the relation to those data files (the
 	// changes since a version, say). Binding a name again replaces it.
 	Bind(ctx context.Context, name string, snap *delta.Snapshot, files []*delta.Add) error
+	// Cache replaces a bound name with an in-memory copy of its rows, for a
+	// relation several statements will read. Binding the name again drops
+	// the copy.
+	Cache(ctx context.Context, name string) error
 	// BindEmpty makes name an empty relation of the given schema (a table
 	// that does not exist yet).
 	BindEmpty(ctx context.Context, name string, schema *delta.StructType) error
@@ -38,8 +42,8 @@ type Engine interface {
 	// MatchFiles returns the files among files of snap that hold at least
 	// one row whose key columns equal those of a row of relation (a bound
 	// name or temporary table). It is how a merge by key finds the files to
-	// rewrite.
-	MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, keys []string, relation string) ([]*delta.Add, error)
+	// rewrite. With nullSafe, NULL keys match NULL keys.
+	MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, keys []string, relation string, nullSafe bool) ([]*delta.Add, error)
 	// Query runs a statement and returns its rows.
 	Query(ctx context.Context, sql string) (*Result, error)
 	// Exec runs statements that return no rows (temporary tables, views).

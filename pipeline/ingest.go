@@ -188,8 +188,13 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	var txns []delta.Txn
 	keys := make([]string, len(load))
 	for i, f := range load {
-		txns = append(txns, delta.Txn{AppID: landingTxn(f.key), Version: f.version})
 		keys[i] = f.key
+		if snap != nil {
+			if v, ok := snap.TxnVersion(landingTxn(f.key)); ok && v >= f.version {
+				continue // already recorded (a full refresh or a replace reloads it)
+			}
+		}
+		txns = append(txns, delta.Txn{AppID: landingTxn(f.key), Version: f.version})
 	}
 	info := map[string]any{"batch_id": r.batchID, "source": s.Name, "files": keys, "rows": rep.RowsIn, "rescued": rep.Rescued, "rejected": rep.Rejected}
 	w := writeSpec{table: s.Table, tbl: tbl, snap: snap, relation: "__typed", schema: schema, partitionBy: s.PartitionBy, txns: txns, info: info}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -73,6 +74,16 @@ type Model struct {
 	// it holds only the rows that input gained since the last run, and the
 	// result is merged by Keys. Other inputs are read whole.
 	Incremental string `yaml:"incremental"`
+	// IncrementalBy are group columns whose values each come from a single
+	// input row (a date, a product_id). When inputs change, only the groups
+	// the changed rows touch are recomputed and their rows replaced; the
+	// rest of the table stays. The touched groups are found by running the
+	// model over the changed rows alone, so it is only valid when every
+	// group a changed row belongs to appears in that output: leave it out
+	// for models that filter on aggregates (HAVING), or where a group
+	// depends on other rows (a customer's first-order month, ROLLUP
+	// subtotals). Those are recomputed whole.
+	IncrementalBy []string `yaml:"incremental_by"`
 	// PartitionBy are the table's partition columns.
 	PartitionBy []string `yaml:"partition_by"`
 	// Expectations are checked on every row the model produces.
@@ -83,6 +94,9 @@ var tableRefRE = regexp.MustCompile(`(?i)\b(bronze|silver|gold)\s*\.\s*([A-Za-z_
 var varRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 func loadModels(fsys fs.FS, dir string, vars map[string]any) ([]*Model, error) {
+	if _, err := fs.Stat(fsys, dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // a project of sources only
+	}
 	var files []string
 	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -173,7 +187,7 @@ func ParseModel(file, text string, vars map[string]any) (*Model, error) {
 	default:
 		return nil, &ConfigError{File: file, Msg: fmt.Sprintf("materialized: unknown value %q (table or view)", m.Materialized)}
 	}
-	for _, list := range [][]string{m.Keys, m.SequenceBy, m.PartitionBy} {
+	for _, list := range [][]string{m.Keys, m.SequenceBy, m.PartitionBy, m.IncrementalBy} {
 		for _, c := range list {
 			if !identRE.MatchString(c) {
 				return nil, &ConfigError{File: file, Msg: fmt.Sprintf("invalid column name %q", c)}
@@ -188,8 +202,11 @@ func ParseModel(file, text string, vars map[string]any) (*Model, error) {
 			return nil, &ConfigError{File: file, Msg: "incremental models need keys to merge by"}
 		}
 	}
-	if m.Materialized == View && (m.Incremental != "" || len(m.Expectations) > 0 || len(m.PartitionBy) > 0) {
-		return nil, &ConfigError{File: file, Msg: "views take no incremental, expectations or partition_by"}
+	if m.Materialized == View && (m.Incremental != "" || len(m.IncrementalBy) > 0 || len(m.Expectations) > 0 || len(m.PartitionBy) > 0) {
+		return nil, &ConfigError{File: file, Msg: "views take no incremental, incremental_by, expectations or partition_by"}
+	}
+	if m.Incremental != "" && len(m.IncrementalBy) > 0 {
+		return nil, &ConfigError{File: file, Msg: "incremental (merge a stream by key) and incremental_by (recompute touched groups) exclude each other"}
 	}
 	seen := map[string]bool{}
 	for i := range m.Expectations {

@@ -98,6 +98,7 @@ type run struct {
 	bound   map[string]bool
 	// boundVersion is the version each table is bound at in the engine.
 	boundVersion map[string]int64
+	readers      map[string]int
 }
 
 // Run runs one update of the project: new landing files into bronze, then
@@ -320,9 +321,11 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 				last = v
 			}
 		}
-		if last != versions[in] || r.opts.FullRefresh {
+		if last != versions[in] {
 			changed = append(changed, in)
 			txns = append(txns, delta.Txn{AppID: modelTxn(m.Name, in), Version: versions[in]})
+		} else if r.opts.FullRefresh {
+			changed = append(changed, in) // recomputed; its txn is already recorded
 		}
 	}
 	if own != nil && len(changed) == 0 {
@@ -354,8 +357,24 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 			}
 		}
 	}
+	grouped := false
+	if len(m.IncrementalBy) > 0 && own != nil && !r.opts.FullRefresh {
+		for _, d := range m.Deps {
+			if err := r.materialize(ctx, d, false); err != nil {
+				return tr, err
+			}
+		}
+		filter, ok, err := r.changedGroups(ctx, m, own, changed, versions, snaps)
+		if err != nil {
+			return tr, err
+		}
+		if ok {
+			grouped = true
+			sqlText = "SELECT * FROM (" + m.SQL + ") AS __m WHERE " + filter
+		}
+	}
 	for _, d := range m.Deps {
-		if err := r.materialize(ctx, d); err != nil {
+		if err := r.materialize(ctx, d, !incremental && !grouped); err != nil {
 			return tr, err
 		}
 	}
@@ -386,16 +405,20 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 			}
 		}
 	}
-	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "incremental": incremental}
+	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "incremental": incremental || grouped}
 	w := writeSpec{table: m.Name, tbl: tbl, snap: own, relation: "__checked", schema: schema, partitionBy: m.PartitionBy,
 		keys: m.Keys, sequenceBy: seq, txns: txns, info: info}
 	var cr delta.CommitResult
-	if incremental {
+	switch {
+	case grouped:
+		w.keys = m.IncrementalBy
+		cr, err = r.replaceGroups(ctx, w, tr)
+	case incremental:
 		if own != nil {
 			w.schema = mergeSchema(own.Schema(), schema)
 		}
 		cr, err = r.merge(ctx, w, tr)
-	} else {
+	default:
 		cr, err = r.overwrite(ctx, w, tr)
 	}
 	if err != nil {
@@ -416,21 +439,42 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 // materialize computes a view model (and the views it reads) once per run,
 // as an engine table that every model reading it shares. Tables are left as
 // they are bound.
-func (r *run) materialize(ctx context.Context, name string) error {
+//
+// Views are created on first use. With cache (the reading model recomputes
+// in full), a view that several models read is computed into memory once
+// instead of by each of them; without it (the reader recomputes a few
+// groups) the engine pushes the group filter down through the view instead.
+func (r *run) materialize(ctx context.Context, name string, cache bool) error {
 	m := r.proj.Model(name)
-	if m == nil || m.Materialized != View || r.bound[name] {
-		return nil
+	if m != nil && m.Materialized == View && !r.bound[name] {
+		for _, d := range m.Deps {
+			if err := r.materialize(ctx, d, cache); err != nil {
+				return err
+			}
+		}
+		if err := r.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(Layer(name))+"; CREATE OR REPLACE VIEW "+qualifiedIdent(name)+" AS "+m.SQL); err != nil {
+			return fmt.Errorf("view %s: %w", name, err)
+		}
+		r.bound[name] = true
 	}
-	for _, d := range m.Deps {
-		if err := r.materialize(ctx, d); err != nil {
-			return err
+	// Tables are not copied: a scan reads only the columns a query needs.
+	if cache && m != nil && m.Materialized == View && r.consumers()[name] >= 2 {
+		return r.eng.Cache(ctx, name)
+	}
+	return nil
+}
+
+// consumers counts, per table, the models that read it.
+func (r *run) consumers() map[string]int {
+	if r.readers == nil {
+		r.readers = map[string]int{}
+		for _, m := range r.proj.Models {
+			for _, d := range m.Deps {
+				r.readers[d]++
+			}
 		}
 	}
-	if err := r.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(Layer(name))+"; CREATE OR REPLACE TABLE "+qualifiedIdent(name)+" AS "+m.SQL); err != nil {
-		return fmt.Errorf("view %s: %w", name, err)
-	}
-	r.bound[name] = true
-	return nil
+	return r.readers
 }
 
 // mergeSchema adds new columns of b to a.

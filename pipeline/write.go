@@ -167,7 +167,7 @@ func (r *run) merge(ctx context.Context, w writeSpec, tr *TableReport) (delta.Co
 	target := engine.Target{Store: w.tbl.Store(), PartitionColumns: w.partitionBy, Schema: w.schema}
 	var touched []*delta.Add
 	if !fresh && w.snap.NumFiles() > 0 {
-		if touched, err = r.eng.MatchFiles(ctx, w.snap, w.snap.Files(), w.keys, rel); err != nil {
+		if touched, err = r.eng.MatchFiles(ctx, w.snap, w.snap.Files(), w.keys, rel, false); err != nil {
 			return delta.CommitResult{}, err
 		}
 	}

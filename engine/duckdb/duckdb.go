@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +45,7 @@ type Engine struct {
 	conn    *sql.Conn
 	seq     int
 	schemas map[string]bool // schemas created so far
+	cached  map[string]bool // names that are in-memory tables, not views
 	trace   io.Writer
 }
 
@@ -72,7 +74,7 @@ func Open(ctx context.Context, opts *Options) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("duckdb: connect: %w", err)
 	}
-	e := &Engine{db: db, conn: conn, schemas: map[string]bool{}, trace: opts.Trace}
+	e := &Engine{db: db, conn: conn, schemas: map[string]bool{}, cached: map[string]bool{}, trace: opts.Trace}
 	settings := []string{"SET TimeZone='UTC'", "SET preserve_insertion_order=true"}
 	if opts.MemoryLimit != "" {
 		settings = append(settings, "SET memory_limit="+quoteString(opts.MemoryLimit))
@@ -100,10 +102,8 @@ func (e *Engine) Close() error {
 
 // Exec runs statements that return no rows.
 func (e *Engine) Exec(ctx context.Context, query string) error {
-	if os.Getenv("MEDALLION_TRACE") != "" {
-		defer func(t time.Time) {
-			fmt.Fprintf(os.Stderr, "TRACE %6dms exec %.120s\n", time.Since(t).Milliseconds(), query)
-		}(time.Now())
+	if e.trace != nil {
+		defer e.traceStmt(time.Now(), query)
 	}
 	if _, err := e.conn.ExecContext(ctx, query); err != nil {
 		return fmt.Errorf("duckdb: %w", err)
@@ -113,10 +113,8 @@ func (e *Engine) Exec(ctx context.Context, query string) error {
 
 // Query runs a statement and returns all its rows.
 func (e *Engine) Query(ctx context.Context, query string) (*engine.Result, error) {
-	if os.Getenv("MEDALLION_TRACE") != "" {
-		defer func(t time.Time) {
-			fmt.Fprintf(os.Stderr, "TRACE %6dms query %.120s\n", time.Since(t).Milliseconds(), query)
-		}(time.Now())
+	if e.trace != nil {
+		defer e.traceStmt(time.Now(), query)
 	}
 	rows, err := e.conn.QueryContext(ctx, query)
 	if err != nil {
@@ -232,7 +230,38 @@ func (e *Engine) createView(ctx context.Context, name, body string) error {
 		}
 		e.schemas[schema] = true
 	}
-	return e.Exec(ctx, "CREATE OR REPLACE VIEW "+full+" AS "+body)
+	if err := e.Exec(ctx, "CREATE OR REPLACE VIEW "+full+" AS "+body); err != nil {
+		return err
+	}
+	if e.cached[name] {
+		delete(e.cached, name)
+		return e.Exec(ctx, "DROP TABLE IF EXISTS "+cacheName(name))
+	}
+	return nil
+}
+
+// cacheName is the in-memory table behind a cached name.
+func cacheName(name string) string {
+	schema, table, _ := qualified(name)
+	if schema == "" {
+		return quoteIdent("__cache_" + table)
+	}
+	return quoteIdent(schema) + "." + quoteIdent("__cache_"+table)
+}
+
+// Cache copies the rows of the view name into an in-memory table and points
+// the view at it.
+func (e *Engine) Cache(ctx context.Context, name string) error {
+	if e.cached[name] {
+		return nil
+	}
+	_, _, full := qualified(name)
+	c := cacheName(name)
+	if err := e.Exec(ctx, "CREATE OR REPLACE TABLE "+c+" AS SELECT * FROM "+full+"; CREATE OR REPLACE VIEW "+full+" AS SELECT * FROM "+c); err != nil {
+		return fmt.Errorf("duckdb: cache %s: %w", name, err)
+	}
+	e.cached[name] = true
+	return nil
 }
 
 func emptySQL(schema *delta.StructType) (string, error) {
@@ -267,6 +296,11 @@ func snapshotSQL(snap *delta.Snapshot, files []*delta.Add) (string, error) {
 	type group struct {
 		values map[string]*string
 		paths  []string
+		// present are the columns some file of the group holds, from the
+		// files' stats (nil: unknown, assume all). Columns added to the
+		// schema after a file was written are NULL in it.
+		present map[string]bool
+		unknown bool
 	}
 	var groups []*group
 	byKey := map[string]*group{}
@@ -274,11 +308,31 @@ func snapshotSQL(snap *delta.Snapshot, files []*delta.Add) (string, error) {
 		k := partitionKey(parts, a.PartitionValues)
 		g, ok := byKey[k]
 		if !ok {
-			g = &group{values: a.PartitionValues}
+			g = &group{values: a.PartitionValues, present: map[string]bool{}}
 			byKey[k] = g
 			groups = append(groups, g)
 		}
 		g.paths = append(g.paths, paths[i])
+		st, err := delta.ParseStats(a.Stats)
+		if err != nil || st == nil || len(st.NullCount) == 0 {
+			g.unknown = true
+			continue
+		}
+		for c := range st.NullCount {
+			g.present[strings.ToLower(c)] = true
+		}
+	}
+	// Writers keep stats for the first delta.dataSkippingNumIndexedCols
+	// columns (32 by default): only for those does a missing null count
+	// mean the file lacks the column.
+	indexed := 32
+	if v, ok := snap.Property("delta.dataSkippingNumIndexedCols"); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			indexed = n
+			if n < 0 {
+				indexed = len(schema.Fields)
+			}
+		}
 	}
 	var branches []string
 	for _, g := range groups {
@@ -295,6 +349,10 @@ func snapshotSQL(snap *delta.Snapshot, files []*delta.Add) (string, error) {
 				} else {
 					cols[i] = "CAST(" + quoteString(*v) + " AS " + t + ") AS " + quoteIdent(f.Name)
 				}
+				continue
+			}
+			if !g.unknown && i < indexed && !g.present[strings.ToLower(f.Name)] {
+				cols[i] = "CAST(NULL AS " + t + ") AS " + quoteIdent(f.Name)
 				continue
 			}
 			cols[i] = "CAST(" + quoteIdent(f.Name) + " AS " + t + ") AS " + quoteIdent(f.Name)
@@ -331,7 +389,7 @@ func partitionKey(parts []string, values map[string]*string) string {
 }
 
 // MatchFiles scans only the key columns of the candidate files.
-func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, keys []string, relation string) ([]*delta.Add, error) {
+func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, keys []string, relation string, nullSafe bool) ([]*delta.Add, error) {
 	if len(files) == 0 || len(keys) == 0 {
 		return nil, nil
 	}
@@ -352,7 +410,11 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 			continue // partition keys are not in the files; matching on data keys is enough
 		}
 		dataKeys = append(dataKeys, quoteIdent(k))
-		conds = append(conds, "f."+quoteIdent(k)+" = r."+quoteIdent(k))
+		op := " = "
+		if nullSafe {
+			op = " IS NOT DISTINCT FROM "
+		}
+		conds = append(conds, "f."+quoteIdent(k)+op+"r."+quoteIdent(k))
 	}
 	if len(dataKeys) == 0 {
 		return nil, fmt.Errorf("duckdb: match files: every key is a partition column")

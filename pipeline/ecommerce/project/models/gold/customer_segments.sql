@@ -1,5 +1,6 @@
 -- name: gold.customer_segments
 -- description: "Customers (people) per date by their spend that day: Low < ${segment_mid_from} ≤ Mid < ${segment_high_from} ≤ High."
+-- incremental_by: [date]
 WITH spend AS (
     SELECT date, customer_unique_id, sum(revenue) AS spend
     FROM silver.orders_items

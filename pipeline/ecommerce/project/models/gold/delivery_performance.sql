@@ -1,5 +1,6 @@
 -- name: gold.delivery_performance
 -- description: "Delivered orders per customer state: average days from purchase to delivery and the share delivered after the estimate."
+-- incremental_by: [customer_state]
 SELECT
     c.customer_state,
     count(*) AS delivered_orders,

@@ -1,5 +1,6 @@
 -- name: gold.review_scores_by_category
 -- description: "Reviews and average score per category, over distinct (review, order, category) via the order's items."
+-- incremental_by: [category]
 WITH rated AS (
     SELECT DISTINCT r.review_id, r.order_id, l.category, r.review_score
     FROM silver.reviews r

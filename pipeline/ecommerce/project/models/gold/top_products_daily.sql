@@ -1,5 +1,6 @@
 -- name: gold.top_products_daily
 -- description: "The top ${top_n} products per date by items sold (ties by product_id)."
+-- incremental_by: [date]
 SELECT date, rank, product_id, items_sold
 FROM (
     SELECT

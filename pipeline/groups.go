@@ -1,0 +1,221 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/engine"
+)
+
+// maxInlineGroups bounds how many touched groups are written into the
+// recompute query as literals (which the engine pushes down to the scans);
+// more are matched through a join.
+const maxInlineGroups = 5000
+
+// changedGroups finds the incremental_by groups that the rows changed since
+// the model's last run touch: for each changed input it evaluates the
+// model's SQL with that input (and the views over it) reduced to its changed
+// rows — added and removed files — and collects the group values. It leaves
+// them in __groups and returns the filter that restricts the model to them.
+// ok is false when the changes cannot be read (the log was cleaned up), and
+// the model must be recomputed whole.
+func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, changed []string, versions map[string]int64, snaps map[string]*delta.Snapshot) (string, bool, error) {
+	cols := make([]string, len(m.IncrementalBy))
+	for i, c := range m.IncrementalBy {
+		cols[i] = sqlIdent(c)
+	}
+	var parts []string
+	for _, in := range changed {
+		last, ok := own.TxnVersion(modelTxn(m.Name, in))
+		if !ok {
+			return "", false, nil
+		}
+		tbl, err := r.lake.Table(ctx, in)
+		if err != nil {
+			return "", false, err
+		}
+		added, removed, err := tbl.Changes(ctx, last, versions[in])
+		if errors.Is(err, delta.ErrVersionNotFound) {
+			r.logf("%s: changes of %s since version %d are gone; recomputing in full", m.Name, in, last)
+			return "", false, nil
+		}
+		if err != nil {
+			return "", false, err
+		}
+		files := append([]*delta.Add{}, added...)
+		for _, rm := range removed {
+			// Old versions of changed rows: their groups change too.
+			files = append(files, &delta.Add{Path: rm.Path, PartitionValues: rm.PartitionValues, Stats: rm.Stats})
+		}
+		name := "__chg_" + strings.ReplaceAll(in, ".", "_")
+		if err := r.eng.Bind(ctx, name, snaps[in], files); err != nil {
+			return "", false, err
+		}
+		q, err := r.rewriteForChanges(ctx, m.SQL, in, name)
+		if err != nil {
+			return "", false, err
+		}
+		parts = append(parts, "SELECT DISTINCT "+strings.Join(cols, ", ")+" FROM ("+q+") AS __g")
+	}
+	if len(parts) == 0 {
+		return "", false, nil
+	}
+	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __groups AS "+strings.Join(parts, " UNION ")); err != nil {
+		return "", false, fmt.Errorf("touched groups: %w", err)
+	}
+	res, err := r.eng.Query(ctx, "SELECT * FROM __groups LIMIT "+fmt.Sprint(maxInlineGroups+1))
+	if err != nil {
+		return "", false, err
+	}
+	r.logf("%s: %d groups touched by changes", m.Name, len(res.Rows))
+	if len(cols) == 1 && len(res.Rows) <= maxInlineGroups {
+		if f, ok := inlineFilter(cols[0], res); ok {
+			return f, true, nil
+		}
+	}
+	conds := make([]string, len(cols))
+	for i, c := range cols {
+		conds[i] = "__gr." + c + " IS NOT DISTINCT FROM __m." + c
+	}
+	return "EXISTS (SELECT 1 FROM __groups __gr WHERE " + strings.Join(conds, " AND ") + ")", true, nil
+}
+
+// inlineFilter renders "col IN (literals) [OR col IS NULL]" for one group
+// column; ok is false for values it cannot render as literals.
+func inlineFilter(col string, res *engine.Result) (string, bool) {
+	var lits []string
+	hasNull := false
+	for _, row := range res.Rows {
+		switch v := row[0].(type) {
+		case nil:
+			hasNull = true
+		case string:
+			lits = append(lits, sqlString(v))
+		case int64, int32, int16, int8, int:
+			lits = append(lits, fmt.Sprint(v))
+		case float64:
+			lits = append(lits, fmt.Sprintf("%v", v))
+		case bool:
+			lits = append(lits, fmt.Sprint(v))
+		case time.Time:
+			switch res.Columns[0].Type.Name {
+			case delta.TypeDate:
+				lits = append(lits, "DATE '"+v.UTC().Format("2006-01-02")+"'")
+			default:
+				lits = append(lits, "TIMESTAMPTZ '"+v.UTC().Format("2006-01-02 15:04:05.999999")+"+00'")
+			}
+		default:
+			return "", false
+		}
+	}
+	var conds []string
+	if len(lits) > 0 {
+		conds = append(conds, "__m."+col+" IN ("+strings.Join(lits, ", ")+")")
+	}
+	if hasNull {
+		conds = append(conds, "__m."+col+" IS NULL")
+	}
+	if len(conds) == 0 {
+		return "false", true
+	}
+	return "(" + strings.Join(conds, " OR ") + ")", true
+}
+
+// rewriteForChanges rewrites sql so that table reads changes instead, and
+// every view that reads table (directly or through other views) is replaced
+// by a temporary view rewritten the same way.
+func (r *run) rewriteForChanges(ctx context.Context, sql, table, changes string) (string, error) {
+	out := replaceTableRef(sql, table, changes)
+	for _, d := range tableRefs(sql) {
+		dm := r.proj.Model(d)
+		if dm == nil || dm.Materialized != View || !r.reads(dm, table) {
+			continue
+		}
+		inner, err := r.rewriteForChanges(ctx, dm.SQL, table, changes)
+		if err != nil {
+			return "", err
+		}
+		name := "__chgview_" + strings.ReplaceAll(d, ".", "_") + "_" + strings.ReplaceAll(table, ".", "_")
+		if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP VIEW "+name+" AS "+inner); err != nil {
+			return "", fmt.Errorf("view %s over changes of %s: %w", d, table, err)
+		}
+		out = replaceTableRef(out, d, name)
+	}
+	return out, nil
+}
+
+// reads reports whether model m reads table, directly or through views.
+func (r *run) reads(m *Model, table string) bool {
+	for _, d := range m.Deps {
+		if d == table {
+			return true
+		}
+		if dm := r.proj.Model(d); dm != nil && dm.Materialized == View && r.reads(dm, table) {
+			return true
+		}
+	}
+	return false
+}
+
+// replaceGroups replaces the rows of the touched groups (__groups) with the
+// recomputed ones (the relation), rewriting only the files that hold those
+// groups.
+func (r *run) replaceGroups(ctx context.Context, w writeSpec, tr *TableReport) (delta.CommitResult, error) {
+	md, err := r.ensure(ctx, &w)
+	if err != nil {
+		return delta.CommitResult{}, err
+	}
+	touched, err := r.eng.MatchFiles(ctx, w.snap, w.snap.Files(), w.keys, "__groups", true)
+	if err != nil {
+		return delta.CommitResult{}, err
+	}
+	query := "SELECT * FROM " + w.relation
+	if len(touched) > 0 {
+		if err := r.eng.Bind(ctx, "__merge_target", w.snap, touched); err != nil {
+			return delta.CommitResult{}, err
+		}
+		conds := make([]string, len(w.keys))
+		for i, k := range w.keys {
+			conds[i] = "g." + sqlIdent(k) + " IS NOT DISTINCT FROM t." + sqlIdent(k)
+		}
+		query = "SELECT * FROM __merge_target t WHERE NOT EXISTS (SELECT 1 FROM __groups g WHERE " + strings.Join(conds, " AND ") + ") UNION ALL BY NAME SELECT * FROM " + w.relation
+		res, err := r.eng.Query(ctx, "SELECT count(*) FROM __merge_target t WHERE EXISTS (SELECT 1 FROM __groups g WHERE "+strings.Join(conds, " AND ")+")")
+		if err != nil {
+			return delta.CommitResult{}, err
+		}
+		tr.Replaced = toInt(res.Rows[0][0])
+	}
+	res, err := r.eng.Write(ctx, query, engineTarget(w))
+	if err != nil {
+		return delta.CommitResult{}, err
+	}
+	cnt, err := r.eng.Query(ctx, "SELECT count(*) FROM "+w.relation)
+	if err != nil {
+		return delta.CommitResult{}, err
+	}
+	tr.RowsOut = toInt(cnt.Rows[0][0])
+	tx := w.tbl.Begin(w.snap)
+	tx.SetOperation("MERGE", map[string]any{"predicate": `["replace the groups touched by changes (` + strings.Join(w.keys, ", ") + `)"]`})
+	for _, a := range touched {
+		tx.RemoveAdd(a, true)
+	}
+	tx.AddFiles(res.Adds...)
+	for _, t := range w.txns {
+		tx.SetTxn(t.AppID, t.Version)
+	}
+	if md != nil {
+		tx.SetMetadata(md)
+	}
+	if err := tx.SetCommitInfo("medallion", w.info); err != nil {
+		return delta.CommitResult{}, err
+	}
+	return tx.Commit(ctx)
+}
+
+func engineTarget(w writeSpec) engine.Target {
+	return engine.Target{Store: w.tbl.Store(), PartitionColumns: w.partitionBy, Schema: w.schema}
+}
