@@ -296,7 +296,7 @@ func (r *run) infer(ctx context.Context, cols []string) ([]delta.DataType, error
 	var sel []string
 	for _, col := range cols {
 		v := "NULLIF(trim(" + sqlIdent(col) + "), '')"
-		sel = append(sel, "count("+v+")", "count(TRY_CAST("+v+" AS BIGINT))", "count(TRY_CAST("+v+" AS DOUBLE))",
+		sel = append(sel, "count("+v+")", "count(CASE WHEN regexp_full_match("+v+", '[+-]?[0-9]+') THEN TRY_CAST("+v+" AS BIGINT) END)", "count(TRY_CAST("+v+" AS DOUBLE))",
 			"count(TRY_CAST("+v+" AS TIMESTAMP))", "count(CASE WHEN regexp_full_match("+v+", '\\d{4}-\\d{2}-\\d{2}') THEN 1 END)",
 			"count(CASE WHEN lower("+v+") IN ('true', 'false') THEN 1 END)")
 	}
@@ -344,6 +344,12 @@ func (r *run) typedSQL(s *Source, cols []column, rejects []engine.Reject, files 
 			continue
 		}
 		cast := "TRY_CAST(trim(" + v + ") AS " + t + ")"
+		switch c.typ.Name {
+		case delta.TypeLong, delta.TypeInteger, delta.TypeShort, delta.TypeByte:
+			// The engine would round "10.5" into an integer: only whole
+			// numbers cast, the rest is rescued.
+			cast = "CASE WHEN regexp_full_match(trim(" + v + "), '[+-]?[0-9]+') THEN " + cast + " END"
+		}
 		sel = append(sel, cast+" AS "+id)
 		fail := "(" + v + " IS NOT NULL AND " + cast + " IS NULL)"
 		fails = append(fails, fail)
