@@ -195,9 +195,10 @@ func (t *Table) History(ctx context.Context, limit int) ([]HistoryEntry, error) 
 
 // VacuumOptions tune Vacuum.
 type VacuumOptions struct {
-	// Retention keeps unreferenced files younger than this. Zero means the
-	// table's delta.deletedFileRetentionDuration (default 7 days).
-	Retention time.Duration
+	// Retention keeps unreferenced files younger than this. Nil means the
+	// table's delta.deletedFileRetentionDuration (default 7 days); zero
+	// (with Force) deletes every unreferenced file.
+	Retention *time.Duration
 	// DryRun lists what would be deleted without deleting.
 	DryRun bool
 	// Force allows a retention shorter than the table's property, which can
@@ -232,9 +233,9 @@ func (t *Table) Vacuum(ctx context.Context, opts *VacuumOptions) (VacuumResult, 
 	if err != nil {
 		return VacuumResult{}, err
 	}
-	retention := opts.Retention
-	if retention == 0 {
-		retention = tableRetention
+	retention := tableRetention
+	if opts.Retention != nil {
+		retention = *opts.Retention
 	}
 	if retention < 0 {
 		return VacuumResult{}, fmt.Errorf("delta: vacuum: negative retention %s", retention)

@@ -437,7 +437,7 @@ func TestVacuum(t *testing.T) {
 	if err != nil || len(res.Files) != 0 {
 		t.Fatalf("young files must be kept: %+v, %v", res, err)
 	}
-	if _, err := tbl.Vacuum(ctx, &delta.VacuumOptions{Retention: time.Hour}); err == nil || !strings.Contains(err.Error(), "shorter than the table's") {
+	if _, err := tbl.Vacuum(ctx, &delta.VacuumOptions{Retention: ptr(time.Hour)}); err == nil || !strings.Contains(err.Error(), "shorter than the table's") {
 		t.Fatalf("short retention without force: got %v", err)
 	}
 	later := openTable(t, dir, &delta.Options{Now: func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }})
@@ -575,3 +575,5 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+func ptr[T any](v T) *T { return &v }

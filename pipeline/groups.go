@@ -28,6 +28,16 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 	for i, c := range m.IncrementalBy {
 		cols[i] = sqlIdent(c)
 	}
+	for _, in := range changed {
+		if !r.isStream(in) {
+			// A replaced dimension (customers, translations) can move rows
+			// between groups without being among their rows (an outer join
+			// that found nothing before finds something now): recompute
+			// whole.
+			r.logf("%s: %s was replaced, not appended to; recomputing in full", m.Name, in)
+			return "", false, nil
+		}
+	}
 	var parts []string
 	for _, in := range changed {
 		last, ok := own.TxnVersion(modelTxn(m.Name, in))
@@ -146,6 +156,22 @@ func (r *run) rewriteForChanges(ctx context.Context, sql, table, changes string)
 		out = replaceTableRef(out, d, name)
 	}
 	return out, nil
+}
+
+// isStream reports whether a table only gains or updates rows by key
+// between runs (an append or upsert source's bronze table, or a model
+// merged incrementally), so that its changed rows carry every group they
+// affect.
+func (r *run) isStream(table string) bool {
+	for _, s := range r.proj.Sources {
+		if s.Table == table {
+			return s.Mode == ModeAppend || s.Mode == ModeUpsert
+		}
+	}
+	if m := r.proj.Model(table); m != nil {
+		return m.Incremental != ""
+	}
+	return false
 }
 
 // reads reports whether model m reads table, directly or through views.

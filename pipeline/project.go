@@ -46,7 +46,7 @@ type Config struct {
 	// Engine configures the SQL engine.
 	Engine EngineConfig `yaml:"engine"`
 	// Sources map a source name to how its files are ingested.
-	Sources yaml.MapSlice `yaml:"sources"`
+	Sources map[string]*Source `yaml:"sources"`
 	// Models is the directory of SQL models. Default "models".
 	Models string `yaml:"models"`
 	// Vars are substituted into model SQL as ${name}.
@@ -174,19 +174,23 @@ func load(fsys fs.FS, label string) (*Project, error) {
 	if err := p.defaults(cfgName); err != nil {
 		return nil, err
 	}
-	for _, item := range p.Config.Sources {
+	// Sources in the order the file lists them.
+	var order struct {
+		Sources yaml.MapSlice `yaml:"sources"`
+	}
+	if err := yaml.Unmarshal(data, &order); err != nil {
+		return nil, &ConfigError{File: cfgName, Msg: yaml.FormatError(err, false, true)}
+	}
+	for _, item := range order.Sources {
 		name, ok := item.Key.(string)
 		if !ok || !identRE.MatchString(name) {
 			return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("sources: invalid source name %v (letters, digits and _)", item.Key)}
 		}
-		b, err := yaml.Marshal(item.Value)
-		if err != nil {
-			return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("sources.%s: %v", name, err)}
+		s := p.Config.Sources[name]
+		if s == nil {
+			s = &Source{}
 		}
-		s := &Source{Name: name}
-		if err := yaml.UnmarshalWithOptions(b, s, yaml.Strict()); err != nil {
-			return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("sources.%s: %s", name, yaml.FormatError(err, false, false))}
-		}
+		s.Name = name
 		if err := s.validate(); err != nil {
 			return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("sources.%s: %v", name, err)}
 		}
@@ -197,7 +201,7 @@ func load(fsys fs.FS, label string) (*Project, error) {
 		return nil, err
 	}
 	p.Models = models
-	if err := p.check(); err != nil {
+	if err := p.check(cfgName); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -294,11 +298,11 @@ func (s *Source) validate() error {
 
 // check validates the project as a whole: unique tables, known
 // dependencies, no cycles.
-func (p *Project) check() error {
+func (p *Project) check(cfgName string) error {
 	owners := map[string]string{}
 	for _, s := range p.Sources {
 		if prev, dup := owners[s.Table]; dup {
-			return &ConfigError{File: ConfigFile, Msg: fmt.Sprintf("table %s is written by both %s and source %s", s.Table, prev, s.Name)}
+			return &ConfigError{File: cfgName, Msg: fmt.Sprintf("table %s is written by both %s and source %s", s.Table, prev, s.Name)}
 		}
 		owners[s.Table] = "source " + s.Name
 	}

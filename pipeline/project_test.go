@@ -30,7 +30,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown_engine_key", cfg("unknown_engine_key"), []string{cfg("unknown_engine_key") + ": ", `[4:3] unknown field "memory_limt"`}},
 		{"unknown_engine", cfg("unknown_engine"), []string{cfg("unknown_engine") + `: engine.kind: unknown engine "spark" (supported: duckdb)`}},
 		// The line is the file's (5), not the line within the source's block.
-		{"unknown_source_key", cfg("unknown_source_key"), []string{cfg("unknown_source_key") + ": sources.orders: ", `[5:5] unknown field "key"`}},
+		{"unknown_source_key", cfg("unknown_source_key"), []string{cfg("unknown_source_key") + `: [5:5] unknown field "key"`, "3 |   orders:", ">  5 |     key: [order_id]"}},
 		{"unknown_source_mode", cfg("unknown_source_mode"), []string{cfg("unknown_source_mode") + `: sources.orders: mode: unknown mode "merge" (append, upsert or replace)`}},
 		{"unknown_format", cfg("unknown_format"), []string{cfg("unknown_format") + `: sources.orders: format: unknown format "xlsx" (csv, json or parquet)`}},
 		{"upsert_without_keys", cfg("upsert_without_keys"), []string{cfg("upsert_without_keys") + ": sources.orders: mode upsert needs keys"}},

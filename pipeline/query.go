@@ -89,6 +89,7 @@ func (s *Session) Refresh(ctx context.Context) error {
 }
 
 var deltaScanRE = regexp.MustCompile(`(?i)\bdelta_scan\s*\(\s*'((?:[^']|'')*)'\s*\)`)
+var writeRE = regexp.MustCompile(`(?i)\b(INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|ALTER|TRUNCATE|COPY|ATTACH|DETACH|INSTALL|LOAD|SET|RESET|PRAGMA|EXPORT|IMPORT|CALL|CHECKPOINT|VACUUM|USE|GRANT)\b`)
 var readOnlyRE = regexp.MustCompile(`(?is)^\s*(\(\s*)*(SELECT|WITH|FROM|VALUES|DESCRIBE|SUMMARIZE|SHOW|TABLE)\b`)
 
 // ErrNotReadOnly means a statement would change something.
@@ -97,7 +98,7 @@ var ErrNotReadOnly = fmt.Errorf("pipeline: only read-only statements (SELECT, WI
 // Query runs one read-only statement.
 func (s *Session) Query(ctx context.Context, sql string) (*engine.Result, error) {
 	sql = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(sql), ";"))
-	if !readOnlyRE.MatchString(stripSQL(sql)) || strings.Contains(stripSQL(sql), ";") {
+	if clean := stripSQL(sql); !readOnlyRE.MatchString(clean) || strings.Contains(clean, ";") || writeRE.MatchString(clean) {
 		return nil, ErrNotReadOnly
 	}
 	var rerr error

@@ -60,7 +60,8 @@ type TableReport struct {
 	// RowsIn are the rows read: landed records for a source, rows the
 	// model's SQL produced for a model.
 	RowsIn int64
-	// RowsOut are the rows written to the table.
+	// RowsOut are the rows the run added to the table (for a merge: new
+	// keys; rows whose key existed are counted in Replaced).
 	RowsOut int64
 	// Quarantined rows went to <table>_quarantine; Dropped rows were
 	// removed by drop expectations; Duplicates were removed by key.

@@ -200,7 +200,7 @@ func (r *run) merge(ctx context.Context, w writeSpec, tr *TableReport) (delta.Co
 		}
 		newRows -= toInt(kept.Rows[0][0]) - tr.Replaced
 	}
-	tr.RowsOut = newRows
+	tr.RowsOut = newRows - tr.Replaced // rows the merge added; Replaced rows were updated
 	tx := w.tbl.Begin(w.snap)
 	tx.SetOperation("MERGE", map[string]any{"predicate": jsonKeys(w.keys), "matchedPredicates": `[{"actionType":"update"}]`, "notMatchedPredicates": `[{"actionType":"insert"}]`})
 	for _, a := range touched {

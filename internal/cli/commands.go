@@ -274,7 +274,11 @@ func (a *app) vacuumCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := t.Vacuum(cmd.Context(), &delta.VacuumOptions{DryRun: dry, Retention: retention, Force: force})
+			opts := &delta.VacuumOptions{DryRun: dry, Force: force}
+			if cmd.Flags().Changed("retention") {
+				opts.Retention = &retention
+			}
+			res, err := t.Vacuum(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}

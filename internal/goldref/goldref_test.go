@@ -280,7 +280,7 @@ func TestComputeDirty(t *testing.T) {
 		"orders/order_year=2017/order_month=9/orders.csv": "order_id,customer_id,order_status,order_purchase_timestamp,order_delivered_customer_date,order_estimated_delivery_date\n" +
 			"oA,c1,shipped,2017-09-30 10:00:00,,2017-10-10 00:00:00\n" +
 			",c1,delivered,2017-09-30 10:00:00,,\n" + // empty key: ignored
-			"oJ\"unk,c1,delivered,2017-09-30 11:00:00,,\n" + // bare quote: malformed
+			"oJ\"unk,c1,delivered,2017-09-30 11:00:00,,\n" + // a quote inside an unquoted field is a literal: order oJ"unk
 			"oK,c1,delivered,2017-09-30 12:00:00,\n" + // one field short: malformed
 			"oL,c1,delivered,2017-09-30 12:00:00,,,extra\n" + // one field too many: malformed
 			"oB,c2,delivered,2017-09-30 13:00:00,2017-10-02 13:00:00,not-a-date\n" +
@@ -328,7 +328,7 @@ func TestComputeDirty(t *testing.T) {
 		t.Fatal(err)
 	}
 	sep30, oct1 := date("2017-09-30"), date("2017-10-01")
-	// Orders: oA (c1, delivered), oB (c2, delivered, bad estimate), oC (c1,
+	// Orders: oA (c1, delivered), oJ"unk (c1, delivered, no date), oB (c2, delivered, bad estimate), oC (c1,
 	// unavailable). Items: oA#1 22 (p1), oA#2 3 (p2), oB#1 5 (p1).
 	checkTables(t, got, []wantTable{
 		{"gold.total_revenue", []string{"revenue", "orders", "items"}, [][]any{{30.0, int64(2), int64(3)}}},
@@ -341,7 +341,7 @@ func TestComputeDirty(t *testing.T) {
 			{sep30, "RJ", "rio", 5.0},
 		}},
 		{"gold.cancellation_rate_daily", []string{"date", "canceled_orders", "orders", "cancellation_rate_pct"}, [][]any{
-			{sep30, int64(0), int64(2), 0.0},
+			{sep30, int64(0), int64(3), 0.0},
 			{oct1, int64(0), int64(1), 0.0},
 		}},
 		{"gold.delivery_performance", []string{"customer_state", "delivered_orders", "avg_delivery_days", "late_pct"}, [][]any{
@@ -361,7 +361,7 @@ func TestComputeDirty(t *testing.T) {
 			{"cash", int64(1)},
 		}},
 		{"gold.repeat_customers", []string{"customer_unique_id", "orders"}, [][]any{
-			{"u1", int64(2)}, // oA, oC
+			{"u1", int64(3)}, // oA, oJ"unk, oC
 		}},
 		{"gold.cohort_retention", []string{"cohort_month", "months_since_first", "customers"}, [][]any{
 			{date("2017-09-01"), int64(0), int64(2)},

@@ -167,6 +167,9 @@ func readCSV(ctx context.Context, path string, required []string, fn func(row) e
 	}
 	r := csv.NewReader(br)
 	r.FieldsPerRecord = -1 // checked below, so a malformed row is skipped, not fatal
+	// A quote inside an unquoted field is a literal character, as DuckDB
+	// and Spark read it (and as the pipeline does).
+	r.LazyQuotes = true
 	header, err := r.Read()
 	if err == io.EOF {
 		return nil // an empty file

@@ -1,0 +1,2 @@
+-- name: gold.b
+SELECT * FROM gold.a

@@ -1,0 +1,2 @@
+-- name: gold.c
+SELECT * FROM gold.b

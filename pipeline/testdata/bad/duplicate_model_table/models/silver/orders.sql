@@ -1,0 +1,3 @@
+-- name: silver.orders
+-- keys: [order_id]
+SELECT * FROM bronze.orders

@@ -1,0 +1,2 @@
+-- name: silver.orders
+SELECT order_id FROM bronze.orders

@@ -1,0 +1,2 @@
+-- name: silver.orders
+SELECT * FROM bronze.orders

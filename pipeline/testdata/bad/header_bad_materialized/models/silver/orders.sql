@@ -1,0 +1,3 @@
+-- name: silver.orders
+-- materialized: ephemeral
+SELECT * FROM bronze.orders

@@ -1,0 +1,3 @@
+-- name: silver.orders
+-- key: [order_id]
+SELECT * FROM bronze.orders

@@ -1,0 +1,4 @@
+-- name: silver.orders
+-- keys: [order_id]
+-- incremental: bronze.payments
+SELECT * FROM bronze.orders

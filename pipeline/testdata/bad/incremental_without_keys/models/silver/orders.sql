@@ -1,0 +1,3 @@
+-- name: silver.orders
+-- incremental: bronze.orders
+SELECT * FROM bronze.orders

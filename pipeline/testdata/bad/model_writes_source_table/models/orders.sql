@@ -1,0 +1,2 @@
+-- name: bronze.orders
+SELECT 1 AS x

@@ -1,0 +1,2 @@
+-- name: gold.top
+SELECT * FROM silver.orders ORDER BY order_id LIMIT ${top_m}

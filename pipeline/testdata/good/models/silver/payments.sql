@@ -1,0 +1,3 @@
+-- name: silver.payments
+-- keys: [order_id]
+SELECT order_id, amount FROM bronze.payments
