@@ -61,9 +61,14 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 			// Old versions of changed rows: their groups change too.
 			files = append(files, &delta.Add{Path: rm.Path, PartitionValues: rm.PartitionValues, Stats: rm.Stats})
 		}
-		name := "__chg_" + strings.ReplaceAll(in, ".", "_")
-		if err := r.eng.Bind(ctx, name, snaps[in], files); err != nil {
-			return "", false, err
+		// The same changes (table, from, to) serve every model of the run:
+		// bind them, and the views over them, once.
+		name := fmt.Sprintf("__chg_%s_%d_%d", strings.ReplaceAll(in, ".", "_"), last, versions[in])
+		if !r.bound[name] {
+			if err := r.eng.Bind(ctx, name, snaps[in], files); err != nil {
+				return "", false, err
+			}
+			r.bound[name] = true
 		}
 		q, err := r.rewriteForChanges(ctx, m.SQL, in, name)
 		if err != nil {
@@ -149,9 +154,14 @@ func (r *run) rewriteForChanges(ctx context.Context, sql, table, changes string)
 		if err != nil {
 			return "", err
 		}
-		name := "__chgview_" + strings.ReplaceAll(d, ".", "_") + "_" + strings.ReplaceAll(table, ".", "_")
-		if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP VIEW "+name+" AS "+inner); err != nil {
-			return "", fmt.Errorf("view %s over changes of %s: %w", d, table, err)
+		name := "__chgview_" + strings.ReplaceAll(d, ".", "_") + changes
+		if !r.bound[name] {
+			// Computed once per run: the changed rows are few, and every
+			// model over this view reuses them.
+			if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+name+" AS "+inner); err != nil {
+				return "", fmt.Errorf("view %s over changes of %s: %w", d, table, err)
+			}
+			r.bound[name] = true
 		}
 		out = replaceTableRef(out, d, name)
 	}

@@ -151,6 +151,10 @@ func openEngine(ctx context.Context, proj *Project, trace io.Writer) (engine.Eng
 	tmp := ec.TempDir
 	if tmp != "" {
 		tmp = proj.Resolve(tmp)
+		// DuckDB creates only the last folder of its temp directory.
+		if err := os.MkdirAll(tmp, 0o755); err != nil {
+			return nil, fmt.Errorf("pipeline: engine.temp_dir: %w", err)
+		}
 	}
 	return duckdb.Open(ctx, &duckdb.Options{MemoryLimit: ec.MemoryLimit, TempDir: tmp, Threads: ec.Threads, Trace: trace})
 }
@@ -361,7 +365,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	grouped := false
 	if len(m.IncrementalBy) > 0 && own != nil && !r.opts.FullRefresh {
 		for _, d := range m.Deps {
-			if err := r.materialize(ctx, d, false); err != nil {
+			if err := r.materialize(ctx, d); err != nil {
 				return tr, err
 			}
 		}
@@ -375,7 +379,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		}
 	}
 	for _, d := range m.Deps {
-		if err := r.materialize(ctx, d, !incremental && !grouped); err != nil {
+		if err := r.materialize(ctx, d); err != nil {
 			return tr, err
 		}
 	}
@@ -441,15 +445,13 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 // as an engine table that every model reading it shares. Tables are left as
 // they are bound.
 //
-// Views are created on first use. With cache (the reading model recomputes
-// in full), a view that several models read is computed into memory once
-// instead of by each of them; without it (the reader recomputes a few
-// groups) the engine pushes the group filter down through the view instead.
-func (r *run) materialize(ctx context.Context, name string, cache bool) error {
+// Views are created on first use; a view that several models read is
+// computed into memory once instead of by each of them.
+func (r *run) materialize(ctx context.Context, name string) error {
 	m := r.proj.Model(name)
 	if m != nil && m.Materialized == View && !r.bound[name] {
 		for _, d := range m.Deps {
-			if err := r.materialize(ctx, d, cache); err != nil {
+			if err := r.materialize(ctx, d); err != nil {
 				return err
 			}
 		}
@@ -459,7 +461,9 @@ func (r *run) materialize(ctx context.Context, name string, cache bool) error {
 		r.bound[name] = true
 	}
 	// Tables are not copied: a scan reads only the columns a query needs.
-	if cache && m != nil && m.Materialized == View && r.consumers()[name] >= 2 {
+	// A view that several models read is computed once; a model that only
+	// recomputes some groups filters the copy.
+	if m != nil && m.Materialized == View && r.consumers()[name] >= 2 {
 		return r.eng.Cache(ctx, name)
 	}
 	return nil
