@@ -730,10 +730,6 @@ func (e *Engine) Write(ctx context.Context, query string, dst engine.Target) (*e
 		}
 	}
 	// Distinct partitions, rendered as Delta partition values.
-	type partition struct {
-		values map[string]*string
-		where  string
-	}
 	partitions := []partition{{values: map[string]*string{}, where: "true"}}
 	if len(dst.PartitionColumns) > 0 {
 		exprs := make([]string, len(dst.PartitionColumns))
@@ -770,12 +766,32 @@ func (e *Engine) Write(ctx context.Context, query string, dst engine.Target) (*e
 		f, _ := schema.Field(p)
 		partNames[i] = f.Name
 	}
+	simple := len(partitions) > 1 && dst.TargetFileSize == 0
 	for _, pt := range partitions {
-		adds, err := e.writePartition(ctx, tmp, dataCols, pt.where, pt.values, partNames, schema, dst)
+		for _, v := range pt.values {
+			simple = simple && v != nil && simpleValueRE.MatchString(*v)
+		}
+	}
+	if simple {
+		// Every partition in one pass; DuckDB names the folders col=value,
+		// which for these values is the Delta partition value verbatim.
+		values := make([]map[string]*string, len(partitions))
+		for i, pt := range partitions {
+			values[i] = pt.values
+		}
+		adds, err := e.writeAllPartitions(ctx, tmp, dataCols, partNames, values, schema, dst)
 		if err != nil {
 			return nil, err
 		}
-		out.Adds = append(out.Adds, adds...)
+		out.Adds = adds
+	} else {
+		for _, pt := range partitions {
+			adds, err := e.writePartition(ctx, tmp, dataCols, pt.where, pt.values, partNames, schema, dst)
+			if err != nil {
+				return nil, err
+			}
+			out.Adds = append(out.Adds, adds...)
+		}
 	}
 	for _, a := range out.Adds {
 		st, err := delta.ParseStats(a.Stats)
@@ -785,6 +801,17 @@ func (e *Engine) Write(ctx context.Context, query string, dst engine.Target) (*e
 	}
 	return out, nil
 }
+
+// partition is one partition of a write: its Delta partition values and
+// the SQL condition that selects its rows.
+type partition struct {
+	values map[string]*string
+	where  string
+}
+
+// simpleValueRE matches partition values that DuckDB's PARTITION_BY writes
+// into folder names unchanged.
+var simpleValueRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
 
 // plainRelationRE matches "SELECT * FROM name" for a plain (temporary)
 // relation name.
@@ -803,6 +830,56 @@ func partitionValueSQL(col string, t delta.DataType) string {
 	return "CAST(" + col + " AS VARCHAR)"
 }
 
+// writeAllPartitions writes every partition with one COPY … PARTITION_BY
+// into a staging folder and moves the files to their partition folders.
+func (e *Engine) writeAllPartitions(ctx context.Context, tmp string, dataCols, partNames []string, partitions []map[string]*string, schema *delta.StructType, dst engine.Target) ([]*delta.Add, error) {
+	stage, local, err := stagingDir(dst)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(stage)
+	cols := slices.Clone(dataCols)
+	quoted := make([]string, len(partNames))
+	for i, p := range partNames {
+		quoted[i] = quoteIdent(p)
+		cols = append(cols, quoteIdent(p))
+	}
+	q := "COPY (SELECT " + strings.Join(cols, ", ") + " FROM " + tmp + ") TO " + quoteString(stage) +
+		" (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (" + strings.Join(quoted, ", ") + "), FILENAME_PATTERN 'part-00000-{uuid}-c000.snappy')"
+	if err := e.Exec(ctx, q); err != nil {
+		return nil, fmt.Errorf("duckdb: write: %w", err)
+	}
+	var adds []*delta.Add
+	for _, values := range partitions {
+		sub := stage
+		for _, p := range partNames {
+			sub = filepath.Join(sub, p+"="+*values[p])
+		}
+		a, err := e.collect(ctx, sub, values, delta.PartitionPath(partNames, values), schema, dst, local)
+		if err != nil {
+			return nil, err
+		}
+		adds = append(adds, a...)
+	}
+	return adds, nil
+}
+
+// stagingDir makes a fresh folder for COPY output: inside the table when it
+// is on local disk (so files are renamed into place), else a local temp
+// folder (files are uploaded).
+func stagingDir(dst engine.Target) (dir string, local bool, err error) {
+	dir, local = dst.Store.LocalPath(".staging-" + uuid.NewString())
+	if !local {
+		if dir, err = os.MkdirTemp("", "medallion-stage-"); err != nil {
+			return "", false, fmt.Errorf("duckdb: write: %w", err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", false, fmt.Errorf("duckdb: write: %w", err)
+	}
+	return dir, local, nil
+}
+
 // writePartition writes one partition's rows into staged files and moves
 // them to their final keys.
 func (e *Engine) writePartition(ctx context.Context, tmp string, dataCols []string, where string, values map[string]*string, partNames []string, schema *delta.StructType, dst engine.Target) ([]*delta.Add, error) {
@@ -810,17 +887,9 @@ func (e *Engine) writePartition(ctx context.Context, tmp string, dataCols []stri
 	if len(partNames) > 0 {
 		dir = delta.PartitionPath(partNames, values)
 	}
-	stageKey := ".staging-" + uuid.NewString()
-	stage, local := dst.Store.LocalPath(stageKey)
-	if !local {
-		var err error
-		stage, err = os.MkdirTemp("", "medallion-stage-")
-		if err != nil {
-			return nil, fmt.Errorf("duckdb: write: %w", err)
-		}
-	}
-	if err := os.MkdirAll(stage, 0o755); err != nil {
-		return nil, fmt.Errorf("duckdb: write: %w", err)
+	stage, local, err := stagingDir(dst)
+	if err != nil {
+		return nil, err
 	}
 	defer os.RemoveAll(stage)
 	opts := []string{"FORMAT parquet", "COMPRESSION snappy"}
@@ -833,18 +902,24 @@ func (e *Engine) writePartition(ctx context.Context, tmp string, dataCols []stri
 	if err := e.Exec(ctx, q); err != nil {
 		return nil, fmt.Errorf("duckdb: write: %w", err)
 	}
+	return e.collect(ctx, stage, values, dir, schema, dst, local)
+}
+
+// collect turns the Parquet files in a staging folder into add actions for
+// the partition folder dir: it reads each file's stats from its footer and
+// renames (local) or uploads the file to its final key. Empty files are
+// left out.
+func (e *Engine) collect(ctx context.Context, stage string, values map[string]*string, dir string, schema *delta.StructType, dst engine.Target, local bool) ([]*delta.Add, error) {
 	ents, err := os.ReadDir(stage)
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: write: %w", err)
 	}
-	var files []string
-	for _, en := range ents {
-		if !en.IsDir() {
-			files = append(files, filepath.Join(stage, en.Name()))
-		}
-	}
 	var adds []*delta.Add
-	for _, f := range files {
+	for _, en := range ents {
+		if en.IsDir() {
+			continue
+		}
+		f := filepath.Join(stage, en.Name())
 		fi, err := os.Stat(f)
 		if err != nil {
 			return nil, fmt.Errorf("duckdb: write: %w", err)
@@ -861,7 +936,7 @@ func (e *Engine) writePartition(ctx context.Context, tmp string, dataCols []stri
 		if st.NumRecords == 0 {
 			continue
 		}
-		key := path.Join(dir, filepath.Base(f))
+		key := path.Join(dir, en.Name())
 		if local {
 			final, _ := dst.Store.LocalPath(key)
 			if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {

@@ -178,3 +178,42 @@ func TestLoadJSONLines(t *testing.T) {
 		t.Fatalf("columns %v", res.Columns)
 	}
 }
+
+// TestWritePartitionsInOnePass covers partitions whose values DuckDB can
+// write with a single PARTITION_BY copy.
+func TestWritePartitionsInOnePass(t *testing.T) {
+	ctx := t.Context()
+	e := open(t)
+	tbl := newTable(t, ctx)
+	res, err := e.Write(ctx, "SELECT i AS id, CAST(2017 + i % 3 AS INTEGER) AS yr, 'r' || (i % 2) AS region FROM range(30) r(i)",
+		engine.Target{Store: tbl.Store(), PartitionColumns: []string{"yr", "region"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 30 || len(res.Adds) != 6 {
+		t.Fatalf("got %d rows in %d files, want 30 in 6", res.Rows, len(res.Adds))
+	}
+	for _, a := range res.Adds {
+		want := "yr=" + *a.PartitionValues["yr"] + "/region=" + *a.PartitionValues["region"] + "/"
+		if !strings.HasPrefix(a.Path, want) {
+			t.Fatalf("file %s is not under %s", a.Path, want)
+		}
+	}
+	if _, err := tbl.Create(ctx, res.Schema, &delta.CreateOptions{PartitionColumns: []string{"yr", "region"}}); err != nil {
+		t.Fatal(err)
+	}
+	cr, err := tbl.Append(ctx, res.Adds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Bind(ctx, "t", cr.Snapshot, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Query(ctx, "SELECT count(*), count(DISTINCT id), sum(CASE WHEN yr = 2017 + id % 3 AND region = 'r' || (id % 2) THEN 1 END) FROM t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Rows[0][0] != int64(30) || got.Rows[0][1] != int64(30) || fmtAny(got.Rows[0][2]) != "30" {
+		t.Fatalf("read back %v", got.Rows[0])
+	}
+}
