@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/medallionhq/medallion/delta"
@@ -37,6 +38,7 @@ type landedFile struct {
 	key     string
 	local   string
 	version int64
+	size    int64
 }
 
 // discover lists a source's files in natural order (order_month=9 before
@@ -65,7 +67,7 @@ func discover(ctx context.Context, landing *storage.Store, s *Source) ([]landedF
 		if !ok {
 			return nil, fmt.Errorf("pipeline: source %s: landing %s is not on local disk (object-store landing zones need a local cache)", s.Name, landing.URL())
 		}
-		out = append(out, landedFile{key: o.Key, local: local, version: o.ModTime.UnixMilli()})
+		out = append(out, landedFile{key: o.Key, local: local, version: o.ModTime.UnixMilli(), size: o.Size})
 	}
 	slices.SortFunc(out, func(a, b landedFile) int { return naturalCompare(a.key, b.key) })
 	return out, nil
@@ -137,6 +139,24 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 			rep.Version = snap.Version()
 		}
 		return rep, nil
+	}
+	if s.Mode != ModeReplace && !r.opts.FullRefresh {
+		// Bounded batches: the oldest files first, the rest next time.
+		n, size := 0, int64(0)
+		for _, f := range pending {
+			if (r.opts.MaxFiles > 0 && n >= r.opts.MaxFiles) || (r.opts.MaxBytes > 0 && n > 0 && size+f.size > r.opts.MaxBytes) {
+				break
+			}
+			n++
+			size += f.size
+		}
+		rep.Pending = len(pending) - n
+		pending = pending[:n]
+	}
+	for _, f := range pending {
+		if t := time.UnixMilli(f.version); rep.Arrival.IsZero() || t.Before(rep.Arrival) {
+			rep.Arrival = t
+		}
 	}
 	load := pending
 	replace := s.Mode == ModeReplace || (r.opts.FullRefresh && s.Mode != ModeUpsert)

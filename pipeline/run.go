@@ -40,6 +40,11 @@ type RunOptions struct {
 	Delta *delta.Options
 	// Trace, when set, receives every engine statement with its duration.
 	Trace io.Writer
+	// MaxFiles and MaxBytes bound how many new landing files (and bytes)
+	// one run ingests per source; the rest wait for the next run. Zero
+	// means no bound.
+	MaxFiles int
+	MaxBytes int64
 }
 
 // Report is what a run did, per table.
@@ -50,6 +55,25 @@ type Report struct {
 	Status   string
 	Tables   []*TableReport
 	Error    string
+}
+
+// Changed reports whether the run committed to any table.
+func (r *Report) Changed() bool {
+	for _, t := range r.Tables {
+		if t.Status == StatusOK && t.Kind != "view" {
+			return true
+		}
+	}
+	return false
+}
+
+// Pending is the number of landing files left for the next run.
+func (r *Report) Pending() int {
+	n := 0
+	for _, t := range r.Tables {
+		n += t.Pending
+	}
+	return n
 }
 
 // TableReport is one table's part of a run.
@@ -71,8 +95,12 @@ type TableReport struct {
 	// Rescued rows kept unfitting values in _rescued_data; Rejected records
 	// could not be parsed (their raw text is in _rescued_data).
 	Rescued, Rejected int64
-	// Files is the number of landing files read.
-	Files int
+	// Files is the number of landing files read; Pending are new files
+	// left for the next run by MaxFiles/MaxBytes.
+	Files, Pending int
+	// Arrival is when the oldest file of the batch landed (its
+	// modification time), for freshness.
+	Arrival time.Time
 	// Expectations are the data-quality results.
 	Expectations []ExpectationResult
 	Version      int64
@@ -140,8 +168,11 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 		rep.Status = StatusFailed
 		rep.Error = runErr.Error()
 	}
-	if err := r.saveReport(context.WithoutCancel(ctx), rep); err != nil {
-		runErr = errors.Join(runErr, err)
+	if rep.Changed() || runErr != nil {
+		// A run with nothing new commits nothing, not even its report.
+		if err := r.saveReport(context.WithoutCancel(ctx), rep); err != nil {
+			runErr = errors.Join(runErr, err)
+		}
 	}
 	return rep, runErr
 }
