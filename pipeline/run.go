@@ -40,6 +40,8 @@ type RunOptions struct {
 	Delta *delta.Options
 	// Trace, when set, receives every engine statement with its duration.
 	Trace io.Writer
+	// Quiet leaves tables that did not change out of the log.
+	Quiet bool
 	// MaxFiles and MaxBytes bound how many new landing files (and bytes)
 	// one run ingests per source; the rest wait for the next run. Zero
 	// means no bound.
@@ -255,6 +257,9 @@ func (r *run) failedUpstream(m *Model, failed map[string]bool) string {
 }
 
 func (r *run) logTable(t *TableReport) {
+	if r.opts.Quiet && (t.Status == StatusUpToDate || t.Kind == "view") {
+		return
+	}
 	switch {
 	case t.Kind == "view" && t.Status == StatusOK:
 		r.logf("%-34s %-10s", t.Table, "view")
