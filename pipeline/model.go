@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 )
@@ -49,6 +50,47 @@ type Expectation struct {
 	Action Action `yaml:"action"`
 }
 
+// Window configures an event-time window model. Its SQL reads Source, in
+// which every row appears once per window containing it, with the columns
+// window_start and window_end added; it groups by them. Each run finalizes
+// the windows that the watermark — the newest event time seen minus
+// Lateness — has passed since the last run, and appends their rows once.
+// Rows arriving after all their windows were finalized are not counted:
+// they go to LateTable with their lateness.
+type Window struct {
+	// Source is the stream the windows are over (a bronze table or an
+	// incremental model).
+	Source string `yaml:"source"`
+	// Time is the event-time column.
+	Time string `yaml:"time"`
+	// Size is the window length; Slide the distance between window starts
+	// (default Size: tumbling windows).
+	Size  Duration `yaml:"size"`
+	Slide Duration `yaml:"slide"`
+	// Lateness is how far behind the newest event time the watermark
+	// trails (default 1m).
+	Lateness Duration `yaml:"lateness"`
+	// LateTable receives late rows (default <name>_late).
+	LateTable string `yaml:"late_table"`
+}
+
+// Duration is a YAML duration ("1m", "90s").
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(b []byte) error {
+	var s string
+	if err := yaml.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (e.g. 1m, 30s)", s)
+	}
+	d.Duration = v
+	return nil
+}
+
 // Model is one SQL file: a SELECT with a config header.
 type Model struct {
 	// File is the model's path inside the project.
@@ -84,6 +126,9 @@ type Model struct {
 	// depends on other rows (a customer's first-order month, ROLLUP
 	// subtotals). Those are recomputed whole.
 	IncrementalBy []string `yaml:"incremental_by"`
+	// Window makes the model an event-time window aggregation over a
+	// stream (see Window).
+	Window *Window `yaml:"window"`
 	// PartitionBy are the table's partition columns.
 	PartitionBy []string `yaml:"partition_by"`
 	// Expectations are checked on every row the model produces.
@@ -227,7 +272,44 @@ func ParseModel(file, text string, vars map[string]any) (*Model, error) {
 		}
 	}
 	m.Deps = tableRefs(body)
+	if w := m.Window; w != nil {
+		if err := w.validate(m); err != nil {
+			return nil, &ConfigError{File: file, Msg: "window: " + err.Error()}
+		}
+	}
 	return m, nil
+}
+
+func (w *Window) validate(m *Model) error {
+	switch {
+	case m.Materialized == View || m.Incremental != "" || len(m.IncrementalBy) > 0:
+		return errors.New("a window model is a table without incremental or incremental_by")
+	case !tableRE.MatchString(w.Source) || !slices.Contains(m.Deps, w.Source):
+		return fmt.Errorf("source %q must be a table the SQL reads", w.Source)
+	case !identRE.MatchString(w.Time):
+		return fmt.Errorf("time: invalid column name %q", w.Time)
+	case w.Size.Duration <= 0 || w.Size.Duration%time.Millisecond != 0:
+		return errors.New("size must be a positive whole number of milliseconds")
+	}
+	if w.Slide.Duration == 0 {
+		w.Slide = w.Size
+	}
+	if w.Slide.Duration <= 0 || w.Size.Duration%w.Slide.Duration != 0 {
+		return errors.New("slide must divide size")
+	}
+	if w.Lateness.Duration == 0 {
+		w.Lateness.Duration = time.Minute
+	}
+	if w.Lateness.Duration < 0 {
+		return errors.New("lateness must not be negative")
+	}
+	if w.LateTable == "" {
+		w.LateTable = m.Name + "_late"
+	}
+	if !tableRE.MatchString(w.LateTable) {
+		return fmt.Errorf("late_table %q must be layer.table", w.LateTable)
+	}
+	return nil
 }
 
 // tableRefs finds layer.table references outside comments and string

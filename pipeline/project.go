@@ -311,6 +311,12 @@ func (p *Project) check(cfgName string) error {
 			return &ConfigError{File: m.File, Msg: fmt.Sprintf("table %s is written by both %s and model %s", m.Name, prev, m.File)}
 		}
 		owners[m.Name] = "model " + m.File
+		if m.Window != nil {
+			if prev, dup := owners[m.Window.LateTable]; dup {
+				return &ConfigError{File: m.File, Msg: fmt.Sprintf("late table %s is written by both %s and model %s", m.Window.LateTable, prev, m.File)}
+			}
+			owners[m.Window.LateTable] = "model " + m.File
+		}
 	}
 	for _, m := range p.Models {
 		for _, dep := range m.Deps {

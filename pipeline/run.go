@@ -108,6 +108,8 @@ type TableReport struct {
 	Version      int64
 	Duration     time.Duration
 	Error        string
+	// Watermark is a window model's watermark after the run.
+	Watermark time.Time
 }
 
 // ExpectationResult is one expectation's outcome in a run.
@@ -372,6 +374,9 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	if own != nil && len(changed) == 0 {
 		tr.Status, tr.Version = StatusUpToDate, own.Version()
 		return tr, nil
+	}
+	if m.Window != nil {
+		return r.window(ctx, m, tr, tbl, own, versions, snaps, txns)
 	}
 	sqlText := m.SQL
 	incremental := false

@@ -1,0 +1,197 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"time"
+
+	"github.com/medallionhq/medallion/delta"
+)
+
+// watermarkTxn is the txn appId under which a window model records its
+// watermark (the version is the watermark in Unix milliseconds), committed
+// with the windows it finalized.
+func watermarkTxn(model string) string { return "medallion/watermark/" + model }
+
+// window runs an event-time window model: it finds the rows its source
+// gained since the last run, moves the ones whose windows were all
+// finalized before they arrived to the late table (first, so that a crash
+// between the two commits is repaired by the next run with the same
+// watermark), advances the watermark to the newest event time minus the
+// allowed lateness, and appends the rows of the windows that closed in
+// between — each window exactly once.
+func (r *run) window(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Table, own *delta.Snapshot, versions map[string]int64, snaps map[string]*delta.Snapshot, txns []delta.Txn) (*TableReport, error) {
+	w := m.Window
+	src := w.Source
+	size, slide, lateness := w.Size.Milliseconds(), w.Slide.Milliseconds(), w.Lateness.Milliseconds()
+	t := "epoch_ms(" + sqlIdent(w.Time) + ")"
+
+	var w0 int64 = -1 << 62 // no watermark yet
+	last := int64(-1)
+	if own != nil {
+		if v, ok := own.TxnVersion(watermarkTxn(m.Name)); ok {
+			w0 = v - 1<<62
+		}
+		if v, ok := own.TxnVersion(modelTxn(m.Name, src)); ok {
+			last = v
+		}
+	}
+	// The rows the source gained since the window table last ran.
+	changes, err := r.changesOf(ctx, src, last, versions[src], snaps[src], "__wchg")
+	if err != nil {
+		return tr, err
+	}
+	res, err := r.eng.Query(ctx, "SELECT count(*), max("+t+") FROM "+changes)
+	if err != nil {
+		return tr, fmt.Errorf("window: %w", err)
+	}
+	tr.RowsIn = toInt(res.Rows[0][0])
+	w1 := w0
+	if res.Rows[0][1] != nil {
+		w1 = max(w0, toInt(res.Rows[0][1])-lateness)
+	}
+	// lastEnd is when the last window holding a row closes.
+	lastEnd := fmt.Sprintf("(floor(%s / %d) * %d + %d)", t, slide, slide, size)
+
+	// 1. Late rows: every window holding them closed at or before w0.
+	if err := r.lateRows(ctx, m, changes, lastEnd, w0, versions, snaps); err != nil {
+		return tr, err
+	}
+
+	// 2. The windows closing in (w0, w1], over every row of the source that
+	// has arrived (rows arriving later are late for them).
+	full := "__wsrc"
+	if err := r.eng.Bind(ctx, full, snaps[src], nil); err != nil {
+		return tr, err
+	}
+	n := size / slide
+	input := fmt.Sprintf(`SELECT * EXCLUDE (__ws), to_timestamp(__ws / 1000.0) AS window_start, to_timestamp((__ws + %d) / 1000.0) AS window_end
+FROM (SELECT *, unnest(generate_series(floor(%s / %d)::BIGINT * %d - %d, floor(%s / %d)::BIGINT * %d, %d)) AS __ws
+      FROM %s WHERE %s IS NOT NULL AND %s >= %d AND %s < %d)
+WHERE __ws + %d > %d AND __ws + %d <= %d`,
+		size, t, slide, slide, (n-1)*slide, t, slide, slide, slide,
+		full, sqlIdent(w.Time), t, max(w0-size, -1<<61), t, w1,
+		size, w0, size, w1)
+	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP VIEW __window_input AS "+input); err != nil {
+		return tr, fmt.Errorf("window: %w", err)
+	}
+	sqlText := replaceTableRef(m.SQL, src, "__window_input")
+	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __result AS "+sqlText); err != nil {
+		return tr, err
+	}
+	if err := r.expect(ctx, m, tbl, tr); err != nil {
+		return tr, err
+	}
+	res, err = r.eng.Query(ctx, "SELECT * FROM __checked LIMIT 0")
+	if err != nil {
+		return tr, err
+	}
+	schema := &delta.StructType{}
+	for _, c := range res.Columns {
+		schema.Fields = append(schema.Fields, delta.StructField{Name: c.Name, Type: c.Type, Nullable: true})
+	}
+	txns = append(txns, delta.Txn{AppID: watermarkTxn(m.Name), Version: w1 + 1<<62})
+	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "watermark": time.UnixMilli(w1).UTC()}
+	ws := writeSpec{table: m.Name, tbl: tbl, snap: own, relation: "__checked", schema: schema, partitionBy: m.PartitionBy, txns: txns, info: info}
+	cr, err := r.appendRows(ctx, ws, tr)
+	if err != nil {
+		return tr, err
+	}
+	tr.Version, tr.Status, tr.Watermark = cr.Version, StatusOK, time.UnixMilli(w1).UTC()
+	if cr.Skipped {
+		tr.Status = StatusUpToDate
+	}
+	if err := r.eng.Bind(ctx, m.Name, cr.Snapshot, nil); err != nil {
+		return tr, err
+	}
+	r.bound[m.Name] = true
+	r.boundVersion[m.Name] = cr.Snapshot.Version()
+	return tr, nil
+}
+
+// lateRows appends the changed rows whose windows all closed at or before
+// the watermark w0 to the late table, with their lateness. The late table
+// records the source version it has processed, so each row lands once.
+func (r *run) lateRows(ctx context.Context, m *Model, changes, lastEnd string, w0 int64, versions map[string]int64, snaps map[string]*delta.Snapshot) error {
+	w := m.Window
+	name := w.LateTable
+	tbl, err := r.lake.Table(ctx, name)
+	if err != nil {
+		return err
+	}
+	snap, err := r.lake.Snapshot(ctx, name)
+	if err != nil {
+		return err
+	}
+	src := w.Source
+	rel := changes
+	if snap != nil {
+		lateLast := int64(-1)
+		if v, ok := snap.TxnVersion(modelTxn(name, src)); ok {
+			lateLast = v
+		}
+		if lateLast >= versions[src] {
+			return nil // done by an earlier, interrupted run
+		}
+		// The late table may be ahead of the window table (a crash between
+		// their commits): look only at rows it has not seen.
+		if rel, err = r.changesOf(ctx, src, lateLast, versions[src], snaps[src], "__latechg"); err != nil {
+			return err
+		}
+	}
+	t := "epoch_ms(" + sqlIdent(w.Time) + ")"
+	q := fmt.Sprintf("SELECT *, to_timestamp(%d / 1000.0) AS _watermark, (%d - %s) AS _lateness_ms FROM %s WHERE %s IS NOT NULL AND %s <= %d",
+		w0, w0, t, rel, sqlIdent(w.Time), lastEnd, w0)
+	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __late AS "+q); err != nil {
+		return fmt.Errorf("late rows: %w", err)
+	}
+	res, err := r.eng.Query(ctx, "SELECT count(*) FROM __late")
+	if err != nil {
+		return err
+	}
+	n := toInt(res.Rows[0][0])
+	if n > 0 {
+		r.logf("%s: %d rows arrived after their windows closed (watermark %s)", m.Name, n, time.UnixMilli(w0).UTC().Format(time.RFC3339))
+	}
+	res, err = r.eng.Query(ctx, "SELECT * FROM __late LIMIT 0")
+	if err != nil {
+		return err
+	}
+	schema := &delta.StructType{}
+	for _, c := range res.Columns {
+		schema.Fields = append(schema.Fields, delta.StructField{Name: c.Name, Type: c.Type, Nullable: true})
+	}
+	if snap != nil {
+		schema = mergeSchema(snap.Schema(), schema)
+	}
+	ws := writeSpec{table: name, tbl: tbl, snap: snap, relation: "__late", schema: schema,
+		txns: []delta.Txn{{AppID: modelTxn(name, src), Version: versions[src]}}, info: map[string]any{"batch_id": r.batchID, "model": m.Name}}
+	tr := &TableReport{Table: name, Kind: "model"}
+	_, err = r.appendRows(ctx, ws, tr)
+	return err
+}
+
+// changesOf binds under name the rows table gained after version from up
+// to to (all of it when from < 0), and returns name.
+func (r *run) changesOf(ctx context.Context, table string, from, to int64, snap *delta.Snapshot, name string) (string, error) {
+	if from < 0 {
+		return name, r.eng.Bind(ctx, name, snap, nil)
+	}
+	tbl, err := r.lake.Table(ctx, table)
+	if err != nil {
+		return "", err
+	}
+	added, _, err := tbl.Changes(ctx, from, to)
+	if errors.Is(err, delta.ErrVersionNotFound) {
+		return "", fmt.Errorf("window: the changes of %s since version %d are gone (log cleaned up); run with --full-refresh", table, from)
+	}
+	if err != nil {
+		return "", err
+	}
+	if added == nil {
+		added = []*delta.Add{}
+	}
+	return name, r.eng.Bind(ctx, name, snap, added)
+}
