@@ -219,8 +219,8 @@ func TestBuiltinProjectOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Sources) != 9 {
-		t.Errorf("%d sources, want the 9 Olist files", len(p.Sources))
+	if len(p.Sources) != 10 {
+		t.Errorf("%d sources, want the 9 Olist files and the clickstream", len(p.Sources))
 	}
 	checkOrder(t, p)
 }

