@@ -112,6 +112,9 @@ func digitRun(s string) (string, string) {
 // ingested exactly once even if a run dies and is retried.
 func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	rep := &TableReport{Table: s.Table, Kind: "source"}
+	if s.Kafka != nil {
+		return r.ingestKafka(ctx, s, rep)
+	}
 	files, err := discover(ctx, r.landing, s)
 	if err != nil {
 		return rep, err
@@ -171,9 +174,31 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	for _, f := range load {
 		src.Files = append(src.Files, f.local)
 	}
+	var txns []delta.Txn
+	keys := make([]string, len(load))
+	for i, f := range load {
+		keys[i] = f.key
+		if snap != nil {
+			if v, ok := snap.TxnVersion(landingTxn(f.key)); ok && v >= f.version {
+				continue // already recorded (a full refresh or a replace reloads it)
+			}
+		}
+		txns = append(txns, delta.Txn{AppID: landingTxn(f.key), Version: f.version})
+	}
+	info := map[string]any{"batch_id": r.batchID, "source": s.Name, "files": keys}
+	if err := r.land(ctx, s, rep, tbl, snap, src, load, txns, info, replace); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// land loads files into the source's bronze table: reads them, types the
+// columns (rescuing what does not fit), and commits the rows with txns in
+// one commit, by the source's mode.
+func (r *run) land(ctx context.Context, s *Source, rep *TableReport, tbl *delta.Table, snap *delta.Snapshot, src engine.Source, load []landedFile, txns []delta.Txn, info map[string]any, replace bool) error {
 	lr, err := r.eng.Load(ctx, "__landed", src)
 	if err != nil {
-		return rep, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+		return fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}
 	rep.Rejected = int64(len(lr.Rejects))
 	rep.RowsIn = lr.Rows + rep.Rejected
@@ -187,36 +212,25 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	}
 	cols, err := r.columnTypes(ctx, s, lr.Columns, existing)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	typedSQL, err := r.typedSQL(s, cols, lr.Rejects, load)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __typed AS "+typedSQL); err != nil {
-		return rep, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+		return fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}
 	res, err := r.eng.Query(ctx, "SELECT count(*), count("+ColRescuedData+") FROM __typed")
 	if err != nil {
-		return rep, err
+		return err
 	}
 	rep.Rescued = toInt(res.Rows[0][1]) - rep.Rejected
 	schema, err := r.bronzeSchema(ctx, s, existing)
 	if err != nil {
-		return rep, err
+		return err
 	}
-	var txns []delta.Txn
-	keys := make([]string, len(load))
-	for i, f := range load {
-		keys[i] = f.key
-		if snap != nil {
-			if v, ok := snap.TxnVersion(landingTxn(f.key)); ok && v >= f.version {
-				continue // already recorded (a full refresh or a replace reloads it)
-			}
-		}
-		txns = append(txns, delta.Txn{AppID: landingTxn(f.key), Version: f.version})
-	}
-	info := map[string]any{"batch_id": r.batchID, "source": s.Name, "files": keys, "rows": rep.RowsIn, "rescued": rep.Rescued, "rejected": rep.Rejected}
+	info["rows"], info["rescued"], info["rejected"] = rep.RowsIn, rep.Rescued, rep.Rejected
 	w := writeSpec{table: s.Table, tbl: tbl, snap: snap, relation: "__typed", schema: schema, partitionBy: s.PartitionBy, txns: txns, info: info}
 	var cr delta.CommitResult
 	switch {
@@ -236,14 +250,14 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 		cr, err = r.appendRows(ctx, w, rep)
 	}
 	if err != nil {
-		return rep, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+		return fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}
 	rep.Version = cr.Version
 	rep.Status = StatusOK
 	if cr.Skipped {
 		rep.Status = StatusUpToDate
 	}
-	return rep, nil
+	return nil
 }
 
 func (r *run) relKey(local string, files []landedFile) string {

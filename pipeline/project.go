@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/medallionhq/medallion/internal/kafkasrc"
 )
 
 // ConfigFile is the project file's name.
@@ -116,6 +118,10 @@ type Source struct {
 	// Pattern selects files by name (glob, default "*.csv" / "*.json" /
 	// "*.parquet" by format).
 	Pattern string `yaml:"pattern"`
+	// Kafka, when set, reads the source from a Kafka topic (or Azure Event
+	// Hubs through its Kafka endpoint) instead of landing files; records
+	// are JSON objects.
+	Kafka *kafkasrc.Config `yaml:"kafka"`
 }
 
 // CSVOptions is a CSV dialect.
@@ -288,6 +294,17 @@ func (s *Source) validate() error {
 	for k, t := range s.Schema {
 		if _, err := parseTypeName(t); err != nil {
 			return fmt.Errorf("schema.%s: %v", k, err)
+		}
+	}
+	if s.Kafka != nil {
+		if s.Format != "json" {
+			return fmt.Errorf("kafka: records are JSON: set format: json")
+		}
+		if s.Mode == ModeReplace {
+			return fmt.Errorf("kafka: a topic is a stream: mode append or upsert")
+		}
+		if err := s.Kafka.Validate(); err != nil {
+			return err
 		}
 	}
 	if len([]rune(s.CSV.Delimiter)) > 1 {

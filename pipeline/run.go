@@ -47,6 +47,8 @@ type RunOptions struct {
 	// means no bound.
 	MaxFiles int
 	MaxBytes int64
+	// MaxRecords bounds how many Kafka records one run ingests per source.
+	MaxRecords int
 }
 
 // Report is what a run did, per table.
@@ -98,7 +100,7 @@ type TableReport struct {
 	// could not be parsed (their raw text is in _rescued_data).
 	Rescued, Rejected int64
 	// Files is the number of landing files read; Pending are new files
-	// left for the next run by MaxFiles/MaxBytes.
+	// (or, for a Kafka source, records) left for the next run.
 	Files, Pending int
 	// Arrival is when the oldest file of the batch landed (its
 	// modification time), for freshness.
