@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,19 +14,29 @@ import (
 
 	"github.com/medallionhq/medallion/datagen"
 	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/internal/kafkasrc"
 	"github.com/medallionhq/medallion/pipeline"
 )
 
 func (a *app) generateCmd() *cobra.Command {
 	var opts datagen.Options
 	var out string
+	var st streamFlags
 	cmd := &cobra.Command{
 		Use:   "generate --out DIR",
 		Short: "Write Olist-format CSVs (orders split into order_year=/order_month= folders) into DIR/<source>/",
-		Args:  cobra.NoArgs,
+		Long: `generate writes Olist-format CSVs into DIR/<source>/. With --stream it replays the
+orders over time instead — a file of --orders-per-file orders at a time, into
+the folder of their purchase month, at --orders-per-second — and emits
+clickstream events at --events-per-second, to a Kafka topic (--kafka-brokers,
+--kafka-topic) or as JSON-lines files under DIR/clickstream/.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return errors.New("generate: --out DIR is required")
+			}
+			if st.stream {
+				return a.generateStream(cmd, out, opts, st)
 			}
 			start := time.Now()
 			rep, err := datagen.Generate(cmd.Context(), out, opts)
@@ -45,7 +56,51 @@ func (a *app) generateCmd() *cobra.Command {
 	cmd.Flags().IntVar(&opts.Orders, "orders", datagen.DefaultOrders, "number of orders (100000 ≈ Olist's size, scale factor 1)")
 	cmd.Flags().Int64Var(&opts.Seed, "seed", 1, "random seed: the same seed writes the same bytes")
 	cmd.Flags().BoolVar(&opts.Dirty, "dirty", false, "add duplicates, nulls, malformed rows, wrong types and variant city spellings")
+	cmd.Flags().BoolVar(&st.stream, "stream", false, "replay orders over time and emit clickstream events, until done or interrupted")
+	cmd.Flags().Float64Var(&st.ordersPerSecond, "orders-per-second", 100, "with --stream: replay pace (0 = as fast as possible)")
+	cmd.Flags().IntVar(&st.ordersPerFile, "orders-per-file", 100, "with --stream: orders in each landed file")
+	cmd.Flags().Float64Var(&st.eventsPerSecond, "events-per-second", 0, "with --stream: clickstream events per second (0 = none)")
+	cmd.Flags().StringSliceVar(&st.brokers, "kafka-brokers", nil, "with --stream: send events to these Kafka brokers instead of files")
+	cmd.Flags().StringVar(&st.topic, "kafka-topic", "clickstream", "with --stream: the events' topic")
+	cmd.Flags().DurationVar(&st.duration, "duration", 0, "with --stream: stop after this long (0 = when the orders are replayed, or when interrupted if events flow)")
 	return cmd
+}
+
+type streamFlags struct {
+	stream                           bool
+	ordersPerSecond, eventsPerSecond float64
+	ordersPerFile                    int
+	brokers                          []string
+	topic                            string
+	duration                         time.Duration
+}
+
+func (a *app) generateStream(cmd *cobra.Command, out string, opts datagen.Options, st streamFlags) error {
+	so := datagen.StreamOptions{
+		Out: out, Orders: opts.Orders, Seed: opts.Seed, Dirty: opts.Dirty,
+		OrdersPerSecond: st.ordersPerSecond, OrdersPerFile: st.ordersPerFile,
+		EventsPerSecond: st.eventsPerSecond, Duration: st.duration,
+	}
+	if st.eventsPerSecond > 0 {
+		if len(st.brokers) > 0 {
+			p, err := kafkasrc.NewProducer(cmd.Context(), kafkasrc.Config{Brokers: st.brokers, Topic: st.topic})
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			so.Events = func(e datagen.Event) error { return p.Produce(cmd.Context(), []byte(e.SessionID), e.JSON()) }
+			defer p.Flush(context.WithoutCancel(cmd.Context()))
+		} else {
+			so.EventFiles = true
+		}
+	}
+	fmt.Fprintf(a.stdout, "streaming into %s (Ctrl-C to stop)\n", out)
+	rep, err := datagen.Stream(cmd.Context(), so)
+	fmt.Fprintf(a.stdout, "replayed %d orders, emitted %d events (%d late) in %s\n", rep.Orders, rep.Events, rep.LateEvents, rep.Elapsed.Round(time.Millisecond))
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 func (a *app) runCmd() *cobra.Command {
