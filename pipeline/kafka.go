@@ -67,7 +67,7 @@ func (r *run) ingestKafka(ctx context.Context, s *Source, rep *TableReport) (*Ta
 			}
 		}
 	}
-	batch, err := cl.Fetch(ctx, from, kafkasrc.Limits{MaxRecords: r.opts.MaxRecords, MaxBytes: r.opts.MaxBytes, MaxWait: 200 * time.Millisecond})
+	batch, err := cl.Fetch(ctx, from, kafkasrc.Limits{MaxRecords: r.opts.MaxRecords, MaxBytes: r.opts.MaxBytes, MaxWait: 50 * time.Millisecond})
 	if err != nil {
 		return rep, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}
