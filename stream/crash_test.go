@@ -17,6 +17,8 @@ import (
 
 	"github.com/medallionhq/medallion/datagen"
 	"github.com/medallionhq/medallion/internal/goldref"
+	"github.com/medallionhq/medallion/internal/kafkasrc"
+	"github.com/medallionhq/medallion/internal/kafkasrc/kafkatest"
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/pipeline/ecommerce"
 	"github.com/medallionhq/medallion/stream"
@@ -31,11 +33,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// runChild streams the built-in project in dir until killed.
+// runChild streams the project in dir until killed.
 func runChild(dir string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	proj, err := ecommerce.Project(dir)
+	proj, err := pipeline.Load(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -59,9 +61,48 @@ func TestKilledStreamLosesNothing(t *testing.T) {
 	}
 	dir := t.TempDir()
 	landing := filepath.Join(dir, "landing")
+	// The built-in project, with its clickstream read from a Kafka topic
+	// that receives events while the stream is being killed.
+	brokers := kafkatest.Start(t, "clicks", 3)
+	if err := ecommerce.Init(dir); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, pipeline.ConfigFile)
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quoted := make([]string, len(brokers))
+	for i, b := range brokers {
+		quoted[i] = fmt.Sprintf("%q", b)
+	}
+	kafka := "    kafka: {brokers: [" + strings.Join(quoted, ", ") + "], topic: clicks}\n"
+	cfg = []byte(strings.Replace(string(cfg), "    format: json\n", "    format: json\n"+kafka, 1))
+	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	producer, err := kafkasrc.NewProducer(t.Context(), kafkasrc.Config{Brokers: brokers, Topic: "clicks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer producer.Close()
+	clicks := datagen.NewClickstream(datagen.ClickstreamOptions{Seed: 3, Start: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), Rate: 5, LateFraction: 0.05, MaxLateness: 4 * time.Minute})
+	produced := 0
+	emit := func(n int) {
+		for range n {
+			e := clicks.Next()
+			if err := producer.Produce(t.Context(), []byte(e.SessionID), e.JSON()); err != nil {
+				t.Fatal(err)
+			}
+			produced++
+		}
+		if err := producer.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// Static sources land first; orders and items trickle in.
 	var trickle []string
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -95,6 +136,7 @@ func TestKilledStreamLosesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			next++
+			emit(400) // 80 s of event time
 			time.Sleep(time.Duration(50+rng.IntN(150)) * time.Millisecond)
 		}
 		time.Sleep(time.Duration(100+rng.IntN(900)) * time.Millisecond)
@@ -104,7 +146,7 @@ func TestKilledStreamLosesNothing(t *testing.T) {
 		_ = cmd.Wait()
 	}
 	// A last, undisturbed pass over whatever is left.
-	proj, err := ecommerce.Project(dir)
+	proj, err := pipeline.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +181,37 @@ func TestKilledStreamLosesNothing(t *testing.T) {
 	}
 	if res.Rows[0][0] != res.Rows[0][1] {
 		t.Fatalf("bronze.orders holds %v rows for %v orders: an order was ingested twice", res.Rows[0][0], res.Rows[0][1])
+	}
+	// Every event exactly once in bronze.
+	res, err = s.Query(t.Context(), "SELECT count(*), count(DISTINCT event_id) FROM bronze.clickstream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows[0][0] != int64(produced) || res.Rows[0][1] != int64(produced) {
+		t.Fatalf("bronze.clickstream holds %v rows (%v distinct) for %d events produced", res.Rows[0][0], res.Rows[0][1], produced)
+	}
+	// The per-minute windows equal a batch computation over the same
+	// events: every event not in the late table, in every window the
+	// final watermark has passed — none missing, none twice.
+	const batch = `SELECT date_trunc('minute', event_time) AS window_start, event_type, count(*) AS events
+FROM bronze.clickstream
+WHERE event_id NOT IN (SELECT event_id FROM gold.clickstream_late_events)
+  AND date_trunc('minute', event_time) + INTERVAL 1 MINUTE <= (SELECT max(event_time) - INTERVAL 2 MINUTE FROM bronze.clickstream)
+GROUP BY ALL`
+	res, err = s.Query(t.Context(), "SELECT count(*) FROM ((SELECT window_start, event_type, events FROM gold.clickstream_events_1m EXCEPT ALL "+batch+") UNION ALL ("+batch+" EXCEPT ALL SELECT window_start, event_type, events FROM gold.clickstream_events_1m))")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows[0][0] != int64(0) {
+		t.Fatalf("gold.clickstream_events_1m differs from the batch computation in %v rows", res.Rows[0][0])
+	}
+	res, err = s.Query(t.Context(), "SELECT count(*), (SELECT count(*) FROM gold.clickstream_late_events) FROM gold.clickstream_events_1m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d events, %v windows, %v late events", produced, res.Rows[0][0], res.Rows[0][1])
+	if res.Rows[0][0] == int64(0) {
+		t.Fatal("no window was finalized: the test did not exercise the windows")
 	}
 }
 
