@@ -21,6 +21,7 @@ type Metrics struct {
 	inputRate      prometheus.Gauge
 	processingRate prometheus.Gauge
 	compactions    *prometheus.CounterVec
+	watermark      *prometheus.GaugeVec
 
 	lastStart time.Time
 	// Last holds the most recent batch's figures, for terminal display.
@@ -51,9 +52,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		inputRate:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "medallion_stream_input_rows_per_second", Help: "Rows arriving per second."}),
 		processingRate: prometheus.NewGauge(prometheus.GaugeOpts{Name: "medallion_stream_processing_rows_per_second", Help: "Rows processed per second of batch time."}),
 		compactions:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "medallion_stream_compactions_total", Help: "Background compactions, per table."}, []string{"table"}),
+		watermark:      prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "medallion_stream_watermark_seconds", Help: "Event-time watermark of each window model, Unix seconds."}, []string{"table"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.batches, m.failures, m.rowsIn, m.batchDuration, m.freshness, m.backlogFiles, m.inputRate, m.processingRate, m.compactions)
+		reg.MustRegister(m.batches, m.failures, m.rowsIn, m.batchDuration, m.freshness, m.backlogFiles, m.inputRate, m.processingRate, m.compactions, m.watermark)
 	}
 	return m
 }
@@ -66,6 +68,9 @@ func (m *Metrics) observe(rep *pipeline.Report, start, end time.Time) {
 	var in int64
 	var arrival time.Time
 	for _, t := range rep.Tables {
+		if !t.Watermark.IsZero() {
+			m.watermark.WithLabelValues(t.Table).Set(float64(t.Watermark.UnixMilli()) / 1000)
+		}
 		if t.Kind != "source" {
 			continue
 		}
