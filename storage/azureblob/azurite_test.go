@@ -1,0 +1,213 @@
+package azureblob
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+
+	"github.com/medallionhq/medallion/storage"
+	"github.com/medallionhq/medallion/storage/storagetest"
+)
+
+// Azurite's blob endpoint and its well-known development account.
+const (
+	azuriteAddr     = "127.0.0.1:10000"
+	azuriteEndpoint = "http://" + azuriteAddr + "/" + devAccount
+	azuriteConnStr  = "DefaultEndpointsProtocol=http;AccountName=" + devAccount + ";AccountKey=" + devKey + ";BlobEndpoint=" + azuriteEndpoint + ";"
+)
+
+// azuriteErr says why Azurite is unavailable; nil once it answers.
+var azuriteErr error
+
+func TestMain(m *testing.M) {
+	storagetest.MaybeRunChild() // must come first: children run no tests
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	// Every store opened through storage.Open (here and in the child
+	// processes of the cross-process test, which inherit the environment)
+	// talks to Azurite, whatever the developer's environment holds.
+	os.Setenv(EnvConnectionString, azuriteConnStr)
+	for _, v := range []string{EnvAccount, EnvAccountName, EnvKey, EnvSASToken, EnvEndpoint} {
+		os.Unsetenv(v)
+	}
+	stop, err := startAzurite()
+	azuriteErr = err
+	code := m.Run()
+	if stop != nil {
+		stop()
+	}
+	return code
+}
+
+// listening reports whether something accepts connections on addr.
+func listening(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// startAzurite makes sure Azurite listens on 127.0.0.1:10000, starting it
+// with scripts/azurite.sh (which installs it from npm on first use) if
+// nothing does. stop, if not nil, stops the Azurite it started.
+func startAzurite() (stop func(), err error) {
+	if listening(azuriteAddr) {
+		return nil, nil
+	}
+	_, file, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(file), "..", "..", "scripts", "azurite.sh")
+	if _, err := os.Stat(script); err != nil {
+		return nil, fmt.Errorf("nothing listens on %s and the start script is missing: %v", azuriteAddr, err)
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		return nil, fmt.Errorf("nothing listens on %s and bash, needed to run scripts/azurite.sh, is missing", azuriteAddr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bash, script)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("nothing listens on %s and scripts/azurite.sh failed (%v): %s", azuriteAddr, err, strings.TrimSpace(stderr.String()))
+	}
+	fields := strings.Fields(stdout.String())
+	if len(fields) > 0 {
+		if pid, err := strconv.Atoi(fields[len(fields)-1]); err == nil {
+			stop = func() {
+				if p, err := os.FindProcess(pid); err == nil {
+					p.Kill()
+				}
+			}
+		}
+	}
+	if !listening(azuriteAddr) {
+		return stop, fmt.Errorf("scripts/azurite.sh succeeded but nothing listens on %s: %s", azuriteAddr, strings.TrimSpace(stderr.String()))
+	}
+	return stop, nil
+}
+
+// needAzurite stops the test unless Azurite is available: under CI it
+// fails loudly, elsewhere it skips with the reason.
+func needAzurite(t *testing.T) {
+	t.Helper()
+	if azuriteErr == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("Azurite is required under CI=true: %v", azuriteErr)
+	}
+	t.Skipf("Azurite unavailable (run scripts/azurite.sh, which needs npm): %v", azuriteErr)
+}
+
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// adminClient is an SDK client for a container in Azurite, for test setup
+// and for looking at blobs behind the driver's back.
+func adminClient(t *testing.T, name string) *container.Client {
+	t.Helper()
+	c, err := container.NewClientFromConnectionString(azuriteConnStr, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// newContainer creates a fresh container in Azurite, deleted when the test
+// ends, and returns its name.
+func newContainer(t *testing.T) string {
+	t.Helper()
+	needAzurite(t)
+	name := "medallion-test-" + randomHex(8)
+	c := adminClient(t, name)
+	if _, err := c.Create(t.Context(), nil); err != nil {
+		t.Fatalf("creating container %s in Azurite: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := c.Delete(ctx, nil); err != nil {
+			t.Errorf("deleting container %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+// openStore opens location through storage.Open (so with the options of
+// the environment) and closes it when the test ends.
+func openStore(t *testing.T, location string) *storage.Store {
+	t.Helper()
+	s, err := storage.Open(t.Context(), location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// checkOneLine fails unless msg is a single line.
+func checkOneLine(t *testing.T, what, msg string) {
+	t.Helper()
+	if strings.ContainsAny(msg, "\r\n") {
+		t.Errorf("%s: error is not one line:\n%s", what, msg)
+	}
+}
+
+// mustNotContain fails if msg contains any of the secrets.
+func mustNotContain(t *testing.T, what, msg string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(msg, s) {
+			t.Errorf("%s: error reveals a secret (%.6s...): %s", what, s, msg)
+		}
+	}
+}
+
+// allOps runs every store operation on s and returns the errors by name.
+func allOps(t *testing.T, s *storage.Store) map[string]error {
+	t.Helper()
+	ctx := t.Context()
+	errs := map[string]error{}
+	errs["Write"] = s.Write(ctx, "k/obj", []byte("data"))
+	errs["CreateIfAbsent"] = s.CreateIfAbsent(ctx, "k/new", []byte("data"))
+	_, errs["ReadAll"] = s.ReadAll(ctx, "k/obj")
+	_, errs["ReadRange"] = s.ReadRange(ctx, "k/obj", 1, 2)
+	_, errs["Stat"] = s.Stat(ctx, "k/obj")
+	_, errs["List"] = s.List(ctx, "k/")
+	_, errs["ListFrom"] = s.ListFrom(ctx, "k/", "k/a")
+	errs["Delete"] = s.Delete(ctx, "k/obj")
+	for op, err := range errs {
+		if err == nil {
+			t.Errorf("%s succeeded, want an error", op)
+			delete(errs, op)
+		} else if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrExists) {
+			t.Errorf("%s: %v satisfies a storage sentinel, want a plain error", op, err)
+		}
+	}
+	return errs
+}
