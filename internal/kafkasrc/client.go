@@ -142,6 +142,9 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		// A seek has to wait for the fetch in flight, which the broker
 		// holds up to this long when there is no new data.
 		kgo.FetchMaxWait(fetchMaxWait),
+		// Partition lists (kadm) are cached this long; new partitions
+		// show up within refreshEvery plus this.
+		kgo.MetadataMinAge(time.Second),
 	)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -249,11 +252,16 @@ func (c *Client) resolveStarts(ctx context.Context, need []int32) error {
 }
 
 // Fetch reads records starting at from (partition → next offset to read;
-// partitions absent from from start per cfg.StartFrom), at most lim, and
-// returns after lim.MaxWait at the latest when there is nothing new. It
-// returns as soon as a limit is reached, or once it has records and has read
-// everything the brokers had. It never skips or repeats a record relative to
-// from.
+// partitions absent from from start per cfg.StartFrom, resolved once per
+// Client), at most lim, and returns after lim.MaxWait at the latest when
+// there is nothing new. It returns as soon as a limit is reached, or once it
+// has records and has read everything the brokers had. It never skips or
+// repeats a record relative to from.
+//
+// Passing the previous batch's Next streams on without a round trip for
+// buffered records; other offsets make the Client seek, and such a call may
+// wait up to about a second (rather than MaxWait) for the first records when
+// the partitions are known to have some.
 //
 // An offset before the log start (deleted by retention) or after the end is
 // an error, as is a partition the topic does not have. After an error the

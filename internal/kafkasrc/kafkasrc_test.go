@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/medallionhq/medallion/internal/kafkasrc/kafkatest"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -115,7 +116,6 @@ func checkBatch(t testing.TB, parts []int32, from map[int32]int64, b Batch, lim 
 func drain(t testing.TB, c *Client, from map[int32]int64, lim Limits, contiguous bool) ([]Record, map[int32]int64) {
 	t.Helper()
 	ctx := testCtx(t)
-	parts := c.Partitions()
 	var all []Record
 	for i := 0; ; i++ {
 		if i > 100000 {
@@ -125,7 +125,7 @@ func drain(t testing.TB, c *Client, from map[int32]int64, lim Limits, contiguous
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkBatch(t, parts, from, b, lim, contiguous)
+		checkBatch(t, c.Partitions(), from, b, lim, contiguous)
 		all = append(all, b.Records...)
 		from = b.Next
 		var lag int64
@@ -290,7 +290,15 @@ func TestResume(t *testing.T) {
 			}
 		}
 	}
-	// The same Client seeks back to stored offsets (a failed Delta commit).
+	// The same Client seeks back to stored offsets (a failed Delta commit);
+	// the first batch is not empty even with a short MaxWait.
+	b, err := c.Fetch(ctx, mid, Limits{MaxRecords: 97, MaxWait: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Records) != 97 {
+		t.Fatalf("first batch after a seek has %d records, want 97", len(b.Records))
+	}
 	again, end2 := drain(t, c, mid, Limits{MaxRecords: 97}, true)
 	same("seek back", again)
 	if fmt.Sprint(end2) != fmt.Sprint(end) {
@@ -684,4 +692,33 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestNewPartition(t *testing.T) {
+	cfg := cfgFor(kafkatest.Start(t, testTopic, 2))
+	produce(t, cfg, 0, 200, 100)
+	c := open(t, cfg)
+	_, end := drain(t, c, nil, Limits{}, true)
+
+	adm := kadm.NewClient(mustKgo(t, cfg.Brokers))
+	if _, err := adm.CreatePartitions(testCtx(t), 1, testTopic); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // Fetch re-lists at most once a second
+	produce(t, cfg, 200, 300, 100)
+	from := map[int32]int64{0: end[0], 1: end[1], 2: 0}
+	recs, end := drain(t, c, from, Limits{MaxRecords: 100}, true)
+	ids(t, recs, 200, 300)
+	if len(end) != 3 || len(c.Partitions()) != 3 {
+		t.Fatalf("Next %v, partitions %v: want 3", end, c.Partitions())
+	}
+}
+
+func mustKgo(t testing.TB, brokers []string) *kgo.Client {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
 }
