@@ -12,6 +12,7 @@ import (
 
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
+	"github.com/medallionhq/medallion/internal/filecache"
 	"github.com/medallionhq/medallion/storage"
 )
 
@@ -63,10 +64,7 @@ func discover(ctx context.Context, landing *storage.Store, s *Source) ([]landedF
 		if ok, _ := path.Match(s.Pattern, path.Base(o.Key)); !ok {
 			continue
 		}
-		local, ok := landing.LocalPath(o.Key)
-		if !ok {
-			return nil, fmt.Errorf("pipeline: source %s: landing %s is not on local disk (object-store landing zones need a local cache)", s.Name, landing.URL())
-		}
+		local, _ := landing.LocalPath(o.Key) // "" on an object store: fetched when loaded
 		out = append(out, landedFile{key: o.Key, local: local, version: o.ModTime.UnixMilli(), size: o.Size})
 	}
 	slices.SortFunc(out, func(a, b landedFile) int { return naturalCompare(a.key, b.key) })
@@ -170,6 +168,9 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 		load = files
 	}
 	rep.Files = len(load)
+	if err := r.fetchRemote(ctx, load); err != nil {
+		return rep, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+	}
 	src := engine.Source{Format: engine.Format(s.Format), Delimiter: s.CSV.Delimiter, Quote: s.CSV.Quote, Escape: s.CSV.Escape, NoHeader: s.CSV.NoHeader}
 	for _, f := range load {
 		src.Files = append(src.Files, f.local)
@@ -256,6 +257,34 @@ func (r *run) land(ctx context.Context, s *Source, rep *TableReport, tbl *delta.
 	rep.Status = StatusOK
 	if cr.Skipped {
 		rep.Status = StatusUpToDate
+	}
+	return nil
+}
+
+// fetchRemote gives landing files on an object store a local copy (the
+// engine reads local files), downloading them in parallel into the cache.
+func (r *run) fetchRemote(ctx context.Context, files []landedFile) error {
+	var objs []filecache.Object
+	var at []int
+	for i, f := range files {
+		if f.local == "" {
+			objs = append(objs, filecache.Object{Store: r.landing, Key: f.key, Version: fmt.Sprintf("%d-%d", f.size, f.version), Size: f.size})
+			at = append(at, i)
+		}
+	}
+	if len(objs) == 0 {
+		return nil
+	}
+	cache, err := cacheFor(r.proj)
+	if err != nil {
+		return err
+	}
+	paths, err := cache.Paths(ctx, objs)
+	if err != nil {
+		return err
+	}
+	for j, i := range at {
+		files[i].local = paths[j]
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -69,6 +70,12 @@ type EngineConfig struct {
 	TempDir string `yaml:"temp_dir"`
 	// Threads bounds worker threads (0 = all cores).
 	Threads int `yaml:"threads"`
+	// CacheDir holds local copies of remote lake and landing files (the
+	// engine reads local files); relative to the project. Default
+	// .medallion/cache.
+	CacheDir string `yaml:"cache_dir"`
+	// CacheSize bounds the cache ("10GB"). Default 10GB.
+	CacheSize string `yaml:"cache_size"`
 }
 
 // TablesConfig holds Delta table properties applied when the pipeline
@@ -233,6 +240,15 @@ func (p *Project) defaults(cfgName string) error {
 	}
 	if c.Engine.Threads < 0 {
 		return &ConfigError{File: cfgName, Msg: "engine.threads: must be >= 0"}
+	}
+	if c.Engine.CacheDir == "" {
+		c.Engine.CacheDir = ".medallion/cache"
+	}
+	if c.Engine.CacheSize == "" {
+		c.Engine.CacheSize = "10GB"
+	}
+	if _, err := ParseBytes(c.Engine.CacheSize); err != nil {
+		return &ConfigError{File: cfgName, Msg: "engine.cache_size: " + err.Error()}
 	}
 	return nil
 }
@@ -430,4 +446,24 @@ func (p *Project) Resolve(loc string) string {
 		return loc
 	}
 	return filepath.Join(p.Dir, loc)
+}
+
+// ParseBytes parses a size such as "512MB", "10GB" or "1048576".
+func ParseBytes(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		n      int64
+	}{{"TIB", 1 << 40}, {"GIB", 1 << 30}, {"MIB", 1 << 20}, {"KIB", 1 << 10}, {"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(t, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid size %q (e.g. 512MB, 10GB)", s)
+	}
+	return int64(n * float64(mult)), nil
 }

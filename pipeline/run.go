@@ -8,13 +8,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
 	"github.com/medallionhq/medallion/engine/duckdb"
+	"github.com/medallionhq/medallion/internal/filecache"
 	"github.com/medallionhq/medallion/storage"
 )
 
@@ -183,8 +186,42 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 	return rep, runErr
 }
 
+// caches holds one file cache per directory for the life of the process
+// (a stream's batches share it).
+var caches = struct {
+	sync.Mutex
+	m map[string]*filecache.Cache
+}{m: map[string]*filecache.Cache{}}
+
+// cacheFor returns the project's cache of remote files.
+func cacheFor(proj *Project) (*filecache.Cache, error) {
+	dir := proj.Resolve(proj.Config.Engine.CacheDir)
+	if proj.Dir == "" && !filepath.IsAbs(dir) {
+		dir = filepath.Join(os.TempDir(), "medallion-cache")
+	}
+	caches.Lock()
+	defer caches.Unlock()
+	if c, ok := caches.m[dir]; ok {
+		return c, nil
+	}
+	size, err := ParseBytes(proj.Config.Engine.CacheSize)
+	if err != nil {
+		return nil, err
+	}
+	c, err := filecache.New(dir, size)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: engine.cache_dir: %w", err)
+	}
+	caches.m[dir] = c
+	return c, nil
+}
+
 func openEngine(ctx context.Context, proj *Project, trace io.Writer) (engine.Engine, error) {
 	ec := proj.Config.Engine
+	cache, err := cacheFor(proj)
+	if err != nil {
+		return nil, err
+	}
 	tmp := ec.TempDir
 	if tmp != "" {
 		tmp = proj.Resolve(tmp)
@@ -193,7 +230,7 @@ func openEngine(ctx context.Context, proj *Project, trace io.Writer) (engine.Eng
 			return nil, fmt.Errorf("pipeline: engine.temp_dir: %w", err)
 		}
 	}
-	return duckdb.Open(ctx, &duckdb.Options{MemoryLimit: ec.MemoryLimit, TempDir: tmp, Threads: ec.Threads, Trace: trace})
+	return duckdb.Open(ctx, &duckdb.Options{MemoryLimit: ec.MemoryLimit, TempDir: tmp, Threads: ec.Threads, Trace: trace, Cache: cache})
 }
 
 func randomHex(n int) string {

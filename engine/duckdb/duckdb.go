@@ -25,6 +25,7 @@ import (
 
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
+	"github.com/medallionhq/medallion/internal/filecache"
 )
 
 // Options configure the engine. Zero values leave DuckDB's defaults.
@@ -37,6 +38,9 @@ type Options struct {
 	Threads int
 	// Trace, when set, receives every statement with its duration.
 	Trace io.Writer
+	// Cache holds local copies of the data files of tables on remote
+	// stores; without it only local tables can be read.
+	Cache *filecache.Cache
 }
 
 // Engine is a DuckDB database in memory with one connection.
@@ -47,6 +51,7 @@ type Engine struct {
 	schemas map[string]bool // schemas created so far
 	cached  map[string]bool // names that are in-memory tables, not views
 	trace   io.Writer
+	cache   *filecache.Cache
 }
 
 func (e *Engine) traceStmt(start time.Time, stmt string) {
@@ -74,7 +79,7 @@ func Open(ctx context.Context, opts *Options) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("duckdb: connect: %w", err)
 	}
-	e := &Engine{db: db, conn: conn, schemas: map[string]bool{}, cached: map[string]bool{}, trace: opts.Trace}
+	e := &Engine{db: db, conn: conn, schemas: map[string]bool{}, cached: map[string]bool{}, trace: opts.Trace, cache: opts.Cache}
 	settings := []string{"SET TimeZone='UTC'", "SET preserve_insertion_order=true"}
 	if opts.MemoryLimit != "" {
 		settings = append(settings, "SET memory_limit="+quoteString(opts.MemoryLimit))
@@ -184,19 +189,36 @@ func formatDecimal(d duckdb.Decimal) string {
 	return digits
 }
 
-// localPaths returns the local file paths of adds.
-func localPaths(snap *delta.Snapshot, adds []*delta.Add) ([]string, error) {
+// localPaths returns local file paths for adds: the files themselves on a
+// local store, cached copies (downloaded in parallel) on a remote one.
+func (e *Engine) localPaths(ctx context.Context, snap *delta.Snapshot, adds []*delta.Add) ([]string, error) {
 	out := make([]string, len(adds))
+	var remote []filecache.Object
+	var at []int
 	for i, a := range adds {
 		key, err := delta.FileKey(a.Path)
 		if err != nil {
 			return nil, err
 		}
-		p, ok := snap.Store().LocalPath(key)
-		if !ok {
-			return nil, fmt.Errorf("%w: %s", engine.ErrNotLocal, snap.Store().URL())
+		if p, ok := snap.Store().LocalPath(key); ok {
+			out[i] = p
+			continue
 		}
-		out[i] = p
+		if e.cache == nil {
+			return nil, fmt.Errorf("%w: %s (configure a local cache for remote lakes)", engine.ErrNotLocal, snap.Store().URL())
+		}
+		// Delta data files are immutable: path, size and time identify them.
+		remote = append(remote, filecache.Object{Store: snap.Store(), Key: key, Version: fmt.Sprintf("%d-%d", a.Size, a.ModificationTime), Size: a.Size})
+		at = append(at, i)
+	}
+	if len(remote) > 0 {
+		paths, err := e.cache.Paths(ctx, remote)
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: %w", err)
+		}
+		for j, i := range at {
+			out[i] = paths[j]
+		}
 	}
 	return out, nil
 }
@@ -206,7 +228,7 @@ func (e *Engine) Bind(ctx context.Context, name string, snap *delta.Snapshot, fi
 	if files == nil {
 		files = snap.Files()
 	}
-	body, err := snapshotSQL(snap, files)
+	body, err := e.snapshotSQL(ctx, snap, files)
 	if err != nil {
 		return fmt.Errorf("duckdb: bind %s: %w", name, err)
 	}
@@ -279,12 +301,12 @@ func emptySQL(schema *delta.StructType) (string, error) {
 // snapshotSQL is a SELECT over the given files of a snapshot with every
 // schema column in order: data columns from the files (NULL where a file
 // lacks one), partition columns from the log's partition values.
-func snapshotSQL(snap *delta.Snapshot, files []*delta.Add) (string, error) {
+func (e *Engine) snapshotSQL(ctx context.Context, snap *delta.Snapshot, files []*delta.Add) (string, error) {
 	schema := snap.Schema()
 	if len(files) == 0 {
 		return emptySQL(schema)
 	}
-	paths, err := localPaths(snap, files)
+	paths, err := e.localPaths(ctx, snap, files)
 	if err != nil {
 		return "", err
 	}
@@ -393,7 +415,7 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 	if len(files) == 0 || len(keys) == 0 {
 		return nil, nil
 	}
-	paths, err := localPaths(snap, files)
+	paths, err := e.localPaths(ctx, snap, files)
 	if err != nil {
 		return nil, err
 	}

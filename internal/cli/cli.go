@@ -14,6 +14,8 @@ import (
 
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/pipeline/ecommerce"
+	_ "github.com/medallionhq/medallion/storage/azureblob" // abfss://, az:// lakes and landing zones
+	_ "github.com/medallionhq/medallion/storage/s3blob"    // s3:// lakes and landing zones
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=…".

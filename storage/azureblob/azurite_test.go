@@ -1,18 +1,11 @@
 package azureblob
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
 	"github.com/medallionhq/medallion/storage"
+	"github.com/medallionhq/medallion/storage/azureblob/azuritetest"
 	"github.com/medallionhq/medallion/storage/storagetest"
 )
 
@@ -55,55 +49,9 @@ func runTests(m *testing.M) int {
 	return code
 }
 
-// listening reports whether something accepts connections on addr.
-func listening(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
+func listening(addr string) bool { return azuritetest.Listening(addr) }
 
-// startAzurite makes sure Azurite listens on 127.0.0.1:10000, starting it
-// with scripts/azurite.sh (which installs it from npm on first use) if
-// nothing does. stop, if not nil, stops the Azurite it started.
-func startAzurite() (stop func(), err error) {
-	if listening(azuriteAddr) {
-		return nil, nil
-	}
-	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "scripts", "azurite.sh")
-	if _, err := os.Stat(script); err != nil {
-		return nil, fmt.Errorf("nothing listens on %s and the start script is missing: %v", azuriteAddr, err)
-	}
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		return nil, fmt.Errorf("nothing listens on %s and bash, needed to run scripts/azurite.sh, is missing", azuriteAddr)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bash, script)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("nothing listens on %s and scripts/azurite.sh failed (%v): %s", azuriteAddr, err, strings.TrimSpace(stderr.String()))
-	}
-	fields := strings.Fields(stdout.String())
-	if len(fields) > 0 {
-		if pid, err := strconv.Atoi(fields[len(fields)-1]); err == nil {
-			stop = func() {
-				if p, err := os.FindProcess(pid); err == nil {
-					p.Kill()
-				}
-			}
-		}
-	}
-	if !listening(azuriteAddr) {
-		return stop, fmt.Errorf("scripts/azurite.sh succeeded but nothing listens on %s: %s", azuriteAddr, strings.TrimSpace(stderr.String()))
-	}
-	return stop, nil
-}
+func startAzurite() (stop func(), err error) { return azuritetest.Start() }
 
 // needAzurite stops the test unless Azurite is available: under CI it
 // fails loudly, elsewhere it skips with the reason.
