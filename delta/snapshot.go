@@ -82,6 +82,15 @@ func (s *Snapshot) TxnVersion(appID string) (int64, bool) {
 	return t.Version, ok
 }
 
+// Txns returns every application's latest txn version (a copy).
+func (s *Snapshot) Txns() map[string]int64 {
+	out := make(map[string]int64, len(s.txns))
+	for k, t := range s.txns {
+		out[k] = t.Version
+	}
+	return out
+}
+
 // Property returns a table property (metaData configuration) and whether it
 // is set.
 func (s *Snapshot) Property(key string) (string, bool) {

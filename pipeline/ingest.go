@@ -44,8 +44,19 @@ type landedFile struct {
 
 // discover lists a source's files in natural order (order_month=9 before
 // order_month=10), skipping hidden and temporary names.
-func discover(ctx context.Context, landing *storage.Store, s *Source) ([]landedFile, error) {
-	objs, err := landing.List(ctx, s.Path+"/")
+func discover(ctx context.Context, landing *storage.Store, s *Source, snap *delta.Snapshot) ([]landedFile, error) {
+	start := ""
+	if s.Listing == "incremental" && snap != nil && s.Mode != ModeReplace {
+		// Resume the listing at the newest file ingested (included, so a
+		// rewrite of it is seen): the record is the table's own txns.
+		prefix := landingTxn(s.Path + "/")
+		for app := range snap.Txns() {
+			if k, ok := strings.CutPrefix(app, prefix); ok {
+				start = max(start, s.Path+"/"+k)
+			}
+		}
+	}
+	objs, err := landing.ListFrom(ctx, s.Path+"/", start)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}
@@ -113,15 +124,15 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	if s.Kafka != nil {
 		return r.ingestKafka(ctx, s, rep)
 	}
-	files, err := discover(ctx, r.landing, s)
-	if err != nil {
-		return rep, err
-	}
 	tbl, err := r.lake.Table(ctx, s.Table)
 	if err != nil {
 		return rep, err
 	}
 	snap, err := r.lake.Snapshot(ctx, s.Table)
+	if err != nil {
+		return rep, err
+	}
+	files, err := discover(ctx, r.landing, s, snap)
 	if err != nil {
 		return rep, err
 	}

@@ -125,6 +125,13 @@ type Source struct {
 	// Pattern selects files by name (glob, default "*.csv" / "*.json" /
 	// "*.parquet" by format).
 	Pattern string `yaml:"pattern"`
+	// Listing is "full" (default: list the source's folder every run) or
+	// "incremental": list only keys after the newest one ingested, like
+	// Auto Loader's incremental listing — for object stores with many
+	// files whose names only grow (timestamps, zero-padded sequence
+	// numbers); a file whose name sorts before the newest ingested one is
+	// then never seen.
+	Listing string `yaml:"listing"`
 	// Kafka, when set, reads the source from a Kafka topic (or Azure Event
 	// Hubs through its Kafka endpoint) instead of landing files; records
 	// are JSON objects.
@@ -311,6 +318,13 @@ func (s *Source) validate() error {
 		if _, err := parseTypeName(t); err != nil {
 			return fmt.Errorf("schema.%s: %v", k, err)
 		}
+	}
+	switch s.Listing {
+	case "":
+		s.Listing = "full"
+	case "full", "incremental":
+	default:
+		return fmt.Errorf("listing: unknown value %q (full or incremental)", s.Listing)
 	}
 	if s.Kafka != nil {
 		if s.Format != "json" {
