@@ -122,3 +122,20 @@ func NewContainer(t testing.TB) string {
 	})
 	return name
 }
+
+// NewContainerForProcess creates a fresh container that lives as long as
+// Azurite does (for benchmarks that share data across sub-benchmarks). It
+// panics if Azurite is not reachable; call Need first.
+func NewContainerForProcess() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	name := "medallion-bench-" + hex.EncodeToString(b)
+	c, err := container.NewClientFromConnectionString(ConnectionString, name, nil)
+	if err != nil {
+		panic(err)
+	}
+	if _, err := c.Create(context.Background(), nil); err != nil {
+		panic(fmt.Sprintf("creating container %s in Azurite: %v", name, err))
+	}
+	return name
+}
