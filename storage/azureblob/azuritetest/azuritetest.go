@@ -82,14 +82,13 @@ func Start() (stop func(), err error) {
 }
 
 // Need starts Azurite if needed for t, or stops the test: under CI=true it
-// fails loudly, elsewhere it skips with the reason.
+// fails loudly, elsewhere it skips with the reason. An Azurite it starts
+// keeps running for the tests and benchmarks that follow
+// (scripts/azurite.sh stop ends it).
 func Need(t testing.TB) {
 	t.Helper()
-	stop, err := Start()
+	_, err := Start()
 	if err == nil {
-		if stop != nil {
-			t.Cleanup(stop)
-		}
 		return
 	}
 	if os.Getenv("CI") == "true" {
