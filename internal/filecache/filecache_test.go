@@ -3,6 +3,8 @@ package filecache_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -41,9 +43,14 @@ func TestCacheDownloadsOnceAndEvicts(t *testing.T) {
 	if hits, misses := c.Stats(); misses != 1 || hits != 7 {
 		t.Fatalf("hits %d misses %d, want 7 and 1", hits, misses)
 	}
-	paths, err := c.Paths(ctx, []filecache.Object{obj("a.parquet"), obj("b.parquet"), obj("c.parquet")})
-	if err != nil {
-		t.Fatal(err)
+	// One at a time, so that the least recently used is a.
+	var paths []string
+	for _, k := range []string{"a.parquet", "b.parquet", "c.parquet"} {
+		p, err := c.Path(ctx, obj(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
 	}
 	b, err := os.ReadFile(paths[2])
 	if err != nil || !bytes.Equal(b, bytes.Repeat([]byte("c"), 100)) {
@@ -66,5 +73,34 @@ func TestCacheDownloadsOnceAndEvicts(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(p); string(b) != "new" {
 		t.Fatalf("version 2 reads %q", b)
+	}
+}
+
+func TestPathsDownloadsInParallel(t *testing.T) {
+	ctx := context.Background()
+	store := storage.NewMemory()
+	var objs []filecache.Object
+	for i := range 20 {
+		k := fmt.Sprintf("f%02d.parquet", i)
+		if err := store.Write(ctx, k, []byte(k)); err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, filecache.Object{Store: store, Key: k, Version: "1"})
+	}
+	c, err := filecache.New(filepath.Join(t.TempDir(), "cache"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := c.Paths(ctx, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range paths {
+		if b, err := os.ReadFile(p); err != nil || string(b) != objs[i].Key {
+			t.Fatalf("%s: read %q, %v", objs[i].Key, b, err)
+		}
+	}
+	if _, err := c.Paths(ctx, []filecache.Object{{Store: store, Key: "missing.parquet", Version: "1"}}); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a missing object: got %v, want ErrNotFound", err)
 	}
 }
