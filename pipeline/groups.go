@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -145,6 +146,11 @@ func inlineFilter(col string, res *engine.Result) (string, bool) {
 // by a temporary view rewritten the same way.
 func (r *run) rewriteForChanges(ctx context.Context, sql, table, changes string) (string, error) {
 	out := replaceTableRef(sql, table, changes)
+	// Where the changed table is the optional side of an outer join, only
+	// rows matching a changed row can be in a touched group: the rest
+	// would come out as before. An inner join finds the same groups
+	// without producing every other row.
+	out = regexp.MustCompile(`(?i)\bLEFT\s+(OUTER\s+)?JOIN\s+`+regexp.QuoteMeta(changes)+`\b`).ReplaceAllString(out, "JOIN "+changes)
 	for _, d := range tableRefs(sql) {
 		dm := r.proj.Model(d)
 		if dm == nil || dm.Materialized != View || !r.reads(dm, table) {
