@@ -364,7 +364,7 @@ func benchSQLPath(p string) string { return strings.ReplaceAll(filepath.ToSlash(
 // TimeZone UTC, insertion order kept, memory_limit, temp_directory,
 // threads), and returns each statement's time.
 func benchRunReference(ctx context.Context, proj *pipeline.Project, out string, stmts []string) ([]benchStmtTiming, error) {
-	for _, d := range []string{"silver", "gold"} {
+	for _, d := range []string{"bronze", "silver", "gold"} {
 		if err := os.MkdirAll(filepath.Join(out, d), 0o755); err != nil {
 			return nil, err
 		}
