@@ -168,15 +168,6 @@ func (r *row) coord(v int64) {
 	r.b = append(r.b, buf[:n]...)
 }
 
-// field returns field i's raw bytes as written.
-func (r *row) field(i int) []byte {
-	end := len(r.b)
-	if i+1 < len(r.starts) {
-		end = r.starts[i+1] - 1
-	}
-	return r.b[r.starts[i]:end]
-}
-
 // noTime marks a missing timestamp (written as an empty field).
 const noTime int64 = -1 << 62
 

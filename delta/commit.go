@@ -26,15 +26,13 @@ type Transaction struct {
 	removes  []*Remove
 	txns     []Txn
 
-	readWhole  bool
-	readPreds  []Predicate
-	readFiles  map[string]bool
-	op         string
-	params     map[string]any
-	metrics    map[string]string
-	extra      map[string]json.RawMessage
-	blind      bool
-	ignoreTxns bool
+	readWhole bool
+	readPreds []Predicate
+	readFiles map[string]bool
+	op        string
+	params    map[string]any
+	metrics   map[string]string
+	extra     map[string]json.RawMessage
 }
 
 // CommitResult tells what a commit did.

@@ -476,10 +476,7 @@ func (r *run) typedSQL(s *Source, cols []column, rejects []engine.Reject, files 
 	for i, c := range cols {
 		dataCols[i] = sqlIdent(c.name)
 	}
-	out := append(dataCols, derived...)
-	for _, m := range metaColumns {
-		out = append(out, m)
-	}
+	out := append(append(dataCols, derived...), metaColumns...)
 	return "SELECT " + strings.Join(out, ", ") + " FROM (" + typed + ") AS typed", nil
 }
 

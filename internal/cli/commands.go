@@ -354,14 +354,13 @@ func (a *app) vacuumCmd() *cobra.Command {
 	return cmd
 }
 
-// progress shows a spinner with the last finished table on a terminal, and
-// plain lines otherwise.
+// progress shows finished tables as lines and, on a terminal, a spinner with
+// the count so far; plain lines otherwise.
 type progress struct {
 	w     *os.File
 	plain func(string)
 	mu    sync.Mutex
 	done  chan struct{}
-	last  string
 	n     int
 	tty   bool
 }

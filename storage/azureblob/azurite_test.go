@@ -49,8 +49,6 @@ func runTests(m *testing.M) int {
 	return code
 }
 
-func listening(addr string) bool { return azuritetest.Listening(addr) }
-
 func startAzurite() (stop func(), err error) { return azuritetest.Start() }
 
 // needAzurite stops the test unless Azurite is available: under CI it

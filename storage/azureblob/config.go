@@ -359,7 +359,7 @@ func (c *config) finish() (*config, error) {
 		return nil, errors.New("invalid blob endpoint: want http(s)://host[:port][/account] without a query")
 	}
 	if (c.kind == credToken || c.kind == credDefault) && u.Scheme != "https" {
-		return nil, fmt.Errorf("Entra ID credentials need an https endpoint, and %s://%s is not: use a connection string or an account key", u.Scheme, u.Host)
+		return nil, fmt.Errorf("credentials from Entra ID need an https endpoint, and %s://%s is not: use a connection string or an account key", u.Scheme, u.Host)
 	}
 	if c.sas != "" {
 		// The signature alone is enough to abuse a token: redact it too,
