@@ -1,0 +1,466 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/engine"
+	"github.com/medallionhq/medallion/pipeline"
+)
+
+func (s *Server) openLake(ctx context.Context) (*pipeline.Lake, error) {
+	return pipeline.OpenLake(ctx, s.proj.Resolve(s.proj.Config.Lake), nil)
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	lake, err := s.openLake(ctx)
+	if err == nil {
+		_, err = lake.Tables(ctx)
+	}
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "lake not ready: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// TableInfo is one row of GET /api/tables.
+type TableInfo struct {
+	Name    string    `json:"name"`
+	Layer   string    `json:"layer"`
+	Version int64     `json:"version"`
+	Files   int       `json:"files"`
+	Rows    int64     `json:"rows"`
+	Bytes   int64     `json:"bytes"`
+	Updated time.Time `json:"updated"`
+	// RowsExact is false when some file has no numRecords in its stats.
+	RowsExact bool `json:"rows_exact"`
+}
+
+func tableInfo(name string, snap *delta.Snapshot) TableInfo {
+	ti := TableInfo{Name: name, Layer: pipeline.Layer(name), Version: snap.Version(), Files: snap.NumFiles(), Updated: snap.Timestamp().UTC(), RowsExact: true}
+	for _, f := range snap.Files() {
+		ti.Bytes += f.Size
+		st, err := delta.ParseStats(f.Stats)
+		if err != nil || st == nil || st.NumRecords < 0 {
+			ti.RowsExact = false
+			continue
+		}
+		ti.Rows += st.NumRecords
+	}
+	return ti
+}
+
+// lakeTables lists the lake's tables with their latest snapshots.
+func (s *Server) lakeTables(ctx context.Context) ([]TableInfo, error) {
+	lake, err := s.openLake(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names, err := lake.Tables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []TableInfo{}
+	for _, n := range names {
+		snap, err := lake.Snapshot(ctx, n)
+		if err != nil {
+			return nil, fmt.Errorf("table %s: %w", n, err)
+		}
+		if snap != nil {
+			out = append(out, tableInfo(n, snap))
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) tables(w http.ResponseWriter, r *http.Request) {
+	out, err := s.lakeTables(r.Context())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+var tableNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$`)
+
+// existingTable opens the named table's latest snapshot, writing a 400 or
+// 404 when the name is invalid or the table does not exist.
+func (s *Server) existingTable(w http.ResponseWriter, r *http.Request) (*pipeline.Lake, *delta.Table, *delta.Snapshot, string, bool) {
+	name := r.PathValue("name")
+	if !tableNameRE.MatchString(name) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown table %q (tables are named layer.table)", name))
+		return nil, nil, nil, "", false
+	}
+	lake, err := s.openLake(r.Context())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return nil, nil, nil, "", false
+	}
+	tbl, err := lake.Table(r.Context(), name)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return nil, nil, nil, "", false
+	}
+	snap, err := lake.Snapshot(r.Context(), name)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return nil, nil, nil, "", false
+	}
+	if snap == nil {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown table %q", name))
+		return nil, nil, nil, "", false
+	}
+	return lake, tbl, snap, name, true
+}
+
+type columnInfo struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Nullable bool   `json:"nullable"`
+}
+
+type historyInfo struct {
+	Version    int64             `json:"version"`
+	Timestamp  time.Time         `json:"timestamp"`
+	Operation  string            `json:"operation"`
+	Parameters map[string]any    `json:"parameters"`
+	Metrics    map[string]string `json:"metrics"`
+}
+
+type tableDetail struct {
+	TableInfo
+	Schema           []columnInfo   `json:"schema"`
+	PartitionColumns []string       `json:"partition_columns"`
+	History          []historyInfo  `json:"history"`
+	QuarantineRows   *int64         `json:"quarantine_rows"`
+	Expectations     map[string]any `json:"expectations"`
+}
+
+func (s *Server) table(w http.ResponseWriter, r *http.Request) {
+	lake, tbl, snap, name, ok := s.existingTable(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	d := tableDetail{TableInfo: tableInfo(name, snap), Schema: []columnInfo{}, PartitionColumns: snap.PartitionColumns(), History: []historyInfo{}}
+	if d.PartitionColumns == nil {
+		d.PartitionColumns = []string{}
+	}
+	if sc := snap.Schema(); sc != nil {
+		for _, f := range sc.Fields {
+			d.Schema = append(d.Schema, columnInfo{Name: f.Name, Type: f.Type.String(), Nullable: f.Nullable})
+		}
+	}
+	hist, err := tbl.History(ctx, 20)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	for _, h := range hist {
+		hi := historyInfo{Version: h.Version, Timestamp: h.Timestamp.UTC()}
+		if ci := h.CommitInfo; ci != nil {
+			hi.Operation, hi.Parameters, hi.Metrics = ci.Operation, ci.OperationParameters, ci.OperationMetrics
+		}
+		d.History = append(d.History, hi)
+	}
+	if !strings.HasSuffix(name, "_quarantine") {
+		qs, err := lake.Snapshot(ctx, name+"_quarantine")
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		if qs != nil {
+			n := tableInfo(name+"_quarantine", qs).Rows
+			d.QuarantineRows = &n
+		}
+	}
+	if rs, err := lake.Snapshot(ctx, pipeline.RunsTable); err == nil && rs != nil {
+		res, err := s.sessionQuery(ctx, "SELECT run_id, started_at, status, quarantined, dropped, duplicates FROM medallion.runs WHERE table_name = "+sqlString(name)+" ORDER BY started_at DESC LIMIT 1")
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		if len(res.Rows) > 0 {
+			d.Expectations = rowObject(res, 0)
+		}
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// sessionQuery runs one internal statement in a fresh session.
+func (s *Server) sessionQuery(ctx context.Context, sql string) (*engine.Result, error) {
+	ss, err := pipeline.OpenSession(ctx, s.proj)
+	if err != nil {
+		return nil, err
+	}
+	defer ss.Close()
+	ctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
+	defer cancel()
+	return ss.Query(ctx, sql)
+}
+
+func rowObject(res *engine.Result, i int) map[string]any {
+	m := map[string]any{}
+	for j, c := range res.Columns {
+		m[c.Name] = jsonValue(res.Rows[i][j])
+	}
+	return m
+}
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func sqlIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// limitParam parses ?limit= (default def, 1..max).
+func limitParam(r *http.Request, def, max int) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return min(def, max), nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("limit must be a positive integer, got %q", v)
+	}
+	if n > max {
+		return 0, fmt.Errorf("limit %d exceeds the maximum of %d rows", n, max)
+	}
+	return n, nil
+}
+
+// QueryResult is the body of a query or preview response.
+type QueryResult struct {
+	Columns   []columnInfo `json:"columns"`
+	Rows      [][]any      `json:"rows"`
+	Truncated bool         `json:"truncated"`
+}
+
+func toResult(res *engine.Result, max int) QueryResult {
+	out := QueryResult{Columns: []columnInfo{}, Rows: [][]any{}}
+	for _, c := range res.Columns {
+		out.Columns = append(out.Columns, columnInfo{Name: c.Name, Type: c.Type.String(), Nullable: true})
+	}
+	rows := res.Rows
+	if len(rows) > max {
+		rows, out.Truncated = rows[:max], true
+	}
+	for _, row := range rows {
+		o := make([]any, len(row))
+		for i, v := range row {
+			o[i] = jsonValue(v)
+		}
+		out.Rows = append(out.Rows, o)
+	}
+	return out
+}
+
+func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
+	limit, err := limitParam(r, 100, s.opts.QueryMaxRows)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	_, _, _, name, ok := s.existingTable(w, r)
+	if !ok {
+		return
+	}
+	l, t, _ := strings.Cut(name, ".")
+	res, err := s.sessionQuery(r.Context(), fmt.Sprintf("SELECT * FROM %s.%s LIMIT %d", sqlIdent(l), sqlIdent(t), limit))
+	if err != nil {
+		s.queryError(w, r.Context(), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toResult(res, limit))
+}
+
+// queryError maps a query failure to a status: time-outs 408, everything
+// else (syntax, unknown names, non-read-only statements) 400.
+func (s *Server) queryError(w http.ResponseWriter, ctx context.Context, err error) {
+	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "nterrupt") || strings.Contains(err.Error(), "context deadline exceeded") {
+		if ctx.Err() == nil { // the request is alive: our QueryTimeout fired
+			s.metrics.queries.WithLabelValues("timeout").Inc()
+			writeError(w, http.StatusRequestTimeout, fmt.Sprintf("query timed out after %s (the server's query time limit); narrow it with filters or a LIMIT", s.opts.QueryTimeout))
+			return
+		}
+	}
+	s.metrics.queries.WithLabelValues("error").Inc()
+	writeError(w, http.StatusBadRequest, err.Error())
+}
+
+var wrappableRE = regexp.MustCompile(`(?is)^\s*(\(\s*)*(SELECT|WITH|FROM|VALUES)\b`)
+
+func (s *Server) query(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		SQL string `json:"sql"`
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if err := decodeJSON(r, &body); err != nil {
+		writeError(w, http.StatusBadRequest, "body must be JSON {\"sql\": \"...\"}: "+err.Error())
+		return
+	}
+	sql := strings.TrimSpace(body.SQL)
+	for strings.HasSuffix(sql, ";") {
+		sql = strings.TrimSpace(strings.TrimSuffix(sql, ";"))
+	}
+	if sql == "" {
+		writeError(w, http.StatusBadRequest, "sql is empty")
+		return
+	}
+	if err := checkSQL(sql, s.proj.Resolve(s.proj.Config.Lake)); err != nil {
+		s.metrics.queries.WithLabelValues("rejected").Inc()
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	max := s.opts.QueryMaxRows
+	run := sql
+	if wrappableRE.MatchString(stripComments(sql)) {
+		// Let the engine stop at max+1 rows instead of materializing all.
+		run = fmt.Sprintf("SELECT * FROM (\n%s\n) AS __medallion_query LIMIT %d", sql, max+1)
+	}
+	ss, err := pipeline.OpenSession(r.Context(), s.proj)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	defer ss.Close()
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.QueryTimeout)
+	defer cancel()
+	res, err := ss.Query(ctx, run)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+	}
+	if err != nil {
+		s.queryError(w, r.Context(), err)
+		return
+	}
+	out := toResult(res, max)
+	if out.Truncated {
+		s.metrics.queries.WithLabelValues("truncated").Inc()
+	} else {
+		s.metrics.queries.WithLabelValues("ok").Inc()
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
+	limit, err := limitParam(r, 50, s.opts.QueryMaxRows)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	out := []map[string]any{}
+	lake, err := s.openLake(r.Context())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if snap, err := lake.Snapshot(r.Context(), pipeline.RunsTable); err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	} else if snap == nil {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	res, err := s.sessionQuery(r.Context(), fmt.Sprintf("SELECT run_id, started_at, table_name, status, rows_in, rows_out, quarantined, duration_ms, error FROM medallion.runs ORDER BY started_at DESC, table_name LIMIT %d", limit))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	for i := range res.Rows {
+		out = append(out, rowObject(res, i))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type dagNode struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	Layer  string `json:"layer"`
+	Source string `json:"source,omitempty"`
+	File   string `json:"file,omitempty"`
+	Status string `json:"status,omitempty"`
+	Rows   *int64 `json:"rows"`
+}
+
+type dagEdge struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+func (s *Server) pipeline(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	infos, err := s.lakeTables(ctx)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	rows := map[string]int64{}
+	hasRuns := false
+	for _, ti := range infos {
+		rows[ti.Name] = ti.Rows
+		hasRuns = hasRuns || ti.Name == pipeline.RunsTable
+	}
+	status := map[string]string{}
+	if hasRuns {
+		res, err := s.sessionQuery(ctx, "SELECT table_name, status FROM medallion.runs QUALIFY row_number() OVER (PARTITION BY table_name ORDER BY started_at DESC) = 1")
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		for _, row := range res.Rows {
+			n, _ := row[0].(string)
+			st, _ := row[1].(string)
+			status[n] = st
+		}
+	}
+	node := func(name, kind string) dagNode {
+		n := dagNode{Name: name, Kind: kind, Layer: pipeline.Layer(name), Status: status[name]}
+		if v, ok := rows[name]; ok {
+			n.Rows = &v
+		}
+		return n
+	}
+	out := struct {
+		Nodes []dagNode `json:"nodes"`
+		Edges []dagEdge `json:"edges"`
+	}{Nodes: []dagNode{}, Edges: []dagEdge{}}
+	seen := map[string]bool{}
+	for _, src := range s.proj.Sources {
+		n := node(src.Table, "source")
+		n.Source = src.Name
+		out.Nodes = append(out.Nodes, n)
+		seen[src.Table] = true
+	}
+	for _, m := range s.proj.Models {
+		kind := "model"
+		if m.Materialized == pipeline.View {
+			kind = "view"
+		}
+		n := node(m.Name, kind)
+		n.File = m.File
+		out.Nodes = append(out.Nodes, n)
+		seen[m.Name] = true
+	}
+	for _, m := range s.proj.Models {
+		for _, d := range m.Deps {
+			if !seen[d] { // an input outside the project (e.g. medallion.runs)
+				out.Nodes = append(out.Nodes, node(d, "table"))
+				seen[d] = true
+			}
+			out.Edges = append(out.Edges, dagEdge{From: d, To: m.Name})
+		}
+	}
+	slices.SortStableFunc(out.Edges, func(a, b dagEdge) int { return strings.Compare(a.From+"\x00"+a.To, b.From+"\x00"+b.To) })
+	writeJSON(w, http.StatusOK, out)
+}
