@@ -1,0 +1,131 @@
+package cli_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/medallionhq/medallion/internal/cli"
+)
+
+// TestServeStreamsCommitsToEventClients starts `medallion serve` on the
+// built-in project, subscribes to /api/events, lands a file of orders and
+// waits for the commit events of the tables it updates.
+func TestServeStreamsCommitsToEventClients(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := cli.Main(t.Context(), []string{"generate", "--out", filepath.Join(dir, "landing"), "--orders", "200"}, &out, &errb); code != 0 {
+		t.Fatalf("generate: %s", errb.String())
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	var sout, serr syncBuffer
+	go func() { done <- cli.Main(ctx, []string{"serve", "-C", dir, "--addr", addr}, &sout, &serr) }()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d: %s", code, serr.String())
+		}
+	}()
+	// Wait for the server and for the first batch to build the tables.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/api/tables")
+		if err == nil {
+			var b bytes.Buffer
+			b.ReadFrom(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(b.String(), "gold.daily_revenue") {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve never listed gold.daily_revenue: %s", serr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	resp, err := http.Get("http://" + addr + "/api/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("content type %q", ct)
+	}
+	events := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			events <- sc.Text()
+		}
+		close(events)
+	}()
+	src, err := os.ReadFile(filepath.Join(dir, "landing", "orders", "order_year=2017", "order_month=1", "olist_orders_dataset.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(src)), "\n")
+	var sb strings.Builder
+	sb.WriteString(lines[0] + "\n")
+	for i, l := range lines[1:min(len(lines), 6)] {
+		f := strings.SplitN(l, ",", 2)
+		sb.WriteString("ffffffffffffffffffffffffffff000" + string(rune('0'+i)) + "," + f[1] + "\n")
+	}
+	landDir := filepath.Join(dir, "landing", "orders", "order_year=2017", "order_month=1")
+	if err := os.WriteFile(filepath.Join(landDir, ".new.tmp"), []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(landDir, ".new.tmp"), filepath.Join(landDir, "new.csv")); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{`"table":"bronze.orders"`: false, `"table":"silver.orders"`: false, `"table":"gold.cancellation_rate_daily"`: false}
+	timeout := time.After(60 * time.Second)
+	for missing := len(want); missing > 0; {
+		select {
+		case l, ok := <-events:
+			if !ok {
+				t.Fatal("event stream closed")
+			}
+			for k, seen := range want {
+				if !seen && strings.Contains(l, k) {
+					want[k] = true
+					missing--
+				}
+			}
+		case <-timeout:
+			t.Fatalf("commit events not all seen: %v", want)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
