@@ -481,3 +481,49 @@ func ParseBytes(s string) (int64, error) {
 	}
 	return int64(n * float64(mult)), nil
 }
+
+// Selection resolves table selectors ("t", "t+" downstream, "+t" upstream,
+// "+t+" both) into the set of tables they select; nil selects everything.
+// An unknown table is an error naming it.
+func (p *Project) Selection(selectors []string) (map[string]bool, error) {
+	if len(selectors) == 0 {
+		return nil, nil
+	}
+	known := map[string]bool{}
+	down := map[string][]string{}
+	up := map[string][]string{}
+	for _, s := range p.Sources {
+		known[s.Table] = true
+	}
+	for _, m := range p.Models {
+		known[m.Name] = true
+		for _, d := range m.Deps {
+			down[d] = append(down[d], m.Name)
+			up[m.Name] = append(up[m.Name], d)
+		}
+	}
+	out := map[string]bool{}
+	var walk func(t string, next map[string][]string)
+	walk = func(t string, next map[string][]string) {
+		for _, n := range next[t] {
+			if !out[n] {
+				out[n] = true
+				walk(n, next)
+			}
+		}
+	}
+	for _, sel := range selectors {
+		t := strings.TrimSuffix(strings.TrimPrefix(sel, "+"), "+")
+		if !known[t] {
+			return nil, fmt.Errorf("pipeline: select %q: no source or model writes %s", sel, t)
+		}
+		out[t] = true
+		if strings.HasSuffix(sel, "+") {
+			walk(t, down)
+		}
+		if strings.HasPrefix(sel, "+") {
+			walk(t, up)
+		}
+	}
+	return out, nil
+}

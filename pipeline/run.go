@@ -52,6 +52,10 @@ type RunOptions struct {
 	MaxBytes int64
 	// MaxRecords bounds how many Kafka records one run ingests per source.
 	MaxRecords int
+	// Select limits the run to some tables: "gold.daily_revenue" (that
+	// table), "silver.orders+" (it and everything downstream),
+	// "+gold.total_revenue" (it and everything upstream). Empty: all.
+	Select []string
 }
 
 // Report is what a run did, per table.
@@ -243,9 +247,16 @@ func (r *run) logf(format string, args ...any) { r.opts.Log(fmt.Sprintf(format, 
 
 // all runs sources, then models in order.
 func (r *run) all(ctx context.Context, rep *Report) error {
+	selected, err := r.proj.Selection(r.opts.Select)
+	if err != nil {
+		return err
+	}
 	failed := map[string]bool{}
 	var errs []error
 	for _, s := range r.proj.Sources {
+		if selected != nil && !selected[s.Table] {
+			continue
+		}
 		start := r.opts.Now()
 		tr, err := r.ingest(ctx, s)
 		tr.Duration = r.opts.Now().Sub(start)
@@ -265,6 +276,9 @@ func (r *run) all(ctx context.Context, rep *Report) error {
 		return err
 	}
 	for _, m := range order {
+		if selected != nil && !selected[m.Name] {
+			continue
+		}
 		start := r.opts.Now()
 		var tr *TableReport
 		if up := r.failedUpstream(m, failed); up != "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -262,5 +263,49 @@ func TestIncrementalListing(t *testing.T) {
 	rows := query(t, proj, "SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM bronze.logs")
 	if rows[0][0] != "1,2,3" {
 		t.Fatalf("ids %v, want 1,2,3", rows[0][0])
+	}
+}
+
+func TestSelectors(t *testing.T) {
+	_, proj := writeProject(t, map[string]string{
+		"medallion.yaml":      shopConfig,
+		"models/silver.sql":   "-- name: silver.items\n-- keys: [sku]\nSELECT sku, qty, price, _ingested_at, _seq FROM bronze.items\n",
+		"models/gold.sql":     "-- name: gold.stock\nSELECT count(*) AS n FROM silver.items\n",
+		"models/gold2.sql":    "-- name: gold.value\nSELECT sum(price) AS v FROM silver.items\n",
+		"landing/items/a.csv": "sku,qty,price\na,1,10\n",
+	})
+	tests := []struct {
+		sel  []string
+		want []string
+	}{
+		{[]string{"bronze.items"}, []string{"bronze.items"}},
+		{[]string{"silver.items+"}, []string{"gold.stock", "gold.value", "silver.items"}},
+		{[]string{"+gold.stock"}, []string{"bronze.items", "gold.stock", "silver.items"}},
+		{[]string{"gold.value", "gold.stock"}, []string{"gold.stock", "gold.value"}},
+	}
+	for _, tc := range tests {
+		got, err := proj.Selection(tc.sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for n := range got {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		if !slices.Equal(names, tc.want) {
+			t.Errorf("Selection(%v) = %v, want %v", tc.sel, names, tc.want)
+		}
+	}
+	if _, err := proj.Selection([]string{"gold.nope+"}); err == nil || !strings.Contains(err.Error(), "gold.nope") {
+		t.Fatalf("unknown table: %v", err)
+	}
+	// A run of +gold.stock leaves gold.value alone.
+	rep, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{Select: []string{"+gold.stock"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tableReport(rep, "gold.value") != nil || tableReport(rep, "gold.stock").Status != pipeline.StatusOK {
+		t.Fatalf("selected run: %+v", rep.Tables)
 	}
 }

@@ -105,6 +105,7 @@ func (a *app) generateStream(cmd *cobra.Command, out string, opts datagen.Option
 
 func (a *app) runCmd() *cobra.Command {
 	var full, trace bool
+	var sel []string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run one update: new landing files → bronze → silver → gold",
@@ -116,7 +117,7 @@ func (a *app) runCmd() *cobra.Command {
 			}
 			prog := newProgress(a.stdout)
 			start := time.Now()
-			opts := pipeline.RunOptions{FullRefresh: full, Log: prog.line}
+			opts := pipeline.RunOptions{FullRefresh: full, Log: prog.line, Select: sel}
 			if trace {
 				opts.Trace = a.stderr
 			}
@@ -145,6 +146,7 @@ func (a *app) runCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&full, "full-refresh", false, "recompute every table from all landing files")
 	cmd.Flags().BoolVar(&trace, "trace", false, "print every engine statement with its duration to stderr")
+	cmd.Flags().StringSliceVar(&sel, "select", nil, "run only these tables: t, t+ (and downstream), +t (and upstream); repeatable")
 	return cmd
 }
 
