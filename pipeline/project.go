@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 
@@ -58,6 +59,59 @@ type Config struct {
 	Tables TablesConfig `yaml:"tables"`
 	// Summary is a query printed after a run (the headline KPIs).
 	Summary string `yaml:"summary"`
+	// Jobs are what `medallion serve` schedules; without jobs it streams
+	// continuously.
+	Jobs map[string]*JobConfig `yaml:"jobs"`
+}
+
+// JobConfig is jobs.<name>: which tables a job runs and what starts it.
+type JobConfig struct {
+	Name string `yaml:"-"`
+	// Select are table selectors (t, t+, +t); empty: the whole project.
+	Select []string `yaml:"select"`
+	// Schedule is a cron expression (5 fields, or @hourly, @every 10m…)
+	// read in Timezone (an IANA name, default UTC).
+	Schedule string `yaml:"schedule"`
+	Timezone string `yaml:"timezone"`
+	// OnFileArrival runs the job when files land, Debounce (default 2s)
+	// after the first file of a burst.
+	OnFileArrival bool     `yaml:"on_file_arrival"`
+	Debounce      Duration `yaml:"debounce"`
+	// After runs the job when one of these jobs succeeds.
+	After []string `yaml:"after"`
+	// Retries, with Backoff (default 30s) doubling and jittered, and a
+	// Timeout per attempt.
+	Retries int      `yaml:"retries"`
+	Backoff Duration `yaml:"backoff"`
+	Timeout Duration `yaml:"timeout"`
+}
+
+// JobOrder returns the jobs with every job after those in its After list.
+func (p *Project) JobOrder() []*JobConfig {
+	var out []*JobConfig
+	done := map[string]bool{}
+	var visit func(j *JobConfig)
+	visit = func(j *JobConfig) {
+		if done[j.Name] {
+			return
+		}
+		done[j.Name] = true
+		for _, a := range j.After {
+			if u := p.Config.Jobs[a]; u != nil {
+				visit(u)
+			}
+		}
+		out = append(out, j)
+	}
+	names := make([]string, 0, len(p.Config.Jobs))
+	for n := range p.Config.Jobs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		visit(p.Config.Jobs[n])
+	}
+	return out
 }
 
 // EngineConfig selects and tunes the engine.
@@ -223,6 +277,27 @@ func load(fsys fs.FS, label string) (*Project, error) {
 	p.Models = models
 	if err := p.check(cfgName); err != nil {
 		return nil, err
+	}
+	for name, j := range p.Config.Jobs {
+		if j == nil {
+			j = &JobConfig{}
+			p.Config.Jobs[name] = j
+		}
+		j.Name = name
+		if _, err := p.Selection(j.Select); err != nil {
+			return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("jobs.%s.select: %v", name, err)}
+		}
+		for _, a := range j.After {
+			if p.Config.Jobs[a] == nil {
+				return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("jobs.%s.after: no job named %q", name, a)}
+			}
+		}
+		if j.Debounce.Duration == 0 {
+			j.Debounce.Duration = 2 * time.Second
+		}
+		if j.Backoff.Duration == 0 {
+			j.Backoff.Duration = 30 * time.Second
+		}
 	}
 	return p, nil
 }

@@ -240,6 +240,25 @@ func compact(ctx context.Context, lake *pipeline.Lake, rep *pipeline.Report, opt
 	}
 }
 
+// WatchLanding calls onArrival whenever a file lands under root (local disk
+// only), until ctx ends. Bursts are passed on as they come; callers
+// debounce.
+func WatchLanding(ctx context.Context, root string, onArrival func()) error {
+	w, err := newWatcher(root)
+	if err != nil {
+		return fmt.Errorf("stream: watch %s: %w", root, err)
+	}
+	defer w.close()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-w.wake:
+			onArrival()
+		}
+	}
+}
+
 // watcher turns file-system notifications under the landing root into a
 // wake-up signal.
 type watcher struct {

@@ -54,6 +54,24 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Log receives one line per notable event (errors, start, stop).
 	Log func(string)
+	// Jobs, when set, serves GET /api/jobs and POST /api/jobs/{name}/run.
+	Jobs Jobs
+}
+
+// Jobs is the scheduler as the API sees it.
+type Jobs interface {
+	// List describes every job and its latest runs.
+	List(ctx context.Context) ([]JobStatus, error)
+	// Trigger starts a job by hand (coalesced with a run in progress).
+	Trigger(name string) error
+}
+
+// JobStatus is a job in GET /api/jobs.
+type JobStatus struct {
+	Name     string   `json:"name"`
+	Select   []string `json:"select"`
+	Schedule string   `json:"schedule,omitempty"`
+	Runs     []any    `json:"runs"`
 }
 
 // Server is the HTTP backend.
@@ -149,6 +167,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/runs", s.runs)
 	mux.HandleFunc("GET /api/pipeline", s.pipeline)
 	mux.HandleFunc("GET /api/events", s.events)
+	mux.HandleFunc("GET /api/jobs", s.jobs)
+	mux.HandleFunc("POST /api/jobs/{name}/run", s.runJob)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 	})
@@ -261,4 +281,30 @@ func jsonValue(v any) any {
 		return fmt.Sprint(v)
 	}
 	return v
+}
+
+func (s *Server) jobs(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Jobs == nil {
+		writeJSON(w, http.StatusOK, []JobStatus{})
+		return
+	}
+	list, err := s.opts.Jobs.List(r.Context())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) runJob(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Jobs == nil {
+		writeError(w, http.StatusNotFound, "this server runs no jobs (define jobs: in medallion.yaml)")
+		return
+	}
+	name := r.PathValue("name")
+	if err := s.opts.Jobs.Trigger(name); err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"job": name, "status": "triggered"})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/medallionhq/medallion/pipeline"
+	"github.com/medallionhq/medallion/scheduler"
 	"github.com/medallionhq/medallion/stream"
 	"github.com/medallionhq/medallion/web"
 )
@@ -36,17 +37,47 @@ row-limited, and cannot read files outside the project.`,
 			}
 			reg := prometheus.NewRegistry()
 			opts.Registry = reg
-			opts.Log = func(s string) { fmt.Fprintln(a.stderr, s) }
+			logf := func(s string) { fmt.Fprintln(a.stderr, s) }
+			opts.Log = logf
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			var sched *scheduler.Scheduler
+			var jobs *jobsAPI
+			if len(proj.Config.Jobs) > 0 {
+				jobs = &jobsAPI{proj: proj, hist: scheduler.NewMemoryHistory()}
+				if sched, err = scheduler.New(scheduler.RealClock{}, jobs.hist, scheduler.Options{MaxConcurrent: 1, Log: logf}); err != nil {
+					return err
+				}
+				jobs.sched = sched
+				opts.Jobs = jobs
+			}
 			srv, err := web.New(proj, opts)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithCancel(cmd.Context())
-			defer cancel()
 			streamDone := make(chan error, 1)
-			if noStream {
+			switch {
+			case sched != nil:
+				// Jobs: the scheduler runs them; files landing trigger the
+				// jobs that ask for it.
+				if err := addJobs(sched, proj, srv, logf); err != nil {
+					return err
+				}
+				sched.Start(ctx)
+				go func() {
+					err := stream.WatchLanding(ctx, proj.Resolve(proj.Config.Landing), func() {
+						for _, j := range proj.JobOrder() {
+							if j.OnFileArrival {
+								_ = sched.Trigger(j.Name, scheduler.TriggerFileArrival)
+							}
+						}
+					})
+					sched.Wait()
+					streamDone <- err
+				}()
+			case noStream:
 				streamDone <- nil
-			} else {
+			default:
 				metrics := stream.NewMetrics(reg)
 				go func() {
 					streamDone <- stream.Run(ctx, proj, stream.Options{
@@ -81,4 +112,63 @@ row-limited, and cannot read files outside the project.`,
 	cmd.Flags().BoolVar(&noStream, "no-stream", false, "serve only: do not run the continuous stream")
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "polling period of the stream when file notifications are unavailable")
 	return cmd
+}
+
+// addJobs turns the project's jobs into scheduler jobs that run the
+// pipeline on their selection and announce each commit.
+func addJobs(sched *scheduler.Scheduler, proj *pipeline.Project, srv *web.Server, logf func(string)) error {
+	for _, j := range proj.JobOrder() {
+		err := sched.Add(scheduler.Job{
+			Name: j.Name, Schedule: j.Schedule, Timezone: j.Timezone, Debounce: j.Debounce.Duration,
+			Retries: j.Retries, Backoff: j.Backoff.Duration, Timeout: j.Timeout.Duration, After: j.After,
+			Run: func(ctx context.Context, attempt int) (scheduler.Result, error) {
+				rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Select: j.Select, Quiet: true, Log: logf})
+				res := scheduler.Result{Tables: map[string]string{}}
+				if rep != nil {
+					for _, t := range rep.Tables {
+						res.Tables[t.Table] = t.Status
+						if t.Status == pipeline.StatusOK && t.Kind != "view" {
+							srv.Notify(t.Table, t.Version)
+						}
+					}
+					res.Detail = rep.RunID
+				}
+				return res, err
+			},
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// jobsAPI serves the scheduler to the web API.
+type jobsAPI struct {
+	proj  *pipeline.Project
+	sched *scheduler.Scheduler
+	hist  *scheduler.MemoryHistory
+}
+
+func (j *jobsAPI) List(ctx context.Context) ([]web.JobStatus, error) {
+	var out []web.JobStatus
+	for _, jc := range j.proj.JobOrder() {
+		runs, err := j.hist.List(ctx, jc.Name, 20)
+		if err != nil {
+			return nil, err
+		}
+		st := web.JobStatus{Name: jc.Name, Select: jc.Select, Schedule: jc.Schedule, Runs: []any{}}
+		for _, r := range runs {
+			st.Runs = append(st.Runs, r)
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func (j *jobsAPI) Trigger(name string) error {
+	if j.proj.Config.Jobs[name] == nil {
+		return fmt.Errorf("no job named %q", name)
+	}
+	return j.sched.Trigger(name, scheduler.TriggerManual)
 }

@@ -129,3 +129,94 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestServeRunsJobs defines jobs in medallion.yaml: one runs when files
+// land, one after it; both are visible and can be started by hand through
+// the API.
+func TestServeRunsJobs(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := cli.Main(t.Context(), []string{"init", dir}, &out, &errb); code != 0 {
+		t.Fatalf("init: %s", errb.String())
+	}
+	cfg := filepath.Join(dir, "medallion.yaml")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := "\njobs:\n  ingest:\n    select: [+silver.orders]\n    on_file_arrival: true\n    debounce: 200ms\n  kpis:\n    select: [gold.cancellation_rate_daily]\n    after: [ingest]\n"
+	if err := os.WriteFile(cfg, append(b, jobs...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	var sout, serr syncBuffer
+	go func() { done <- cli.Main(ctx, []string{"serve", "-C", dir, "--addr", addr}, &sout, &serr) }()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d: %s", code, serr.String())
+		}
+	}()
+	get := func(path string) string {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return b.String()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for get("/healthz") == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start: %s", serr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Files land: the ingest job runs, then kpis after it.
+	if code := cli.Main(t.Context(), []string{"generate", "--out", filepath.Join(dir, "landing"), "--orders", "150"}, &out, &errb); code != 0 {
+		t.Fatalf("generate: %s", errb.String())
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		tables := get("/api/tables")
+		if strings.Contains(tables, "silver.orders") && strings.Contains(tables, "gold.cancellation_rate_daily") {
+			if strings.Contains(tables, "gold.daily_revenue") {
+				t.Fatalf("a job ran tables outside its selection: %s", tables)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the jobs did not build their tables: %s\n%s", tables, serr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	js := get("/api/jobs")
+	if !strings.Contains(js, `"name":"ingest"`) || !strings.Contains(js, `"Status":"succeeded"`) {
+		t.Fatalf("/api/jobs: %s", js)
+	}
+	resp, err := http.Post("http://"+addr+"/api/jobs/kpis/run", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("manual trigger: %s", resp.Status)
+	}
+	resp, err = http.Post("http://"+addr+"/api/jobs/nope/run", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown job: %s", resp.Status)
+	}
+}
