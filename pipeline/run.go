@@ -622,18 +622,24 @@ func (r *run) saveReport(ctx context.Context, rep *Report) error {
 			nullableString(t.Error)))
 	}
 	q := "SELECT * FROM (VALUES " + strings.Join(rows, ", ") + ") AS v(run_id, started_at, finished_at, run_status, table_name, kind, status, rows_in, rows_out, quarantined, dropped, duplicates, replaced, rescued, rejected, files, version, duration_ms, error)"
-	tbl, err := r.lake.Table(ctx, RunsTable)
+	return r.appendQuery(ctx, RunsTable, q, map[string]any{"batch_id": rep.RunID})
+}
+
+// appendQuery appends the rows of a query that reads no table (VALUES) to a
+// system table, creating it on first use.
+func (r *run) appendQuery(ctx context.Context, table, q string, info map[string]any) error {
+	tbl, err := r.lake.Table(ctx, table)
 	if err != nil {
 		return err
 	}
-	snap, err := r.lake.Snapshot(ctx, RunsTable)
+	snap, err := r.lake.Snapshot(ctx, table)
 	if err != nil {
 		return err
 	}
-	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __report AS "+q); err != nil {
-		return fmt.Errorf("pipeline: save report: %w", err)
+	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __append AS "+q); err != nil {
+		return fmt.Errorf("pipeline: append to %s: %w", table, err)
 	}
-	res, err := r.eng.Query(ctx, "SELECT * FROM __report LIMIT 0")
+	res, err := r.eng.Query(ctx, "SELECT * FROM __append LIMIT 0")
 	if err != nil {
 		return err
 	}
@@ -641,10 +647,9 @@ func (r *run) saveReport(ctx context.Context, rep *Report) error {
 	for _, c := range res.Columns {
 		schema.Fields = append(schema.Fields, delta.StructField{Name: c.Name, Type: c.Type, Nullable: true})
 	}
-	w := writeSpec{table: RunsTable, tbl: tbl, snap: snap, relation: "__report", schema: schema, info: map[string]any{"batch_id": rep.RunID}}
-	_, err = r.appendRows(ctx, w, &TableReport{})
-	if err != nil {
-		return fmt.Errorf("pipeline: save report: %w", err)
+	w := writeSpec{table: table, tbl: tbl, snap: snap, relation: "__append", schema: schema, info: info}
+	if _, err := r.appendRows(ctx, w, &TableReport{}); err != nil {
+		return fmt.Errorf("pipeline: append to %s: %w", table, err)
 	}
 	return nil
 }

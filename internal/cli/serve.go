@@ -44,7 +44,7 @@ row-limited, and cannot read files outside the project.`,
 			var sched *scheduler.Scheduler
 			var jobs *jobsAPI
 			if len(proj.Config.Jobs) > 0 {
-				jobs = &jobsAPI{proj: proj, hist: scheduler.NewMemoryHistory()}
+				jobs = &jobsAPI{proj: proj, hist: pipeline.NewJobHistory(proj)}
 				if sched, err = scheduler.New(scheduler.RealClock{}, jobs.hist, scheduler.Options{MaxConcurrent: 1, Log: logf}); err != nil {
 					return err
 				}
@@ -147,7 +147,7 @@ func addJobs(sched *scheduler.Scheduler, proj *pipeline.Project, srv *web.Server
 type jobsAPI struct {
 	proj  *pipeline.Project
 	sched *scheduler.Scheduler
-	hist  *scheduler.MemoryHistory
+	hist  scheduler.History
 }
 
 func (j *jobsAPI) List(ctx context.Context) ([]web.JobStatus, error) {
