@@ -35,74 +35,8 @@ row-limited, and cannot read files outside the project.`,
 			if err != nil {
 				return err
 			}
-			reg := prometheus.NewRegistry()
-			opts.Registry = reg
-			logf := func(s string) { fmt.Fprintln(a.stderr, s) }
-			opts.Log = logf
-			ctx, cancel := context.WithCancel(cmd.Context())
-			defer cancel()
-			var sched *scheduler.Scheduler
-			var jobs *jobsAPI
-			if len(proj.Config.Jobs) > 0 {
-				jobs = &jobsAPI{proj: proj, hist: pipeline.NewJobHistory(proj)}
-				if sched, err = scheduler.New(scheduler.RealClock{}, jobs.hist, scheduler.Options{MaxConcurrent: 1, Log: logf}); err != nil {
-					return err
-				}
-				jobs.sched = sched
-				opts.Jobs = jobs
-			}
-			srv, err := web.New(proj, opts)
-			if err != nil {
-				return err
-			}
-			streamDone := make(chan error, 1)
-			switch {
-			case sched != nil:
-				// Jobs: the scheduler runs them; files landing trigger the
-				// jobs that ask for it.
-				if err := addJobs(sched, proj, srv, logf); err != nil {
-					return err
-				}
-				sched.Start(ctx)
-				go func() {
-					err := stream.WatchLanding(ctx, proj.Resolve(proj.Config.Landing), func() {
-						for _, j := range proj.JobOrder() {
-							if j.OnFileArrival {
-								_ = sched.Trigger(j.Name, scheduler.TriggerFileArrival)
-							}
-						}
-					})
-					sched.Wait()
-					streamDone <- err
-				}()
-			case noStream:
-				streamDone <- nil
-			default:
-				metrics := stream.NewMetrics(reg)
-				go func() {
-					streamDone <- stream.Run(ctx, proj, stream.Options{
-						Trigger: stream.Continuous, Interval: interval, Metrics: metrics,
-						Log: func(s string) { fmt.Fprintln(a.stderr, s) },
-						OnBatch: func(rep *pipeline.Report) {
-							for _, t := range rep.Tables {
-								if t.Status == pipeline.StatusOK && t.Kind != "view" {
-									srv.Notify(t.Table, t.Version)
-								}
-							}
-						},
-					})
-				}()
-			}
-			fmt.Fprintf(a.stdout, "serving on http://%s (API under /api/, events at /api/events)\n", srv.Addr())
-			err = srv.Serve(ctx)
-			cancel()
-			if serr := <-streamDone; serr != nil && !errors.Is(serr, context.Canceled) {
-				err = errors.Join(err, serr)
-			}
-			if errors.Is(err, context.Canceled) {
-				return nil
-			}
-			return err
+			return a.serve(cmd.Context(), proj, opts, noStream, interval, nil)
+
 		},
 	}
 	cmd.Flags().StringVar(&opts.Addr, "addr", "127.0.0.1:8080", "address to listen on")
@@ -112,6 +46,84 @@ row-limited, and cannot read files outside the project.`,
 	cmd.Flags().BoolVar(&noStream, "no-stream", false, "serve only: do not run the continuous stream")
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "polling period of the stream when file notifications are unavailable")
 	return cmd
+}
+
+// serve runs the web server over proj, with a continuous stream (or the
+// project's jobs) keeping it fresh, until ctx ends. ready, when set, is
+// called with the server's URL once it listens.
+func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Options, noStream bool, interval time.Duration, ready func(url string)) error {
+	var err error
+	reg := prometheus.NewRegistry()
+	opts.Registry = reg
+	logf := func(s string) { fmt.Fprintln(a.stderr, s) }
+	opts.Log = logf
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var sched *scheduler.Scheduler
+	var jobs *jobsAPI
+	if len(proj.Config.Jobs) > 0 {
+		jobs = &jobsAPI{proj: proj, hist: pipeline.NewJobHistory(proj)}
+		if sched, err = scheduler.New(scheduler.RealClock{}, jobs.hist, scheduler.Options{MaxConcurrent: 1, Log: logf}); err != nil {
+			return err
+		}
+		jobs.sched = sched
+		opts.Jobs = jobs
+	}
+	srv, err := web.New(proj, opts)
+	if err != nil {
+		return err
+	}
+	streamDone := make(chan error, 1)
+	switch {
+	case sched != nil:
+		// Jobs: the scheduler runs them; files landing trigger the
+		// jobs that ask for it.
+		if err := addJobs(sched, proj, srv, logf); err != nil {
+			return err
+		}
+		sched.Start(ctx)
+		go func() {
+			err := stream.WatchLanding(ctx, proj.Resolve(proj.Config.Landing), func() {
+				for _, j := range proj.JobOrder() {
+					if j.OnFileArrival {
+						_ = sched.Trigger(j.Name, scheduler.TriggerFileArrival)
+					}
+				}
+			})
+			sched.Wait()
+			streamDone <- err
+		}()
+	case noStream:
+		streamDone <- nil
+	default:
+		metrics := stream.NewMetrics(reg)
+		go func() {
+			streamDone <- stream.Run(ctx, proj, stream.Options{
+				Trigger: stream.Continuous, Interval: interval, Metrics: metrics,
+				Log: func(s string) { fmt.Fprintln(a.stderr, s) },
+				OnBatch: func(rep *pipeline.Report) {
+					for _, t := range rep.Tables {
+						if t.Status == pipeline.StatusOK && t.Kind != "view" {
+							srv.Notify(t.Table, t.Version)
+						}
+					}
+				},
+			})
+		}()
+	}
+	fmt.Fprintf(a.stdout, "serving on http://%s (API under /api/, events at /api/events)\n", srv.Addr())
+	if ready != nil {
+		ready("http://" + srv.Addr())
+	}
+	err = srv.Serve(ctx)
+	cancel()
+	if serr := <-streamDone; serr != nil && !errors.Is(serr, context.Canceled) {
+		err = errors.Join(err, serr)
+	}
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 // addJobs turns the project's jobs into scheduler jobs that run the

@@ -220,3 +220,46 @@ func TestServeRunsJobs(t *testing.T) {
 		t.Fatalf("unknown job: %s", resp.Status)
 	}
 }
+
+// TestDemo runs `medallion demo` in an empty directory: the replayed orders
+// flow through to the gold tables while it serves them.
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	var sout, serr syncBuffer
+	go func() {
+		done <- cli.Main(ctx, []string{"demo", "-C", dir, "--addr", addr, "--orders", "120", "--orders-per-second", "0", "--events-per-second", "0"}, &sout, &serr)
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("demo exited %d: %s", code, serr.String())
+		}
+	}()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := http.Post("http://"+addr+"/api/query", "application/json", strings.NewReader(`{"sql": "SELECT orders FROM gold.total_revenue"}`))
+		if err == nil {
+			var b bytes.Buffer
+			b.ReadFrom(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && strings.Contains(b.String(), `"rows":[[`) && !strings.Contains(b.String(), `"rows":[[0]]`) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo never produced gold.total_revenue: %s\n%s", sout.String(), serr.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.Contains(sout.String(), "medallion demo: open http://"+addr) {
+		t.Fatalf("demo did not print its URL: %s", sout.String())
+	}
+}
