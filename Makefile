@@ -4,7 +4,7 @@ BIN     ?= bin/medallion
 ORDERS  ?= 100000
 PY      ?= python3
 
-.PHONY: all build run test test-deps vet fmt bench bench-delta bench-pipeline fuzz tidy clean
+.PHONY: all build run test test-deps vet fmt bench bench-delta bench-pipeline fuzz tidy clean ui
 
 all: build
 
@@ -17,9 +17,18 @@ run: build
 	$(BIN) generate --out landing --orders $(ORDERS)
 	$(BIN) run
 
-# Python packages the interop tests read our tables with (delta-rs).
+# Python packages the interop tests read our tables with (delta-rs), and
+# what the UI's browser test (web/browser_test.go) drives: Debian's chromium
+# and web/ui's pinned npm packages (playwright-core).
+SUDO ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test-deps:
 	$(PY) -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	npm ci --prefix web/ui --no-audit --no-fund
+
+# Refresh the UI's vendored ECharts (web/ui/assets/vendor/) from web/ui/package.json.
+ui:
+	scripts/ui-assets.sh
 
 vet:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)

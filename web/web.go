@@ -4,8 +4,9 @@
 // stream of commits.
 //
 // Security model: by default the server listens on loopback only. Binding
-// any other address requires a token; then every request except /healthz and
-// /readyz must carry "Authorization: Bearer <token>" (GET /api/events may
+// any other address requires a token; then every request except /healthz,
+// /readyz and the static UI (/, /assets/*: no data) must carry
+// "Authorization: Bearer <token>" (GET /api/events may
 // pass it as ?token= instead, because EventSource cannot set headers). When a
 // token is set it is enforced on loopback too. SQL submitted to /api/query is
 // read-only (pipeline.Session.Query) and is refused when it could reach files
@@ -56,6 +57,10 @@ type Options struct {
 	Log func(string)
 	// Jobs, when set, serves GET /api/jobs and POST /api/jobs/{name}/run.
 	Jobs Jobs
+	// Dashboards, when non-nil, replace the project's dashboards (by
+	// default dashboards/*.yaml of the project, or the built-in e-commerce
+	// dashboard for the built-in project).
+	Dashboards []pipeline.Dashboard
 }
 
 // Jobs is the scheduler as the API sees it.
@@ -169,6 +174,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/events", s.events)
 	mux.HandleFunc("GET /api/jobs", s.jobs)
 	mux.HandleFunc("POST /api/jobs/{name}/run", s.runJob)
+	mux.HandleFunc("GET /api/dashboards", s.dashboards)
+	mux.HandleFunc("GET /api/dashboards/{name}", s.dashboardData)
+	mux.HandleFunc("GET /{$}", s.index)
+	mux.HandleFunc("GET /index.html", s.index)
+	mux.Handle("GET /assets/", s.assets())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 	})
@@ -182,7 +192,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	}
 	want := []byte(s.opts.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || (r.Method == http.MethodGet && isUIPath(r.URL.Path)) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -1,0 +1,261 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/medallionhq/medallion/pipeline"
+	"github.com/medallionhq/medallion/pipeline/ecommerce"
+)
+
+// dashboards returns the project's dashboards: dashboards/*.yaml in its
+// directory; for the built-in e-commerce project (a directory without
+// medallion.yaml), the built-in dashboards.
+func (s *Server) dashboardList() ([]pipeline.Dashboard, error) {
+	if s.opts.Dashboards != nil {
+		return s.opts.Dashboards, nil
+	}
+	ds, err := s.proj.Dashboards()
+	if err != nil || len(ds) > 0 {
+		return ds, err
+	}
+	if s.proj.Config.Name == "ecommerce" {
+		if _, err := os.Stat(filepath.Join(s.proj.Dir, pipeline.ConfigFile)); err != nil {
+			return pipeline.LoadDashboards(ecommerce.FS())
+		}
+	}
+	return nil, nil
+}
+
+func (s *Server) dashboard(name string) (*pipeline.Dashboard, error) {
+	ds, err := s.dashboardList()
+	if err != nil {
+		return nil, err
+	}
+	for i := range ds {
+		if ds[i].Name == name {
+			return &ds[i], nil
+		}
+	}
+	return nil, nil
+}
+
+func (s *Server) dashboards(w http.ResponseWriter, r *http.Request) {
+	ds, err := s.dashboardList()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if ds == nil {
+		ds = []pipeline.Dashboard{}
+	}
+	writeJSON(w, http.StatusOK, ds)
+}
+
+var (
+	dateParamRE  = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+	stateParamRE = regexp.MustCompile(`^[A-Z]{2}$`)
+)
+
+// dashboardFilters are the filter values a dashboard's data was computed
+// with, and the choices the UI offers.
+type dashboardFilters struct {
+	From   string   `json:"from,omitempty"`
+	To     string   `json:"to,omitempty"`
+	Min    string   `json:"min,omitempty"`
+	Max    string   `json:"max,omitempty"`
+	State  string   `json:"state,omitempty"`
+	States []string `json:"states,omitempty"`
+}
+
+type panelData struct {
+	pipeline.Panel
+	Columns   []columnInfo `json:"columns"`
+	Rows      [][]any      `json:"rows"`
+	Truncated bool         `json:"truncated"`
+	Error     string       `json:"error,omitempty"`
+	Millis    int64        `json:"ms"`
+}
+
+type dashboardData struct {
+	Name        string           `json:"name"`
+	Title       string           `json:"title"`
+	Description string           `json:"description,omitempty"`
+	Filters     dashboardFilters `json:"filters"`
+	// AsOf is the latest commit time of the tables the panels read.
+	AsOf *time.Time `json:"as_of"`
+	// Tables are every table the panels read, with its version.
+	Tables    map[string]int64 `json:"tables"`
+	Generated time.Time        `json:"generated_at"`
+	Panels    []panelData      `json:"panels"`
+}
+
+func dateString(v any) string {
+	switch x := v.(type) {
+	case time.Time:
+		return x.UTC().Format(time.DateOnly)
+	case string:
+		if len(x) >= 10 {
+			return x[:10]
+		}
+	}
+	return ""
+}
+
+// dashboardData serves GET /api/dashboards/{name}?from=&to=&state=: every
+// panel's rows, through the read-only query path and its limits.
+func (s *Server) dashboardData(w http.ResponseWriter, r *http.Request) {
+	d, err := s.dashboard(r.PathValue("name"))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if d == nil {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown dashboard %q (GET /api/dashboards lists them)", r.PathValue("name")))
+		return
+	}
+	q := r.URL.Query()
+	f := dashboardFilters{From: q.Get("from"), To: q.Get("to"), State: q.Get("state")}
+	for _, p := range []struct{ name, v string }{{"from", f.From}, {"to", f.To}} {
+		if p.v == "" {
+			continue
+		}
+		if _, err := time.Parse(time.DateOnly, p.v); err != nil || !dateParamRE.MatchString(p.v) {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("%s must be a date YYYY-MM-DD, got %q", p.name, p.v))
+			return
+		}
+	}
+	if f.From != "" && f.To != "" && f.From > f.To {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("from (%s) is after to (%s)", f.From, f.To))
+		return
+	}
+	if f.State == "" {
+		f.State = "all"
+	}
+	if f.State != "all" && !stateParamRE.MatchString(f.State) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("state must be two capital letters or \"all\", got %q", f.State))
+		return
+	}
+	ctx := r.Context()
+	lake, err := s.openLake(ctx)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	out := dashboardData{Name: d.Name, Title: d.Title, Description: d.Description, Tables: map[string]int64{}, Panels: []panelData{}}
+	exists := map[string]bool{}
+	snapshot := func(t string) bool {
+		if v, ok := exists[t]; ok {
+			return v
+		}
+		snap, err := lake.Snapshot(ctx, t)
+		exists[t] = err == nil && snap != nil
+		if exists[t] {
+			out.Tables[t] = snap.Version()
+			if ts := snap.Timestamp().UTC(); out.AsOf == nil || ts.After(*out.AsOf) {
+				out.AsOf = &ts
+			}
+		}
+		return exists[t]
+	}
+	for _, p := range d.Panels {
+		for _, t := range p.Tables {
+			snapshot(t)
+		}
+	}
+	ss, err := pipeline.OpenSession(ctx, s.proj)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	defer ss.Close()
+	query := func(sql string) (*QueryResult, error) {
+		if err := checkSQL(sql, s.proj.Resolve(s.proj.Config.Lake)); err != nil {
+			s.metrics.queries.WithLabelValues("rejected").Inc()
+			return nil, err
+		}
+		max := s.opts.QueryMaxRows
+		run := sql
+		if wrappableRE.MatchString(stripComments(sql)) {
+			run = fmt.Sprintf("SELECT * FROM (\n%s\n) AS __medallion_query LIMIT %d", sql, max+1)
+		}
+		qctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
+		defer cancel()
+		res, err := ss.Query(qctx, run)
+		if err != nil {
+			if qctx.Err() != nil && ctx.Err() == nil {
+				s.metrics.queries.WithLabelValues("timeout").Inc()
+				return nil, fmt.Errorf("query timed out after %s (the server's query time limit)", s.opts.QueryTimeout)
+			}
+			s.metrics.queries.WithLabelValues("error").Inc()
+			return nil, err
+		}
+		qr := toResult(res, max)
+		if qr.Truncated {
+			s.metrics.queries.WithLabelValues("truncated").Inc()
+		} else {
+			s.metrics.queries.WithLabelValues("ok").Inc()
+		}
+		return &qr, nil
+	}
+	// Filter defaults and choices.
+	if fr := d.Filters.DateRange; fr != nil {
+		if snapshot(fr.Table) {
+			res, err := query(fmt.Sprintf("SELECT min(%s), max(%s) FROM %s", sqlIdent(fr.Column), sqlIdent(fr.Column), fr.Table))
+			if err != nil {
+				writeError(w, http.StatusInternalServerError, fmt.Sprintf("%s: filters.date_range: %v", d.File, err))
+				return
+			}
+			if len(res.Rows) == 1 {
+				f.Min, f.Max = dateString(res.Rows[0][0]), dateString(res.Rows[0][1])
+			}
+		}
+	}
+	if fs := d.Filters.State; fs != nil && snapshot(fs.Table) {
+		res, err := query(fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s IS NOT NULL ORDER BY 1", sqlIdent(fs.Column), fs.Table, sqlIdent(fs.Column)))
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, fmt.Sprintf("%s: filters.state: %v", d.File, err))
+			return
+		}
+		f.States = []string{}
+		for _, row := range res.Rows {
+			if v, ok := row[0].(string); ok && stateParamRE.MatchString(v) {
+				f.States = append(f.States, v)
+			}
+		}
+	}
+	vals := map[string]string{"from": f.From, "to": f.To, "state": f.State}
+	if vals["from"] == "" {
+		vals["from"] = "0001-01-01"
+	}
+	if vals["to"] == "" {
+		vals["to"] = "9999-12-31"
+	}
+	for _, p := range d.Panels {
+		pd := panelData{Panel: p, Columns: []columnInfo{}, Rows: [][]any{}}
+		start := time.Now()
+		missing := slices.DeleteFunc(slices.Clone(p.Tables), func(t string) bool { return snapshot(t) })
+		if len(missing) > 0 {
+			pd.Error = fmt.Sprintf("no data yet: %v not built (run the pipeline)", missing)
+		} else if res, err := query(p.Substitute(vals)); err != nil {
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return
+			}
+			pd.Error = fmt.Sprintf("%s: panel %s: %v", d.File, p.ID, err)
+		} else {
+			pd.Columns, pd.Rows, pd.Truncated = res.Columns, res.Rows, res.Truncated
+		}
+		pd.Millis = time.Since(start).Milliseconds()
+		out.Panels = append(out.Panels, pd)
+	}
+	out.Filters = f
+	out.Generated = time.Now().UTC()
+	writeJSON(w, http.StatusOK, out)
+}
