@@ -15,6 +15,7 @@ import (
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/pipeline/ecommerce"
 	_ "github.com/medallionhq/medallion/storage/azureblob" // abfss://, az:// lakes and landing zones
+	_ "github.com/medallionhq/medallion/storage/gcsblob"   // gs:// lakes and landing zones
 	_ "github.com/medallionhq/medallion/storage/s3blob"    // s3:// lakes and landing zones
 )
 
@@ -54,7 +55,7 @@ built-in e-commerce project runs (landing ./landing, lake ./lake).`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVarP(&a.dir, "project-dir", "C", ".", "project directory")
-	root.AddCommand(a.initCmd(), a.generateCmd(), a.runCmd(), a.streamCmd(), a.serveCmd(), a.demoCmd(), a.queryCmd(), a.tablesCmd(), a.historyCmd(), a.optimizeCmd(), a.vacuumCmd())
+	root.AddCommand(a.initCmd(), a.generateCmd(), a.runCmd(), a.streamCmd(), a.serveCmd(), a.demoCmd(), a.dashboardCmd(), a.queryCmd(), a.tablesCmd(), a.historyCmd(), a.optimizeCmd(), a.vacuumCmd())
 	return root
 }
 

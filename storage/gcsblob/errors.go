@@ -2,6 +2,7 @@ package gcsblob
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -55,41 +56,41 @@ func statusOf(err error) int {
 	return 0
 }
 
-// reasonOf returns the reason of the first error item of a service error
-// ("forbidden", "notFound", "conditionNotMet", ...).
-func reasonOf(err error) string {
-	var ge *googleapi.Error
-	if errors.As(err, &ge) {
-		for _, item := range ge.Errors {
-			if item.Reason != "" {
-				return item.Reason
-			}
-		}
-	}
-	return ""
-}
-
-// serviceMessage returns the first line of a service error's message,
-// shortened.
-func serviceMessage(err error) string {
+// serviceError returns the HTTP status, the reason of the first error
+// item ("forbidden", "notFound", "conditionNotMet", ...) and the first line
+// of the message of a service error. Errors of reads carry the response
+// body unparsed; it is read here.
+func serviceError(err error) (status int, reason, message string) {
+	status = statusOf(err)
 	var ge *googleapi.Error
 	if !errors.As(err, &ge) {
-		return ""
+		return status, "", ""
 	}
-	m := ge.Message
-	if m == "" {
-		for _, item := range ge.Errors {
-			if item.Message != "" {
-				m = item.Message
-				break
-			}
+	items, message := ge.Errors, ge.Message
+	if len(items) == 0 && message == "" && ge.Body != "" {
+		var body struct {
+			Error struct {
+				Message string                `json:"message"`
+				Errors  []googleapi.ErrorItem `json:"errors"`
+			} `json:"error"`
+		}
+		if json.Unmarshal([]byte(ge.Body), &body) == nil {
+			items, message = body.Error.Errors, body.Error.Message
 		}
 	}
-	m = firstLine(m)
-	if len(m) > 240 {
-		m = m[:240] + "..."
+	for _, item := range items {
+		if reason == "" && item.Reason != "" {
+			reason = item.Reason
+		}
+		if message == "" && item.Message != "" {
+			message = item.Message
+		}
 	}
-	return m
+	message = firstLine(message)
+	if len(message) > 240 {
+		message = message[:240] + "..."
+	}
+	return status, reason, message
 }
 
 // firstLine returns the first non-empty line of s.
@@ -110,7 +111,7 @@ var secretPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`1//[A-Za-z0-9_\-]{10,}`),
 	regexp.MustCompile(`(?i)bearer\s+[A-Za-z0-9_\-.~+/=]+`),
 	regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)`),
-	regexp.MustCompile(`(?i)"?(access_token|refresh_token|id_token|private_key|client_secret|assertion)"?\s*[:=]\s*"?[^"&\s,}]+`),
+	regexp.MustCompile(`(?i)"?(access_token|refresh_token|id_token|private_key|client_secret|assertion)"?\s*[:=]\s*"?[^"&\s,;()}]+`),
 	regexp.MustCompile(`eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*`), // JWTs
 }
 
@@ -178,7 +179,8 @@ func (d *driver) fail(ctx context.Context, err error, op opKind) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return context.DeadlineExceeded
 	}
-	status, reason, detail := statusOf(err), reasonOf(err), serviceMessage(err)
+	status, reason, detail := serviceError(err)
+	detail = redact(detail)
 	what := fmt.Sprintf("HTTP %d", status)
 	if reason != "" {
 		what += " " + reason
@@ -230,16 +232,13 @@ func (d *driver) missingBucket() error {
 // failTransport describes an error without an HTTP response: a failure to
 // get a token or to reach the service.
 func (d *driver) failTransport(err error) error {
-	var ae *auth.Error
-	if errors.As(err, &ae) {
-		return d.tokenError(err)
-	}
 	text := err.Error()
+	var ae *auth.Error
 	var dnsErr *net.DNSError
 	switch {
-	case strings.Contains(text, "metadata") && (strings.Contains(text, "token") || strings.Contains(text, "169.254.169.254") || strings.Contains(text, "computeMetadata")):
+	case strings.Contains(text, "computeMetadata/") || strings.Contains(text, "metadata: "):
 		return newError("cannot get an access token from the Google Cloud metadata server (%s): attach a service account to the VM or workload, or, off Google Cloud, %s", lastCause(err), adcHint)
-	case strings.Contains(text, "oauth2") || strings.Contains(text, "credentials:") || strings.Contains(text, "auth:"):
+	case errors.As(err, &ae) || strings.Contains(text, "oauth2") || strings.Contains(text, "credentials: ") || strings.Contains(text, "auth: "):
 		return d.tokenError(err)
 	case errors.As(err, &dnsErr):
 		return newError("cannot resolve the Google Cloud Storage endpoint%s (%s): check the network and DNS settings", d.where(), dnsErr.Name)

@@ -22,8 +22,14 @@
 // storage.ErrExists. Write is one upload (a single request up to 16 MiB, a
 // resumable upload above, finalized in its last request): readers never see
 // a partial object. Throttling (429), server errors (5xx), timeouts (408)
-// and broken connections are retried with exponential backoff, uploads
-// included.
+// and broken connections are retried with exponential backoff, up to
+// MaxAttempts tries of a request, uploads included. A request whose
+// response was lost is safe to repeat: CreateIfAbsent recognizes its own
+// object by a creator ID in its metadata, and Delete deletes one generation.
+//
+// The driver writes objects without a Content-Encoding. An object that
+// another tool stored with Content-Encoding: gzip is served decompressed
+// (decompressive transcoding), and range reads of it are not supported.
 package gcsblob
 
 import (
@@ -64,11 +70,11 @@ const EnvEmulatorHost = "STORAGE_EMULATOR_HOST"
 
 // MaxAttempts is how many times a request is tried in all: throttled (429),
 // failed (5xx), timed-out (408) and broken requests are retried with
-// exponential backoff from 500 ms, doubling, up to 20 s apart. Uploads retry
-// each request for up to UploadRetryDeadline instead.
+// exponential backoff from 500 ms, doubling, up to 20 s apart.
 const MaxAttempts = 7
 
-// UploadRetryDeadline is how long one upload request is retried.
+// UploadRetryDeadline additionally bounds the retries of one request of a
+// resumable upload.
 const UploadRetryDeadline = 2 * time.Minute
 
 const (
@@ -184,6 +190,7 @@ func newDriver(ctx context.Context, u *url.URL, opts *Options, h hooks) (*driver
 	d.client = client
 	d.bucket = client.Bucket(bucket)
 	if opts.UserProject != "" {
+		d.userProject = opts.UserProject
 		d.bucket = d.bucket.UserProject(opts.UserProject)
 	}
 	return d, nil
@@ -239,6 +246,7 @@ type driver struct {
 	bucket      *gcs.BucketHandle
 	bucketName  string
 	root        string
+	userProject string
 	emulator    string // STORAGE_EMULATOR_HOST, "" for Google's service
 	attempts    int
 	uploadRetry time.Duration
@@ -297,14 +305,36 @@ func (r *reader) Read(p []byte) (int, error) {
 
 func (r *reader) Close() error { return r.r.Close() }
 
-// newWriter returns a writer for key whose upload is abandoned when
-// cancel is called before Close.
-func (d *driver) newWriter(ctx context.Context, obj *gcs.ObjectHandle) (*gcs.Writer, context.CancelFunc) {
+// newWriter returns a writer for key, with the precondition conds if it is
+// not nil, whose upload is abandoned when cancel is called before Close.
+//
+// The client retries an upload request until its context ends: a
+// single-request upload has no other bound, and a resumable one only
+// Writer.ChunkRetryDeadline per request. The writer's own copy of the
+// retry configuration therefore also counts failed attempts, allowing
+// d.attempts in a row (the count starts again whenever a resumable upload
+// gets a chunk through).
+func (d *driver) newWriter(ctx context.Context, key string, conds *gcs.Conditions) (*gcs.Writer, context.CancelFunc) {
+	var failures atomic.Int64
+	limit := int64(d.attempts)
+	// Client.Bucket copies the client's retry configuration, so Retryer
+	// changes this call's copy only.
+	b := d.client.Bucket(d.bucketName)
+	if d.userProject != "" {
+		b = b.UserProject(d.userProject)
+	}
+	obj := b.Object(d.root + key).Retryer(gcs.WithErrorFunc(func(err error) bool {
+		return gcs.ShouldRetry(err) && failures.Add(1) < limit
+	}))
+	if conds != nil {
+		obj = obj.If(*conds)
+	}
 	wctx, cancel := context.WithCancel(ctx)
 	w := obj.NewWriter(wctx)
 	w.ChunkSize = d.chunkSize
 	w.ChunkRetryDeadline = d.uploadRetry
 	w.ContentType = "application/octet-stream"
+	w.ProgressFunc = func(int64) { failures.Store(0) }
 	return w, cancel
 }
 
@@ -316,7 +346,7 @@ func (d *driver) Write(ctx context.Context, key string, r io.Reader) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	w, cancel := d.newWriter(ctx, d.object(key))
+	w, cancel := d.newWriter(ctx, key, nil)
 	defer cancel()
 	src := &sourceReader{ctx: ctx, r: r}
 	if _, err := io.Copy(w, src); err != nil {
@@ -371,8 +401,7 @@ func (d *driver) CreateIfAbsent(ctx context.Context, key string, data []byte) er
 		return err
 	}
 	id := hex.EncodeToString(idBytes[:])
-	obj := d.object(key)
-	w, cancel := d.newWriter(ctx, obj.If(gcs.Conditions{DoesNotExist: true}))
+	w, cancel := d.newWriter(ctx, key, &gcs.Conditions{DoesNotExist: true})
 	defer cancel()
 	w.Metadata = map[string]string{creatorMetadata: id}
 	w.CRC32C = crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli))
@@ -389,7 +418,7 @@ func (d *driver) CreateIfAbsent(ctx context.Context, key string, data []byte) er
 		return d.fail(ctx, err, opWrite)
 	}
 	d.bucketSeen.Store(true)
-	if attrs, aerr := obj.Attrs(ctx); aerr == nil && attrs.Metadata[creatorMetadata] == id {
+	if attrs, aerr := d.object(key).Attrs(ctx); aerr == nil && attrs.Metadata[creatorMetadata] == id {
 		return nil // our own earlier attempt created it
 	}
 	return &driverError{msg: "already exists", sentinel: storage.ErrExists}

@@ -351,7 +351,9 @@ func TestServiceErrors(t *testing.T) {
 				return nil
 			}}
 			s, _ := scriptedStore(t, c, hooks{maxAttempts: 1})
-			for op, err := range allOps(t, s) {
+			errs := allOps(t, s)
+			t.Log(errs["ReadAll"])
+			for op, err := range errs {
 				msg := err.Error()
 				checkOneLine(t, op, msg)
 				for _, secret := range []string{accessToken, refreshToken, jwt, "a0AfB_by", "0gEXAMPLE"} {
