@@ -79,6 +79,9 @@ type JobConfig struct {
 	Debounce      Duration `yaml:"debounce"`
 	// After runs the job when one of these jobs succeeds.
 	After []string `yaml:"after"`
+	// OnTableUpdate runs the job when one of these tables gets a new
+	// version (a commit by any process: another job, a stream, Spark).
+	OnTableUpdate []string `yaml:"on_table_update"`
 	// Retries, with Backoff (default 30s) doubling and jittered, and a
 	// Timeout per attempt.
 	Retries int      `yaml:"retries"`
@@ -290,6 +293,11 @@ func load(fsys fs.FS, label string) (*Project, error) {
 		for _, a := range j.After {
 			if p.Config.Jobs[a] == nil {
 				return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("jobs.%s.after: no job named %q", name, a)}
+			}
+		}
+		if len(j.OnTableUpdate) > 0 {
+			if _, err := p.Selection(j.OnTableUpdate); err != nil {
+				return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("jobs.%s.on_table_update: %v", name, err)}
 			}
 		}
 		if j.Debounce.Duration == 0 {

@@ -82,6 +82,7 @@ func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Option
 			return err
 		}
 		sched.Start(ctx)
+		go watchTables(ctx, proj, sched, interval)
 		go func() {
 			err := stream.WatchLanding(ctx, proj.Resolve(proj.Config.Landing), func() {
 				for _, j := range proj.JobOrder() {
@@ -183,4 +184,45 @@ func (j *jobsAPI) Trigger(name string) error {
 		return fmt.Errorf("no job named %q", name)
 	}
 	return j.sched.Trigger(name, scheduler.TriggerManual)
+}
+
+// watchTables triggers the jobs with on_table_update when one of their
+// tables gets a new version, whoever committed it, polling every interval.
+func watchTables(ctx context.Context, proj *pipeline.Project, sched *scheduler.Scheduler, interval time.Duration) {
+	watched := map[string][]string{} // table → jobs
+	for _, j := range proj.JobOrder() {
+		for _, t := range j.OnTableUpdate {
+			watched[t] = append(watched[t], j.Name)
+		}
+	}
+	if len(watched) == 0 {
+		return
+	}
+	lake, err := pipeline.OpenLake(ctx, proj.Resolve(proj.Config.Lake), nil)
+	if err != nil {
+		return
+	}
+	seen := map[string]int64{}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for first := true; ; first = false {
+		for table, jobs := range watched {
+			snap, err := lake.Snapshot(ctx, table)
+			if err != nil || snap == nil {
+				continue
+			}
+			v, ok := seen[table]
+			seen[table] = snap.Version()
+			if !first && (!ok || snap.Version() > v) {
+				for _, j := range jobs {
+					_ = sched.Trigger(j, scheduler.TriggerTableUpdate+": "+table)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
