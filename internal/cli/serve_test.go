@@ -212,6 +212,17 @@ func TestServeRunsJobs(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("manual trigger: %s", resp.Status)
 	}
+	// The CLI reaches the same jobs.
+	var jout, jerr bytes.Buffer
+	if code := cli.Main(t.Context(), []string{"jobs", "list", "--server", "http://" + addr}, &jout, &jerr); code != 0 || !strings.Contains(jout.String(), "cohorts") || !strings.Contains(jout.String(), "succeeded") {
+		t.Fatalf("jobs list: %d %s %s", code, jout.String(), jerr.String())
+	}
+	if code := cli.Main(t.Context(), []string{"jobs", "run", "kpis", "--server", "http://" + addr}, &jout, &jerr); code != 0 {
+		t.Fatalf("jobs run: %s", jerr.String())
+	}
+	if code := cli.Main(t.Context(), []string{"jobs", "run", "nope", "--server", "http://" + addr}, &jout, &jerr); code == 0 || !strings.Contains(jerr.String(), "no job named") {
+		t.Fatalf("jobs run nope: %d %s", code, jerr.String())
+	}
 	resp, err = http.Post("http://"+addr+"/api/jobs/nope/run", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
