@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/medallionhq/medallion/delta"
@@ -68,6 +70,22 @@ func (l *Lake) Snapshot(ctx context.Context, name string) (*delta.Snapshot, erro
 func (l *Lake) Tables(ctx context.Context) ([]string, error) {
 	var out []string
 	for _, layer := range []string{"bronze", "silver", "gold", "medallion"} {
+		if dir, ok := l.store.LocalPath(layer); ok {
+			// On local disk, read the layer's folders rather than listing
+			// every data file below them.
+			ents, err := os.ReadDir(dir)
+			if err != nil && !os.IsNotExist(err) {
+				return nil, fmt.Errorf("pipeline: list tables: %w", err)
+			}
+			for _, e := range ents {
+				if e.IsDir() {
+					if _, err := os.Stat(filepath.Join(dir, e.Name(), "_delta_log")); err == nil {
+						out = append(out, layer+"."+e.Name())
+					}
+				}
+			}
+			continue
+		}
 		objs, err := l.store.List(ctx, layer+"/")
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: list tables: %w", err)

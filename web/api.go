@@ -16,8 +16,21 @@ import (
 	"github.com/medallionhq/medallion/pipeline"
 )
 
+// openLake returns the server's lake handle, opened once: its table handles
+// keep their latest snapshots, so a request reads only the commits made
+// since the previous one.
 func (s *Server) openLake(ctx context.Context) (*pipeline.Lake, error) {
-	return pipeline.OpenLake(ctx, s.proj.Resolve(s.proj.Config.Lake), nil)
+	s.lakeMu.Lock()
+	defer s.lakeMu.Unlock()
+	if s.lake != nil {
+		return s.lake, nil
+	}
+	lake, err := pipeline.OpenLake(ctx, s.proj.Resolve(s.proj.Config.Lake), nil)
+	if err != nil {
+		return nil, err
+	}
+	s.lake = lake
+	return lake, nil
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

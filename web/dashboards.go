@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/medallionhq/medallion/pipeline"
@@ -170,6 +172,19 @@ func (s *Server) dashboardData(w http.ResponseWriter, r *http.Request) {
 			snapshot(t)
 		}
 	}
+	if fr := d.Filters.DateRange; fr != nil {
+		snapshot(fr.Table)
+	}
+	if fs := d.Filters.State; fs != nil {
+		snapshot(fs.Table)
+	}
+	// The same dashboard, filters and table versions give the same data:
+	// answer from the cache until a table it reads commits.
+	key := cacheKey(d.Name, f, out.Tables)
+	if cached, ok := s.dashCache.get(key); ok {
+		writeJSON(w, http.StatusOK, cached)
+		return
+	}
 	ss, err := pipeline.OpenSession(ctx, s.proj)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
@@ -257,5 +272,59 @@ func (s *Server) dashboardData(w http.ResponseWriter, r *http.Request) {
 	}
 	out.Filters = f
 	out.Generated = time.Now().UTC()
+	failed := false
+	for _, p := range out.Panels {
+		failed = failed || p.Error != ""
+	}
+	if !failed {
+		s.dashCache.put(key, out)
+	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func cacheKey(name string, f dashboardFilters, versions map[string]int64) string {
+	tables := make([]string, 0, len(versions))
+	for t := range versions {
+		tables = append(tables, t)
+	}
+	slices.Sort(tables)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s|%s|%s|%s", name, f.From, f.To, f.State)
+	for _, t := range tables {
+		fmt.Fprintf(&sb, "|%s@%d", t, versions[t])
+	}
+	return sb.String()
+}
+
+// dashCache keeps recent dashboard answers keyed by dashboard, filters and
+// the versions of the tables they read.
+type dashCache struct {
+	mu    sync.Mutex
+	items map[string]dashboardData
+	order []string
+}
+
+const dashCacheSize = 64
+
+func (c *dashCache) get(key string) (dashboardData, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.items[key]
+	return v, ok
+}
+
+func (c *dashCache) put(key string, v dashboardData) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.items == nil {
+		c.items = map[string]dashboardData{}
+	}
+	if _, ok := c.items[key]; !ok {
+		c.order = append(c.order, key)
+		if len(c.order) > dashCacheSize {
+			delete(c.items, c.order[0])
+			c.order = c.order[1:]
+		}
+	}
+	c.items[key] = v
 }

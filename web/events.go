@@ -15,7 +15,7 @@ import (
 // buffer is full, Notify drops the client's oldest pending event to make room
 // (it never blocks); every event carries an increasing id, so a client that
 // sees a gap knows it missed commits and can refetch /api/tables.
-const clientBuffer = 64
+const clientBuffer = 1024
 
 type event struct {
 	id   uint64
@@ -123,7 +123,24 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case <-s.stop:
 			return
 		case ev := <-ch:
-			if writeEvent(w, ev) != nil || rc.Flush() != nil {
+			// Write what is queued, then flush once: under a burst of
+			// commits a client gets them in one packet instead of one
+			// write and flush each.
+			if writeEvent(w, ev) != nil {
+				return
+			}
+		drain:
+			for {
+				select {
+				case ev := <-ch:
+					if writeEvent(w, ev) != nil {
+						return
+					}
+				default:
+					break drain
+				}
+			}
+			if rc.Flush() != nil {
 				return
 			}
 		case <-tick.C:

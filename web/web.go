@@ -90,6 +90,10 @@ type Server struct {
 	// heartbeat is the interval of SSE comment lines (15s; tests shorten it).
 	heartbeat time.Duration
 
+	dashCache dashCache
+	lakeMu    sync.Mutex
+	lake      *pipeline.Lake
+
 	stopOnce sync.Once
 	stop     chan struct{} // closed when Serve shuts down: ends SSE streams
 }
