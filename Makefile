@@ -4,15 +4,21 @@ BIN     ?= bin/medallion
 ORDERS  ?= 100000
 PY      ?= python3
 
-.PHONY: all build run test test-deps vet fmt bench bench-delta bench-pipeline fuzz tidy clean ui
+.PHONY: all build demo run test test-deps vet fmt bench bench-delta bench-pipeline fuzz tidy clean ui
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/medallion
 
-# The main job: generate Olist-format data into ./landing, run the built-in
-# e-commerce project into ./lake and print the headline KPIs.
+# The main job: replay Olist-format orders and clickstream into ./landing
+# while the built-in e-commerce project keeps ./lake fresh, serve the live
+# dashboard on http://127.0.0.1:8080 and print the headline KPIs. Ctrl-C stops.
+demo: build
+	$(BIN) demo --orders $(ORDERS) --orders-per-second 500
+
+# The batch job: generate the data into ./landing, run the built-in project
+# into ./lake once and print the headline KPIs.
 run: build
 	$(BIN) generate --out landing --orders $(ORDERS)
 	$(BIN) run

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/medallionhq/medallion/datagen"
+	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/web"
 )
 
@@ -48,6 +49,7 @@ Ctrl-C; run it again to continue where it stopped.`,
 			err = a.serve(ctx, proj, opts, false, time.Second, func(url string) {
 				fmt.Fprintf(a.stdout, "medallion demo: open %s — data lands in %s and flows into %s\n", url,
 					filepath.Clean(proj.Resolve(proj.Config.Landing)), filepath.Clean(proj.Resolve(proj.Config.Lake)))
+				go a.printSummaryWhenReady(ctx, proj)
 			})
 			cancel()
 			if rerr := <-replayDone; rerr != nil && !errors.Is(rerr, context.Canceled) {
@@ -62,4 +64,32 @@ Ctrl-C; run it again to continue where it stopped.`,
 	cmd.Flags().Float64Var(&ordersPerSecond, "orders-per-second", 50, "replay pace")
 	cmd.Flags().Float64Var(&eventsPerSecond, "events-per-second", 20, "clickstream events per second (0 = none)")
 	return cmd
+}
+
+// printSummaryWhenReady prints the project's headline KPIs once the tables
+// its summary reads exist.
+func (a *app) printSummaryWhenReady(ctx context.Context, proj *pipeline.Project) {
+	if proj.Config.Summary == "" {
+		return
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for range 120 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		s, err := pipeline.OpenSession(ctx, proj)
+		if err != nil {
+			continue
+		}
+		res, err := s.Query(ctx, proj.Config.Summary)
+		s.Close()
+		if err == nil && len(res.Rows) > 0 {
+			fmt.Fprintln(a.stdout, "headline KPIs so far (they grow as orders keep landing):")
+			_ = writeResult(a.stdout, res, "table")
+			return
+		}
+	}
 }

@@ -274,4 +274,11 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(sout.String(), "medallion demo: open http://"+addr) {
 		t.Fatalf("demo did not print its URL: %s", sout.String())
 	}
+	deadline = time.Now().Add(30 * time.Second)
+	for !strings.Contains(sout.String(), "headline KPIs") || !strings.Contains(sout.String(), "cancellation_rate_pct") {
+		if time.Now().After(deadline) {
+			t.Fatalf("demo did not print the headline KPIs: %s", sout.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
