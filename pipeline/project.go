@@ -82,6 +82,9 @@ type JobConfig struct {
 	// OnTableUpdate runs the job when one of these tables gets a new
 	// version (a commit by any process: another job, a stream, Spark).
 	OnTableUpdate []string `yaml:"on_table_update"`
+	// Continuous runs the job as a stream (micro-batches as files land)
+	// instead of by triggers.
+	Continuous bool `yaml:"continuous"`
 	// Retries, with Backoff (default 30s) doubling and jittered, and a
 	// Timeout per attempt.
 	Retries int      `yaml:"retries"`
@@ -294,6 +297,9 @@ func load(fsys fs.FS, label string) (*Project, error) {
 			if p.Config.Jobs[a] == nil {
 				return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("jobs.%s.after: no job named %q", name, a)}
 			}
+		}
+		if j.Continuous && (j.Schedule != "" || j.OnFileArrival || len(j.After) > 0 || len(j.OnTableUpdate) > 0) {
+			return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("jobs.%s: a continuous job runs all the time: it takes no schedule, on_file_arrival, after or on_table_update", name)}
 		}
 		if len(j.OnTableUpdate) > 0 {
 			if _, err := p.Selection(j.OnTableUpdate); err != nil {

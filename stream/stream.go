@@ -61,6 +61,8 @@ type Options struct {
 	MaxBytes int64
 	// MaxRecords bounds each micro-batch's Kafka records per source.
 	MaxRecords int
+	// Select limits the stream to some tables (pipeline.RunOptions.Select).
+	Select []string
 	// CompactAfter compacts a table once one of its partitions holds more
 	// than this many files (default 16; negative disables compaction).
 	CompactAfter int
@@ -120,7 +122,7 @@ func Run(ctx context.Context, proj *pipeline.Project, opts Options) error {
 	failures := 0
 	for batch := 1; ; batch++ {
 		start := opts.Now()
-		rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{MaxFiles: opts.MaxFiles, MaxBytes: opts.MaxBytes, MaxRecords: opts.MaxRecords, Log: opts.Log, Now: opts.Now, Quiet: true})
+		rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{MaxFiles: opts.MaxFiles, MaxBytes: opts.MaxBytes, MaxRecords: opts.MaxRecords, Select: opts.Select, Log: opts.Log, Now: opts.Now, Quiet: true})
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -83,6 +83,26 @@ func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Option
 		}
 		sched.Start(ctx)
 		go watchTables(ctx, proj, sched, interval)
+		for _, j := range proj.JobOrder() {
+			if !j.Continuous {
+				continue
+			}
+			go func() {
+				err := stream.Run(ctx, proj, stream.Options{
+					Trigger: stream.Continuous, Interval: interval, Select: j.Select, Log: logf,
+					OnBatch: func(rep *pipeline.Report) {
+						for _, t := range rep.Tables {
+							if t.Status == pipeline.StatusOK && t.Kind != "view" {
+								srv.Notify(t.Table, t.Version)
+							}
+						}
+					},
+				})
+				if err != nil && !errors.Is(err, context.Canceled) {
+					logf(fmt.Sprintf("job %s: %v", j.Name, err))
+				}
+			}()
+		}
 		go func() {
 			err := stream.WatchLanding(ctx, proj.Resolve(proj.Config.Landing), func() {
 				for _, j := range proj.JobOrder() {
@@ -131,6 +151,9 @@ func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Option
 // pipeline on their selection and announce each commit.
 func addJobs(sched *scheduler.Scheduler, proj *pipeline.Project, srv *web.Server, logf func(string)) error {
 	for _, j := range proj.JobOrder() {
+		if j.Continuous {
+			continue // a stream of its own, started by serve
+		}
 		err := sched.Add(scheduler.Job{
 			Name: j.Name, Schedule: j.Schedule, Timezone: j.Timezone, Debounce: j.Debounce.Duration,
 			Retries: j.Retries, Backoff: j.Backoff.Duration, Timeout: j.Timeout.Duration, After: j.After,
@@ -171,6 +194,9 @@ func (j *jobsAPI) List(ctx context.Context) ([]web.JobStatus, error) {
 			return nil, err
 		}
 		st := web.JobStatus{Name: jc.Name, Select: jc.Select, Schedule: jc.Schedule, Runs: []any{}}
+		if jc.Continuous {
+			st.Schedule = "continuous"
+		}
 		for _, r := range runs {
 			st.Runs = append(st.Runs, r)
 		}
@@ -180,8 +206,12 @@ func (j *jobsAPI) List(ctx context.Context) ([]web.JobStatus, error) {
 }
 
 func (j *jobsAPI) Trigger(name string) error {
-	if j.proj.Config.Jobs[name] == nil {
+	jc := j.proj.Config.Jobs[name]
+	if jc == nil {
 		return fmt.Errorf("no job named %q", name)
+	}
+	if jc.Continuous {
+		return fmt.Errorf("job %q is continuous: it already runs as files land", name)
 	}
 	return j.sched.Trigger(name, scheduler.TriggerManual)
 }

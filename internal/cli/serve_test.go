@@ -145,7 +145,8 @@ func TestServeRunsJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	jobs := "\njobs:\n  ingest:\n    select: [+silver.orders]\n    on_file_arrival: true\n    debounce: 200ms\n  kpis:\n    select: [gold.cancellation_rate_daily]\n    after: [ingest]\n" +
-		"  cohorts:\n    select: [+gold.cohort_retention]\n    on_table_update: [silver.orders]\n"
+		"  cohorts:\n    select: [+gold.cohort_retention]\n    on_table_update: [silver.orders]\n" +
+		"  payments:\n    select: [+silver.payments]\n    continuous: true\n"
 	if err := os.WriteFile(cfg, append(b, jobs...), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +190,7 @@ func TestServeRunsJobs(t *testing.T) {
 	deadline = time.Now().Add(60 * time.Second)
 	for {
 		tables := get("/api/tables")
-		if strings.Contains(tables, "silver.orders") && strings.Contains(tables, "gold.cancellation_rate_daily") && strings.Contains(tables, "gold.cohort_retention") {
+		if strings.Contains(tables, "silver.orders") && strings.Contains(tables, "gold.cancellation_rate_daily") && strings.Contains(tables, "gold.cohort_retention") && strings.Contains(tables, "silver.payments") {
 			if strings.Contains(tables, "gold.daily_revenue") {
 				t.Fatalf("a job ran tables outside its selection: %s", tables)
 			}
