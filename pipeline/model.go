@@ -131,6 +131,10 @@ type Model struct {
 	Window *Window `yaml:"window"`
 	// PartitionBy are the table's partition columns.
 	PartitionBy []string `yaml:"partition_by"`
+	// BackfillDate is an SQL expression over the model's output giving each
+	// row's date, for `medallion backfill` of a date range
+	// (e.g. CAST(order_purchase_timestamp AS DATE)).
+	BackfillDate string `yaml:"backfill_date"`
 	// Expectations are checked on every row the model produces.
 	Expectations []Expectation `yaml:"expectations"`
 }

@@ -439,7 +439,7 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 		conds = append(conds, "f."+quoteIdent(k)+op+"r."+quoteIdent(k))
 	}
 	if len(dataKeys) == 0 {
-		return nil, fmt.Errorf("duckdb: match files: every key is a partition column")
+		return e.matchPartitions(ctx, snap, files, keys, relation)
 	}
 	_, _, rel := qualified(relation)
 	q := "SELECT DISTINCT f.filename FROM read_parquet([" + strings.Join(list, ", ") + "], filename=true, union_by_name=true) f WHERE EXISTS (SELECT 1 FROM " + rel + " r WHERE " + strings.Join(conds, " AND ") + ")"
@@ -450,6 +450,45 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 	var out []*delta.Add
 	for _, r := range res.Rows {
 		if a, ok := byPath[r[0].(string)]; ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// matchPartitions picks the files whose partition values equal (NULL
+// matching NULL) the key values of a row of relation, when every key is a
+// partition column: no data is read.
+func (e *Engine) matchPartitions(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, keys []string, relation string) ([]*delta.Add, error) {
+	exprs := make([]string, len(keys))
+	for i, k := range keys {
+		f, ok := snap.Schema().Field(k)
+		if !ok {
+			return nil, fmt.Errorf("duckdb: match files: no column %q", k)
+		}
+		exprs[i] = partitionValueSQL(quoteIdent(k), f.Type)
+	}
+	_, _, rel := qualified(relation)
+	res, err := e.Query(ctx, "SELECT DISTINCT "+strings.Join(exprs, ", ")+" FROM "+rel)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: match files: %w", err)
+	}
+	want := map[string]bool{}
+	for _, r := range res.Rows {
+		vals := map[string]*string{}
+		for i, k := range keys {
+			if r[i] != nil {
+				v := fmt.Sprint(r[i])
+				vals[k] = &v
+			} else {
+				vals[k] = nil
+			}
+		}
+		want[partitionKey(keys, vals)] = true
+	}
+	var out []*delta.Add
+	for _, a := range files {
+		if want[partitionKey(keys, a.PartitionValues)] {
 			out = append(out, a)
 		}
 	}

@@ -416,3 +416,35 @@ func (p *progress) stop() {
 		time.Sleep(120 * time.Millisecond)
 	}
 }
+
+func (a *app) backfillCmd() *cobra.Command {
+	var from, to string
+	cmd := &cobra.Command{
+		Use:   "backfill TABLE --from DATE --to DATE",
+		Short: "Recompute a partitioned model for a date range and replace just those rows",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := time.Parse(time.DateOnly, from)
+			if err != nil {
+				return fmt.Errorf("backfill: --from %q: want YYYY-MM-DD", from)
+			}
+			t, err := time.Parse(time.DateOnly, to)
+			if err != nil {
+				return fmt.Errorf("backfill: --to %q: want YYYY-MM-DD", to)
+			}
+			proj, err := a.project()
+			if err != nil {
+				return err
+			}
+			tr, err := pipeline.Backfill(cmd.Context(), proj, args[0], f, t, pipeline.RunOptions{})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s: recomputed %d rows from %s to %s (version %d, %s)\n", tr.Table, tr.RowsIn, from, to, tr.Version, tr.Duration.Round(time.Millisecond))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "first date of the range (YYYY-MM-DD)")
+	cmd.Flags().StringVar(&to, "to", "", "last date of the range (YYYY-MM-DD)")
+	return cmd
+}

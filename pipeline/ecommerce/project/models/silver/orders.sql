@@ -3,6 +3,7 @@
 -- keys: [order_id]
 -- incremental: bronze.orders
 -- partition_by: [order_year, order_month]
+-- backfill_date: CAST(order_purchase_timestamp AS DATE)
 -- expectations:
 --   - name: has_purchase_timestamp
 --     expr: order_purchase_timestamp IS NOT NULL
