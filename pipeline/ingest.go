@@ -12,6 +12,7 @@ import (
 
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
+	"github.com/medallionhq/medallion/engine/duckdb"
 	"github.com/medallionhq/medallion/internal/filecache"
 	"github.com/medallionhq/medallion/storage"
 )
@@ -532,35 +533,18 @@ func jsonString(s string) string {
 	return sb.String()
 }
 
-// sqlTypeName is the engine-neutral SQL type of a Delta type.
+// sqlTypeName is the SQL type a text column is cast to; only scalar types
+// can be ingested from text.
 func sqlTypeName(t delta.DataType) (string, error) {
 	switch t.Name {
-	case delta.TypeString:
-		return "VARCHAR", nil
-	case delta.TypeLong:
-		return "BIGINT", nil
-	case delta.TypeInteger:
-		return "INTEGER", nil
-	case delta.TypeShort:
-		return "SMALLINT", nil
-	case delta.TypeByte:
-		return "TINYINT", nil
-	case delta.TypeDouble:
-		return "DOUBLE", nil
-	case delta.TypeFloat:
-		return "FLOAT", nil
-	case delta.TypeBoolean:
-		return "BOOLEAN", nil
-	case delta.TypeDate:
-		return "DATE", nil
-	case delta.TypeTimestamp:
-		return "TIMESTAMPTZ", nil
-	case delta.TypeBinary:
-		return "BLOB", nil
-	case delta.TypeDecimal:
-		return fmt.Sprintf("DECIMAL(%d,%d)", t.Precision, t.Scale), nil
+	case delta.TypeArray, delta.TypeMap, delta.TypeStruct, delta.TypeTimestampNTZ:
+		return "", fmt.Errorf("type %s cannot be ingested from text", t)
 	}
-	return "", fmt.Errorf("type %s cannot be ingested from text", t)
+	name, err := duckdb.SQLType(t)
+	if err != nil {
+		return "", fmt.Errorf("type %s cannot be ingested from text: %w", t, err)
+	}
+	return name, nil
 }
 
 func toInt(v any) int64 {

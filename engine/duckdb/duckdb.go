@@ -289,7 +289,7 @@ func (e *Engine) Cache(ctx context.Context, name string) error {
 func emptySQL(schema *delta.StructType) (string, error) {
 	cols := make([]string, len(schema.Fields))
 	for i, f := range schema.Fields {
-		t, err := sqlType(f.Type)
+		t, err := SQLType(f.Type)
 		if err != nil {
 			return "", err
 		}
@@ -360,7 +360,7 @@ func (e *Engine) snapshotSQL(ctx context.Context, snap *delta.Snapshot, files []
 	for _, g := range groups {
 		cols := make([]string, len(schema.Fields))
 		for i, f := range schema.Fields {
-			t, err := sqlType(f.Type)
+			t, err := SQLType(f.Type)
 			if err != nil {
 				return "", err
 			}
@@ -751,7 +751,7 @@ func (e *Engine) Write(ctx context.Context, query string, dst engine.Target) (*e
 			have[strings.ToLower(r[0].(string))] = r[0].(string)
 		}
 		for _, f := range schema.Fields {
-			t, err := sqlType(f.Type)
+			t, err := SQLType(f.Type)
 			if err != nil {
 				return nil, fmt.Errorf("duckdb: write: column %q: %w", f.Name, err)
 			}

@@ -8,8 +8,8 @@ import (
 	"github.com/medallionhq/medallion/delta"
 )
 
-// sqlType renders a Delta type as a DuckDB type.
-func sqlType(t delta.DataType) (string, error) {
+// SQLType renders a Delta type as a DuckDB type.
+func SQLType(t delta.DataType) (string, error) {
 	switch t.Name {
 	case delta.TypeString:
 		return "VARCHAR", nil
@@ -38,17 +38,17 @@ func sqlType(t delta.DataType) (string, error) {
 	case delta.TypeDecimal:
 		return fmt.Sprintf("DECIMAL(%d,%d)", t.Precision, t.Scale), nil
 	case delta.TypeArray:
-		el, err := sqlType(*t.ElementType)
+		el, err := SQLType(*t.ElementType)
 		if err != nil {
 			return "", err
 		}
 		return el + "[]", nil
 	case delta.TypeMap:
-		k, err := sqlType(*t.KeyType)
+		k, err := SQLType(*t.KeyType)
 		if err != nil {
 			return "", err
 		}
-		v, err := sqlType(*t.ValueType)
+		v, err := SQLType(*t.ValueType)
 		if err != nil {
 			return "", err
 		}
@@ -56,7 +56,7 @@ func sqlType(t delta.DataType) (string, error) {
 	case delta.TypeStruct:
 		parts := make([]string, len(t.Fields))
 		for i, f := range t.Fields {
-			ft, err := sqlType(f.Type)
+			ft, err := SQLType(f.Type)
 			if err != nil {
 				return "", err
 			}
