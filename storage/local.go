@@ -16,6 +16,8 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+
+	"github.com/medallionhq/medallion/storage/internal/blobutil"
 )
 
 // tmpPrefix starts the name of every temporary file the local driver
@@ -231,7 +233,7 @@ func writeTemp(ctx context.Context, dir string, r io.Reader) (string, error) {
 		os.Remove(name)
 		return "", err
 	}
-	if _, err := io.Copy(f, ctxReader{ctx: ctx, r: r}); err != nil {
+	if _, err := io.Copy(f, blobutil.ContextReader(ctx, r)); err != nil {
 		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
@@ -261,19 +263,6 @@ func createTemp(dir string) (*os.File, error) {
 		}
 		return f, err
 	}
-}
-
-// ctxReader stops a copy once its context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // syncDir makes the directory entries of dir durable. Windows cannot sync

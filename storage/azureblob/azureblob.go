@@ -37,8 +37,6 @@ package azureblob
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +55,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
 	"github.com/medallionhq/medallion/storage"
+	"github.com/medallionhq/medallion/storage/internal/blobutil"
 )
 
 // Schemes are the URL schemes the package registers.
@@ -200,7 +199,7 @@ func newDriver(ctx context.Context, u *url.URL, opts *Options, h hooks) (*driver
 	case credDefault:
 		cred, err := azidentity.NewDefaultAzureCredential(nil)
 		if err != nil {
-			return nil, &driverError{msg: d.redact(fmt.Sprintf("no usable Azure credential for storage account %q: %s (%s)", cfg.account, cfg.fixHint, firstLine(err.Error())))}
+			return nil, &blobutil.Error{Msg: d.redact(fmt.Sprintf("no usable Azure credential for storage account %q: %s (%s)", cfg.account, cfg.fixHint, blobutil.FirstLine(err.Error())))}
 		}
 		d.client, err = container.NewClient(containerURL, cred, clientOpts)
 		if err != nil {
@@ -267,7 +266,7 @@ func (d *driver) NewRangeReader(ctx context.Context, key string, offset, length 
 	}
 	if isFolder(resp.Metadata) {
 		resp.Body.Close()
-		return nil, &driverError{msg: "not found (a directory)", sentinel: storage.ErrNotFound}
+		return nil, &blobutil.Error{Msg: "not found (a directory)", Sentinel: storage.ErrNotFound}
 	}
 	return &reader{d: d, ctx: ctx, rc: resp.NewRetryReader(ctx, &blob.RetryReaderOptions{MaxRetries: readRetries})}, nil
 }
@@ -308,50 +307,29 @@ func (d *driver) Write(ctx context.Context, key string, r io.Reader) error {
 	// Read up to one block (into a buffer that grows as needed): a stream
 	// that ends within it is one request.
 	var head bytes.Buffer
-	n, err := head.ReadFrom(io.LimitReader(ctxReader{ctx, r}, blockSize+1))
+	n, err := head.ReadFrom(io.LimitReader(blobutil.ContextReader(ctx, r), blockSize+1))
 	if err != nil {
-		return d.readErr(ctx, err)
+		return blobutil.ReadError(ctx, err)
 	}
 	if n <= blockSize {
 		_, err := bb.Upload(ctx, streaming.NopCloser(bytes.NewReader(head.Bytes())), nil)
 		return d.fail(ctx, err)
 	}
-	body := io.MultiReader(bytes.NewReader(head.Bytes()), ctxReader{ctx, r})
+	body := io.MultiReader(bytes.NewReader(head.Bytes()), blobutil.ContextReader(ctx, r))
 	_, err = bb.UploadStream(ctx, body, &blockblob.UploadStreamOptions{BlockSize: blockSize, Concurrency: uploadConcurrency})
 	if err != nil {
 		if _, _, isResp := responseStatus(err); !isResp && ctx.Err() == nil && !isTransport(err) {
-			return d.readErr(ctx, err) // the source failed
+			return blobutil.ReadError(ctx, err) // the source failed
 		}
 		return d.fail(ctx, err)
 	}
 	return nil
 }
 
-// readErr reports a failure of the caller's reader.
-func (d *driver) readErr(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return ctxErr
-	}
-	return fmt.Errorf("reading the content to write: %w", err)
-}
-
 // isTransport reports whether err is a network failure.
 func isTransport(err error) bool {
 	var ue *url.Error
 	return errors.As(err, &ue)
-}
-
-// ctxReader stops a copy once its context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // CreateIfAbsent implements storage.Driver with one Put Blob carrying
@@ -364,14 +342,13 @@ func (d *driver) CreateIfAbsent(ctx context.Context, key string, data []byte) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var idBytes [16]byte
-	if _, err := rand.Read(idBytes[:]); err != nil {
+	id, err := blobutil.CreatorID()
+	if err != nil {
 		return err
 	}
-	id := hex.EncodeToString(idBytes[:])
 	bb := d.client.NewBlockBlobClient(d.blobName(key))
 	etagAny := azcore.ETagAny
-	_, err := bb.Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), &blockblob.UploadOptions{
+	_, err = bb.Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), &blockblob.UploadOptions{
 		Metadata: map[string]*string{writerMetadata: &id},
 		AccessConditions: &blob.AccessConditions{
 			ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: &etagAny},
@@ -392,7 +369,7 @@ func (d *driver) CreateIfAbsent(ctx context.Context, key string, data []byte) er
 			}
 		}
 	}
-	return &driverError{msg: "already exists", sentinel: storage.ErrExists}
+	return &blobutil.Error{Msg: "already exists", Sentinel: storage.ErrExists}
 }
 
 // List implements storage.Driver with a flat listing of the blobs whose
@@ -513,7 +490,7 @@ func (d *driver) Stat(ctx context.Context, key string) (storage.ObjectInfo, erro
 		return storage.ObjectInfo{}, d.fail(ctx, err)
 	}
 	if isFolder(props.Metadata) {
-		return storage.ObjectInfo{}, &driverError{msg: "not found (a directory)", sentinel: storage.ErrNotFound}
+		return storage.ObjectInfo{}, &blobutil.Error{Msg: "not found (a directory)", Sentinel: storage.ErrNotFound}
 	}
 	oi := storage.ObjectInfo{Key: key}
 	if props.ContentLength != nil {
@@ -536,7 +513,7 @@ func (d *driver) Delete(ctx context.Context, key string) error {
 	_, err := d.client.NewBlobClient(d.blobName(key)).Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: &include})
 	if err != nil {
 		if status, code, ok := responseStatus(err); ok && status == http.StatusConflict && code == "DirectoryIsNotEmpty" {
-			return &driverError{msg: "not found (a directory)", sentinel: storage.ErrNotFound}
+			return &blobutil.Error{Msg: "not found (a directory)", Sentinel: storage.ErrNotFound}
 		}
 		return d.fail(ctx, err)
 	}

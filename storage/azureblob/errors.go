@@ -16,20 +16,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/medallionhq/medallion/storage"
+	"github.com/medallionhq/medallion/storage/internal/blobutil"
 )
-
-// driverError is an error the driver composed itself: a one-line message
-// with no secret in it, optionally wrapping a sentinel of package storage.
-// The SDK's own error is deliberately not wrapped: its text and fields can
-// carry request URLs with SAS signatures and server diagnostics derived from
-// the key.
-type driverError struct {
-	msg      string
-	sentinel error // storage.ErrNotFound, storage.ErrExists, or nil
-}
-
-func (e *driverError) Error() string { return e.msg }
-func (e *driverError) Unwrap() error { return e.sentinel }
 
 // minSecretLen is the length below which a string is not redacted: shorter
 // "secrets" are not real keys or signatures, and replacing them would garble
@@ -56,20 +44,7 @@ func (d *driver) redact(s string) string {
 		}
 		s = s[:i] + "sig_REDACTED" + s[j:]
 	}
-	return oneLine(s)
-}
-
-// oneLine folds a multi-line message into one line.
-func oneLine(s string) string {
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
-	for i := range fields {
-		fields[i] = strings.TrimSpace(fields[i])
-	}
-	out := strings.Join(fields, "; ")
-	if len(out) > 600 {
-		out = out[:600] + "..."
-	}
-	return out
+	return blobutil.OneLine(s)
 }
 
 // fail turns an error from the SDK into the driver's error: a context
@@ -95,26 +70,26 @@ func (d *driver) fail(ctx context.Context, err error) error {
 	}
 	var authErr *azidentity.AuthenticationFailedError
 	if errors.As(err, &authErr) {
-		return &driverError{msg: d.redact(fmt.Sprintf("Microsoft Entra ID refused a token for %s (%s): %s",
-			c.credDesc, firstLine(authErr.Error()), c.fixHint))}
+		return &blobutil.Error{Msg: d.redact(fmt.Sprintf("Microsoft Entra ID refused a token for %s (%s): %s",
+			c.credDesc, blobutil.FirstLine(authErr.Error()), c.fixHint))}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return &driverError{msg: d.redact(d.transportMessage(ue.Err))}
+		return &blobutil.Error{Msg: d.redact(d.transportMessage(ue.Err))}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {
-		return &driverError{msg: d.redact(d.transportMessage(err))}
+		return &blobutil.Error{Msg: d.redact(d.transportMessage(err))}
 	}
 	if c.kind == credDefault || c.kind == credToken {
 		// Errors before any request is sent are credential errors:
 		// DefaultAzureCredential found nothing usable.
 		if strings.Contains(err.Error(), "Credential") || strings.Contains(err.Error(), "credential") {
-			return &driverError{msg: d.redact(fmt.Sprintf("no usable Azure credential for storage account %q: %s (%s)",
-				c.account, c.fixHint, firstLine(err.Error())))}
+			return &blobutil.Error{Msg: d.redact(fmt.Sprintf("no usable Azure credential for storage account %q: %s (%s)",
+				c.account, c.fixHint, blobutil.FirstLine(err.Error())))}
 		}
 	}
-	return &driverError{msg: d.redact(err.Error())}
+	return &blobutil.Error{Msg: d.redact(err.Error())}
 }
 
 // transportMessage describes a failure to talk to the endpoint at all.
@@ -146,16 +121,6 @@ func hostOnly(hostURL string) string {
 	return u.Hostname()
 }
 
-// firstLine returns the first non-empty line of s.
-func firstLine(s string) string {
-	for _, line := range strings.Split(s, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			return line
-		}
-	}
-	return ""
-}
-
 // failResponse maps an HTTP error response of the storage service.
 func (d *driver) failResponse(re *azcore.ResponseError) error {
 	c := d.cfg
@@ -166,14 +131,14 @@ func (d *driver) failResponse(re *azcore.ResponseError) error {
 		what += " " + code
 	}
 	msg := func(format string, args ...any) error {
-		return &driverError{msg: d.redact(fmt.Sprintf(format, args...))}
+		return &blobutil.Error{Msg: d.redact(fmt.Sprintf(format, args...))}
 	}
 	switch {
 	case code == "ContainerNotFound":
 		return msg("container %q does not exist in storage account %q (%s): create it (az storage container create --name %s --account-name %s) or fix the container in the URL",
 			c.container, c.account, what, c.container, c.account)
 	case status == http.StatusNotFound:
-		return &driverError{msg: "not found", sentinel: storage.ErrNotFound}
+		return &blobutil.Error{Msg: "not found", Sentinel: storage.ErrNotFound}
 	case code == "AuthenticationFailed" || code == "InvalidAuthenticationInfo" || code == "NoAuthenticationInformation":
 		return msg("storage account %q rejected %s (%s): %s", c.account, c.credDesc, what, c.fixHint)
 	case code == "AuthorizationSourceIPMismatch":
@@ -219,7 +184,7 @@ func serviceMessage(re *azcore.ResponseError) string {
 	if xml.Unmarshal(body, &e) != nil {
 		return ""
 	}
-	line := firstLine(e.Message)
+	line := blobutil.FirstLine(e.Message)
 	if len(line) > 200 {
 		line = line[:200] + "..."
 	}

@@ -19,18 +19,8 @@ import (
 	"google.golang.org/api/iterator"
 
 	"github.com/medallionhq/medallion/storage"
+	"github.com/medallionhq/medallion/storage/internal/blobutil"
 )
-
-// driverError is an error the driver composed itself: one line with no
-// secret in it, optionally wrapping a sentinel of package storage. The
-// client's error is deliberately not wrapped.
-type driverError struct {
-	msg      string
-	sentinel error
-}
-
-func (e *driverError) Error() string { return e.msg }
-func (e *driverError) Unwrap() error { return e.sentinel }
 
 // opKind says what a 404 means for an operation.
 type opKind int
@@ -86,21 +76,11 @@ func serviceError(err error) (status int, reason, message string) {
 			message = item.Message
 		}
 	}
-	message = firstLine(message)
+	message = blobutil.FirstLine(message)
 	if len(message) > 240 {
 		message = message[:240] + "..."
 	}
 	return status, reason, message
-}
-
-// firstLine returns the first non-empty line of s.
-func firstLine(s string) string {
-	for _, line := range strings.Split(s, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			return line
-		}
-	}
-	return ""
 }
 
 // secretPatterns match credential material that must never reach an error
@@ -120,19 +100,11 @@ func redact(s string) string {
 	for _, re := range secretPatterns {
 		s = re.ReplaceAllString(s, "[REDACTED]")
 	}
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
-	for i := range fields {
-		fields[i] = strings.TrimSpace(fields[i])
-	}
-	s = strings.Join(fields, "; ")
-	if len(s) > 600 {
-		s = s[:600] + "..."
-	}
-	return s
+	return blobutil.OneLine(s)
 }
 
 func newError(format string, args ...any) error {
-	return &driverError{msg: redact(fmt.Sprintf(format, args...))}
+	return &blobutil.Error{Msg: redact(fmt.Sprintf(format, args...))}
 }
 
 // adcHint is what to do about missing or unusable credentials.
@@ -144,23 +116,12 @@ func credentialsError(err error) error {
 	text := err.Error()
 	if file := os.Getenv("GOOGLE_APPLICATION_CREDENTIALS"); file != "" {
 		return newError("cannot use the credentials file GOOGLE_APPLICATION_CREDENTIALS=%s (%s): point it at a valid service-account key or credential file, or unset it to use gcloud's application-default login",
-			file, lastCause(err))
+			file, blobutil.LastCause(err))
 	}
 	if strings.Contains(text, "could not find default credentials") {
 		return newError("no Google Cloud credentials found (Application Default Credentials): %s", adcHint)
 	}
-	return newError("cannot set up the Google Cloud Storage client: %s (credentials: %s)", lastCause(err), adcHint)
-}
-
-// lastCause returns the innermost message of an error chain.
-func lastCause(err error) string {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			return firstLine(err.Error())
-		}
-		err = next
-	}
+	return newError("cannot set up the Google Cloud Storage client: %s (credentials: %s)", blobutil.LastCause(err), adcHint)
 }
 
 // fail turns a client error into the driver's error: context errors stay
@@ -207,7 +168,7 @@ func (d *driver) fail(ctx context.Context, err error, op opKind) error {
 				return d.missingBucket()
 			}
 		}
-		return &driverError{msg: "not found", sentinel: storage.ErrNotFound}
+		return &blobutil.Error{Msg: "not found", Sentinel: storage.ErrNotFound}
 	case status == http.StatusUnauthorized:
 		return newError("Google Cloud Storage%s rejected the credentials (%s): %s", d.where(), what, adcHint)
 	case reason == "userProjectMissing" || strings.Contains(lower, "requester pays"):
@@ -237,7 +198,7 @@ func (d *driver) failTransport(err error) error {
 	var dnsErr *net.DNSError
 	switch {
 	case strings.Contains(text, "computeMetadata/") || strings.Contains(text, "metadata: "):
-		return newError("cannot get an access token from the Google Cloud metadata server (%s): attach a service account to the VM or workload, or, off Google Cloud, %s", lastCause(err), adcHint)
+		return newError("cannot get an access token from the Google Cloud metadata server (%s): attach a service account to the VM or workload, or, off Google Cloud, %s", blobutil.LastCause(err), adcHint)
 	case errors.As(err, &ae) || strings.Contains(text, "oauth2") || strings.Contains(text, "credentials: ") || strings.Contains(text, "auth: "):
 		return d.tokenError(err)
 	case errors.As(err, &dnsErr):
@@ -261,11 +222,11 @@ func (d *driver) tokenError(err error) error {
 	text := err.Error()
 	switch {
 	case strings.Contains(text, "invalid_grant"):
-		return newError("the Google Cloud credentials are expired or revoked (%s): run `gcloud auth application-default login` again, or check the key in GOOGLE_APPLICATION_CREDENTIALS", lastCause(err))
+		return newError("the Google Cloud credentials are expired or revoked (%s): run `gcloud auth application-default login` again, or check the key in GOOGLE_APPLICATION_CREDENTIALS", blobutil.LastCause(err))
 	case strings.Contains(text, "invalid_client") || strings.Contains(text, "unauthorized_client"):
-		return newError("Google refused the credentials' client or key (%s): the service-account key may be deleted or disabled; check GOOGLE_APPLICATION_CREDENTIALS", lastCause(err))
+		return newError("Google refused the credentials' client or key (%s): the service-account key may be deleted or disabled; check GOOGLE_APPLICATION_CREDENTIALS", blobutil.LastCause(err))
 	}
-	return newError("cannot get a Google Cloud access token (%s): %s", lastCause(err), adcHint)
+	return newError("cannot get a Google Cloud access token (%s): %s", blobutil.LastCause(err), adcHint)
 }
 
 // where names the endpoint for messages: "" for Google's service.

@@ -35,8 +35,6 @@ package gcsblob
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -53,6 +51,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/medallionhq/medallion/storage"
+	"github.com/medallionhq/medallion/storage/internal/blobutil"
 )
 
 // Scheme is the URL scheme the package registers.
@@ -396,17 +395,16 @@ func (d *driver) CreateIfAbsent(ctx context.Context, key string, data []byte) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var idBytes [16]byte
-	if _, err := rand.Read(idBytes[:]); err != nil {
+	id, err := blobutil.CreatorID()
+	if err != nil {
 		return err
 	}
-	id := hex.EncodeToString(idBytes[:])
 	w, cancel := d.newWriter(ctx, key, &gcs.Conditions{DoesNotExist: true})
 	defer cancel()
 	w.Metadata = map[string]string{creatorMetadata: id}
 	w.CRC32C = crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli))
 	w.SendCRC32C = true
-	_, err := w.Write(data)
+	_, err = w.Write(data)
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
@@ -421,7 +419,7 @@ func (d *driver) CreateIfAbsent(ctx context.Context, key string, data []byte) er
 	if attrs, aerr := d.object(key).Attrs(ctx); aerr == nil && attrs.Metadata[creatorMetadata] == id {
 		return nil // our own earlier attempt created it
 	}
-	return &driverError{msg: "already exists", sentinel: storage.ErrExists}
+	return &blobutil.Error{Msg: "already exists", Sentinel: storage.ErrExists}
 }
 
 // List implements storage.Driver.

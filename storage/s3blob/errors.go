@@ -14,18 +14,8 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/medallionhq/medallion/storage"
+	"github.com/medallionhq/medallion/storage/internal/blobutil"
 )
-
-// driverError is an error the driver composed itself: one line with no
-// secret in it, optionally wrapping a sentinel of package storage. The
-// SDK's error is deliberately not wrapped.
-type driverError struct {
-	msg      string
-	sentinel error
-}
-
-func (e *driverError) Error() string { return e.msg }
-func (e *driverError) Unwrap() error { return e.sentinel }
 
 // statusOf returns the HTTP status and error code of a service response
 // error.
@@ -42,16 +32,6 @@ func statusOf(err error) (int, string) {
 	return status, code
 }
 
-// firstLine returns the first non-empty line of s.
-func firstLine(s string) string {
-	for _, line := range strings.Split(s, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			return line
-		}
-	}
-	return ""
-}
-
 // redact removes the secrets the driver knows of from s and folds it onto
 // one line.
 func (d *driver) redact(s string) string {
@@ -60,15 +40,7 @@ func (d *driver) redact(s string) string {
 			s = strings.ReplaceAll(s, secret, "[REDACTED]")
 		}
 	}
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
-	for i := range fields {
-		fields[i] = strings.TrimSpace(fields[i])
-	}
-	s = strings.Join(fields, "; ")
-	if len(s) > 600 {
-		s = s[:600] + "..."
-	}
-	return s
+	return blobutil.OneLine(s)
 }
 
 // fail turns an SDK error into the driver's error: context errors stay
@@ -89,13 +61,13 @@ func (d *driver) fail(ctx context.Context, err error, key string) error {
 		return context.DeadlineExceeded
 	}
 	msg := func(format string, args ...any) error {
-		return &driverError{msg: d.redact(fmt.Sprintf(format, args...))}
+		return &blobutil.Error{Msg: d.redact(fmt.Sprintf(format, args...))}
 	}
 	status, code := statusOf(err)
 	var ae smithy.APIError
 	detail := ""
 	if errors.As(err, &ae) {
-		detail = firstLine(ae.ErrorMessage())
+		detail = blobutil.FirstLine(ae.ErrorMessage())
 	}
 	what := fmt.Sprintf("HTTP %d", status)
 	if code != "" {
@@ -107,7 +79,7 @@ func (d *driver) fail(ctx context.Context, err error, key string) error {
 	case code == "NoSuchBucket":
 		return msg("bucket %q does not exist%s (%s): create it (aws s3 mb s3://%s) or fix the bucket in the URL", d.bucket, d.where(), what, d.bucket)
 	case status == http.StatusNotFound && code == "NoSuchKey":
-		return &driverError{msg: "not found", sentinel: storage.ErrNotFound}
+		return &blobutil.Error{Msg: "not found", Sentinel: storage.ErrNotFound}
 	case status == http.StatusNotFound:
 		// HEAD answers have no body: a missing bucket and a missing key
 		// both read "404 NotFound". Ask once which it is.
@@ -120,7 +92,7 @@ func (d *driver) fail(ctx context.Context, err error, key string) error {
 				d.bucketSeen.Store(true)
 			}
 		}
-		return &driverError{msg: "not found", sentinel: storage.ErrNotFound}
+		return &blobutil.Error{Msg: "not found", Sentinel: storage.ErrNotFound}
 	case code == "InvalidAccessKeyId":
 		return msg("S3 does not know the access key ID (%s): check AWS_ACCESS_KEY_ID, or the aws_access_key_id of the profile in use (AWS_PROFILE)", what)
 	case code == "SignatureDoesNotMatch":
@@ -160,7 +132,7 @@ func (d *driver) fail(ctx context.Context, err error, key string) error {
 		return msg("cannot connect to the S3 endpoint%s (connection refused): %s", d.where(), hint)
 	case strings.Contains(text, "failed to retrieve credentials") || strings.Contains(text, "get credentials") ||
 		strings.Contains(text, "no EC2 IMDS role"):
-		return msg("no usable AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, choose a profile with AWS_PROFILE, or sign in with `aws sso login` (%s)", lastCause(err))
+		return msg("no usable AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, choose a profile with AWS_PROFILE, or sign in with `aws sso login` (%s)", blobutil.LastCause(err))
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -178,18 +150,6 @@ func (d *driver) where() string {
 		return " at " + u.Scheme + "://" + u.Host
 	}
 	return ""
-}
-
-// lastCause returns the innermost message of an error chain, which for the
-// SDK's credential errors is the reason.
-func lastCause(err error) string {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			return firstLine(err.Error())
-		}
-		err = next
-	}
 }
 
 // bucketRegion reads the x-amz-bucket-region header of a redirect.

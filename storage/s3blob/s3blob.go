@@ -31,8 +31,6 @@ package s3blob
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -55,6 +53,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/medallionhq/medallion/storage"
+	"github.com/medallionhq/medallion/storage/internal/blobutil"
 )
 
 // Schemes are the URL schemes the package registers.
@@ -167,7 +166,7 @@ func newDriver(ctx context.Context, u *url.URL, opts *Options, h hooks) (*driver
 		cfg, err = config.LoadDefaultConfig(ctx, config.WithRetryer(retryer), config.WithLogger(logging.Nop{}))
 		if err != nil {
 			// Such errors name a profile or a file, not a secret.
-			return nil, fmt.Errorf("loading the AWS configuration (AWS_PROFILE, ~/.aws/config): %v", firstLine(err.Error()))
+			return nil, fmt.Errorf("loading the AWS configuration (AWS_PROFILE, ~/.aws/config): %v", blobutil.FirstLine(err.Error()))
 		}
 	}
 	if h.httpClient != nil {
@@ -336,14 +335,14 @@ func (d *driver) Write(ctx context.Context, key string, r io.Reader) error {
 	// Read up to one part (into a buffer that grows as needed): a stream
 	// that ends within it is one request.
 	var head bytes.Buffer
-	n, err := head.ReadFrom(io.LimitReader(ctxReader{ctx, r}, partSize+1))
+	n, err := head.ReadFrom(io.LimitReader(blobutil.ContextReader(ctx, r), partSize+1))
 	if err != nil {
-		return d.readErr(ctx, err)
+		return blobutil.ReadError(ctx, err)
 	}
 	if n <= partSize {
 		return d.put(ctx, key, bytes.NewReader(head.Bytes()), n)
 	}
-	return d.multipart(ctx, key, io.MultiReader(bytes.NewReader(head.Bytes()), ctxReader{ctx, r}))
+	return d.multipart(ctx, key, io.MultiReader(bytes.NewReader(head.Bytes()), blobutil.ContextReader(ctx, r)))
 }
 
 func (d *driver) put(ctx context.Context, key string, body io.ReadSeeker, size int64) error {
@@ -380,7 +379,7 @@ func (d *driver) multipart(ctx context.Context, key string, r io.Reader) (err er
 			break
 		}
 		if rerr != nil && rerr != io.ErrUnexpectedEOF {
-			return d.readErr(ctx, rerr)
+			return blobutil.ReadError(ctx, rerr)
 		}
 		if num > 10000 {
 			return fmt.Errorf("object larger than 10,000 parts of %d MiB", partSize>>20)
@@ -408,27 +407,6 @@ func (d *driver) multipart(ctx context.Context, key string, r io.Reader) (err er
 	return nil
 }
 
-// readErr reports a failure of the caller's reader.
-func (d *driver) readErr(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return ctxErr
-	}
-	return fmt.Errorf("reading the content to write: %w", err)
-}
-
-// ctxReader stops a copy once its context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
 // CreateIfAbsent implements storage.Driver with one PutObject carrying
 // If-None-Match: *. The object is tagged with a random creator ID: when S3
 // answers 412 (the key exists), the tag tells whether it exists because an
@@ -438,13 +416,12 @@ func (d *driver) CreateIfAbsent(ctx context.Context, key string, data []byte) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var idBytes [16]byte
-	if _, err := rand.Read(idBytes[:]); err != nil {
+	id, err := blobutil.CreatorID()
+	if err != nil {
 		return err
 	}
-	id := hex.EncodeToString(idBytes[:])
 	name := aws.String(d.objectKey(key))
-	_, err := d.client.PutObject(ctx, &s3.PutObjectInput{
+	_, err = d.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: &d.bucket, Key: name, Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
 		IfNoneMatch: aws.String("*"),
 		Metadata:    map[string]string{creatorMetadata: id},
@@ -464,7 +441,7 @@ func (d *driver) CreateIfAbsent(ctx context.Context, key string, data []byte) er
 			}
 		}
 	}
-	return &driverError{msg: "already exists", sentinel: storage.ErrExists}
+	return &blobutil.Error{Msg: "already exists", Sentinel: storage.ErrExists}
 }
 
 // List implements storage.Driver with ListObjectsV2.
