@@ -26,16 +26,8 @@ func Backfill(ctx context.Context, proj *Project, table string, from, to time.Ti
 	case to.Before(from):
 		return nil, fmt.Errorf("pipeline: backfill: --from %s is after --to %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Log == nil {
-		opts.Log = func(string) {}
-	}
-	r := &run{proj: proj, opts: opts, started: opts.Now(), bound: map[string]bool{}, boundVersion: map[string]int64{}}
-	r.batchID = r.started.UTC().Format("20060102T150405Z") + "-backfill-" + randomHex(3)
-	var err error
-	if r.lake, err = OpenLake(ctx, proj.Resolve(proj.Config.Lake), opts.Delta); err != nil {
+	r, err := newRun(ctx, proj, opts, "-backfill-"+randomHex(3))
+	if err != nil {
 		return nil, err
 	}
 	if r.eng, err = openEngine(ctx, proj, opts.Trace); err != nil {
@@ -43,7 +35,7 @@ func Backfill(ctx context.Context, proj *Project, table string, from, to time.Ti
 	}
 	defer r.eng.Close()
 	tr := &TableReport{Table: table, Kind: "model"}
-	start := opts.Now()
+	start := r.opts.Now()
 	own, err := r.lake.Snapshot(ctx, table)
 	if err != nil {
 		return tr, err
@@ -109,6 +101,6 @@ func Backfill(ctx context.Context, proj *Project, table string, from, to time.Ti
 	if err != nil {
 		return tr, err
 	}
-	tr.Version, tr.Status, tr.Duration = cr.Version, StatusOK, opts.Now().Sub(start)
+	tr.Version, tr.Status, tr.Duration = cr.Version, StatusOK, r.opts.Now().Sub(start)
 	return tr, nil
 }

@@ -117,13 +117,9 @@ func (r *run) writeQuarantine(ctx context.Context, m *Model) error {
 	if err != nil {
 		return err
 	}
-	res, err := r.eng.Query(ctx, "SELECT * FROM __quarantine LIMIT 0")
+	schema, err := r.relationSchema(ctx, "__quarantine")
 	if err != nil {
 		return err
-	}
-	schema := &delta.StructType{}
-	for _, c := range res.Columns {
-		schema.Fields = append(schema.Fields, delta.StructField{Name: c.Name, Type: c.Type, Nullable: true})
 	}
 	if snap != nil {
 		schema = mergeSchema(snap.Schema(), schema)

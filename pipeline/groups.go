@@ -240,22 +240,7 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, tr *TableReport) (
 		return delta.CommitResult{}, err
 	}
 	tr.RowsOut = toInt(cnt.Rows[0][0])
-	tx := w.tbl.Begin(w.snap)
-	tx.SetOperation("MERGE", map[string]any{"predicate": `["replace the groups touched by changes (` + strings.Join(w.keys, ", ") + `)"]`})
-	for _, a := range touched {
-		tx.RemoveAdd(a, true)
-	}
-	tx.AddFiles(res.Adds...)
-	for _, t := range w.txns {
-		tx.SetTxn(t.AppID, t.Version)
-	}
-	if md != nil {
-		tx.SetMetadata(md)
-	}
-	if err := tx.SetCommitInfo("medallion", w.info); err != nil {
-		return delta.CommitResult{}, err
-	}
-	return tx.Commit(ctx)
+	return commitRewrite(ctx, w, md, map[string]any{"predicate": `["replace the groups touched by changes (` + strings.Join(w.keys, ", ") + `)"]`}, touched, res.Adds)
 }
 
 func engineTarget(w writeSpec) engine.Target {

@@ -484,16 +484,12 @@ func (r *run) typedSQL(s *Source, cols []column, rejects []engine.Reject, files 
 // bronzeSchema is the table schema for the typed batch: the existing schema
 // plus any new columns (schema evolution adds them at the end, nullable).
 func (r *run) bronzeSchema(ctx context.Context, s *Source, existing *delta.StructType) (*delta.StructType, error) {
-	res, err := r.eng.Query(ctx, "SELECT * FROM __typed LIMIT 0")
+	batch, err := r.relationSchema(ctx, "__typed")
 	if err != nil {
 		return nil, err
 	}
-	var batch delta.StructType
-	for _, c := range res.Columns {
-		batch.Fields = append(batch.Fields, delta.StructField{Name: c.Name, Type: c.Type, Nullable: true})
-	}
 	if existing == nil {
-		return &batch, nil
+		return batch, nil
 	}
 	merged := &delta.StructType{Fields: slices.Clone(existing.Fields)}
 	for _, f := range batch.Fields {

@@ -148,17 +148,9 @@ type run struct {
 // fails (the error names the failing table); tables downstream of a failure
 // are skipped.
 func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Log == nil {
-		opts.Log = func(string) {}
-	}
-	r := &run{proj: proj, opts: opts, started: opts.Now(), bound: map[string]bool{}, boundVersion: map[string]int64{}}
-	r.batchID = r.started.UTC().Format("20060102T150405Z") + "-" + randomHex(4)
+	r, err := newRun(ctx, proj, opts, "-"+randomHex(4))
 	rep := &Report{RunID: r.batchID, Started: r.started}
-	var err error
-	if r.lake, err = OpenLake(ctx, proj.Resolve(proj.Config.Lake), opts.Delta); err != nil {
+	if err != nil {
 		return rep, err
 	}
 	landing := proj.Resolve(proj.Config.Landing)
@@ -175,7 +167,7 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 	}
 	defer r.eng.Close()
 	runErr := r.all(ctx, rep)
-	rep.Finished = opts.Now()
+	rep.Finished = r.opts.Now()
 	rep.Status = StatusOK
 	if runErr != nil {
 		rep.Status = StatusFailed
@@ -188,6 +180,22 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 		}
 	}
 	return rep, runErr
+}
+
+// newRun starts a run of the project: options defaulted, batch ID (the
+// start time in UTC, then suffix) assigned, lake opened.
+func newRun(ctx context.Context, proj *Project, opts RunOptions, suffix string) (*run, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = func(string) {}
+	}
+	r := &run{proj: proj, opts: opts, started: opts.Now(), bound: map[string]bool{}, boundVersion: map[string]int64{}}
+	r.batchID = r.started.UTC().Format("20060102T150405Z") + suffix
+	var err error
+	r.lake, err = OpenLake(ctx, proj.Resolve(proj.Config.Lake), opts.Delta)
+	return r, err
 }
 
 // caches holds one file cache per directory for the life of the process
@@ -488,13 +496,9 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	if err := r.expect(ctx, m, tbl, tr); err != nil {
 		return tr, err
 	}
-	res, err := r.eng.Query(ctx, "SELECT * FROM __checked LIMIT 0")
+	schema, err := r.relationSchema(ctx, "__checked")
 	if err != nil {
 		return tr, err
-	}
-	schema := &delta.StructType{}
-	for _, c := range res.Columns {
-		schema.Fields = append(schema.Fields, delta.StructField{Name: c.Name, Type: c.Type, Nullable: true})
 	}
 	seq := m.SequenceBy
 	if len(seq) == 0 {
@@ -523,16 +527,22 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	if err != nil {
 		return tr, err
 	}
+	return tr, r.committed(ctx, m.Name, cr, tr)
+}
+
+// committed records a model's commit in its report and binds the committed
+// snapshot for the models downstream.
+func (r *run) committed(ctx context.Context, name string, cr delta.CommitResult, tr *TableReport) error {
 	tr.Version, tr.Status = cr.Version, StatusOK
 	if cr.Skipped {
 		tr.Status = StatusUpToDate
 	}
-	if err := r.eng.Bind(ctx, m.Name, cr.Snapshot, nil); err != nil {
-		return tr, err
+	if err := r.eng.Bind(ctx, name, cr.Snapshot, nil); err != nil {
+		return err
 	}
-	r.bound[m.Name] = true
-	r.boundVersion[m.Name] = cr.Snapshot.Version()
-	return tr, nil
+	r.bound[name] = true
+	r.boundVersion[name] = cr.Snapshot.Version()
+	return nil
 }
 
 // materialize computes a view model (and the views it reads) once per run,
@@ -639,13 +649,9 @@ func (r *run) appendQuery(ctx context.Context, table, q string, info map[string]
 	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __append AS "+q); err != nil {
 		return fmt.Errorf("pipeline: append to %s: %w", table, err)
 	}
-	res, err := r.eng.Query(ctx, "SELECT * FROM __append LIMIT 0")
+	schema, err := r.relationSchema(ctx, "__append")
 	if err != nil {
 		return err
-	}
-	schema := &delta.StructType{}
-	for _, c := range res.Columns {
-		schema.Fields = append(schema.Fields, delta.StructField{Name: c.Name, Type: c.Type, Nullable: true})
 	}
 	w := writeSpec{table: table, tbl: tbl, snap: snap, relation: "__append", schema: schema, info: info}
 	if _, err := r.appendRows(ctx, w, &TableReport{}); err != nil {

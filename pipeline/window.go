@@ -84,13 +84,9 @@ WHERE __ws + %d > %d AND __ws + %d <= %d`,
 	if err := r.expect(ctx, m, tbl, tr); err != nil {
 		return tr, err
 	}
-	res, err = r.eng.Query(ctx, "SELECT * FROM __checked LIMIT 0")
+	schema, err := r.relationSchema(ctx, "__checked")
 	if err != nil {
 		return tr, err
-	}
-	schema := &delta.StructType{}
-	for _, c := range res.Columns {
-		schema.Fields = append(schema.Fields, delta.StructField{Name: c.Name, Type: c.Type, Nullable: true})
 	}
 	txns = append(txns, delta.Txn{AppID: watermarkTxn(m.Name), Version: w1 + 1<<62})
 	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "watermark": time.UnixMilli(w1).UTC()}
@@ -99,16 +95,8 @@ WHERE __ws + %d > %d AND __ws + %d <= %d`,
 	if err != nil {
 		return tr, err
 	}
-	tr.Version, tr.Status, tr.Watermark = cr.Version, StatusOK, time.UnixMilli(w1).UTC()
-	if cr.Skipped {
-		tr.Status = StatusUpToDate
-	}
-	if err := r.eng.Bind(ctx, m.Name, cr.Snapshot, nil); err != nil {
-		return tr, err
-	}
-	r.bound[m.Name] = true
-	r.boundVersion[m.Name] = cr.Snapshot.Version()
-	return tr, nil
+	tr.Watermark = time.UnixMilli(w1).UTC()
+	return tr, r.committed(ctx, m.Name, cr, tr)
 }
 
 // lateRows appends the changed rows whose windows all closed at or before
@@ -155,13 +143,9 @@ func (r *run) lateRows(ctx context.Context, m *Model, changes, lastEnd string, w
 	if n > 0 {
 		r.logf("%s: %d rows arrived after their windows closed (watermark %s)", m.Name, n, time.UnixMilli(w0).UTC().Format(time.RFC3339))
 	}
-	res, err = r.eng.Query(ctx, "SELECT * FROM __late LIMIT 0")
+	schema, err := r.relationSchema(ctx, "__late")
 	if err != nil {
 		return err
-	}
-	schema := &delta.StructType{}
-	for _, c := range res.Columns {
-		schema.Fields = append(schema.Fields, delta.StructField{Name: c.Name, Type: c.Type, Nullable: true})
 	}
 	if snap != nil {
 		schema = mergeSchema(snap.Schema(), schema)

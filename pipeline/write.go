@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/medallionhq/medallion/delta"
-	"github.com/medallionhq/medallion/engine"
 )
 
 // writeSpec is one table write: rows in an engine relation, where they go
@@ -109,7 +108,7 @@ func (r *run) appendRows(ctx context.Context, w writeSpec, tr *TableReport) (del
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
-	res, err := r.eng.Write(ctx, "SELECT * FROM "+w.relation, engine.Target{Store: w.tbl.Store(), PartitionColumns: w.partitionBy, Schema: w.schema})
+	res, err := r.eng.Write(ctx, "SELECT * FROM "+w.relation, engineTarget(w))
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
@@ -142,7 +141,7 @@ func (r *run) overwrite(ctx context.Context, w writeSpec, tr *TableReport) (delt
 			return delta.CommitResult{}, err
 		}
 	}
-	res, err := r.eng.Write(ctx, "SELECT * FROM "+rel, engine.Target{Store: w.tbl.Store(), PartitionColumns: w.partitionBy, Schema: w.schema})
+	res, err := r.eng.Write(ctx, "SELECT * FROM "+rel, engineTarget(w))
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
@@ -164,7 +163,7 @@ func (r *run) merge(ctx context.Context, w writeSpec, tr *TableReport) (delta.Co
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
-	target := engine.Target{Store: w.tbl.Store(), PartitionColumns: w.partitionBy, Schema: w.schema}
+	target := engineTarget(w)
 	var touched []*delta.Add
 	if !fresh && w.snap.NumFiles() > 0 {
 		if touched, err = r.eng.MatchFiles(ctx, w.snap, w.snap.Files(), w.keys, rel, false); err != nil {
@@ -201,12 +200,18 @@ func (r *run) merge(ctx context.Context, w writeSpec, tr *TableReport) (delta.Co
 		newRows -= toInt(kept.Rows[0][0]) - tr.Replaced
 	}
 	tr.RowsOut = newRows - tr.Replaced // rows the merge added; Replaced rows were updated
+	return commitRewrite(ctx, w, md, map[string]any{"predicate": jsonKeys(w.keys), "matchedPredicates": `[{"actionType":"update"}]`, "notMatchedPredicates": `[{"actionType":"insert"}]`}, touched, res.Adds)
+}
+
+// commitRewrite commits a MERGE that removes the rewritten files and adds
+// their replacements, with the spec's txns, metadata and commit info.
+func commitRewrite(ctx context.Context, w writeSpec, md *delta.Metadata, params map[string]any, removed, added []*delta.Add) (delta.CommitResult, error) {
 	tx := w.tbl.Begin(w.snap)
-	tx.SetOperation("MERGE", map[string]any{"predicate": jsonKeys(w.keys), "matchedPredicates": `[{"actionType":"update"}]`, "notMatchedPredicates": `[{"actionType":"insert"}]`})
-	for _, a := range touched {
+	tx.SetOperation("MERGE", params)
+	for _, a := range removed {
 		tx.RemoveAdd(a, true)
 	}
-	tx.AddFiles(res.Adds...)
+	tx.AddFiles(added...)
 	for _, t := range w.txns {
 		tx.SetTxn(t.AppID, t.Version)
 	}
@@ -225,4 +230,18 @@ func jsonKeys(keys []string) string {
 		parts[i] = "t." + k + " = s." + k
 	}
 	return `["` + strings.Join(parts, " AND ") + `"]`
+}
+
+// relationSchema is the schema of an engine relation as a table schema:
+// its columns and types, every field nullable.
+func (r *run) relationSchema(ctx context.Context, relation string) (*delta.StructType, error) {
+	res, err := r.eng.Query(ctx, "SELECT * FROM "+relation+" LIMIT 0")
+	if err != nil {
+		return nil, err
+	}
+	schema := &delta.StructType{}
+	for _, c := range res.Columns {
+		schema.Fields = append(schema.Fields, delta.StructField{Name: c.Name, Type: c.Type, Nullable: true})
+	}
+	return schema, nil
 }
