@@ -54,14 +54,8 @@ func (d *driver) fail(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return ctxErr
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		if errors.Is(err, context.Canceled) {
-			return context.Canceled
-		}
-		return context.DeadlineExceeded
+	if cerr := blobutil.ContextError(ctx, err); cerr != nil {
+		return cerr
 	}
 	c := d.cfg
 	var re *azcore.ResponseError

@@ -131,14 +131,8 @@ func (d *driver) fail(ctx context.Context, err error, op opKind) error {
 	if err == nil {
 		return nil
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return ctxErr
-	}
-	if errors.Is(err, context.Canceled) {
-		return context.Canceled
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return context.DeadlineExceeded
+	if cerr := blobutil.ContextError(ctx, err); cerr != nil {
+		return cerr
 	}
 	status, reason, detail := serviceError(err)
 	detail = redact(detail)

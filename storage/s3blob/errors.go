@@ -51,14 +51,8 @@ func (d *driver) fail(ctx context.Context, err error, key string) error {
 	if err == nil {
 		return nil
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return ctxErr
-	}
-	if errors.Is(err, context.Canceled) {
-		return context.Canceled
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return context.DeadlineExceeded
+	if cerr := blobutil.ContextError(ctx, err); cerr != nil {
+		return cerr
 	}
 	msg := func(format string, args ...any) error {
 		return &blobutil.Error{Msg: d.redact(fmt.Sprintf(format, args...))}

@@ -66,6 +66,23 @@ func LastCause(err error) string {
 	}
 }
 
+// ContextError returns the context error err stands for: ctx's own if
+// it is done, context.Canceled or context.DeadlineExceeded if err wraps
+// one (an SDK's own deadline), nil otherwise. Drivers return it as is,
+// so that callers can compare it with ==.
+func ContextError(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	if errors.Is(err, context.Canceled) {
+		return context.Canceled
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
 // ContextReader returns a reader that fails with ctx's error once ctx is
 // done, so that a copy from r stops between reads.
 func ContextReader(ctx context.Context, r io.Reader) io.Reader {

@@ -70,3 +70,25 @@ func TestCreatorIDsDiffer(t *testing.T) {
 		t.Fatalf("CreatorID: %q, %q", a, b)
 	}
 }
+
+func TestContextError(t *testing.T) {
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	sdkTimeout := fmt.Errorf("operation error: %w", context.DeadlineExceeded)
+	tests := []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want error
+	}{
+		{"caller's context done", done, errors.New("HTTP 500"), context.Canceled},
+		{"SDK deadline", context.Background(), sdkTimeout, context.DeadlineExceeded},
+		{"SDK cancellation", context.Background(), fmt.Errorf("send: %w", context.Canceled), context.Canceled},
+		{"service error", context.Background(), errors.New("HTTP 403"), nil},
+	}
+	for _, tc := range tests {
+		if got := blobutil.ContextError(tc.ctx, tc.err); got != tc.want {
+			t.Errorf("%s: ContextError = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
