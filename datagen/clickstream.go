@@ -119,14 +119,14 @@ type Clickstream struct {
 	nSessions uint64
 	nEvents   uint64
 
-	active []sessionRef // heap by (next, seq)
+	active minHeap[*session] // by (next, seq)
 	free   []*session
 
 	latePPM      int
 	minLateMs    int64
-	spanLateMs   int64       // lateness = minLateMs + 1 + intn(spanLateMs)
-	held         []heldEvent // heap by release
-	queue        []queued    // ready for Next, in order
+	spanLateMs   int64          // lateness = minLateMs + 1 + intn(spanLateMs)
+	held         minHeap[Event] // late events by (release ms, seq)
+	queue        []queued       // ready for Next, in order
 	qHead        int
 	lastLate     bool
 	emitted      int64
@@ -144,20 +144,6 @@ type session struct {
 	next     int64 // µs of its next event
 	views    int   // page views still to come
 	stage    int8  // next event: 0 page view, 1 add to cart, 2 checkout, 3 purchase
-}
-
-// sessionRef is a heap entry: the keys are copied out of the session so
-// that heap operations do not chase pointers.
-type sessionRef struct {
-	next int64
-	seq  uint64
-	s    *session
-}
-
-type heldEvent struct {
-	e       Event
-	release int64 // ms: emitted after the first on-time event at or after it
-	seq     uint64
 }
 
 type queued struct {
@@ -286,26 +272,26 @@ func (c *Clickstream) Emitted() (events, late int64) { return c.emitted, c.lateE
 // it is to be late; then it queues the held events it releases.
 func (c *Clickstream) step() {
 	// Start the sessions due by the earliest pending event.
-	for len(c.active) == 0 || c.nextStart <= c.active[0].next {
+	for c.active.len() == 0 || c.nextStart <= c.active.top().key {
 		c.startSession()
 	}
-	s := c.active[0].s
+	s := c.active.top().val
 	e := c.event(s)
 	if s.stage < 0 {
 		c.popSession()
 	} else {
-		c.active[0].next = s.next
-		c.fixSession(0)
+		c.active.top().key = s.next
+		c.active.fixTop()
 	}
 	ms := e.Time.UnixMilli()
 	if c.latePPM > 0 && c.rl.intn(1_000_000) < c.latePPM {
 		lateness := c.minLateMs + 1 + int64(c.rl.intn(int(c.spanLateMs)))
-		c.pushHeld(heldEvent{e: e, release: ms + lateness, seq: c.nEvents})
+		c.held.push(ms+lateness, c.nEvents, e) // released after the first on-time event at or after it
 		return
 	}
 	c.queue = append(c.queue, queued{e: e})
-	for len(c.held) > 0 && c.held[0].release <= ms {
-		c.queue = append(c.queue, queued{e: c.popHeld().e, late: true})
+	for c.held.len() > 0 && c.held.top().key <= ms {
+		c.queue = append(c.queue, queued{e: c.held.pop(), late: true})
 	}
 }
 
@@ -327,8 +313,7 @@ func (c *Clickstream) activate(s *session) {
 	s.id = c.idString(idClickSession, c.nSessions)
 	s.customer = c.customerPool[c.rs.intn(len(c.customerPool))]
 	c.nSessions++
-	c.active = append(c.active, sessionRef{next: s.next, seq: s.seq, s: s})
-	c.upSession(len(c.active) - 1)
+	c.active.push(s.next, s.seq, s)
 }
 
 func (c *Clickstream) startSession() {
@@ -471,93 +456,11 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// Session heap, by (next, seq).
-func (c *Clickstream) lessSession(i, j int) bool {
-	a, b := &c.active[i], &c.active[j]
-	return a.next < b.next || a.next == b.next && a.seq < b.seq
-}
-
-func (c *Clickstream) upSession(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !c.lessSession(i, p) {
-			return
-		}
-		c.active[i], c.active[p] = c.active[p], c.active[i]
-		i = p
-	}
-}
-
-func (c *Clickstream) fixSession(i int) {
-	n := len(c.active)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && c.lessSession(r, l) {
-			m = r
-		}
-		if !c.lessSession(m, i) {
-			return
-		}
-		c.active[i], c.active[m] = c.active[m], c.active[i]
-		i = m
-	}
-}
-
+// popSession removes the session on top of the heap and recycles it.
 func (c *Clickstream) popSession() {
-	n := len(c.active) - 1
-	s := c.active[0].s
-	c.active[0] = c.active[n]
-	c.active[n] = sessionRef{}
-	c.active = c.active[:n]
-	c.fixSession(0)
+	s := c.active.pop()
 	*s = session{}
 	c.free = append(c.free, s)
-}
-
-// Held (late) events heap, by (release, seq).
-func (c *Clickstream) lessHeld(i, j int) bool {
-	a, b := &c.held[i], &c.held[j]
-	return a.release < b.release || a.release == b.release && a.seq < b.seq
-}
-
-func (c *Clickstream) pushHeld(h heldEvent) {
-	c.held = append(c.held, h)
-	for i := len(c.held) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !c.lessHeld(i, p) {
-			break
-		}
-		c.held[i], c.held[p] = c.held[p], c.held[i]
-		i = p
-	}
-}
-
-func (c *Clickstream) popHeld() heldEvent {
-	top := c.held[0]
-	n := len(c.held) - 1
-	c.held[0] = c.held[n]
-	c.held[n] = heldEvent{}
-	c.held = c.held[:n]
-	for i := 0; ; {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && c.lessHeld(r, l) {
-			m = r
-		}
-		if !c.lessHeld(m, i) {
-			break
-		}
-		c.held[i], c.held[m] = c.held[m], c.held[i]
-		i = m
-	}
-	return top
 }
 
 // JSON returns the event as one JSON object (no newline); see Event.
