@@ -27,54 +27,10 @@ VERSION="${AZURITE_VERSION:-3.37.0}"
 CACHE="${AZURITE_CACHE:-$ROOT/.cache/azurite}"
 PIDFILE="$CACHE/azurite-$PORT.pid"
 
-log() { echo "azurite.sh: $*" >&2; }
-die() { log "$*"; exit 1; }
-
-listening() { (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null; }
-
-# running_pid prints the PID in the pid file if that process is alive.
-running_pid() {
-  local pid
-  [[ -f "$PIDFILE" ]] || return 1
-  pid="$(cat "$PIDFILE" 2>/dev/null)" || return 1
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  # A stale file may name a PID reused by another program: check it is ours.
-  if [[ -r "/proc/$pid/cmdline" ]]; then
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q azurite || return 1
-  fi
-  echo "$pid"
-}
-
-mkdir -p "$CACHE"
-
-if [[ "${1:-}" == "stop" ]]; then
-  if pid="$(running_pid)"; then
-    kill "$pid"
-    rm -f "$PIDFILE"
-    log "stopped Azurite (PID $pid)"
-  else
-    log "no Azurite started by this script is running"
-  fi
-  exit 0
-elif [[ $# -gt 0 ]]; then
-  die "usage: $0 [stop]"
-fi
-
-# One start at a time (test packages may call this concurrently).
-if command -v flock >/dev/null; then
-  exec 9>"$CACHE/.lock"
-  flock -w 300 9 || die "timed out waiting for another azurite.sh"
-fi
-
-if listening; then
-  if pid="$(running_pid)"; then
-    log "Azurite (PID $pid) already listens on $HOST:$PORT"
-    echo "$pid"
-  else
-    log "something already listens on $HOST:$PORT; leaving it alone"
-  fi
-  exit 0
-fi
+NAME=azurite.sh TITLE=Azurite MATCH=azurite
+# shellcheck source=scripts/service-lib.sh
+source "$ROOT/scripts/service-lib.sh"
+service_prepare "$@"
 
 BIN="$CACHE/node_modules/.bin/azurite-blob"
 if [[ ! -x "$BIN" ]]; then
@@ -102,23 +58,4 @@ else
 fi
 
 cd "$RUNDIR"
-# 9>&- : the server must not hold the start lock.
-nohup "$BIN" "${ARGS[@]}" >"$RUNDIR/azurite.log" 2>&1 </dev/null 9>&- &
-PID=$!
-echo "$PID" >"$PIDFILE"
-
-for _ in $(seq 1 300); do
-  if listening; then
-    log "Azurite (PID $PID) listens on $HOST:$PORT; log: $RUNDIR/azurite.log"
-    echo "$PID"
-    exit 0
-  fi
-  if ! kill -0 "$PID" 2>/dev/null; then
-    rm -f "$PIDFILE"
-    die "Azurite exited before listening on $HOST:$PORT; its log: $(cat "$RUNDIR/azurite.log")"
-  fi
-  sleep 0.1
-done
-kill "$PID" 2>/dev/null || true
-rm -f "$PIDFILE"
-die "Azurite did not listen on $HOST:$PORT within 30 s; its log: $(cat "$RUNDIR/azurite.log")"
+service_launch "$RUNDIR/azurite.log" 30 "$BIN" "${ARGS[@]}"

@@ -31,52 +31,10 @@ PYTHON="${PYTHON:-python3}"
 PIDFILE="$CACHE/s3server-$PORT.pid"
 VENV="$CACHE/venv"
 
-log() { echo "s3server.sh: $*" >&2; }
-die() { log "$*"; exit 1; }
-
-listening() { (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null; }
-
-running_pid() {
-  local pid
-  [[ -f "$PIDFILE" ]] || return 1
-  pid="$(cat "$PIDFILE" 2>/dev/null)" || return 1
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  # A stale file may name a PID reused by another program: check it is ours.
-  if [[ -r "/proc/$pid/cmdline" ]]; then
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q moto || return 1
-  fi
-  echo "$pid"
-}
-
-mkdir -p "$CACHE"
-
-if [[ "${1:-}" == "stop" ]]; then
-  if pid="$(running_pid)"; then
-    kill "$pid"
-    rm -f "$PIDFILE"
-    log "stopped the S3 server (PID $pid)"
-  else
-    log "no S3 server started by this script is running"
-  fi
-  exit 0
-elif [[ $# -gt 0 ]]; then
-  die "usage: $0 [stop]"
-fi
-
-if command -v flock >/dev/null; then
-  exec 9>"$CACHE/.lock"
-  flock -w 300 9 || die "timed out waiting for another s3server.sh"
-fi
-
-if listening; then
-  if pid="$(running_pid)"; then
-    log "S3 server (PID $pid) already listens on $HOST:$PORT"
-    echo "$pid"
-  else
-    log "something already listens on $HOST:$PORT; leaving it alone"
-  fi
-  exit 0
-fi
+NAME=s3server.sh TITLE="the S3 server" MATCH=moto
+# shellcheck source=scripts/service-lib.sh
+source "$ROOT/scripts/service-lib.sh"
+service_prepare "$@"
 
 PY="$VENV/bin/python"
 if ! "$PY" -c "import moto, werkzeug; assert moto.__version__ == '$VERSION'" 2>/dev/null; then
@@ -89,30 +47,11 @@ fi
 
 RUNDIR="$(mktemp -d "${TMPDIR:-/tmp}/s3server.XXXXXX")"
 cd "$RUNDIR"
-# 9>&- : the server must not hold the start lock.
-nohup "$PY" -c '
+service_launch "$RUNDIR/s3server.log" 60 "$PY" -c '
 import sys
 from werkzeug.serving import run_simple
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 app = DomainDispatcherApplication(create_backend_app)
 # threaded=False: one request at a time, so conditional writes are atomic.
 run_simple(sys.argv[1], int(sys.argv[2]), app, threaded=False, processes=1, request_handler=MotoRequestHandler)
-' "$HOST" "$PORT" >"$RUNDIR/s3server.log" 2>&1 </dev/null 9>&- &
-PID=$!
-echo "$PID" >"$PIDFILE"
-
-for _ in $(seq 1 600); do
-  if listening; then
-    log "moto $VERSION S3 server (PID $PID) listens on $HOST:$PORT; log: $RUNDIR/s3server.log"
-    echo "$PID"
-    exit 0
-  fi
-  if ! kill -0 "$PID" 2>/dev/null; then
-    rm -f "$PIDFILE"
-    die "the S3 server exited before listening on $HOST:$PORT; its log: $(cat "$RUNDIR/s3server.log")"
-  fi
-  sleep 0.1
-done
-kill "$PID" 2>/dev/null || true
-rm -f "$PIDFILE"
-die "the S3 server did not listen on $HOST:$PORT within 60 s; its log: $(cat "$RUNDIR/s3server.log")"
+' "$HOST" "$PORT"

@@ -1,18 +1,12 @@
 package s3blob
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/medallionhq/medallion/internal/scriptservice"
 	"github.com/medallionhq/medallion/storage"
 	"github.com/medallionhq/medallion/storage/storagetest"
 )
@@ -59,60 +54,13 @@ func runTests(m *testing.M) int {
 		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", EnvForcePathStyle} {
 		os.Unsetenv(v)
 	}
-	stop, err := startS3Server()
+	stop, err := scriptservice.Start(s3Addr, "s3server.sh")
 	s3Err = err
 	code := m.Run()
 	if stop != nil {
 		stop()
 	}
 	return code
-}
-
-func listening(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
-
-// startS3Server makes sure the local S3 server listens, starting it with
-// scripts/s3server.sh (which installs moto from PyPI on first use).
-func startS3Server() (stop func(), err error) {
-	if listening(s3Addr) {
-		return nil, nil
-	}
-	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "scripts", "s3server.sh")
-	if _, err := os.Stat(script); err != nil {
-		return nil, fmt.Errorf("nothing listens on %s and the start script is missing: %v", s3Addr, err)
-	}
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		return nil, fmt.Errorf("nothing listens on %s and bash, needed to run scripts/s3server.sh, is missing", s3Addr)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bash, script)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("nothing listens on %s and scripts/s3server.sh failed (%v): %s", s3Addr, err, strings.TrimSpace(stderr.String()))
-	}
-	if fields := strings.Fields(stdout.String()); len(fields) > 0 {
-		if pid, err := strconv.Atoi(fields[len(fields)-1]); err == nil {
-			stop = func() {
-				if p, err := os.FindProcess(pid); err == nil {
-					p.Kill()
-				}
-			}
-		}
-	}
-	if !listening(s3Addr) {
-		return stop, fmt.Errorf("scripts/s3server.sh succeeded but nothing listens on %s", s3Addr)
-	}
-	return stop, nil
 }
 
 // needS3 stops the test unless the S3 server is available: under CI it

@@ -3,22 +3,17 @@
 package azuritetest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+
+	"github.com/medallionhq/medallion/internal/scriptservice"
 )
 
 // Azurite's blob endpoint and its well-known development account.
@@ -32,54 +27,12 @@ const (
 )
 
 // Listening reports whether something accepts connections on addr.
-func Listening(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
+func Listening(addr string) bool { return scriptservice.Listening(addr) }
 
 // Start makes sure Azurite listens on 127.0.0.1:10000, starting it with
 // scripts/azurite.sh (which installs it from npm on first use) if nothing
 // does. stop, if not nil, stops the Azurite it started.
-func Start() (stop func(), err error) {
-	if Listening(Addr) {
-		return nil, nil
-	}
-	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "..", "scripts", "azurite.sh")
-	if _, err := os.Stat(script); err != nil {
-		return nil, fmt.Errorf("nothing listens on %s and the start script is missing: %v", Addr, err)
-	}
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		return nil, fmt.Errorf("nothing listens on %s and bash, needed to run scripts/azurite.sh, is missing", Addr)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bash, script)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("nothing listens on %s and scripts/azurite.sh failed (%v): %s", Addr, err, strings.TrimSpace(stderr.String()))
-	}
-	fields := strings.Fields(stdout.String())
-	if len(fields) > 0 {
-		if pid, err := strconv.Atoi(fields[len(fields)-1]); err == nil {
-			stop = func() {
-				if p, err := os.FindProcess(pid); err == nil {
-					p.Kill()
-				}
-			}
-		}
-	}
-	if !Listening(Addr) {
-		return stop, fmt.Errorf("scripts/azurite.sh succeeded but nothing listens on %s: %s", Addr, strings.TrimSpace(stderr.String()))
-	}
-	return stop, nil
-}
+func Start() (stop func(), err error) { return scriptservice.Start(Addr, "azurite.sh") }
 
 // Need starts Azurite if needed for t, or stops the test: under CI=true it
 // fails loudly, elsewhere it skips with the reason. An Azurite it starts
