@@ -31,8 +31,12 @@ func Listening(addr string) bool { return scriptservice.Listening(addr) }
 
 // Start makes sure Azurite listens on 127.0.0.1:10000, starting it with
 // scripts/azurite.sh (which installs it from npm on first use) if nothing
-// does. stop, if not nil, stops the Azurite it started.
-func Start() (stop func(), err error) { return scriptservice.Start(Addr, "azurite.sh") }
+// does. An Azurite it starts keeps running, shared by every test package
+// that needs it (scripts/azurite.sh stop ends it).
+func Start() error {
+	_, err := scriptservice.Start(Addr, "azurite.sh")
+	return err
+}
 
 // Need starts Azurite if needed for t, or stops the test: under CI=true it
 // fails loudly, elsewhere it skips with the reason. An Azurite it starts
@@ -40,7 +44,7 @@ func Start() (stop func(), err error) { return scriptservice.Start(Addr, "azurit
 // (scripts/azurite.sh stop ends it).
 func Need(t testing.TB) {
 	t.Helper()
-	_, err := Start()
+	err := Start()
 	if err == nil {
 		return
 	}
