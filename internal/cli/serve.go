@@ -43,6 +43,22 @@ row-limited, and cannot read files outside the project.`,
 	cmd.Flags().StringVar(&opts.Token, "token", "", "access token, required when --addr is not a loopback address")
 	cmd.Flags().DurationVar(&opts.QueryTimeout, "query-timeout", 10*time.Second, "time limit of an API query")
 	cmd.Flags().IntVar(&opts.QueryMaxRows, "query-max-rows", 10000, "row limit of an API query")
+	var maxBytes string
+	cmd.Flags().StringVar(&maxBytes, "query-max-bytes", "", "size limit of an API query's answer, e.g. 32MB (default serve.query_max_bytes, else 32MB)")
+	cmd.Flags().StringVar(&opts.QueryMemoryLimit, "query-memory-limit", "", "engine memory limit of an API query, e.g. 1GB (default serve.query_memory_limit, else 1GB)")
+	cmd.Flags().StringArrayVar(&opts.AllowedHosts, "allowed-host", nil, "a further host name requests may address the server by (repeatable; adds to serve.allowed_hosts)")
+	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
+		if maxBytes == "" {
+			return nil
+		}
+		n, err := pipeline.ParseBytes(maxBytes)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("serve: --query-max-bytes %q is not a positive size (e.g. 32MB)", maxBytes)
+		}
+		opts.QueryMaxBytes = n
+		return nil
+	}
+
 	cmd.Flags().BoolVar(&noStream, "no-stream", false, "serve only: do not run the continuous stream")
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "polling period of the stream when file notifications are unavailable")
 	return cmd
