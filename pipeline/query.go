@@ -292,11 +292,17 @@ func insideLake(loc, lakeRoot string) bool {
 }
 
 // checkModels asks the engine's parser whether every model's SQL is
-// exactly one query, naming the model's file when it is not.
+// exactly one query, naming the model's file when it is not: a model that
+// would run a second statement or anything but a query stops everything
+// before any statement runs. A model whose SQL does not parse is left to
+// fail on its own when it runs (the parser refuses all of a text that has
+// a syntax error anywhere, so nothing of it runs either).
 func checkModels(ctx context.Context, eng engine.Engine, proj *Project) error {
 	for _, m := range proj.Models {
-		if err := eng.CheckQuery(ctx, m.SQL); err != nil {
-			return &ConfigError{File: m.File, Msg: "the SQL must be exactly one SELECT: " + err.Error()}
+		if err := eng.CheckQuery(ctx, m.SQL); errors.Is(err, engine.ErrNotQuery) {
+			return &ConfigError{File: m.File, Msg: fmt.Sprintf("model %s must be exactly one SELECT: %v", m.Name, err)}
+		} else if err != nil && ctx.Err() != nil {
+			return err
 		}
 	}
 	return nil

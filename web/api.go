@@ -297,7 +297,7 @@ func (s *Server) queryError(w http.ResponseWriter, ctx context.Context, err erro
 }
 
 // errTooLarge means a query's answer passed Options.QueryMaxBytes.
-var errTooLarge = errors.New("web: answer too large")
+var errTooLarge = errors.New("web: query answer too large")
 
 // openQuerySession opens the engine session of API and dashboard queries:
 // sandboxed, delta_scan restricted to the lake, memory limited.
@@ -327,6 +327,7 @@ func (s *Server) runQuery(ctx context.Context, ss *pipeline.Session, sql string)
 	defer cancel()
 	out := &QueryResult{Columns: []columnInfo{}, Rows: [][]any{}}
 	size := int64(0)
+	var tooLarge error
 	err := ss.Scan(qctx, run, func(cols []engine.Column) error {
 		for _, c := range cols {
 			out.Columns = append(out.Columns, columnInfo{Name: c.Name, Type: c.Type.String(), Nullable: true})
@@ -347,7 +348,8 @@ func (s *Server) runQuery(ctx context.Context, ss *pipeline.Session, sql string)
 		}
 		size += int64(len(b)) + 1
 		if size > s.opts.QueryMaxBytes {
-			return fmt.Errorf("%w: the rows passed the server's limit of %s of JSON after %d rows (serve.query_max_bytes / --query-max-bytes); select fewer or narrower rows", errTooLarge, formatBytes(s.opts.QueryMaxBytes), len(out.Rows))
+			tooLarge = fmt.Errorf("%w: the rows passed the server's limit of %s of JSON after %d rows (serve.query_max_bytes / --query-max-bytes); select fewer or narrower rows", errTooLarge, formatBytes(s.opts.QueryMaxBytes), len(out.Rows))
+			return tooLarge
 		}
 		out.Rows = append(out.Rows, o)
 		return nil
@@ -360,7 +362,7 @@ func (s *Server) runQuery(ctx context.Context, ss *pipeline.Session, sql string)
 		return nil, fmt.Errorf("%w: query timed out after %s (the server's query time limit); narrow it with filters or a LIMIT", context.DeadlineExceeded, s.opts.QueryTimeout)
 	case errors.Is(err, errTooLarge):
 		s.metrics.queries.WithLabelValues("too_large").Inc()
-		return nil, err
+		return nil, tooLarge
 	case err != nil:
 		s.metrics.queries.WithLabelValues("error").Inc()
 		return nil, err
@@ -375,12 +377,12 @@ func (s *Server) runQuery(ctx context.Context, ss *pipeline.Session, sql string)
 
 var errStop = errors.New("web: enough rows")
 
-// formatBytes renders n as the largest whole unit (32 MB).
+// formatBytes renders n in the largest unit dividing it (32 MiB, 64 KB).
 func formatBytes(n int64) string {
 	for _, u := range []struct {
 		s string
 		n int64
-	}{{"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}} {
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}} {
 		if n >= u.n && n%u.n == 0 {
 			return fmt.Sprintf("%d %s", n/u.n, u.s)
 		}

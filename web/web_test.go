@@ -86,6 +86,7 @@ func TestMain(m *testing.M) {
 	if sharedProj != nil {
 		os.RemoveAll(sharedProj.Dir)
 	}
+	os.RemoveAll(filepath.Join(os.TempDir(), fmt.Sprintf("medallion-web-hostile-%d", os.Getpid()))) // hostile_test.go's binary
 	os.Exit(code)
 }
 

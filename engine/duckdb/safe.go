@@ -39,13 +39,13 @@ func parseCheck(out string) error {
 	}
 	switch {
 	case res.Error && strings.Contains(res.ErrorMessage, "Only SELECT statements"):
-		return fmt.Errorf("%w: only SELECT, WITH … SELECT, FROM, VALUES, DESCRIBE, SHOW and SUMMARIZE statements are allowed", engine.ErrNotQuery)
+		return fmt.Errorf("%w: only read-only statements (SELECT, WITH … SELECT, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE) are allowed", engine.ErrNotQuery)
 	case res.Error:
 		return fmt.Errorf("duckdb: %s", res.ErrorMessage)
 	case len(res.Statements) == 0:
 		return fmt.Errorf("%w: the statement is empty", engine.ErrNotQuery)
 	case len(res.Statements) > 1:
-		return fmt.Errorf("%w: %d statements, only one is allowed", engine.ErrNotQuery, len(res.Statements))
+		return fmt.Errorf("%w: found %d statements; only read-only statements are allowed, one at a time", engine.ErrNotQuery, len(res.Statements))
 	}
 	return nil
 }
