@@ -318,10 +318,15 @@ func (s *Server) runQuery(ctx context.Context, ss *pipeline.Session, sql string)
 	max := s.opts.QueryMaxRows
 	// Let the engine stop at max+1 rows instead of materializing all. The
 	// newline ends a trailing -- comment; the wrapped text is checked
-	// again before it runs.
-	run := fmt.Sprintf("SELECT * FROM (\n%s\n) AS __medallion_query LIMIT %d", sql, max+1)
-	if ss.Check(ctx, run) != nil {
-		run = sql
+	// again (by the session, before it runs).
+	body := strings.TrimSpace(sql)
+	for strings.HasSuffix(body, ";") {
+		body = strings.TrimSpace(strings.TrimSuffix(body, ";"))
+	}
+	run := fmt.Sprintf("SELECT * FROM (\n%s\n) AS __medallion_query LIMIT %d", body, max+1)
+	if err := ss.Check(ctx, run); err != nil {
+		s.metrics.queries.WithLabelValues("rejected").Inc()
+		return nil, fmt.Errorf("web: the statement cannot run under the row limit (as a subquery): %w", err)
 	}
 	qctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
 	defer cancel()

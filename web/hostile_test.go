@@ -519,7 +519,7 @@ func TestHostileHTTP(t *testing.T) {
 	}
 
 	// Token, allowed host and byte limit from flags.
-	tok := startServe(t, e.dir, "--token", "s3cret", "--allowed-host", "medallion.test", "--query-max-bytes", "64KB")
+	tok := startServe(t, e.dir, "--token", "s3cret", "--allowed-host", "medallion.test", "--query-max-bytes", "64KB", "--query-memory-limit", "20MB")
 	auth := []string{"Authorization", "Bearer s3cret"}
 	for _, c := range []struct {
 		method, path string
@@ -552,6 +552,14 @@ func TestHostileHTTP(t *testing.T) {
 	}
 	if code, body := tok.query(t, "SELECT repeat('x', 1000) FROM range(10)", auth...); code != 200 {
 		t.Errorf("--query-max-bytes 64KB, a 10 KB answer: %d %.300s", code, body)
+	}
+	// --query-memory-limit 20MB: a query needing more stops with the
+	// engine's out-of-memory error; the server keeps answering.
+	if code, body := tok.query(t, "SELECT length(list(range)) FROM range(10000000)", auth...); code != 400 || !strings.Contains(body, "Out of Memory") {
+		t.Errorf("--query-memory-limit 20MB, a 80 MB list: %d %.300s", code, body)
+	}
+	if code, body := tok.query(t, "SELECT sku FROM silver.items ORDER BY sku", auth...); code != 200 || !strings.Contains(body, `[["a"],["b"],["c"]]`) {
+		t.Errorf("after the out-of-memory query: %d %.300s", code, body)
 	}
 }
 

@@ -3,14 +3,16 @@
 // pipeline DAG), Prometheus metrics, health probes and a Server-Sent Events
 // stream of commits.
 //
-// Security model: by default the server listens on loopback only. Binding
-// any other address requires a token; then every request except /healthz,
-// /readyz and the static UI (/, /assets/*: no data) must carry
-// "Authorization: Bearer <token>" (GET /api/events may
-// pass it as ?token= instead, because EventSource cannot set headers). When a
-// token is set it is enforced on loopback too. SQL submitted to /api/query is
-// read-only (pipeline.Session.Query) and is refused when it could reach files
-// outside the project's lake (see checkSQL).
+// Security model (README "Security"): by default the server listens on
+// loopback only; binding any other address requires a token, and then
+// every request except /healthz must carry it ("Authorization: Bearer
+// <token>"; ?token= on /api/events, which EventSource cannot give
+// headers; the UI page takes ?token= once and keeps it in a strict
+// same-site cookie for its static files). Requests naming a foreign Host
+// or Origin get 403, POST bodies not declared application/json 415 (guard).
+// SQL runs in a sandboxed engine session, must parse as exactly one
+// read-only query, and is limited in rows, bytes, time and memory
+// (runQuery).
 package web
 
 import (
@@ -48,7 +50,7 @@ type Options struct {
 	// Addr is the listen address (default 127.0.0.1:8080).
 	Addr string
 	// Token is required (non-empty) when Addr does not bind to loopback;
-	// then every request except /healthz and /readyz needs
+	// then every request except /healthz needs
 	// "Authorization: Bearer <token>" (or ?token= on /api/events). When set,
 	// it is enforced on loopback too.
 	Token string

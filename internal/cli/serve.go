@@ -27,8 +27,10 @@ func (a *app) serveCmd() *cobra.Command {
 commit, and exposes /metrics, /healthz and /readyz, while a continuous stream
 keeps every table fresh as files land. It binds to 127.0.0.1:8080 by default;
 binding to any other address requires --token (clients send
-"Authorization: Bearer <token>"). SQL through the API is read-only, time- and
-row-limited, and cannot read files outside the project.`,
+"Authorization: Bearer <token>"). SQL through the API must be one read-only
+query, runs in an engine sandboxed to the lake, and is limited in time, rows,
+answer size and memory. Requests with a foreign Host or Origin are refused, and
+POST bodies must be application/json.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			proj, err := a.project()
