@@ -316,49 +316,74 @@ func (s *Server) runQuery(ctx context.Context, ss *pipeline.Session, sql string)
 		return nil, err
 	}
 	max := s.opts.QueryMaxRows
-	// Let the engine stop at max+1 rows instead of materializing all. The
-	// newline ends a trailing -- comment; the wrapped text is checked
-	// again (by the session, before it runs).
 	body := strings.TrimSpace(sql)
 	for strings.HasSuffix(body, ";") {
 		body = strings.TrimSpace(strings.TrimSuffix(body, ";"))
 	}
-	run := fmt.Sprintf("SELECT * FROM (\n%s\n) AS __medallion_query LIMIT %d", body, max+1)
-	if err := ss.Check(ctx, run); err != nil {
+	// The engine hands over its whole result at once, so the wrappers make
+	// it stop early: at max+1 rows, and (sized) once the rows' text passed
+	// twice the byte limit, keeping the first row past it so that the cut
+	// shows. The running sum is a streaming window: rows past the cut are
+	// computed but not kept. The newline ends a trailing -- comment; the
+	// wrapped text is checked again (by the session, before it runs).
+	limited := fmt.Sprintf("SELECT * FROM (\n%s\n) AS __medallion_query LIMIT %d", body, max+1)
+	cut := 2 * s.opts.QueryMaxBytes
+	sized := fmt.Sprintf("SELECT * FROM (SELECT *, CAST(sum(__medallion_size) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS __medallion_total"+
+		" FROM (SELECT *, strlen(CAST(__medallion_query AS VARCHAR)) AS __medallion_size FROM (\n%s\n) AS __medallion_query))"+
+		" WHERE __medallion_total - __medallion_size <= %d LIMIT %d", body, cut, max+1)
+	if err := ss.Check(ctx, limited); err != nil {
 		s.metrics.queries.WithLabelValues("rejected").Inc()
 		return nil, fmt.Errorf("web: the statement cannot run under the row limit (as a subquery): %w", err)
 	}
 	qctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
 	defer cancel()
-	out := &QueryResult{Columns: []columnInfo{}, Rows: [][]any{}}
+	var out *QueryResult
 	size := int64(0)
 	var tooLarge error
-	err := ss.Scan(qctx, run, func(cols []engine.Column) error {
-		for _, c := range cols {
-			out.Columns = append(out.Columns, columnInfo{Name: c.Name, Type: c.Type.String(), Nullable: true})
-		}
-		return nil
-	}, func(row []any) error {
-		if len(out.Rows) == max {
-			out.Truncated = true
-			return errStop
-		}
-		o := make([]any, len(row))
-		for i, v := range row {
-			o[i] = jsonValue(v)
-		}
-		b, err := json.Marshal(o)
-		if err != nil {
-			return err
-		}
-		size += int64(len(b)) + 1
-		if size > s.opts.QueryMaxBytes {
-			tooLarge = fmt.Errorf("%w: the rows passed the server's limit of %s of JSON after %d rows (serve.query_max_bytes / --query-max-bytes); select fewer or narrower rows", errTooLarge, formatBytes(s.opts.QueryMaxBytes), len(out.Rows))
-			return tooLarge
-		}
-		out.Rows = append(out.Rows, o)
-		return nil
-	})
+	tooBig := func(rows int) error {
+		tooLarge = fmt.Errorf("%w: the rows passed the server's limit of %s of JSON after %d rows (serve.query_max_bytes / --query-max-bytes); select fewer or narrower rows", errTooLarge, formatBytes(s.opts.QueryMaxBytes), rows)
+		return tooLarge
+	}
+	scan := func(run string, extra int) error {
+		out = &QueryResult{Columns: []columnInfo{}, Rows: [][]any{}}
+		size = 0
+		return ss.Scan(qctx, run, func(cols []engine.Column) error {
+			for _, c := range cols[:len(cols)-extra] {
+				out.Columns = append(out.Columns, columnInfo{Name: c.Name, Type: c.Type.String(), Nullable: true})
+			}
+			return nil
+		}, func(row []any) error {
+			if len(out.Rows) == max {
+				out.Truncated = true
+				return errStop
+			}
+			if extra > 0 {
+				if total, ok := row[len(row)-1].(int64); !ok || total > cut {
+					return tooBig(len(out.Rows))
+				}
+				row = row[:len(row)-extra]
+			}
+			o := make([]any, len(row))
+			for i, v := range row {
+				o[i] = jsonValue(v)
+			}
+			b, err := json.Marshal(o)
+			if err != nil {
+				return err
+			}
+			size += int64(len(b)) + 1
+			if size > s.opts.QueryMaxBytes {
+				return tooBig(len(out.Rows))
+			}
+			out.Rows = append(out.Rows, o)
+			return nil
+		})
+	}
+	err := scan(sized, 2)
+	if err != nil && strings.Contains(err.Error(), "__medallion_") && !errors.Is(err, errTooLarge) && qctx.Err() == nil {
+		// A result the sized wrapper cannot take apart: rows only.
+		err = scan(limited, 0)
+	}
 	switch {
 	case errors.Is(err, errStop):
 		err = nil
