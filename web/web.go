@@ -149,6 +149,11 @@ func New(proj *pipeline.Project, opts Options) (*Server, error) {
 		opts.QueryMemoryLimit = DefaultQueryMemoryLimit
 	}
 	opts.AllowedHosts = append(slices.Clone(sc.AllowedHosts), opts.AllowedHosts...)
+	for _, h := range opts.AllowedHosts {
+		if h == "" || strings.ContainsAny(h, "/@ ") || strings.Contains(h, ":") && !strings.HasPrefix(h, "[") {
+			return nil, fmt.Errorf("web: allowed host %q is not a host name (no scheme, port or path: e.g. medallion.example.com)", h)
+		}
+	}
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}

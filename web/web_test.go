@@ -438,6 +438,11 @@ func TestTokenRequiredOffLoopback(t *testing.T) {
 	if _, err := New(proj, Options{Addr: "nonsense"}); err == nil {
 		t.Fatal("a bad address should fail")
 	}
+	for _, h := range []string{"http://x.test", "x.test:8080", "x.test/path", ""} {
+		if _, err := New(proj, Options{AllowedHosts: []string{h}}); err == nil || !strings.Contains(err.Error(), "not a host name") {
+			t.Errorf("allowed host %q: %v, want an error", h, err)
+		}
+	}
 	h := newServer(t, proj, Options{Addr: "0.0.0.0:0", Token: "s3cret"}).Handler()
 	code, body := do(t, h, "GET", "/api/tables", "", nil)
 	wantStatus(t, code, body, 401)
