@@ -47,7 +47,11 @@ func medallionBin(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "medallion")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binPath, "./cmd/medallion")
+		goBin := "go"
+		if root := runtime.GOROOT(); root != "" {
+			goBin = filepath.Join(root, "bin", "go")
+		}
+		cmd := exec.Command(goBin, "build", "-o", binPath, "./cmd/medallion")
 		cmd.Dir = ".."
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("go build ./cmd/medallion: %v\n%s", err, out)
