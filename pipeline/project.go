@@ -62,6 +62,22 @@ type Config struct {
 	// Jobs are what `medallion serve` schedules; without jobs it streams
 	// continuously.
 	Jobs map[string]*JobConfig `yaml:"jobs"`
+	// Serve configures `medallion serve` (see ServeConfig).
+	Serve ServeConfig `yaml:"serve"`
+}
+
+// ServeConfig is the serve: section of medallion.yaml.
+type ServeConfig struct {
+	// AllowedHosts are host names (without port) requests may name in
+	// their Host header besides the bound address and, on a loopback
+	// bind, localhost / 127.0.0.1 / ::1.
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	// QueryMaxBytes caps the JSON size of one query's answer (default
+	// "32MB").
+	QueryMaxBytes string `yaml:"query_max_bytes"`
+	// QueryMemoryLimit is the engine's memory limit for an API or
+	// dashboard query (default "1GB").
+	QueryMemoryLimit string `yaml:"query_memory_limit"`
 }
 
 // JobConfig is jobs.<name>: which tables a job runs and what starts it.
@@ -345,6 +361,26 @@ func (p *Project) defaults(cfgName string) error {
 	}
 	if _, err := ParseBytes(c.Engine.CacheSize); err != nil {
 		return &ConfigError{File: cfgName, Msg: "engine.cache_size: " + err.Error()}
+	}
+	if err := c.Serve.validate(); err != nil {
+		return &ConfigError{File: cfgName, Msg: err.Error()}
+	}
+	return nil
+}
+
+func (c *ServeConfig) validate() error {
+	for _, f := range []struct{ key, v string }{{"serve.query_max_bytes", c.QueryMaxBytes}, {"serve.query_memory_limit", c.QueryMemoryLimit}} {
+		if f.v == "" {
+			continue
+		}
+		if n, err := ParseBytes(f.v); err != nil || n <= 0 {
+			return fmt.Errorf("%s: %q is not a positive size (e.g. 32MB, 1GB)", f.key, f.v)
+		}
+	}
+	for i, h := range c.AllowedHosts {
+		if h == "" || strings.ContainsAny(h, "/:@ ") && !strings.HasPrefix(h, "[") {
+			return fmt.Errorf("serve.allowed_hosts[%d]: %q is not a host name (no scheme, port or path: e.g. medallion.example.com)", i, h)
+		}
 	}
 	return nil
 }

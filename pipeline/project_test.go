@@ -40,6 +40,8 @@ func TestLoadErrors(t *testing.T) {
 		// Two sources writing one table: named by the project's
 		// medallion.yaml like every other error in that file.
 		{"duplicate_source_table", cfg("duplicate_source_table"), []string{cfg("duplicate_source_table") + ": table bronze.orders is written by both source orders and source orders_again"}},
+		{"bad_serve_max_bytes", cfg("bad_serve_max_bytes"), []string{cfg("bad_serve_max_bytes") + `: serve.query_max_bytes: "lots" is not a positive size (e.g. 32MB, 1GB)`}},
+		{"bad_allowed_host", cfg("bad_allowed_host"), []string{cfg("bad_allowed_host") + `: serve.allowed_hosts[1]: "http://evil.example:80" is not a host name`}},
 
 		// models
 		{"duplicate_model_table", "models/silver/orders_v2.sql", []string{"models/silver/orders_v2.sql: table silver.orders is written by both model models/silver/orders.sql and model models/silver/orders_v2.sql"}},

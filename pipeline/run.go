@@ -229,7 +229,17 @@ func cacheFor(proj *Project) (*filecache.Cache, error) {
 }
 
 func openEngine(ctx context.Context, proj *Project, trace io.Writer) (engine.Engine, error) {
+	return openEngineWith(ctx, proj, trace, "")
+}
+
+// openEngineWith opens the project's engine (memoryLimit, when set,
+// replacing engine.memory_limit) and checks that every model is exactly
+// one query.
+func openEngineWith(ctx context.Context, proj *Project, trace io.Writer, memoryLimit string) (engine.Engine, error) {
 	ec := proj.Config.Engine
+	if memoryLimit != "" {
+		ec.MemoryLimit = memoryLimit
+	}
 	cache, err := cacheFor(proj)
 	if err != nil {
 		return nil, err
@@ -242,7 +252,15 @@ func openEngine(ctx context.Context, proj *Project, trace io.Writer) (engine.Eng
 			return nil, fmt.Errorf("pipeline: engine.temp_dir: %w", err)
 		}
 	}
-	return duckdb.Open(ctx, &duckdb.Options{MemoryLimit: ec.MemoryLimit, TempDir: tmp, Threads: ec.Threads, Trace: trace, Cache: cache})
+	eng, err := duckdb.Open(ctx, &duckdb.Options{MemoryLimit: ec.MemoryLimit, TempDir: tmp, Threads: ec.Threads, Trace: trace, Cache: cache})
+	if err != nil {
+		return nil, err
+	}
+	if err := checkModels(ctx, eng, proj); err != nil {
+		eng.Close()
+		return nil, err
+	}
+	return eng, nil
 }
 
 func randomHex(n int) string {

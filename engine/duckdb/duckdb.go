@@ -41,6 +41,16 @@ type Options struct {
 	// Cache holds local copies of the data files of tables on remote
 	// stores; without it only local tables can be read.
 	Cache *filecache.Cache
+	// Sandbox, when set, confines the engine right after it opens (see
+	// Engine.Sandbox).
+	Sandbox *Sandbox
+}
+
+// Sandbox is what an engine opened with Options.Sandbox may touch.
+type Sandbox struct {
+	// AllowedDirs are the directories whose files the engine may read
+	// (the lake, the file cache). DuckDB's temp directory is added.
+	AllowedDirs []string
 }
 
 // Engine is a DuckDB database in memory with one connection.
@@ -80,7 +90,11 @@ func Open(ctx context.Context, opts *Options) (*Engine, error) {
 		return nil, fmt.Errorf("duckdb: connect: %w", err)
 	}
 	e := &Engine{db: db, conn: conn, schemas: map[string]bool{}, cached: map[string]bool{}, trace: opts.Trace, cache: opts.Cache}
-	settings := []string{"SET TimeZone='UTC'", "SET preserve_insertion_order=true"}
+	// No medallion process downloads or loads an extension at run time:
+	// what the binary links (parquet, json, icu, core functions) is all
+	// there is, and a feature of another extension fails naming it.
+	settings := []string{"SET TimeZone='UTC'", "SET preserve_insertion_order=true",
+		"SET autoinstall_known_extensions=false", "SET autoload_known_extensions=false"}
 	if opts.MemoryLimit != "" {
 		settings = append(settings, "SET memory_limit="+quoteString(opts.MemoryLimit))
 	}
@@ -94,6 +108,12 @@ func Open(ctx context.Context, opts *Options) (*Engine, error) {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
 			e.Close()
 			return nil, fmt.Errorf("duckdb: %s: %w", s, err)
+		}
+	}
+	if opts.Sandbox != nil {
+		if err := e.Sandbox(ctx, opts.Sandbox.AllowedDirs); err != nil {
+			e.Close()
+			return nil, err
 		}
 	}
 	return e, nil
@@ -118,44 +138,66 @@ func (e *Engine) Exec(ctx context.Context, query string) error {
 
 // Query runs a statement and returns all its rows.
 func (e *Engine) Query(ctx context.Context, query string) (*engine.Result, error) {
+	res := &engine.Result{}
+	err := e.Scan(ctx, query, func(cols []engine.Column) error {
+		res.Columns = cols
+		return nil
+	}, func(row []any) error {
+		res.Rows = append(res.Rows, slices.Clone(row))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Scan runs a statement and hands its rows to row one at a time.
+func (e *Engine) Scan(ctx context.Context, query string, columns func([]engine.Column) error, row func([]any) error) error {
 	if e.trace != nil {
 		defer e.traceStmt(time.Now(), query)
 	}
 	rows, err := e.conn.QueryContext(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("duckdb: %w", err)
+		return fmt.Errorf("duckdb: %w", explainError(err))
 	}
 	defer rows.Close()
 	cts, err := rows.ColumnTypes()
 	if err != nil {
-		return nil, fmt.Errorf("duckdb: %w", err)
+		return fmt.Errorf("duckdb: %w", err)
 	}
-	res := &engine.Result{Columns: make([]engine.Column, len(cts))}
+	cols := make([]engine.Column, len(cts))
 	for i, ct := range cts {
 		t, _, err := deltaType(ct.DatabaseTypeName())
 		if err != nil {
 			t = delta.Primitive(delta.TypeString)
 		}
-		res.Columns[i] = engine.Column{Name: ct.Name(), Type: t}
+		cols[i] = engine.Column{Name: ct.Name(), Type: t}
 	}
+	if err := columns(cols); err != nil {
+		return err
+	}
+	vals := make([]any, len(cts))
+	ptrs := make([]any, len(cts))
 	for rows.Next() {
-		vals := make([]any, len(cts))
-		ptrs := make([]any, len(cts))
 		for i := range vals {
+			vals[i] = nil
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("duckdb: %w", err)
+			return fmt.Errorf("duckdb: %w", err)
 		}
 		for i, v := range vals {
 			vals[i] = normalize(v)
 		}
-		res.Rows = append(res.Rows, vals)
+		if err := row(vals); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("duckdb: %w", err)
+		return fmt.Errorf("duckdb: %w", explainError(err))
 	}
-	return res, nil
+	return nil
 }
 
 // normalize turns driver-specific values into plain Go values.
