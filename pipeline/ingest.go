@@ -304,6 +304,10 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	txns := seen
 	keys := make([]string, len(good))
 	for i, f := range good {
+		if f.offset > 0 {
+			rep.ChangedFiles++
+			r.logf("%s: %s grew since it was ingested: reading its lines %d to %d (on_change: append_new)", s.Table, f.key, f.lineBase+1, f.lines)
+		}
 		keys[i] = f.key
 		txns = append(txns, recordedState(snap, f.key).stateTxns(f, f.cut, f.lines)...)
 		if _, ok := prevBad[f.key]; ok {
@@ -418,7 +422,11 @@ func (r *run) prepare(ctx context.Context, s *Source, snap *delta.Snapshot, plan
 			}
 			if len(missing) > 0 {
 				slices.Sort(missing)
-				setAside(f, "lacks column "+strings.Join(missing, ", "), 0)
+				line := int64(0)
+				if s.Format == "csv" && !s.CSV.NoHeader {
+					line = 1 // the header
+				}
+				setAside(f, "lacks column "+strings.Join(missing, ", "), line)
 				continue
 			}
 			for c := range have {
@@ -542,10 +550,13 @@ func (r *run) neededColumns(s *Source, snap *delta.Snapshot) map[string]neededCo
 	}
 	down, err := r.proj.Selection([]string{s.Table + "+"})
 	if err == nil {
-		for _, m := range r.proj.Models {
-			if down[m.Name] {
-				for _, id := range sqlIdentifiers(m.SQL) {
-					add(id, m.Name)
+		// The models that read the table name the column first.
+		for _, direct := range []bool{true, false} {
+			for _, m := range r.proj.Models {
+				if down[m.Name] && slices.Contains(m.Deps, s.Table) == direct {
+					for _, id := range sqlIdentifiers(m.SQL) {
+						add(id, m.Name)
+					}
 				}
 			}
 		}

@@ -71,7 +71,7 @@ func scanLanding(path string, s *Source, offset, lineBase int64, completeLines b
 		names, err := parseHeader(hdr, s.CSV)
 		switch {
 		case errors.Is(err, errNotUTF8Header):
-			sc.bad, sc.badLine = "binary content: the header line is not text", 1
+			sc.bad, sc.badLine = "binary content: the header (line 1) is not text", 1
 			return sc, nil
 		case err != nil:
 			sc.bad, sc.badLine = err.Error(), 1
