@@ -295,6 +295,16 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	src := engine.Source{Format: engine.Format(s.Format), Delimiter: s.CSV.Delimiter, Quote: s.CSV.Quote, Escape: s.CSV.Escape, NoHeader: s.CSV.NoHeader}
+	var lr *engine.LoadResult
+	if len(good) > 0 {
+		var unreadable []badFile
+		lr, good, unreadable, err = r.loadFiles(ctx, s, src, good)
+		if err != nil {
+			return rep, err
+		}
+		bad = append(bad, unreadable...)
+	}
 	for _, f := range good {
 		if t := time.UnixMilli(f.version); rep.Arrival.IsZero() || t.Before(rep.Arrival) {
 			rep.Arrival = t
@@ -322,12 +332,8 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	rep.Status = StatusUpToDate
 	switch {
 	case len(good) > 0:
-		src := engine.Source{Format: engine.Format(s.Format), Delimiter: s.CSV.Delimiter, Quote: s.CSV.Quote, Escape: s.CSV.Escape, NoHeader: s.CSV.NoHeader}
-		for _, f := range good {
-			src.Files = append(src.Files, f.local)
-		}
 		info := map[string]any{"batch_id": r.batchID, "source": s.Name, "files": keys}
-		if err := r.land(ctx, s, rep, tbl, snap, src, good, txns, info, replace); err != nil {
+		if err := r.land(ctx, s, rep, tbl, snap, src, good, txns, info, replace, lr); err != nil {
 			return rep, err
 		}
 	case len(seen) > 0:
@@ -345,6 +351,61 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 		return rep, err
 	}
 	return rep, nil
+}
+
+// loadFiles reads the files into the engine relation __landed. When the
+// engine cannot read the batch, each file is tried alone: those it cannot
+// read are set aside (with the engine's error), the rest are read.
+func (r *run) loadFiles(ctx context.Context, s *Source, src engine.Source, files []landedFile) (*engine.LoadResult, []landedFile, []badFile, error) {
+	with := func(fs []landedFile) engine.Source {
+		src.Files = nil
+		for _, f := range fs {
+			src.Files = append(src.Files, f.local)
+		}
+		return src
+	}
+	lr, err := r.eng.Load(ctx, "__landed", with(files))
+	if err == nil {
+		return lr, files, nil, nil
+	}
+	if ctx.Err() != nil {
+		return nil, nil, nil, ctx.Err()
+	}
+	batchErr := err
+	var good []landedFile
+	var bad []badFile
+	for _, f := range files {
+		if _, err := r.eng.Load(ctx, "__probe", with([]landedFile{f})); err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, nil, ctx.Err()
+			}
+			msg := engineMessage(err, f)
+			bad = append(bad, badFile{key: f.key, size: f.size, mtime: f.version, reason: "the engine cannot read it: " + msg})
+			r.logf("warning: %s: %s set aside (see %s): the engine cannot read it: %s", s.Table, f.key, BadFilesTable, msg)
+			continue
+		}
+		good = append(good, f)
+	}
+	_ = r.eng.Exec(ctx, "DROP TABLE IF EXISTS __probe")
+	if len(bad) == 0 {
+		return nil, nil, nil, fmt.Errorf("pipeline: source %s: %w", s.Name, batchErr)
+	}
+	if len(good) == 0 {
+		return nil, nil, bad, nil
+	}
+	lr, err = r.eng.Load(ctx, "__landed", with(good))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+	}
+	return lr, good, bad, nil
+}
+
+// engineMessage is the first line of an engine error about a file, with
+// the file's landing key for its local path.
+func engineMessage(err error, f landedFile) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	msg = strings.TrimPrefix(msg, "duckdb: load __probe: ")
+	return strings.TrimSpace(strings.ReplaceAll(msg, f.local, f.key))
 }
 
 // changeText describes how a file changed since it was last seen.
@@ -403,7 +464,7 @@ func (r *run) prepare(ctx context.Context, s *Source, snap *delta.Snapshot, plan
 				if ctx.Err() != nil {
 					return nil, nil, cleanup, ctx.Err()
 				}
-				setAside(f, "the engine cannot read it: "+strings.ReplaceAll(err.Error(), f.local, f.key), 0)
+				setAside(f, "the engine cannot read it: "+engineMessage(err, f), 0)
 				continue
 			}
 		}
@@ -648,10 +709,12 @@ func (r *run) parquetColumns(ctx context.Context, local string) ([]string, error
 // land loads files into the source's bronze table: reads them, types the
 // columns (rescuing what does not fit), and commits the rows with txns in
 // one commit, by the source's mode.
-func (r *run) land(ctx context.Context, s *Source, rep *TableReport, tbl *delta.Table, snap *delta.Snapshot, src engine.Source, load []landedFile, txns []delta.Txn, info map[string]any, replace bool) error {
-	lr, err := r.eng.Load(ctx, "__landed", src)
-	if err != nil {
-		return fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+func (r *run) land(ctx context.Context, s *Source, rep *TableReport, tbl *delta.Table, snap *delta.Snapshot, src engine.Source, load []landedFile, txns []delta.Txn, info map[string]any, replace bool, lr *engine.LoadResult) error {
+	if lr == nil {
+		var err error
+		if lr, err = r.eng.Load(ctx, "__landed", src); err != nil {
+			return fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+		}
 	}
 	rep.Rejected = int64(len(lr.Rejects))
 	rep.RowsIn = lr.Rows + rep.Rejected

@@ -203,7 +203,10 @@ func scanLanding(path string, s *Source, offset, lineBase int64, completeLines b
 		return sc, nil
 	}
 	if state == inQuote && !completeLines {
-		sc.bad, sc.badLine = fmt.Sprintf("unclosed quote: the quote opened at line %d is never closed and swallows the %d lines after it", quoteLine, line-quoteLine), quoteLine
+		sc.bad, sc.badLine = fmt.Sprintf("unclosed quote: the quote opened at line %d is never closed before the end of the file", quoteLine), quoteLine
+		if n := line - quoteLine; n > 0 {
+			sc.bad = fmt.Sprintf("unclosed quote: the quote opened at line %d is never closed and swallows the %d records after it (lines %d-%d)", quoteLine, n, quoteLine+1, line)
+		}
 		return sc, nil
 	}
 	return sc, nil

@@ -361,7 +361,7 @@ func TestBadFiles(t *testing.T) {
 		{"duplicate_header_column", "order_items", []byte("order_id,price,price\no1,1.5,2.5\n"), regexp.MustCompile(`duplicate column "price" in the header \(line 1`), 1},
 		{"invalid_utf8_json", "clickstream", append(json(50, 52), []byte("{\"event_id\": \"e\xff\xfe\", \"event_type\": \"view\"}\n")...), regexp.MustCompile(`^invalid UTF-8 at line 4$`), 4},
 		{"missing_needed_column", "order_items", []byte("order_id,order_item_id\no50,1\no51,1\n"), regexp.MustCompile(`^lacks column price \(read by silver\.order_items\)`), 1},
-		{"unclosed_quote", "order_items", []byte("order_id,order_item_id,price\no50,1,50.5\n\"o51,1,51.5\no52,1,52.5\no53,1,53.5\n"), regexp.MustCompile(`the quote opened at line 3 is never closed and swallows the 2 lines after it`), 3},
+		{"unclosed_quote", "order_items", []byte("order_id,order_item_id,price\no50,1,50.5\n\"o51,1,51.5\no52,1,52.5\no53,1,53.5\n"), regexp.MustCompile(`^unclosed quote: the quote opened at line 3 is never closed and swallows the 2 records after it \(lines 4-5\)$`), 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
