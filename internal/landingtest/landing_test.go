@@ -1,6 +1,7 @@
 package landingtest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -435,5 +436,85 @@ func TestBadFiles(t *testing.T) {
 				t.Errorf("bronze has %d rows, want 4 + 3 + 2 + 3", n)
 			}
 		})
+	}
+}
+
+// TestKilledRunsIngestOnce grows a JSON-lines log (on_change: append_new)
+// and SIGKILLs `medallion run` at a point given by its own output: when it
+// says the file grew (before the bronze commit) or when it reports the
+// bronze table (after it). The next run resumes from what the bronze
+// table's log records: every event is in bronze exactly once, and each
+// window counts each event once.
+func TestKilledRunsIngestOnce(t *testing.T) {
+	p := newProject(t, "append_new")
+	var log strings.Builder
+	total := 0
+	for round := 1; round <= 6; round++ {
+		for range 15 {
+			total++
+			log.WriteString(event(total) + "\n")
+		}
+		p.land("clickstream/events.json", []byte(log.String()))
+		at := "bronze.clickstream " // after the commit
+		if round%2 == 0 && round > 1 {
+			at = "grew since it was ingested" // before it
+		}
+		p.killAt(at)
+	}
+	p.run()
+	if n := p.queryInt("SELECT count(*) FROM bronze.clickstream"); n != int64(total) {
+		t.Errorf("bronze has %d rows, want the %d events once each", n, total)
+	}
+	if n := p.queryInt("SELECT count(DISTINCT event_id) FROM bronze.clickstream"); n != int64(total) {
+		t.Errorf("%d distinct events in bronze, want %d", n, total)
+	}
+	want := map[string]int64{}
+	for i := 1; i <= total; i++ {
+		at := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC).Add(time.Duration(i-1) * 6 * time.Second)
+		typ := "view"
+		if i%3 == 0 {
+			typ = "cart"
+		}
+		want[strconv.FormatInt(at.Truncate(time.Minute).Unix(), 10)+" "+typ]++
+	}
+	rows := p.query("SELECT CAST(epoch(window_start) AS BIGINT) || ' ' || event_type, events FROM gold.clickstream_events_1m ORDER BY 1")
+	if len(rows) == 0 {
+		t.Fatal("no windows written")
+	}
+	for _, r := range rows {
+		n, _ := strconv.ParseInt(r[1], 10, 64)
+		if n != want[r[0]] {
+			t.Errorf("window %s: %d events, want %d", r[0], n, want[r[0]])
+		}
+	}
+}
+
+// killAt starts `medallion run` and SIGKILLs it as soon as a line of its
+// output contains marker (or lets it finish when none does).
+func (p *project) killAt(marker string) {
+	p.t.Helper()
+	cmd := exec.Command(os.Args[0], "-C", p.dir, "run")
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	killed := false
+	for sc.Scan() {
+		if !killed && strings.Contains(sc.Text(), marker) {
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				p.t.Fatal(err)
+			}
+			killed = true
+		}
+	}
+	err = cmd.Wait()
+	p.t.Logf("run killed at %q: %v (killed: %v)", marker, err, killed)
+	if !killed {
+		p.t.Fatalf("the run never printed %q (exit: %v)", marker, err)
 	}
 }
