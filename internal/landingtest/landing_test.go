@@ -518,3 +518,33 @@ func (p *project) killAt(marker string) {
 		p.t.Fatalf("the run never printed %q (exit: %v)", marker, err)
 	}
 }
+
+// TestGrowingCSVRejectLine: with append_new, the records a CSV file gained
+// are read under its header, and a record that cannot be parsed is reported
+// (and kept in _rescued_data) with its line in the whole file, not in the
+// part read; a last record without its newline waits for it.
+func TestGrowingCSVRejectLine(t *testing.T) {
+	p := newProject(t, "append_new")
+	p.land("order_items/items_1.csv", items(1, 5))
+	p.run()
+	grown := string(items(1, 5)) + "o6,1\n" + strings.TrimPrefix(string(items(7, 8)), "order_id,order_item_id,price\n") + "o9,1,9."
+	p.land("order_items/items_1.csv", []byte(grown))
+	out := p.run()
+	if !strings.Contains(out, "warning: bronze.order_items: order_items/items_1.csv line 7: ") {
+		t.Errorf("the record with too few fields is not reported at line 7:\n%s", out)
+	}
+	if n := p.queryInt(`SELECT count(*) FROM bronze.order_items WHERE order_id IS NULL AND json_extract(_rescued_data, '$._line')::BIGINT = 7`); n != 1 {
+		t.Errorf("%d rejected rows carry line 7, want 1", n)
+	}
+	if n := p.queryInt("SELECT count(DISTINCT order_id) FROM bronze.order_items"); n != 7 {
+		t.Errorf("%d orders in bronze, want o1-o5, o7, o8 (o9 has no newline yet)", n)
+	}
+	p.land("order_items/items_1.csv", []byte(grown+"5\n"))
+	p.run()
+	if n := p.queryInt("SELECT count(*) FROM bronze.order_items WHERE order_id = 'o9' AND price = 9.5"); n != 1 {
+		t.Errorf("o9, once its line ended: %d rows, want 1", n)
+	}
+	if n := p.queryInt("SELECT count(*) FROM bronze.order_items"); n != 9 {
+		t.Errorf("bronze has %d rows, want 8 records + 1 reject", n)
+	}
+}
