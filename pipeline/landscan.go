@@ -96,7 +96,7 @@ func scanLanding(path string, s *Source, offset, lineBase int64, completeLines b
 	}
 	quote, escape := byte(0), byte(0)
 	if s.Format == "csv" {
-		q, e := or(s.CSV.Quote, `"`), or(s.CSV.Escape, or(s.CSV.Quote, `"`))
+		q, e := or(s.CSV.Quote, `"`), or(s.CSV.Escape, `"`) // as the engine reads them
 		quote, escape = q[0], e[0]
 	}
 	delim := byte(',')
@@ -154,7 +154,11 @@ func scanLanding(path string, s *Source, offset, lineBase int64, completeLines b
 				sc.cut, sc.lines = pos, line
 			}
 		} else {
-			for i := 0; i < len(full); i++ {
+			n := len(full)
+			if state == fieldStart && (quote == 0 || bytes.IndexByte(full, quote) < 0) {
+				n = 0 // no quote on a line that starts a record: nothing to track
+			}
+			for i := 0; i < n; i++ {
 				c := full[i]
 				switch state {
 				case quoteSeen:
