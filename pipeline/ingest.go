@@ -257,7 +257,10 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 		default:
 			rep.ChangedFiles++
 			how := "on_change: ignore"
-			if appendNew {
+			switch {
+			case appendNew && st.offset < 0:
+				how = "on_change: append_new, but the table does not record how much of it was ingested (it was ingested by an older medallion)"
+			case appendNew:
 				how = "on_change: append_new, and it did not grow past the " + strconv.FormatInt(st.offset, 10) + " bytes ingested"
 			}
 			r.logf("warning: %s: %s changed since it was ingested (%s); not ingested again (%s)", s.Table, f.key, changeText(st, f), how)

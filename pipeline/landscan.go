@@ -64,8 +64,11 @@ func scanLanding(path string, s *Source, offset, lineBase int64, completeLines b
 		if err != nil {
 			return sc, err
 		}
-		if len(bytes.TrimSpace(bytes.TrimPrefix(hdr, []byte("\ufeff")))) == 0 && n >= size {
+		if len(bytes.TrimSpace(bytes.TrimPrefix(hdr, []byte("\ufeff")))) == 0 {
 			sc.bad = "empty file (no header line)"
+			if n < size {
+				sc.bad, sc.badLine = "no header: line 1 is blank", 1
+			}
 			return sc, nil
 		}
 		names, err := parseHeader(hdr, s.CSV)
