@@ -558,3 +558,42 @@ func TestGrowingCSVRejectLine(t *testing.T) {
 		t.Errorf("after the file shrank, bronze has %d rows, want 9", n)
 	}
 }
+
+// TestQuotedFieldsAreNotBad: quoted fields with doubled quotes, delimiters
+// and line breaks, and a quote inside an unquoted field, are ordinary CSV:
+// nothing is set aside. With append_new, a record whose quoted field is
+// still open at the end of the file waits until it is closed.
+func TestQuotedFieldsAreNotBad(t *testing.T) {
+	p := newProject(t, "append_new")
+	head := "order_id,order_item_id,price\n" +
+		"\"o1 \"\"big\"\"\nbox\",1,1.5\n" +
+		"o2,1,2.5\n" +
+		"\"o3,x\",1,3.5\n" +
+		"o4 5\" screen,1,4.5\n"
+	p.land("order_items/items_1.csv", []byte(head+"\"o5 first line\n"))
+	out := p.run()
+	if strings.Contains(out, "warning") {
+		t.Errorf("warnings for well-formed CSV:\n%s", out)
+	}
+	rows := p.query("SELECT order_id FROM bronze.order_items ORDER BY price")
+	want := []string{"o1 \"big\"\nbox", "o2", "o3,x", "o4 5\" screen"}
+	if len(rows) != len(want) {
+		t.Fatalf("bronze rows %q, want %q", rows, want)
+	}
+	for i, r := range rows {
+		if r[0] != want[i] {
+			t.Errorf("row %d: order_id %q, want %q", i, r[0], want[i])
+		}
+	}
+	p.land("order_items/items_1.csv", []byte(head+"\"o5 first line\nsecond line\",1,5.5\n"))
+	out = p.run()
+	if strings.Contains(out, "warning") {
+		t.Errorf("warnings for the completed record:\n%s", out)
+	}
+	if n := p.queryInt("SELECT count(*) FROM bronze.order_items WHERE order_id = 'o5 first line' || chr(10) || 'second line' AND price = 5.5"); n != 1 {
+		t.Errorf("the record completed later: %d rows, want 1", n)
+	}
+	if n := p.queryInt("SELECT count(*) FROM bronze.order_items"); n != 5 {
+		t.Errorf("bronze has %d rows, want 5", n)
+	}
+}
