@@ -45,6 +45,12 @@ type project struct {
 
 func newProject(t *testing.T, onChange string) *project {
 	t.Helper()
+	return newProjectFormat(t, onChange, "csv")
+}
+
+// newProjectFormat is newProject with order_items in the given format.
+func newProjectFormat(t *testing.T, onChange, itemsFormat string) *project {
+	t.Helper()
 	dir := t.TempDir()
 	oc := ""
 	if onChange != "" {
@@ -58,6 +64,7 @@ engine:
   threads: 1
 sources:
   order_items:
+    format: ` + itemsFormat + `
     mode: append` + oc + `
     schema: {order_id: string, order_item_id: long, price: double}
   clickstream:
@@ -595,5 +602,46 @@ func TestQuotedFieldsAreNotBad(t *testing.T) {
 	}
 	if n := p.queryInt("SELECT count(*) FROM bronze.order_items"); n != 5 {
 		t.Errorf("bronze has %d rows, want 5", n)
+	}
+}
+
+// TestBadParquet: a Parquet file without a column the models read, and one
+// the engine cannot read (right magic bytes, broken footer), are set aside;
+// the good Parquet files around them are ingested.
+func TestBadParquet(t *testing.T) {
+	p := newProjectFormat(t, "", "parquet")
+	good, err := os.ReadFile("testdata/parquet/items_good.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noPrice, err := os.ReadFile("testdata/parquet/items_no_price.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.land("order_items/part_1.parquet", good)
+	p.land("order_items/part_2.parquet", noPrice)
+	p.land("order_items/part_3.parquet", []byte("PAR1 not really a parquet file PAR1"))
+	p.land("order_items/part_4.parquet", good)
+	out := p.run()
+	for _, f := range []string{"part_2", "part_3"} {
+		if !strings.Contains(out, "warning: bronze.order_items: order_items/"+f+".parquet set aside") {
+			t.Errorf("%s is not reported as set aside:\n%s", f, out)
+		}
+	}
+	rows := p.query("SELECT path, reason FROM medallion.bad_files ORDER BY path")
+	if len(rows) != 2 {
+		t.Fatalf("medallion.bad_files: %q, want 2 rows", rows)
+	}
+	if rows[0][0] != "order_items/part_2.parquet" || rows[0][1] != "lacks column price (read by silver.order_items)" {
+		t.Errorf("bad file %q", rows[0])
+	}
+	if rows[1][0] != "order_items/part_3.parquet" || !strings.HasPrefix(rows[1][1], "the engine cannot read it: ") || !strings.Contains(rows[1][1], "order_items/part_3.parquet") || strings.Contains(rows[1][1], p.dir) {
+		t.Errorf("bad file %q: want the engine's error naming the landing path (not a local one)", rows[1])
+	}
+	if n := p.queryInt("SELECT count(*) FROM bronze.order_items"); n != 6 {
+		t.Errorf("bronze has %d rows, want the 6 of the good files", n)
+	}
+	if got, want := p.revenue(), 2*(1.5+2.5+3.5); got != want {
+		t.Errorf("gold.revenue %v, want %v", got, want)
 	}
 }
