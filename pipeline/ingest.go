@@ -132,6 +132,7 @@ func digitRun(s string) (string, string) {
 // ingested (append_new reads on from there). A txn's version may only
 // grow, so each holds a generation (bits 40 and up, one more at every
 // change of the file's record) above the value (the low 40 bits).
+func landingGenTxn(key string) string    { return "medallion/landing-gen/" + key }
 func landingMtimeTxn(key string) string  { return "medallion/landing-mtime/" + key }
 func landingSizeTxn(key string) string   { return "medallion/landing-size/" + key }
 func landingOffsetTxn(key string) string { return "medallion/landing-offset/" + key }
@@ -182,8 +183,12 @@ func (st fileState) changed(f landedFile) bool {
 // stateTxns record f's current version as seen, with offset and lines
 // ingested (-1: leave them as recorded).
 func (st fileState) stateTxns(f landedFile, offset, lines int64) []delta.Txn {
+	// The generation alone as well: a racing run that recorded the same
+	// generation with other values makes this commit fail its txn check
+	// (some txns already committed) instead of ingesting bytes twice.
+	out := []delta.Txn{{AppID: landingGenTxn(f.key), Version: st.gen + 1}}
 	gen := (st.gen + 1) << stateBits
-	out := []delta.Txn{{AppID: landingMtimeTxn(f.key), Version: gen | f.version&stateMask}, {AppID: landingSizeTxn(f.key), Version: gen | f.size&stateMask}}
+	out = append(out, delta.Txn{AppID: landingMtimeTxn(f.key), Version: gen | f.version&stateMask}, delta.Txn{AppID: landingSizeTxn(f.key), Version: gen | f.size&stateMask})
 	if offset < 0 {
 		offset, lines = st.offset, st.lines
 	}
