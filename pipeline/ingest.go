@@ -458,7 +458,7 @@ func (r *run) prepare(ctx context.Context, s *Source, snap *delta.Snapshot, plan
 		}
 	}
 	for _, f := range plans {
-		sc, err := scanLanding(f.local, s, f.offset, f.lineBase, appendNew)
+		sc, err := scanLanding(ctx, f.local, s, f.offset, f.lineBase, appendNew)
 		if err != nil {
 			return nil, nil, cleanup, fmt.Errorf("pipeline: source %s: %s: %w", s.Name, f.key, err)
 		}
@@ -510,7 +510,7 @@ func (r *run) prepare(ctx context.Context, s *Source, snap *delta.Snapshot, plan
 			continue // no complete line yet past what was ingested
 		}
 		if f.offset > 0 || f.cut < f.size {
-			tmp, err := r.copyRange(s, f)
+			tmp, err := r.copyRange(ctx, s, f)
 			if err != nil {
 				return nil, nil, cleanup, fmt.Errorf("pipeline: source %s: %s: %w", s.Name, f.key, err)
 			}
@@ -524,7 +524,10 @@ func (r *run) prepare(ctx context.Context, s *Source, snap *delta.Snapshot, plan
 
 // copyRange copies the bytes [offset, cut) of a landing file to a
 // temporary file (after the header line for CSV) for the engine to read.
-func (r *run) copyRange(s *Source, f landedFile) (string, error) {
+func (r *run) copyRange(ctx context.Context, s *Source, f landedFile) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	dir := r.proj.Resolve(r.proj.Config.Engine.CacheDir)
 	if r.proj.Dir == "" && !filepath.IsAbs(dir) {
 		dir = os.TempDir()

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -40,7 +41,7 @@ var errNotUTF8Header = errors.New("not text")
 // lines, a CSV quote that is never closed. With completeLines only the
 // complete lines are taken (cut at the last newline outside quotes), so a
 // line still being written waits for the next run.
-func scanLanding(path string, s *Source, offset, lineBase int64, completeLines bool) (fileScan, error) {
+func scanLanding(ctx context.Context, path string, s *Source, offset, lineBase int64, completeLines bool) (fileScan, error) {
 	var sc fileScan
 	f, err := os.Open(path)
 	if err != nil {
@@ -137,6 +138,9 @@ func scanLanding(path string, s *Source, offset, lineBase int64, completeLines b
 		}
 		line++
 		pos += int64(len(full))
+		if line%100000 == 0 && ctx.Err() != nil {
+			return sc, ctx.Err()
+		}
 		ended := full[len(full)-1] == '\n'
 		if bytes.IndexByte(full, 0) >= 0 {
 			sc.bad, sc.badLine = fmt.Sprintf("binary content (a NUL byte) at line %d", line), line

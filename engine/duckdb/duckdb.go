@@ -609,7 +609,7 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 		for _, r := range bad.Rows {
 			res.Rejects = append(res.Rejects, engine.Reject{File: r[0].(string), Error: "invalid JSON object", Raw: r[1].(string)})
 		}
-		if err := rejectLines(res.Rejects); err != nil {
+		if err := rejectLines(ctx, res.Rejects); err != nil {
 			return nil, fmt.Errorf("duckdb: load %s: rejects: %w", name, err)
 		}
 		_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+raw)
@@ -642,7 +642,7 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 // file: the engine reads lines without their numbers, so each file with
 // rejects is read once more and its lines matched in order (the k-th
 // reject of a given text is the k-th line with that text).
-func rejectLines(rejects []engine.Reject) error {
+func rejectLines(ctx context.Context, rejects []engine.Reject) error {
 	byFile := map[string]map[string][]int{}
 	for i, rj := range rejects {
 		if byFile[rj.File] == nil {
@@ -652,6 +652,9 @@ func rejectLines(rejects []engine.Reject) error {
 		byFile[rj.File][k] = append(byFile[rj.File][k], i)
 	}
 	for file, want := range byFile {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		f, err := os.Open(file)
 		if err != nil {
 			return err
