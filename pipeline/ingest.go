@@ -633,9 +633,13 @@ func (r *run) neededColumns(s *Source, snap *delta.Snapshot) map[string]neededCo
 			}
 		}
 	}
+	optional := map[string]bool{}
+	for _, c := range s.OptionalColumns {
+		optional[strings.ToLower(c)] = true
+	}
 	mark := func(name string) {
 		lc := strings.ToLower(name)
-		if isMeta(name) || derived[lc] {
+		if isMeta(name) || derived[lc] || optional[lc] {
 			return
 		}
 		out[lc] = neededColumn{name: name, known: true, by: refs[lc]}
@@ -650,7 +654,7 @@ func (r *run) neededColumns(s *Source, snap *delta.Snapshot) map[string]neededCo
 	}
 	// Columns first seen in this batch: named when a file lacks them.
 	for id, by := range refs {
-		if _, ok := out[id]; !ok {
+		if _, ok := out[id]; !ok && !optional[id] {
 			out[id] = neededColumn{name: id, by: by}
 		}
 	}

@@ -199,6 +199,10 @@ type Source struct {
 	// (only the complete lines past what was ingested: growing logs).
 	// Replace sources always reload.
 	OnChange OnChange `yaml:"on_change"`
+	// OptionalColumns may be missing from a CSV or Parquet file (its rows
+	// get NULL) even though a model reads them; a file lacking any other
+	// column that the table has and a model reads is set aside.
+	OptionalColumns []string `yaml:"optional_columns"`
 	// Kafka, when set, reads the source from a Kafka topic (or Azure Event
 	// Hubs through its Kafka endpoint) instead of landing files; records
 	// are JSON objects.
@@ -414,6 +418,11 @@ func (s *Source) validate() error {
 	for _, k := range s.Keys {
 		if !identRE.MatchString(k) {
 			return fmt.Errorf("keys: invalid column name %q", k)
+		}
+	}
+	for _, k := range s.OptionalColumns {
+		if !identRE.MatchString(k) {
+			return fmt.Errorf("optional_columns: invalid column name %q", k)
 		}
 	}
 	for _, item := range s.Derive {

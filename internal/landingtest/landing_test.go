@@ -45,11 +45,12 @@ type project struct {
 
 func newProject(t *testing.T, onChange string) *project {
 	t.Helper()
-	return newProjectFormat(t, onChange, "csv")
+	return newProjectFormat(t, onChange, "csv", "")
 }
 
-// newProjectFormat is newProject with order_items in the given format.
-func newProjectFormat(t *testing.T, onChange, itemsFormat string) *project {
+// newProjectFormat is newProject with order_items in the given format and
+// with extra keys (YAML lines) for it.
+func newProjectFormat(t *testing.T, onChange, itemsFormat, itemsExtra string) *project {
 	t.Helper()
 	dir := t.TempDir()
 	oc := ""
@@ -66,7 +67,7 @@ sources:
   order_items:
     format: ` + itemsFormat + `
     mode: append` + oc + `
-    schema: {order_id: string, order_item_id: long, price: double}
+    schema: {order_id: string, order_item_id: long, price: double}` + itemsExtra + `
   clickstream:
     format: json
     mode: append` + oc + `
@@ -609,7 +610,7 @@ func TestQuotedFieldsAreNotBad(t *testing.T) {
 // the engine cannot read (right magic bytes, broken footer), are set aside;
 // the good Parquet files around them are ingested.
 func TestBadParquet(t *testing.T) {
-	p := newProjectFormat(t, "", "parquet")
+	p := newProjectFormat(t, "", "parquet", "")
 	good, err := os.ReadFile("testdata/parquet/items_good.parquet")
 	if err != nil {
 		t.Fatal(err)
@@ -642,6 +643,25 @@ func TestBadParquet(t *testing.T) {
 		t.Errorf("bronze has %d rows, want the 6 of the good files", n)
 	}
 	if got, want := p.revenue(), 2*(1.5+2.5+3.5); got != want {
+		t.Errorf("gold.revenue %v, want %v", got, want)
+	}
+}
+
+// TestOptionalColumns: a column listed in optional_columns may be missing
+// from a file (its rows get NULL, which the model turns into 0.0 as its SQL
+// says); nothing is set aside.
+func TestOptionalColumns(t *testing.T) {
+	p := newProjectFormat(t, "", "csv", "\n    optional_columns: [price]")
+	p.land("order_items/part_1.csv", items(1, 2))
+	p.land("order_items/part_2.csv", []byte("order_id,order_item_id\no3,1\n"))
+	out := p.run()
+	if strings.Contains(out, "set aside") {
+		t.Errorf("a file without an optional column was set aside:\n%s", out)
+	}
+	if n := p.queryInt("SELECT count(*) FROM bronze.order_items WHERE order_id = 'o3' AND price IS NULL"); n != 1 {
+		t.Errorf("o3 without price: %d rows, want 1", n)
+	}
+	if got, want := p.revenue(), revenue(1, 2); got != want {
 		t.Errorf("gold.revenue %v, want %v", got, want)
 	}
 }
