@@ -71,7 +71,7 @@ type Report struct {
 // Changed reports whether the run committed to any table.
 func (r *Report) Changed() bool {
 	for _, t := range r.Tables {
-		if t.Status == StatusOK && t.Kind != "view" {
+		if t.Status == StatusOK && t.Kind != "view" || t.ChangedFiles+t.BadFiles > 0 {
 			return true
 		}
 	}
@@ -109,6 +109,10 @@ type TableReport struct {
 	// Files is the number of landing files read; Pending are new files
 	// (or, for a Kafka source, records) left for the next run.
 	Files, Pending int
+	// ChangedFiles are landing files found changed since they were
+	// ingested (handled by the source's on_change); BadFiles are files set
+	// aside in medallion.bad_files by this run.
+	ChangedFiles, BadFiles int
 	// Arrival is when the oldest file of the batch landed (its
 	// modification time), for freshness.
 	Arrival time.Time
@@ -349,12 +353,21 @@ func (r *run) logTable(t *TableReport) {
 		if t.Quarantined+t.Dropped+t.Duplicates+t.Rescued+t.Rejected+t.Replaced > 0 {
 			extra = fmt.Sprintf(" (quarantined %d, dropped %d, duplicates %d, replaced %d, rescued %d, rejected %d)", t.Quarantined, t.Dropped, t.Duplicates, t.Replaced, t.Rescued, t.Rejected)
 		}
+		extra += landingExtra(t)
 		r.logf("%-34s %-10s in %8d  out %8d  v%-4d %6s%s", t.Table, t.Status, t.RowsIn, t.RowsOut, t.Version, t.Duration.Round(time.Millisecond), extra)
 	case t.Status == StatusFailed || t.Status == StatusSkipped || t.Status == StatusWaiting:
 		r.logf("%-34s %-10s %s", t.Table, t.Status, t.Error)
 	default:
-		r.logf("%-34s %-10s", t.Table, t.Status)
+		r.logf("%-34s %-10s%s", t.Table, t.Status, landingExtra(t))
 	}
+}
+
+// landingExtra notes a source's changed and set-aside files.
+func landingExtra(t *TableReport) string {
+	if t.ChangedFiles+t.BadFiles == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (changed files %d, bad files %d)", t.ChangedFiles, t.BadFiles)
 }
 
 // bind makes a table's latest snapshot visible to the engine under its
@@ -643,13 +656,13 @@ func (r *run) saveReport(ctx context.Context, rep *Report) error {
 	}
 	var rows []string
 	for _, t := range rep.Tables {
-		rows = append(rows, fmt.Sprintf("(%s, %s::TIMESTAMPTZ, %s::TIMESTAMPTZ, %s, %s, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s)",
+		rows = append(rows, fmt.Sprintf("(%s, %s::TIMESTAMPTZ, %s::TIMESTAMPTZ, %s, %s, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s, %d, %d)",
 			sqlString(rep.RunID), sqlString(rep.Started.UTC().Format(time.RFC3339Nano)), sqlString(rep.Finished.UTC().Format(time.RFC3339Nano)),
 			sqlString(rep.Status), sqlString(t.Table), sqlString(t.Kind), sqlString(t.Status),
 			t.RowsIn, t.RowsOut, t.Quarantined, t.Dropped, t.Duplicates, t.Replaced, t.Rescued, t.Rejected, t.Files, t.Version, t.Duration.Milliseconds(),
-			nullableString(t.Error)))
+			nullableString(t.Error), t.ChangedFiles, t.BadFiles))
 	}
-	q := "SELECT * FROM (VALUES " + strings.Join(rows, ", ") + ") AS v(run_id, started_at, finished_at, run_status, table_name, kind, status, rows_in, rows_out, quarantined, dropped, duplicates, replaced, rescued, rejected, files, version, duration_ms, error)"
+	q := "SELECT * FROM (VALUES " + strings.Join(rows, ", ") + ") AS v(run_id, started_at, finished_at, run_status, table_name, kind, status, rows_in, rows_out, quarantined, dropped, duplicates, replaced, rescued, rejected, files, version, duration_ms, error, changed_files, bad_files)"
 	return r.appendQuery(ctx, RunsTable, q, map[string]any{"batch_id": rep.RunID})
 }
 
