@@ -378,8 +378,7 @@ func checkRunsTable(t *testing.T, s *pipeline.Session, rep *pipeline.Report) {
 			t.Errorf("medallion.runs: %s (%s, %s) has a row: %v, want %v", tr.Table, tr.Kind, tr.Status, ok, tr.Logged())
 			continue
 		}
-		if !ok {
-			t.Errorf("medallion.runs: no row for %s", tr.Table)
+		if !ok { // not logged: up to date, or a view
 			continue
 		}
 		want := []any{tr.Table, tr.Kind, tr.Status, tr.RowsIn, tr.RowsOut, tr.Quarantined, tr.Dropped, tr.Duplicates, tr.Replaced, tr.Rescued, tr.Rejected, int64(tr.Files), tr.Version, rep.Status}
