@@ -177,6 +177,18 @@ func TestEditedModelsAreRecomputed(t *testing.T) {
 			query:     "SELECT revenue, orders FROM gold.total", want: "revenue,orders\n20,1\n",
 		},
 		{
+			name: "SQL of a window model", file: "models/gold/events_10m.sql",
+			old: "count(*) AS events", new: "count(*) FILTER (WHERE kind = 'click') AS clicks",
+			recompute: []string{"gold.events_10m"},
+			query:     "SELECT strftime(window_start, '%H:%M') AS w, clicks FROM gold.events_10m ORDER BY 1", want: "w,clicks\n00:00,1\n00:10,1\n",
+		},
+		{
+			name: "a window model's lateness", file: "models/gold/events_10m.sql",
+			old: "lateness: 1m", new: "lateness: 20m",
+			recompute: []string{"gold.events_10m"},
+			query:     "SELECT strftime(window_start, '%H:%M') AS w, clicks FROM gold.events_10m ORDER BY 1", want: "w,clicks\n00:00,1\n",
+		},
+		{
 			name: "a header setting", file: "models/silver/products.sql",
 			old: "-- keys: [product_id]", new: "-- keys: [product_id]\n-- expectations:\n--   - {name: named, expr: name IS NOT NULL, action: drop}",
 			recompute: []string{"silver.products"},
@@ -248,6 +260,8 @@ func TestBrokenModelsFailBeforeWriting(t *testing.T) {
 		{"expectation syntax", "models/silver/orders.sql", "expr: amount IS NOT NULL", "expr: amount IS NOT", "models/silver/orders.sql:6:", "amount_known"},
 		{"missing key column", "models/silver/orders.sql", "keys: [order_id]", "keys: [order_no]", "models/silver/orders.sql:2:", "order_no"},
 		{"missing incremental_by column", "models/gold/daily.sql", "incremental_by: [day]", "incremental_by: [date]", "models/gold/daily.sql:2:", "date"},
+		{"unknown column in a window model", "models/gold/events_10m.sql", "count(*) AS events", "count(knd) AS events", "models/gold/events_10m.sql:3:", "knd"},
+		{"missing window time column", "models/gold/events_10m.sql", "time: ts", "time: tss", "models/gold/events_10m.sql:2:", "tss"},
 		{"a second statement", "models/silver/orders.sql", "WHERE status <> 'test'", "WHERE status <> 'test'; DROP TABLE bronze.orders", "models/silver/orders.sql:9:", ""},
 	}
 	for _, c := range cases {
@@ -302,8 +316,9 @@ func TestStreamRunLogStaysBounded(t *testing.T) {
 	}
 	mustProc(t, "stream", "-C", dir, "--trigger", "available-now", "--max-files", "1")
 	// Per batch: bronze.orders, silver.orders, gold.daily and gold.total
-	// changed; the first batch also loaded the products.
-	want := fmt.Sprintf("runs,rows,noise\n%d,%d,0\n", batches, 4*batches+2)
+	// changed; the first batch also loaded the products and the events
+	// (bronze and silver.products, bronze.events and gold.events_10m).
+	want := fmt.Sprintf("runs,rows,noise\n%d,%d,0\n", batches, 4*batches+4)
 	if got := queryCSV(t, dir, "SELECT count(DISTINCT run_id) AS runs, count(*) AS rows, count(*) FILTER (WHERE status = 'up-to-date' OR kind = 'view') AS noise FROM medallion.runs"); got != want {
 		t.Errorf("medallion.runs after %d batches: %q, want %q", batches, got, want)
 	}
