@@ -2,9 +2,12 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/medallionhq/medallion/engine"
 	"github.com/medallionhq/medallion/engine/duckdb"
@@ -47,6 +50,15 @@ func (r *run) validate(ctx context.Context) ([]*ModelError, error) {
 		return nil, err
 	}
 	if len(order) == 0 {
+		return nil, nil
+	}
+	// A stream checks the same models against the same schemas batch after
+	// batch: a combination that passed once passes again.
+	key, err := r.validationKey(ctx, order)
+	if err != nil {
+		return nil, err
+	}
+	if key != "" && passedChecks.has(key) {
 		return nil, nil
 	}
 	if r.valid == nil {
@@ -107,7 +119,66 @@ func (r *run) validate(ctx context.Context) ([]*ModelError, error) {
 		}
 		v.status[m.Name] = statusChecked
 	}
+	if len(broken) == 0 && key != "" {
+		all := true
+		for _, m := range order {
+			all = all && v.status[m.Name] == statusChecked
+		}
+		if all {
+			passedChecks.add(key)
+		}
+	}
 	return broken, nil
+}
+
+// passedChecks are the keys (validationKey) of the checks that passed in
+// this process.
+var passedChecks = &keySet{m: map[string]bool{}}
+
+type keySet struct {
+	sync.Mutex
+	m map[string]bool
+}
+
+func (s *keySet) has(k string) bool {
+	s.Lock()
+	defer s.Unlock()
+	return s.m[k]
+}
+
+func (s *keySet) add(k string) {
+	s.Lock()
+	defer s.Unlock()
+	if len(s.m) > 1000 {
+		clear(s.m)
+	}
+	s.m[k] = true
+}
+
+// validationKey digests what the check of the models depends on: every
+// model's fingerprint and the schema of every other table they read. It is
+// "" when one of those tables does not exist yet.
+func (r *run) validationKey(ctx context.Context, order []*Model) (string, error) {
+	h := sha256.New()
+	seen := map[string]bool{}
+	for _, m := range order {
+		fmt.Fprintf(h, "model %s %s\n", m.Name, r.fingerprint(m))
+		for _, d := range m.Deps {
+			if r.proj.Model(d) != nil || seen[d] {
+				continue
+			}
+			seen[d] = true
+			snap, err := r.lake.Snapshot(ctx, d)
+			if err != nil {
+				return "", err
+			}
+			if snap == nil {
+				return "", nil
+			}
+			fmt.Fprintf(h, "table %s %s\n", d, snap.Schema().String())
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // closeValidation releases the validation engine.
