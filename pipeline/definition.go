@@ -46,14 +46,14 @@ func StoredFingerprint(snap *delta.Snapshot, model string) string {
 
 // Fingerprint is a digest of what a model computes: its header settings
 // (everything but description and backfill_date), its SQL with the values
-// of the ${vars} it uses substituted, and the fingerprints of the views it
-// reads. An edit to any of them changes it, and the next run recomputes the
+// of the ${vars} it uses substituted, and the fingerprints of the models it
+// reads (so, transitively, of everything upstream). An edit to any of them changes it, and the next run recomputes the
 // model in full and everything downstream of it.
 func (p *Project) Fingerprint(m *Model) string {
-	views := map[string]string{}
+	upstream := map[string]string{}
 	for _, d := range m.Deps {
-		if dm := p.Model(d); dm != nil && dm.Materialized == View {
-			views[d] = p.Fingerprint(dm)
+		if dm := p.Model(d); dm != nil {
+			upstream[d] = p.Fingerprint(dm)
 		}
 	}
 	def := struct {
@@ -67,8 +67,8 @@ func (p *Project) Fingerprint(m *Model) string {
 		PartitionBy   []string
 		Expectations  []Expectation
 		SQL           string
-		Views         map[string]string
-	}{m.Name, m.Materialized, m.Keys, m.SequenceBy, m.Incremental, m.IncrementalBy, m.Window, m.PartitionBy, m.Expectations, m.SQL, views}
+		Upstream      map[string]string
+	}{m.Name, m.Materialized, m.Keys, m.SequenceBy, m.Incremental, m.IncrementalBy, m.Window, m.PartitionBy, m.Expectations, m.SQL, upstream}
 	b, _ := json.Marshal(def) // plain strings, slices and maps: cannot fail
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
