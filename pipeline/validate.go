@@ -13,9 +13,11 @@ import (
 	"github.com/medallionhq/medallion/engine/duckdb"
 )
 
-// Pre-run validation: before a run writes anything, every model is compiled
-// against the current schemas of the tables it reads — in an engine of its
-// own where each input is an empty relation of its table's schema and each
+// Pre-run validation: before a run writes anything, every model it runs
+// (every model, unless the run selects some: then those and the models
+// upstream of them) is compiled against the current schemas of the tables
+// it reads — in an engine of its own where each input is an empty relation
+// of its table's schema and each
 // model, in dependency order, becomes an empty table (or a view) of its
 // output, so a model is checked against what its upstream models will
 // produce, not what they produced last. No data is read. A model fails the
@@ -45,7 +47,7 @@ const (
 // order; the models left waiting are checked by a later call (after the
 // sources have created their tables).
 func (r *run) validate(ctx context.Context) ([]*ModelError, error) {
-	order, err := r.proj.Order()
+	order, err := r.checkedModels()
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +181,38 @@ func (r *run) validationKey(ctx context.Context, order []*Model) (string, error)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// checkedModels are the models a run checks, in dependency order: every
+// model, or with a selection (RunOptions.Select) the selected models and
+// the models upstream of them.
+func (r *run) checkedModels() ([]*Model, error) {
+	order, err := r.proj.Order()
+	if err != nil {
+		return nil, err
+	}
+	selected, err := r.proj.Selection(r.opts.Select)
+	if err != nil || selected == nil {
+		return order, err
+	}
+	need := map[string]bool{}
+	for i := len(order) - 1; i >= 0; i-- { // downstream first
+		m := order[i]
+		if !selected[m.Name] && !need[m.Name] {
+			continue
+		}
+		need[m.Name] = true
+		for _, d := range m.Deps {
+			need[d] = true
+		}
+	}
+	var out []*Model
+	for _, m := range order {
+		if need[m.Name] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 // closeValidation releases the validation engine.

@@ -291,6 +291,20 @@ func TestBrokenModelsFailBeforeWriting(t *testing.T) {
 			}
 		})
 	}
+	// A run that selects some tables checks them and their upstream models
+	// only: a model broken elsewhere does not block it.
+	orig, err := os.ReadFile(filepath.Join(dir, "models/gold/total.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	editFile(t, dir, "models/gold/total.sql", "FROM gold.daily", "FROM gold.daily WHERE")
+	mustProc(t, "run", "-C", dir, "--select", "+silver.orders")
+	if code, _, errOut := medallionProc(t, "run", "-C", dir); code == 0 || !strings.Contains(errOut, "models/gold/total.sql:2:") {
+		t.Errorf("a run of every table with gold.total broken: exit %d\n%s", code, errOut)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "models/gold/total.sql"), orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	mustProc(t, "run", "-C", dir)
 	if got := queryCSV(t, dir, "SELECT count(*) AS n FROM bronze.orders"); got != "n\n5\n" {
 		t.Errorf("after the fix, bronze.orders: %q, want the waiting file's row too", got)
