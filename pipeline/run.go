@@ -361,8 +361,7 @@ func (r *run) brokenModels(rep *Report, broken []*ModelError, err error) error {
 		if m := r.proj.Model(e.Model); m != nil && m.Materialized == View {
 			tr.Kind = "view"
 		}
-		rep.Tables = append(rep.Tables, tr)
-		r.logTable(tr)
+		rep.Tables = append(rep.Tables, tr) // not logged: the error says it
 	}
 	return modelErrors(broken)
 }

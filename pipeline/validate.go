@@ -301,6 +301,9 @@ func (r *run) check(ctx context.Context, v *validation, m *Model) (*ModelError, 
 // internal names translated back.
 func engineMessage(err error, names map[string]string) string {
 	msg := engineLineRE.ReplaceAllString(err.Error(), "")
+	for enginePrefix.MatchString(msg) {
+		msg = enginePrefix.ReplaceAllString(msg, "")
+	}
 	return translateNames(msg, names)
 }
 
