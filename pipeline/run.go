@@ -478,7 +478,11 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	if stored := StoredFingerprint(own, m.Name); stored != fp {
 		if own != nil {
 			r.refresh[m.Name] = true
-			r.logf("%s: definition changed (%s); recomputing in full", m.Name, m.File)
+			if up := r.refreshedUpstream(m); up != "" {
+				r.logf("%s: upstream %s was recomputed; recomputing in full", m.Name, up)
+			} else {
+				r.logf("%s: %s (or a model it reads) changed since the last run; recomputing in full", m.Name, m.File)
+			}
 		}
 		defVersion := int64(0)
 		if own != nil {
@@ -601,6 +605,22 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		return tr, err
 	}
 	return tr, r.committed(ctx, m.Name, cr, tr)
+}
+
+// refreshedUpstream names a table the model reads (directly or through
+// views) that this run recomputes in full, or "".
+func (r *run) refreshedUpstream(m *Model) string {
+	for _, d := range m.Deps {
+		if r.refresh[d] {
+			return d
+		}
+		if dm := r.proj.Model(d); dm != nil && dm.Materialized == View {
+			if up := r.refreshedUpstream(dm); up != "" {
+				return up
+			}
+		}
+	}
+	return ""
 }
 
 // committed records a model's commit in its report and binds the committed
