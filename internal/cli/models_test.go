@@ -309,6 +309,21 @@ func TestBrokenModelsFailBeforeWriting(t *testing.T) {
 	if got := queryCSV(t, dir, "SELECT count(*) AS n FROM bronze.orders"); got != "n\n5\n" {
 		t.Errorf("after the fix, bronze.orders: %q, want the waiting file's row too", got)
 	}
+	// A model edited to read a column that only a waiting file brings fails
+	// the check; ingesting the source first (a run selecting it checks no
+	// model) lets the next run go on.
+	if err := os.WriteFile(filepath.Join(dir, "landing", "orders", "orders_002.csv"), []byte("order_id,day,amount,status,channel\no6,2026-01-04,9,paid,web\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	editFile(t, dir, "models/silver/orders.sql", "AS amount, status", "AS amount, status, channel")
+	if code, _, errOut := medallionProc(t, "run", "-C", dir); code == 0 || !strings.Contains(errOut, "models/silver/orders.sql:7:") {
+		t.Errorf("a model reading a column no table has yet: exit %d\n%s", code, errOut)
+	}
+	mustProc(t, "run", "-C", dir, "--select", "bronze.orders")
+	mustProc(t, "run", "-C", dir)
+	if got := queryCSV(t, dir, "SELECT order_id, channel FROM silver.orders WHERE channel IS NOT NULL"); got != "order_id,channel\no6,web\n" {
+		t.Errorf("silver.orders after the source's new column: %q", got)
+	}
 	// The failed runs are in the run log, each naming the file and line.
 	if got := queryCSV(t, dir, "SELECT count(*) AS n FROM medallion.runs WHERE status = 'failed' AND error LIKE '%models/silver/orders.sql:6:%'"); got != "n\n2\n" {
 		t.Errorf("medallion.runs rows of the failed expectation runs: %q, want 2", got)
