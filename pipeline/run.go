@@ -141,8 +141,10 @@ type run struct {
 	// boundVersion is the version each table is bound at in the engine.
 	boundVersion map[string]int64
 	readers      map[string]int
-	// valid is the pre-run check of the models (validate.go).
-	valid *validation
+	// valid is the pre-run check of the models (validate.go); checkedAll
+	// says every model passed it.
+	valid      *validation
+	checkedAll bool
 	// refresh holds the models this run recomputes in full because their
 	// definition (or an upstream model's) changed; fingerprints caches
 	// Project.Fingerprint.

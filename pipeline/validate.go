@@ -47,6 +47,9 @@ const (
 // order; the models left waiting are checked by a later call (after the
 // sources have created their tables).
 func (r *run) validate(ctx context.Context) ([]*ModelError, error) {
+	if r.checkedAll {
+		return nil, nil
+	}
 	order, err := r.checkedModels()
 	if err != nil {
 		return nil, err
@@ -61,6 +64,7 @@ func (r *run) validate(ctx context.Context) ([]*ModelError, error) {
 		return nil, err
 	}
 	if key != "" && passedChecks.has(key) {
+		r.checkedAll = true
 		return nil, nil
 	}
 	if r.valid == nil {
@@ -121,12 +125,13 @@ func (r *run) validate(ctx context.Context) ([]*ModelError, error) {
 		}
 		v.status[m.Name] = statusChecked
 	}
-	if len(broken) == 0 && key != "" {
+	if len(broken) == 0 {
 		all := true
 		for _, m := range order {
 			all = all && v.status[m.Name] == statusChecked
 		}
-		if all {
+		r.checkedAll = all
+		if all && key != "" {
 			passedChecks.add(key)
 		}
 	}
