@@ -387,7 +387,7 @@ func (r *run) loadFiles(ctx context.Context, s *Source, src engine.Source, files
 			if ctx.Err() != nil {
 				return nil, nil, nil, ctx.Err()
 			}
-			msg := engineMessage(err, f)
+			msg := fileEngineMessage(err, f)
 			bad = append(bad, badFile{key: f.key, size: f.size, mtime: f.version, reason: "the engine cannot read it: " + msg})
 			r.logf("warning: %s: %s set aside (see %s): the engine cannot read it: %s", s.Table, f.key, BadFilesTable, msg)
 			continue
@@ -408,9 +408,9 @@ func (r *run) loadFiles(ctx context.Context, s *Source, src engine.Source, files
 	return lr, good, bad, nil
 }
 
-// engineMessage is the first line of an engine error about a file, with
+// fileEngineMessage is the first line of an engine error about a file, with
 // the file's landing key for its local path.
-func engineMessage(err error, f landedFile) string {
+func fileEngineMessage(err error, f landedFile) string {
 	msg, _, _ := strings.Cut(err.Error(), "\n")
 	msg = strings.TrimPrefix(msg, "duckdb: load __probe: ")
 	return strings.TrimSpace(strings.ReplaceAll(msg, f.local, f.key))
@@ -472,7 +472,7 @@ func (r *run) prepare(ctx context.Context, s *Source, snap *delta.Snapshot, plan
 				if ctx.Err() != nil {
 					return nil, nil, cleanup, ctx.Err()
 				}
-				setAside(f, "the engine cannot read it: "+engineMessage(err, f), 0)
+				setAside(f, "the engine cannot read it: "+fileEngineMessage(err, f), 0)
 				continue
 			}
 		}
