@@ -388,3 +388,53 @@ func landExtraOrders(t *testing.T, landing string) string {
 	}
 	return dir
 }
+
+// TestCLIRunRefusals: a run that cannot start says why and what to do,
+// and creates nothing: in an empty folder, and with an unknown --select
+// name (for which it suggests the nearest tables).
+func TestCLIRunRefusals(t *testing.T) {
+	entries := func(dir string) []string {
+		var names []string
+		es, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	empty := t.TempDir()
+	withData := t.TempDir()
+	mustRun(t, "generate", "--out", filepath.Join(withData, "landing"), "--orders", "50")
+	for _, tc := range []struct {
+		name string
+		dir  string
+		args []string
+		want []string
+	}{
+		{"empty folder", empty, []string{"run"}, []string{"nothing to run in " + empty, "no files in " + filepath.Join(empty, "landing"), "medallion demo", "medallion generate --out landing"}},
+		{"empty folder, unknown table", empty, []string{"run", "--select", "nonexistent.table"}, []string{`select "nonexistent.table": no source or model writes nonexistent.table`}},
+		{"near name", withData, []string{"run", "--select", "gold.daily_revenu"}, []string{"did you mean gold.daily_revenue?"}},
+		{"near name without layer", withData, []string{"run", "--select", "revenue_by_state+"}, []string{"did you mean gold.revenue_by_state?"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := entries(tc.dir)
+			code, _, errOut := medallion(t, append(tc.args, "-C", tc.dir)...)
+			if code == 0 {
+				t.Fatalf("exit 0, want a refusal")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q does not say %q", errOut, w)
+				}
+			}
+			if strings.Contains(errOut, "Catalog Error") {
+				t.Errorf("stderr shows a raw engine error: %q", errOut)
+			}
+			if after := entries(tc.dir); strings.Join(after, ",") != strings.Join(before, ",") {
+				t.Errorf("the refused run created files: %v, before %v", after, before)
+			}
+		})
+	}
+}
