@@ -271,6 +271,11 @@ func toResult(res *engine.Result, max int) QueryResult {
 	for _, row := range rows {
 		o := make([]any, len(row))
 		for i, v := range row {
+			// A DATE is a day, not an instant: "2017-11-06".
+			if t, ok := v.(time.Time); ok && res.Columns[i].Type.Name == delta.TypeDate {
+				o[i] = t.Format(time.DateOnly)
+				continue
+			}
 			o[i] = jsonValue(v)
 		}
 		out.Rows = append(out.Rows, o)

@@ -60,8 +60,8 @@ func TestCLI(t *testing.T) {
 	}
 	gold, _ := filepath.Glob(filepath.Join(dir, "models", "gold", "*.sql"))
 	// The 18 tables of the gold contract and the 3 clickstream windows.
-	if len(gold) != len(goldref.Names)+3 {
-		t.Errorf("init wrote %d gold models, want %d", len(gold), len(goldref.Names)+3)
+	if len(gold) != len(goldref.Names)+len(goldref.Breakdowns)+3 {
+		t.Errorf("init wrote %d gold models, want %d", len(gold), len(goldref.Names)+len(goldref.Breakdowns)+3)
 	}
 	for _, s := range sources {
 		if st, err := os.Stat(filepath.Join(dir, "landing", s)); err != nil || !st.IsDir() {
@@ -99,8 +99,8 @@ func TestCLI(t *testing.T) {
 	if m == nil {
 		t.Fatalf("run printed no summary line:\n%s", out)
 	}
-	if n, _ := strconv.Atoi(m[1]); n != 36 { // 9 bronze, 9 silver tables (3 views), 18 gold
-		t.Errorf("run updated %d tables, want 36", n)
+	if n, _ := strconv.Atoi(m[1]); n != 37 { // 9 bronze, 9 silver tables (3 views), 18 gold + gold.daily_by_state
+		t.Errorf("run updated %d tables, want 37", n)
 	}
 	if !regexp.MustCompile(`(?m)^revenue\s+orders\s+items\s+aov\s+cancellation_rate_pct\s*$`).MatchString(out) || !strings.Contains(out, "(1 rows)") {
 		t.Errorf("run did not print the summary query:\n%s", out)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,6 +79,8 @@ func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Option
 	}
 	opts.Log = logf
 	ready := hooks.ready
+	var building atomic.Bool
+	opts.Building = building.Load
 	var sched *scheduler.Scheduler
 	var jobs *jobsAPI
 	if len(proj.Config.Jobs) > 0 {
@@ -137,11 +140,16 @@ func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Option
 		streamDone <- nil
 	default:
 		metrics := stream.NewMetrics(reg)
+		building.Store(true)
 		go func() {
 			streamDone <- stream.Run(ctx, proj, stream.Options{
 				Trigger: stream.Continuous, Interval: interval, Metrics: metrics,
 				Log: logf,
+				OnBatchStart: func() { building.Store(true) },
 				OnBatch: func(rep *pipeline.Report) {
+					// Another batch follows at once when this one changed
+					// something or left files.
+					building.Store(rep.Changed() || rep.Pending() > 0)
 					for _, t := range rep.Tables {
 						if t.Status == pipeline.StatusOK && t.Kind != "view" {
 							srv.Notify(t.Table, t.Version)

@@ -101,8 +101,8 @@ func TestCompute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != len(Names) {
-		t.Errorf("Compute returned %d tables, want %d", len(got), len(Names))
+	if len(got) != len(Names)+len(Breakdowns) {
+		t.Errorf("Compute returned %d tables, want %d", len(got), len(Names)+len(Breakdowns))
 	}
 	d1, d2, d3 := date("2017-01-05"), date("2017-02-10"), date("2017-03-02")
 	wants := []wantTable{
@@ -238,6 +238,25 @@ func TestCompute(t *testing.T) {
 		t.Errorf("tested tables %q, want Names %q", names, Names)
 	}
 	checkTables(t, got, wants)
+
+	breakdowns := []wantTable{
+		{"gold.daily_by_state", []string{"date", "customer_state", "revenue", "orders", "all_orders", "canceled_orders"}, [][]any{
+			{d1, "SP", 799.5, int64(3), int64(3), int64(1)},  // o1 275.5 + o3 34 (canceled) + o8 490
+			{d1, "RJ", 510.0, int64(1), int64(1), int64(0)},  // o2
+			{d1, "PR", 0.0, int64(0), int64(1), int64(0)},    // o4: no items
+			{d2, "SP", 2120.0, int64(1), int64(2), int64(0)}, // o5; o9 without items
+			{d2, nil, 100.0, int64(1), int64(1), int64(0)},   // o6: unknown customer
+			{d3, "RJ", 215.25, int64(1), int64(1), int64(0)}, // o7
+		}},
+	}
+	names = nil
+	for _, w := range breakdowns {
+		names = append(names, w.name)
+	}
+	if !slices.Equal(names, Breakdowns) {
+		t.Errorf("tested breakdowns %q, want Breakdowns %q", names, Breakdowns)
+	}
+	checkTables(t, got, breakdowns)
 }
 
 // TestComputeOptions checks custom spend bands, including a spend equal to
