@@ -144,7 +144,7 @@ func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Option
 		go func() {
 			streamDone <- stream.Run(ctx, proj, stream.Options{
 				Trigger: stream.Continuous, Interval: interval, Metrics: metrics,
-				Log: logf,
+				Log:          logf,
 				OnBatchStart: func() { building.Store(true) },
 				OnBatch: func(rep *pipeline.Report) {
 					// Another batch follows at once when this one changed
