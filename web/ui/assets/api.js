@@ -23,8 +23,16 @@ export function connectEvents(statusEl) {
   const es = new EventSource(url);
   const set = (on, text) => { if (statusEl) { statusEl.textContent = text; statusEl.classList.toggle('on', on); } };
   es.addEventListener('hello', (ev) => {
+    let hello = {};
+    try { hello = JSON.parse(ev.data); } catch { /* ignore */ }
+    document.getElementById('project').textContent = hello.project || '';
+    if (hello.snapshot) {
+      // A static snapshot (medallion dashboard export): no live updates.
+      es.close();
+      set(false, '◼ snapshot');
+      return;
+    }
     set(true, '● live');
-    try { document.getElementById('project').textContent = JSON.parse(ev.data).project || ''; } catch { /* ignore */ }
   });
   es.addEventListener('open', () => set(true, '● live'));
   es.addEventListener('error', () => set(false, '○ reconnecting'));

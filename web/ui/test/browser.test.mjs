@@ -142,6 +142,10 @@ test('dashboard: every chart, KPI tile and table renders with data', async () =>
     assert.ok(o.count > 2, `${id}: labels rendered as SVG text`);
     assert.deepEqual(o.overlaps, [], `${id}: labels overlap`);
   }
+  // Tables fit their panels (no column cut off behind a scroll bar).
+  const clipped = await page.evaluate(() => [...document.querySelectorAll('[data-type="table"] .scroll')]
+    .filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.closest('[data-panel]').dataset.panel));
+  assert.deepEqual(clipped, [], 'tables wider than their panels');
   const pie = await page.evaluate(() => {
     const inst = echarts.getInstanceByDom(document.querySelector('[data-panel="payment_mix"] .chart'));
     const names = inst.getOption().series[0].data.map((d) => d.name);
