@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/medallionhq/medallion/datagen"
 )
 
 // date is a date at UTC midnight, as Compute returns dates.
@@ -636,5 +639,59 @@ func TestDiffDuplicateRows(t *testing.T) {
 	}
 	if d := Diff(got, want); !strings.Contains(d, "unexpected:") {
 		t.Errorf("Diff = %q, want an unexpected row", d)
+	}
+}
+
+// TestDailyByStateAddsUp: over generated dirty data, gold.daily_by_state
+// summed over the states of each date gives gold.daily_revenue's revenue
+// and orders and gold.cancellation_rate_daily's canceled and all orders.
+func TestDailyByStateAddsUp(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := datagen.Generate(t.Context(), dir, datagen.Options{Orders: 3000, Seed: 12, Dirty: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Compute(t.Context(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type sums struct {
+		revenue                          float64
+		orders, allOrders, canceled, row int64
+	}
+	key := func(v any) string { return fmt.Sprint(v) }
+	by := map[string]*sums{}
+	for _, r := range got["gold.daily_by_state"].Rows {
+		s := by[key(r[0])]
+		if s == nil {
+			s = &sums{}
+			by[key(r[0])] = s
+		}
+		s.revenue += r[2].(float64)
+		s.orders += r[3].(int64)
+		s.allOrders += r[4].(int64)
+		s.canceled += r[5].(int64)
+	}
+	if len(by) < 100 {
+		t.Fatalf("daily_by_state has %d dates", len(by))
+	}
+	for _, r := range got["gold.daily_revenue"].Rows {
+		s := by[key(r[0])]
+		if s == nil || math.Abs(s.revenue-r[1].(float64)) > 1e-6*math.Max(1, s.revenue) || s.orders != r[2].(int64) {
+			t.Errorf("date %v: daily_revenue %v, %v; daily_by_state sums %+v", r[0], r[1], r[2], s)
+		}
+		if s != nil {
+			s.row++
+		}
+	}
+	for _, r := range got["gold.cancellation_rate_daily"].Rows {
+		s := by[key(r[0])]
+		if s == nil || s.canceled != r[1].(int64) || s.allOrders != r[2].(int64) {
+			t.Errorf("date %v: cancellation_rate_daily %v of %v; daily_by_state sums %+v", r[0], r[1], r[2], s)
+		}
+	}
+	for d, s := range by {
+		if s.row == 0 && s.orders != 0 {
+			t.Errorf("date %s: %d orders with items in daily_by_state, none in daily_revenue", d, s.orders)
+		}
 	}
 }
