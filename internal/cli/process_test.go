@@ -247,8 +247,13 @@ func TestDemoStopsCleanlyAndResumes(t *testing.T) {
 	if got := atoiGrouped(t, m[1]); got != landed {
 		t.Errorf("the second demo resumed after %d orders; the first landed %d", got, landed)
 	}
-	// A status line showing a commit of this run's data.
-	second.waitLine(regexp.MustCompile(`^\x1b\[Kreplay: [\d,]+/2,000 orders .*last commit`))
+	// A status line showing orders this run landed, and a commit.
+	for {
+		m := second.waitLine(regexp.MustCompile(`^\x1b\[Kreplay: ([\d,]+)/2,000 orders .*last commit`))
+		if atoiGrouped(t, m[1]) > landed {
+			break
+		}
+	}
 	if code := second.interrupt(); code != 0 {
 		t.Fatalf("second demo: exit %d after Ctrl-C\n%s", code, second.errors())
 	}
