@@ -101,6 +101,7 @@ it again with the same --orders to continue the replay where it stopped
 						kpis.refresh(ctx)
 					}
 				},
+				building: st.replaying,
 			}
 			err = a.serve(ctx, proj, opts, false, time.Second, hooks)
 			stopped := cmd.Context().Err() != nil
@@ -176,6 +177,14 @@ type demoStatus struct {
 	kpis           string
 	lastTenth      int
 	statusOnScreen bool
+}
+
+// replaying reports whether the replay is still landing orders (or has
+// not started): the tables are being built.
+func (s *demoStatus) replaying() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.replayDone
 }
 
 // replayed is datagen's progress callback.

@@ -56,6 +56,9 @@ type serveHooks struct {
 	log func(string)
 	// onBatch receives each batch of the continuous stream.
 	onBatch func(*pipeline.Report)
+	// building reports work that will build tables besides a running
+	// batch (the demo's replay landing files).
+	building func() bool
 }
 
 // serve runs the web server over proj, with a continuous stream (or the
@@ -80,7 +83,7 @@ func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Option
 	opts.Log = logf
 	ready := hooks.ready
 	var building atomic.Bool
-	opts.Building = building.Load
+	opts.Building = func() bool { return building.Load() || hooks.building != nil && hooks.building() }
 	var sched *scheduler.Scheduler
 	var jobs *jobsAPI
 	if len(proj.Config.Jobs) > 0 {

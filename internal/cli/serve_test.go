@@ -271,6 +271,11 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(sout.String(), "medallion demo: open http://"+addr) {
 		t.Fatalf("demo did not print its URL: %s", sout.String())
 	}
+	// It says when the replay has landed every order (at --orders-per-second
+	// 0, at once); the test's own time limit bounds the wait.
+	for !strings.Contains(sout.String(), "replay finished: all 120 orders have landed") {
+		time.Sleep(50 * time.Millisecond)
+	}
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("demo exited %d: %s", code, serr.String())
