@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,9 +133,17 @@ it again with the same --orders to continue the replay where it stopped
 	return cmd
 }
 
+// tableLine is a run's per-table log line ("gold.x   failed   …"); a
+// failure is reported again, whole, by the batch's line.
+var tableLine = regexp.MustCompile(`^[a-z_][a-z0-9_]*\.[A-Za-z0-9_]+ +(ok|up-to-date|waiting|failed|skipped|view)\b`)
+
 // demoWorthPrinting keeps the stream's problems and warnings and drops its
-// routine lines (tables updated, waiting for their inputs, compactions).
+// routine lines (tables updated, waiting for their inputs, compactions) and
+// the per-table lines of a failed batch (its own line says it all).
 func demoWorthPrinting(s string) bool {
+	if tableLine.MatchString(s) {
+		return false
+	}
 	l := strings.ToLower(s)
 	return strings.Contains(l, "failed") || strings.Contains(l, "warning") || strings.Contains(l, "error") ||
 		strings.Contains(l, "unavailable") || strings.Contains(l, "set aside")
