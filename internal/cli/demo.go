@@ -423,6 +423,10 @@ func (k *demoKPIs) query(ctx context.Context) (string, error) {
 	}
 	var parts []string
 	for i, c := range res.Columns {
+		if name, ok := strings.CutSuffix(c.Name, "_pct"); ok {
+			parts = append(parts, name+" "+kpiValue(res.Rows[0][i])+"%")
+			continue
+		}
 		parts = append(parts, c.Name+" "+kpiValue(res.Rows[0][i]))
 	}
 	return strings.Join(parts, " · "), nil
