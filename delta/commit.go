@@ -460,7 +460,9 @@ func (t *Table) postCommit(ctx context.Context, snap *Snapshot) {
 	if snap.version == 0 || snap.version%int64(interval) != 0 {
 		return
 	}
-	if err := t.Checkpoint(ctx, snap); err != nil {
+	// The commit has happened: a stop (ctx ending) does not cut its
+	// checkpoint short.
+	if err := t.Checkpoint(context.WithoutCancel(ctx), snap); err != nil {
 		t.opts.Logger.Warn("delta: checkpoint failed after commit", "table", t.store.URL(), "version", snap.version, "err", err)
 	}
 }

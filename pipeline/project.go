@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -687,7 +688,11 @@ func (p *Project) Selection(selectors []string) (map[string]bool, error) {
 	for _, sel := range selectors {
 		t := strings.TrimSuffix(strings.TrimPrefix(sel, "+"), "+")
 		if !known[t] {
-			return nil, fmt.Errorf("pipeline: select %q: no source or model writes %s", sel, t)
+			msg := fmt.Sprintf("pipeline: select %q: no source or model writes %s", sel, t)
+			if near := nearest(t, slices.Sorted(maps.Keys(known))); len(near) > 0 {
+				msg += " (did you mean " + strings.Join(near, " or ") + "?)"
+			}
+			return nil, errors.New(msg)
 		}
 		out[t] = true
 		if strings.HasSuffix(sel, "+") {
@@ -698,4 +703,52 @@ func (p *Project) Selection(selectors []string) (map[string]bool, error) {
 		}
 	}
 	return out, nil
+}
+
+// nearest returns the names closest to name by edit distance (at most 3
+// of them, none farther than a third of name's length, at least 2 edits
+// allowed), or the names that contain name or its last part.
+func nearest(name string, names []string) []string {
+	limit := max(2, len(name)/3)
+	best := limit + 1
+	var out []string
+	for _, n := range names {
+		d := editDistance(strings.ToLower(name), strings.ToLower(n))
+		switch {
+		case d < best:
+			best, out = d, []string{n}
+		case d == best:
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		_, last, _ := strings.Cut(name, ".")
+		for _, n := range names {
+			if len(last) >= 3 && strings.Contains(n, last) || len(name) >= 3 && strings.Contains(n, name) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out[:min(len(out), 3)]
+}
+
+// editDistance is the Levenshtein distance of a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -74,6 +74,8 @@ type Options struct {
 	Metrics *Metrics
 	// OnBatch, when set, is called after every batch with its report.
 	OnBatch func(*pipeline.Report)
+	// OnBatchStart, when set, is called as every batch starts.
+	OnBatchStart func()
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -122,6 +124,9 @@ func Run(ctx context.Context, proj *pipeline.Project, opts Options) error {
 	failures := 0
 	for batch := 1; ; batch++ {
 		start := opts.Now()
+		if opts.OnBatchStart != nil {
+			opts.OnBatchStart()
+		}
 		rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{MaxFiles: opts.MaxFiles, MaxBytes: opts.MaxBytes, MaxRecords: opts.MaxRecords, Select: opts.Select, Log: opts.Log, Now: opts.Now, Quiet: true})
 		if ctx.Err() != nil {
 			return ctx.Err()

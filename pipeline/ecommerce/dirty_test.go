@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -472,7 +473,7 @@ func checkGold(t *testing.T, s *pipeline.Session, landing string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range goldref.Names {
+	for _, name := range slices.Concat(goldref.Names, goldref.Breakdowns) {
 		if d := goldref.Diff(want[name], goldTable(t, s, name)); d != "" {
 			t.Errorf("%s differs from goldref.Compute:\n%s", name, d)
 		}
