@@ -30,6 +30,14 @@ func Backfill(ctx context.Context, proj *Project, table string, from, to time.Ti
 	if err != nil {
 		return nil, err
 	}
+	if opts.Lease == nil {
+		lease, err := AcquireLease(ctx, r.lake, LeaseOptions{Holder: "medallion backfill " + table, Log: opts.Log})
+		if err != nil {
+			return nil, err
+		}
+		defer lease.Release(context.WithoutCancel(ctx))
+		ctx = lease.Context()
+	}
 	if r.eng, err = openEngine(ctx, proj, opts.Trace); err != nil {
 		return nil, err
 	}

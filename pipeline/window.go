@@ -88,7 +88,13 @@ WHERE __ws + %d > %d AND __ws + %d <= %d`,
 	if err != nil {
 		return tr, err
 	}
-	txns = append(txns, delta.Txn{AppID: watermarkTxn(m.Name), Version: w1 + 1<<62})
+	if own == nil || w1 != w0 {
+		// Only a watermark that moved is committed: re-committing the
+		// same one (a batch that brings no newer event, say after a
+		// compaction of the source) would be a txn already applied next
+		// to a new one, which Commit rejects as a partial replay.
+		txns = append(txns, delta.Txn{AppID: watermarkTxn(m.Name), Version: w1 + 1<<62})
+	}
 	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "watermark": time.UnixMilli(w1).UTC()}
 	ws := writeSpec{table: m.Name, tbl: tbl, snap: own, relation: "__checked", schema: schema, partitionBy: m.PartitionBy, txns: txns, info: info}
 	cr, err := r.appendRows(ctx, ws, tr)

@@ -1,0 +1,187 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/medallionhq/medallion/pipeline"
+)
+
+// leaseLakes opens one lake per storage kind the lease must work on: local
+// disk and the in-memory store (the object-store semantics every driver
+// shares: create-if-absent, write, list, delete).
+func leaseLakes(t *testing.T) map[string]func() *pipeline.Lake {
+	t.Helper()
+	dir := t.TempDir()
+	mem := fmt.Sprintf("mem://lease-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().UnixNano())
+	open := func(loc string) func() *pipeline.Lake {
+		return func() *pipeline.Lake {
+			l, err := pipeline.OpenLake(t.Context(), loc, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l
+		}
+	}
+	return map[string]func() *pipeline.Lake{"local": open(dir), "memory": open(mem)}
+}
+
+// TestLeaseExcludes has goroutines, each with its own lake handle as
+// separate processes would, take the lease in turn: never two inside at
+// once, and every one gets it.
+func TestLeaseExcludes(t *testing.T) {
+	for kind, open := range leaseLakes(t) {
+		t.Run(kind, func(t *testing.T) {
+			const workers, rounds = 4, 5
+			var inside, entered atomic.Int32
+			var wg sync.WaitGroup
+			errs := make(chan error, workers*rounds)
+			for w := range workers {
+				lake := open()
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for r := range rounds {
+						l, err := pipeline.AcquireLease(t.Context(), lake, pipeline.LeaseOptions{Holder: fmt.Sprintf("worker %d round %d", w, r), Expiry: time.Minute, Log: func(string) {}})
+						if err != nil {
+							errs <- err
+							return
+						}
+						if n := inside.Add(1); n != 1 {
+							errs <- fmt.Errorf("%d holders inside at once", n)
+						}
+						entered.Add(1)
+						time.Sleep(time.Millisecond) // widen the window a second holder would need
+						inside.Add(-1)
+						if err := l.Release(t.Context()); err != nil {
+							errs <- err
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if n := entered.Load(); n != workers*rounds {
+				t.Fatalf("%d acquisitions, want %d", n, workers*rounds)
+			}
+		})
+	}
+}
+
+// TestLeaseWaiterSaysForWhom holds the lease and starts a second process's
+// acquisition: it reports that it waits, naming the holder, and proceeds
+// once the lease is released.
+func TestLeaseWaiterSaysForWhom(t *testing.T) {
+	for kind, open := range leaseLakes(t) {
+		t.Run(kind, func(t *testing.T) {
+			first, err := pipeline.AcquireLease(t.Context(), open(), pipeline.LeaseOptions{Holder: "medallion run first", Expiry: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs := make(chan string, 10)
+			got := make(chan error, 1)
+			go func() {
+				l, err := pipeline.AcquireLease(t.Context(), open(), pipeline.LeaseOptions{Holder: "second", Expiry: time.Minute, Log: func(s string) { logs <- s }})
+				if err == nil {
+					err = l.Release(t.Context())
+				}
+				got <- err
+			}()
+			msg := <-logs
+			if !strings.Contains(msg, "waiting for the writer lease") || !strings.Contains(msg, "medallion run first") {
+				t.Fatalf("waiting message %q does not say it waits and for whom", msg)
+			}
+			select {
+			case err := <-got:
+				t.Fatalf("second acquisition returned while the first held the lease: %v", err)
+			default:
+			}
+			if err := first.Release(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-got; err != nil {
+				t.Fatal(err)
+			}
+			if err := first.Release(t.Context()); err != nil {
+				t.Fatalf("second release: %v", err)
+			}
+		})
+	}
+}
+
+// TestLeaseExpiredHolderIsTakenOver lets a waiter whose clock has passed the
+// holder's expiry take the lease over; the old holder, at its next renewal,
+// finds it lost and its work context is cancelled with ErrLeaseLost.
+func TestLeaseExpiredHolderIsTakenOver(t *testing.T) {
+	for kind, open := range leaseLakes(t) {
+		t.Run(kind, func(t *testing.T) {
+			old, err := pipeline.AcquireLease(t.Context(), open(), pipeline.LeaseOptions{Holder: "stalled", Expiry: 300 * time.Millisecond, Log: func(string) {}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			later := func() time.Time { return time.Now().Add(time.Hour) }
+			var logs []string
+			l, err := pipeline.AcquireLease(t.Context(), open(), pipeline.LeaseOptions{Holder: "next", Expiry: time.Hour, Now: later, Log: func(s string) { logs = append(logs, s) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Release(context.Background())
+			if len(logs) != 1 || !strings.Contains(logs[0], "stalled") || !strings.Contains(logs[0], "taking it over") {
+				t.Fatalf("take-over messages: %q", logs)
+			}
+			<-old.Context().Done()
+			if cause := context.Cause(old.Context()); !errors.Is(cause, pipeline.ErrLeaseLost) {
+				t.Fatalf("old holder's context ended with %v, want ErrLeaseLost", cause)
+			}
+			if err := old.Release(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			// The old holder's release must not free the new holder's lease.
+			waiting := make(chan string, 1)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			go func() {
+				_, err := pipeline.AcquireLease(ctx, open(), pipeline.LeaseOptions{Holder: "third", Expiry: time.Hour, Log: func(s string) {
+					select {
+					case waiting <- s:
+					default:
+					}
+				}})
+				if err == nil {
+					waiting <- "acquired"
+				}
+			}()
+			if s := <-waiting; !strings.Contains(s, "held by next") {
+				t.Fatalf("third process: %q, want it to wait for the new holder", s)
+			}
+		})
+	}
+}
+
+// TestLeaseExpiryFromEnvironment checks the MEDALLION_LEASE_EXPIRY setting
+// and its error.
+func TestLeaseExpiryFromEnvironment(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want time.Duration
+		err  bool
+	}{{"", pipeline.DefaultLeaseExpiry, false}, {"2s", 2 * time.Second, false}, {"soon", 0, true}, {"-1s", 0, true}} {
+		t.Setenv(pipeline.LeaseExpiryEnv, tc.env)
+		got, err := pipeline.LeaseExpiry()
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("%s=%q: got %v, %v", pipeline.LeaseExpiryEnv, tc.env, got, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), pipeline.LeaseExpiryEnv) {
+			t.Errorf("error %q does not name the variable", err)
+		}
+	}
+}
