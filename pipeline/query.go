@@ -19,6 +19,9 @@ type Session struct {
 	lake *Lake
 	eng  engine.Engine
 	seq  int
+	// broken holds the damaged tables (see DamagedTableError): left
+	// unbound, so that the other tables stay queryable.
+	broken map[string]error
 }
 
 // OpenSession opens an engine over the project's lake.
@@ -31,7 +34,7 @@ func OpenSession(ctx context.Context, proj *Project) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{proj: proj, lake: lake, eng: eng}
+	s := &Session{proj: proj, lake: lake, eng: eng, broken: map[string]error{}}
 	if err := s.Refresh(ctx); err != nil {
 		eng.Close()
 		return nil, err
@@ -52,6 +55,7 @@ func (s *Session) Refresh(ctx context.Context) error {
 		return err
 	}
 	bound := map[string]bool{}
+	s.broken = map[string]error{}
 	for _, n := range names {
 		snap, err := s.lake.Snapshot(ctx, n)
 		if err != nil {
@@ -61,6 +65,10 @@ func (s *Session) Refresh(ctx context.Context) error {
 			continue
 		}
 		if err := s.eng.Bind(ctx, n, snap, nil); err != nil {
+			if derr := checkDamage(ctx, s.lake, n, snap); derr != nil {
+				s.broken[n] = derr
+				continue
+			}
 			return err
 		}
 		bound[n] = true
@@ -78,6 +86,11 @@ func (s *Session) Refresh(ctx context.Context) error {
 			ok = ok && bound[d]
 		}
 		if !ok {
+			for _, d := range m.Deps {
+				if err, damaged := s.broken[d]; damaged {
+					s.broken[m.Name] = err
+				}
+			}
 			continue
 		}
 		if err := s.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(Layer(m.Name))+"; CREATE OR REPLACE VIEW "+qualifiedIdent(m.Name)+" AS "+m.SQL); err != nil {
@@ -113,6 +126,9 @@ func (s *Session) Query(ctx context.Context, sql string) (*engine.Result, error)
 	})
 	if rerr != nil {
 		return nil, rerr
+	}
+	if err := brokenRef(sql, s.broken); err != nil {
+		return nil, err
 	}
 	res, err := s.eng.Query(ctx, sql)
 	if err != nil {

@@ -286,6 +286,7 @@ func (r *run) all(ctx context.Context, rep *Report) error {
 		tr, err := replan(r, s.Table, func() (*TableReport, error) { return r.ingest(ctx, s) })
 		tr.Duration = r.opts.Now().Sub(start)
 		if err != nil {
+			err = r.explainDamage(ctx, err, s.Table)
 			tr.Status, tr.Error = StatusFailed, err.Error()
 			failed[s.Table] = true
 			errs = append(errs, fmt.Errorf("source %s: %w", s.Name, err))
@@ -312,6 +313,7 @@ func (r *run) all(ctx context.Context, rep *Report) error {
 		} else {
 			tr, err = replan(r, m.Name, func() (*TableReport, error) { return r.model(ctx, m) })
 			if err != nil {
+				err = r.explainDamage(ctx, err, append(r.tableInputs(m), m.Name)...)
 				tr.Status, tr.Error = StatusFailed, err.Error()
 				failed[m.Name] = true
 				errs = append(errs, fmt.Errorf("model %s (%s): %w", m.Name, m.File, err))
