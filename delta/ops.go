@@ -613,7 +613,9 @@ type RepairResult struct {
 // references but that are missing from storage (like Databricks' FSCK
 // REPAIR TABLE): the table is readable again, without the rows of those
 // files. The commit (operation FSCK) records each removed path, so what was
-// lost stays visible in the history.
+// lost stays visible in the history. Its removals carry dataChange=false,
+// so Changes does not list them (their rows cannot be read): whatever was
+// computed from the table must be recomputed in full.
 func (t *Table) Repair(ctx context.Context, dryRun bool) (RepairResult, error) {
 	res := RepairResult{Version: -1, DryRun: dryRun}
 	snap, err := t.Snapshot(ctx)
@@ -639,7 +641,11 @@ func (t *Table) Repair(ctx context.Context, dryRun bool) (RepairResult, error) {
 	tx := t.Begin(snap)
 	paths := make([]string, len(missing))
 	for i, a := range missing {
-		tx.RemoveAdd(a, true)
+		// dataChange=false: readers of changes (incremental models) cannot
+		// read the removed rows to learn what they changed, so the removal
+		// is not offered to them as a change; the caller recomputes what
+		// depends on the table.
+		tx.RemoveAdd(a, false)
 		paths[i] = a.Path
 	}
 	tx.SetOperation("FSCK", map[string]any{"missingFiles": jsonList(paths)})

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine/duckdb"
 	"github.com/medallionhq/medallion/internal/goldref"
 	"github.com/medallionhq/medallion/pipeline"
@@ -247,46 +246,7 @@ func checkGoldref(t *testing.T, dir string) {
 	}
 }
 
-// missingFiles holds the writer lease (so that no writer or vacuum is
-// midway) and returns, per table, the active files missing from storage.
-func missingFiles(t *testing.T, dir string) map[string][]string {
-	t.Helper()
-	ctx := t.Context()
-	lake, err := pipeline.OpenLake(ctx, filepath.Join(dir, "lake"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := pipeline.AcquireLease(ctx, lake, pipeline.LeaseOptions{Holder: "test check", Log: func(string) {}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Release(context.Background())
-	names, err := lake.Tables(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]string{}
-	for _, n := range names {
-		tbl, err := lake.Table(ctx, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		snap, err := tbl.Snapshot(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := tbl.MissingFiles(ctx, snap)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, a := range m {
-			out[n] = append(out[n], a.Path)
-		}
-	}
-	return out
-}
-
-// runAll starts each command in its own goroutine, each as a loop of
+// runLoops starts each command in its own goroutine, each as a loop of
 // processes until stop is closed (and then once more), and returns their
 // results when all have ended. Every finished process is announced on done.
 func runLoops(t *testing.T, env []string, stop <-chan struct{}, done chan<- struct{}, loops ...[]string) []result {
@@ -319,5 +279,3 @@ func runLoops(t *testing.T, env []string, stop <-chan struct{}, done chan<- stru
 	wg.Wait()
 	return out
 }
-
-var _ = delta.ErrConcurrentModification

@@ -10,11 +10,24 @@ import (
 	"time"
 )
 
-// chunks splits files into n drops of about equal size.
+// chunks splits files into n drops, each with about 1/n of every source's
+// files (a source is the first folder of a file's path).
 func chunks(files []string, n int) [][]string {
+	bySource := map[string][]string{}
+	var sources []string
+	for _, f := range files {
+		src, _, _ := strings.Cut(filepath.ToSlash(f), "/")
+		if _, ok := bySource[src]; !ok {
+			sources = append(sources, src)
+		}
+		bySource[src] = append(bySource[src], f)
+	}
 	out := make([][]string, n)
-	for i, f := range files {
-		out[i*n/len(files)] = append(out[i*n/len(files)], f)
+	for _, src := range sources {
+		fs := bySource[src]
+		for i, f := range fs {
+			out[i*n/len(fs)] = append(out[i*n/len(fs)], f)
+		}
 	}
 	return out
 }
