@@ -16,33 +16,6 @@ import (
 	"github.com/medallionhq/medallion/storage"
 )
 
-// The writer lease.
-//
-// Every process that writes a project's lake — `medallion run`, each
-// micro-batch of `stream` and `serve` (with the compaction that follows it),
-// `optimize`, `vacuum` and `repair` — holds the project's writer lease while
-// it writes, so writers take turns instead of racing: a run plans on the
-// state the previous writer left, and vacuum never runs while a writer has
-// written files it has not committed yet.
-//
-// The lease lives in the lake itself, under _medallion/lease/, and uses only
-// the storage operations every driver provides atomically (create-if-absent,
-// read, write, list, delete), so it holds on local disk and on object
-// stores alike. Each acquisition creates the next generation,
-// <gen>.json, with create-if-absent: of several processes trying, exactly one
-// wins. The holder renews it by rewriting <gen>.hb (only the holder ever
-// writes it) every third of the expiry; releasing creates <gen>.released. A
-// generation that is released, or whose last renewal has expired, may be
-// superseded by the next one. A holder that finds a newer generation, or
-// that could not renew before its expiry, has lost the lease: the context
-// of its work is cancelled, and the Delta commit rules (a commit whose input
-// changed under it conflicts) are the second line of defence.
-//
-// A killed holder blocks the others for at most the expiry
-// (MEDALLION_LEASE_EXPIRY, default 30s). Expiry is judged by the waiter's
-// clock against the holder's: the clocks of the machines writing one lake
-// must agree to well within the expiry.
-
 // LeaseExpiryEnv names the environment variable that sets the writer lease's
 // expiry (a Go duration such as 30s or 2m).
 const LeaseExpiryEnv = "MEDALLION_LEASE_EXPIRY"
@@ -86,8 +59,35 @@ func (r leaseRecord) String() string {
 	return fmt.Sprintf("%s (pid %d on %s, lease %s)", r.Holder, r.PID, r.Host, r.ID)
 }
 
-// Lease is a held writer lease. Work done under it should use Context,
-// which is cancelled when the lease is lost or released.
+// Lease is a held writer lease of a project's lake.
+//
+// Every process that writes a project's lake — `medallion run`, each
+// micro-batch of `stream` and `serve` (with the compaction that follows it),
+// `optimize`, `vacuum` and `repair` — holds the project's writer lease while
+// it writes, so writers take turns instead of racing: a run plans on the
+// state the previous writer left, and vacuum never runs while a writer has
+// written files it has not committed yet.
+//
+// The lease lives in the lake itself, under _medallion/lease/, and uses only
+// the storage operations every driver provides atomically (create-if-absent,
+// read, write, list, delete), so it holds on local disk and on object
+// stores alike. Each acquisition creates the next generation,
+// <gen>.json, with create-if-absent: of several processes trying, exactly one
+// wins. The holder renews it by rewriting <gen>.hb (only the holder ever
+// writes it) every third of the expiry; releasing creates <gen>.released. A
+// generation that is released, or whose last renewal has expired, may be
+// superseded by the next one. A holder that finds a newer generation, or
+// that could not renew before its expiry, has lost the lease: the context
+// of its work is cancelled, and the Delta commit rules (a commit whose input
+// changed under it conflicts) are the second line of defence.
+//
+// A killed holder blocks the others for at most the expiry
+// (MEDALLION_LEASE_EXPIRY, default 30s). Expiry is judged by the waiter's
+// clock against the holder's: the clocks of the machines writing one lake
+// must agree to well within the expiry.
+//
+// Work done under a Lease should use its Context, which is cancelled when
+// the lease is lost or released.
 type Lease struct {
 	store  *storage.Store
 	gen    int64

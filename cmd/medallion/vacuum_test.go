@@ -24,15 +24,16 @@ func TestVacuumBesideWriters(t *testing.T) {
 	mustMedallion(t, nil, "init", dir)
 	landing := filepath.Join(dir, "landing")
 	land(t, landing, src, static)
-	drops := chunks(trickle, 4)
+	drops := chunks(trickle, 5)
 	land(t, landing, src, drops[0])
 	mustMedallion(t, nil, "run", "-C", dir)
 	targets := []string{"bronze.order_items", "silver.orders", "silver.order_items", "gold.daily_revenue"}
 
 	stop := make(chan struct{})
+	done := make(chan struct{}, 1)
 	results := make(chan []result, 1)
 	go func() {
-		results <- runLoops(t, nil, stop, nil,
+		results <- runLoops(t, nil, stop, done,
 			[]string{"run", "-C", dir},
 			[]string{"optimize", "-C", dir, "--target-size", "1000000", "silver.order_items"},
 			[]string{"optimize", "-C", dir, "--target-size", "1000000", "bronze.order_items"})
@@ -40,6 +41,10 @@ func TestVacuumBesideWriters(t *testing.T) {
 	var vacuumed int
 	for _, d := range drops[1:] {
 		land(t, landing, src, d)
+		// Let a writer process end after the drop (leaving files for
+		// vacuum) while the others are midway.
+		<-done
+		<-done
 		for _, tbl := range targets {
 			r := mustMedallion(t, nil, "vacuum", "-C", dir, "--force", "--retention", "0h", tbl)
 			vacuumed += strings.Count(r.stdout, ".parquet")
