@@ -74,7 +74,11 @@ func (r leaseRecord) String() string {
 // stores alike. Each acquisition creates the next generation,
 // <gen>.json, with create-if-absent: of several processes trying, exactly one
 // wins. The holder renews it by rewriting <gen>.hb (only the holder ever
-// writes it) every third of the expiry; releasing creates <gen>.released. A
+// writes it) every third of the expiry; releasing creates <gen>.released.
+// Waiting processes queue (queue/<id>.json, with when they started waiting
+// and an expiry they renew): a free lease goes to the oldest live waiter, so
+// a stream that releases and re-takes the lease between batches does not
+// starve a run. A
 // generation that is released, or whose last renewal has expired, may be
 // superseded by the next one. A holder that finds a newer generation, or
 // that could not renew before its expiry, has lost the lease: the context
@@ -137,14 +141,34 @@ func AcquireLease(ctx context.Context, lake *Lake, opts LeaseOptions) (*Lease, e
 	host, _ := os.Hostname()
 	l := &Lease{store: lake.Store(), expiry: opts.Expiry, log: opts.Log, now: opts.Now,
 		rec: leaseRecord{ID: uuid.NewString(), Holder: opts.Holder, PID: os.Getpid(), Host: host}}
-	poll := min(max(opts.Expiry/10, 20*time.Millisecond), time.Second)
+	poll := min(max(opts.Expiry/10, 20*time.Millisecond), 250*time.Millisecond)
 	var waitedFor string
+	q := &leaseQueue{l: l}
+	defer q.leave(ctx)
 	for {
 		st, err := l.state(ctx)
 		if err != nil {
 			return nil, err
 		}
 		free := st.top == 0 || st.released[st.top]
+		if free {
+			// Writers take turns in the order they asked: a stream that
+			// releases the lease between batches must not starve a run.
+			ahead, err := q.ahead(ctx, st)
+			if err != nil {
+				return nil, err
+			}
+			if ahead != nil {
+				free = false
+				if err := q.join(ctx); err != nil {
+					return nil, err
+				}
+				if ahead.ID != waitedFor {
+					waitedFor = ahead.ID
+					l.log(fmt.Sprintf("medallion: waiting for the writer lease: %s asked for it first", ahead))
+				}
+			}
+		}
 		if !free {
 			holder, err := l.holder(ctx, st.top)
 			if errors.Is(err, storage.ErrNotFound) {
@@ -158,6 +182,11 @@ func AcquireLease(ctx context.Context, lake *Lake, opts LeaseOptions) (*Lease, e
 				l.log(fmt.Sprintf("medallion: the writer lease held by %s expired at %s without renewal; taking it over", holder, holder.Expires.UTC().Format(time.RFC3339Nano)))
 				free = true
 			} else if holder.ID != waitedFor {
+				// In the queue before saying so: whoever reads the message
+				// may release the lease at once.
+				if err := q.join(ctx); err != nil {
+					return nil, err
+				}
 				waitedFor = holder.ID
 				l.log(fmt.Sprintf("medallion: waiting for the writer lease, held by %s since %s (expires at %s unless renewed)",
 					holder, holder.Acquired.UTC().Format(time.RFC3339), holder.Expires.UTC().Format(time.RFC3339Nano)))
@@ -186,6 +215,9 @@ func AcquireLease(ctx context.Context, lake *Lake, opts LeaseOptions) (*Lease, e
 			}
 			continue // another process won this generation
 		}
+		if err := q.join(ctx); err != nil {
+			return nil, err
+		}
 		t := time.NewTimer(poll)
 		select {
 		case <-ctx.Done():
@@ -200,6 +232,79 @@ type leaseState struct {
 	top      int64 // newest generation with a .json; 0 when none
 	released map[int64]bool
 	keys     []string
+	queue    []string // keys of the waiting processes' markers
+}
+
+// queueDir holds one marker per waiting process, queue/<id>.json: its
+// record with the time it started waiting (Acquired) and an expiry it
+// renews while it waits, so that a killed waiter is skipped once expired.
+const queueDir = leaseDir + "queue/"
+
+// leaseQueue is a waiting process's place in the queue.
+type leaseQueue struct {
+	l       *Lease
+	rec     leaseRecord // Acquired: when this process started waiting
+	written time.Time   // when the marker was last written; zero: none
+}
+
+func (q *leaseQueue) key() string { return queueDir + q.l.rec.ID + ".json" }
+
+// join writes (or renews) this process's marker.
+func (q *leaseQueue) join(ctx context.Context) error {
+	now := q.l.now()
+	if !q.written.IsZero() && now.Sub(q.written) < q.l.expiry/3 {
+		return nil
+	}
+	if q.written.IsZero() {
+		q.rec = q.l.rec
+		q.rec.Acquired = now
+	}
+	q.rec.Expires = now.Add(q.l.expiry)
+	b, _ := json.Marshal(q.rec)
+	if err := q.l.store.Write(ctx, q.key(), b); err != nil {
+		return fmt.Errorf("pipeline: writer lease queue: %w", err)
+	}
+	q.written = now
+	return nil
+}
+
+// leave removes this process's marker.
+func (q *leaseQueue) leave(ctx context.Context) {
+	if !q.written.IsZero() {
+		_ = q.l.store.Delete(context.WithoutCancel(ctx), q.key())
+	}
+}
+
+// ahead returns the live waiter that asked before this process (the
+// oldest), or nil when this process is first.
+func (q *leaseQueue) ahead(ctx context.Context, st leaseState) (*leaseRecord, error) {
+	mine := q.rec.Acquired
+	if q.written.IsZero() {
+		mine = q.l.now()
+	}
+	var first *leaseRecord
+	for _, k := range st.queue {
+		if k == q.key() {
+			continue
+		}
+		b, err := q.l.store.ReadAll(ctx, k)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // it got the lease or gave up meanwhile
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: writer lease queue: %w", err)
+		}
+		var rec leaseRecord
+		if json.Unmarshal(b, &rec) != nil || q.l.now().After(rec.Expires) {
+			_ = q.l.store.Delete(ctx, k) // a dead waiter's marker
+			continue
+		}
+		before := rec.Acquired.Before(mine) || (rec.Acquired.Equal(mine) && rec.ID < q.l.rec.ID)
+		if before && (first == nil || rec.Acquired.Before(first.Acquired)) {
+			first = &rec
+		}
+	}
+	return first, nil
 }
 
 // state lists the lease's objects.
@@ -210,6 +315,10 @@ func (l *Lease) state(ctx context.Context) (leaseState, error) {
 	}
 	st := leaseState{released: map[int64]bool{}}
 	for _, o := range objs {
+		if strings.HasPrefix(o.Key, queueDir) {
+			st.queue = append(st.queue, o.Key)
+			continue
+		}
 		name := strings.TrimPrefix(o.Key, leaseDir)
 		num, ext, ok := strings.Cut(name, ".")
 		gen, err := strconv.ParseInt(num, 10, 64)

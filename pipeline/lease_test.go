@@ -206,7 +206,7 @@ func TestLeaseOnAzurite(t *testing.T) {
 		os.Unsetenv(v)
 	}
 	for name, body := range map[string]func(*testing.T, func() *pipeline.Lake){
-		"excludes": leaseExcludes, "waiter": leaseWaiterSaysForWhom, "takeover": leaseTakenOver,
+		"excludes": leaseExcludes, "waiter": leaseWaiterSaysForWhom, "takeover": leaseTakenOver, "turns": leaseTurns,
 	} {
 		t.Run(name, func(t *testing.T) {
 			loc := "az://" + ctr + "/" + name + "/lake"
@@ -218,5 +218,55 @@ func TestLeaseOnAzurite(t *testing.T) {
 				return l
 			})
 		})
+	}
+}
+
+// TestLeaseTakesTurns has a holder release the lease and ask for it again
+// at once, as a stream does between batches, while another process waits:
+// the waiter, who asked first, gets it; the stream says it waits for it.
+func TestLeaseTakesTurns(t *testing.T) {
+	for kind, open := range leaseLakes(t) {
+		t.Run(kind, func(t *testing.T) { leaseTurns(t, open) })
+	}
+}
+
+func leaseTurns(t *testing.T, open func() *pipeline.Lake) {
+	streamLake := open()
+	batch1, err := pipeline.AcquireLease(t.Context(), streamLake, pipeline.LeaseOptions{Holder: "stream batch 1", Expiry: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan string, 10)
+	got := make(chan *pipeline.Lease, 1)
+	go func() {
+		l, err := pipeline.AcquireLease(t.Context(), open(), pipeline.LeaseOptions{Holder: "medallion run", Expiry: time.Minute, Log: func(s string) { waiting <- s }})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		got <- l
+		if err := l.Release(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
+	if s := <-waiting; !strings.Contains(s, "stream batch 1") {
+		t.Fatalf("run: %q", s)
+	}
+	if err := batch1.Release(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var logs []string
+	batch2, err := pipeline.AcquireLease(t.Context(), streamLake, pipeline.LeaseOptions{Holder: "stream batch 2", Expiry: time.Minute, Log: func(s string) { logs = append(logs, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer batch2.Release(context.Background())
+	select {
+	case <-got: // the run held the lease (and released it) before batch 2 got it
+	default:
+		t.Fatalf("stream batch 2 got the lease before the run that asked first (batch 2 logged %q)", logs)
+	}
+	if len(logs) == 0 || !strings.Contains(strings.Join(logs, "\n"), "medallion run") {
+		t.Fatalf("stream batch 2 did not say it waited for the run: %q", logs)
 	}
 }
