@@ -34,6 +34,9 @@ type Session struct {
 	// outside are the roots of tables outside the lake bound through
 	// delta_scan (SessionOptions.OutsideLake), allowed when sealing.
 	outside []string
+	// broken holds the damaged tables (see DamagedTableError): left
+	// unbound, so that the other tables stay queryable.
+	broken map[string]error
 }
 
 // SessionOptions configure OpenSessionWith.
@@ -67,7 +70,7 @@ func OpenSessionWith(ctx context.Context, proj *Project, opts SessionOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{proj: proj, opts: opts, lake: lake, eng: eng}
+	s := &Session{proj: proj, opts: opts, lake: lake, eng: eng, broken: map[string]error{}}
 	if err := s.Refresh(ctx); err != nil {
 		eng.Close()
 		return nil, err
@@ -88,6 +91,7 @@ func (s *Session) Refresh(ctx context.Context) error {
 		return err
 	}
 	bound := map[string]bool{}
+	s.broken = map[string]error{}
 	for _, n := range names {
 		snap, err := s.lake.Snapshot(ctx, n)
 		if err != nil {
@@ -97,6 +101,10 @@ func (s *Session) Refresh(ctx context.Context) error {
 			continue
 		}
 		if err := s.eng.Bind(ctx, n, snap, nil); err != nil {
+			if derr := checkDamage(ctx, s.lake, n, snap); derr != nil {
+				s.broken[n] = derr
+				continue
+			}
 			return err
 		}
 		bound[n] = true
@@ -114,6 +122,11 @@ func (s *Session) Refresh(ctx context.Context) error {
 			ok = ok && bound[d]
 		}
 		if !ok {
+			for _, d := range m.Deps {
+				if err, damaged := s.broken[d]; damaged {
+					s.broken[m.Name] = err
+				}
+			}
 			continue
 		}
 		// openEngine checked that m.SQL is exactly one query.
@@ -184,6 +197,9 @@ func (s *Session) prepare(ctx context.Context, sql string) (string, error) {
 	})
 	if rerr != nil {
 		return "", rerr
+	}
+	if err := brokenRef(sql, s.broken); err != nil {
+		return "", err
 	}
 	if !s.sealed {
 		if err := s.eng.Sandbox(ctx, s.allowedDirs()); err != nil {

@@ -56,6 +56,12 @@ type RunOptions struct {
 	// table), "silver.orders+" (it and everything downstream),
 	// "+gold.total_revenue" (it and everything upstream). Empty: all.
 	Select []string
+	// Lease is the project's writer lease when the caller already holds it
+	// (a stream holds it across a batch and its compaction); the caller
+	// then passes the lease's Context as ctx. Nil: Run takes the lease
+	// itself for its duration, waiting (and saying so through Log) while
+	// another process holds it. See AcquireLease.
+	Lease *Lease
 }
 
 // Report is what a run did, per table.
@@ -179,6 +185,14 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	if opts.Lease == nil {
+		lease, err := AcquireLease(ctx, r.lake, LeaseOptions{Holder: "medallion run " + r.batchID, Log: opts.Log})
+		if err != nil {
+			return rep, err
+		}
+		defer lease.Release(context.WithoutCancel(ctx))
+		ctx = lease.Context()
+	}
 	landing := proj.Resolve(proj.Config.Landing)
 	if !strings.Contains(landing, "://") {
 		if err := os.MkdirAll(landing, 0o755); err != nil {
@@ -193,6 +207,9 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 	}
 	defer r.eng.Close()
 	runErr := r.all(ctx, rep)
+	if cause := context.Cause(ctx); errors.Is(cause, ErrLeaseLost) {
+		runErr = errors.Join(runErr, cause)
+	}
 	rep.Finished = r.opts.Now()
 	rep.Status = StatusOK
 	if runErr != nil {
@@ -322,9 +339,10 @@ func (r *run) all(ctx context.Context, rep *Report) error {
 			continue
 		}
 		start := r.opts.Now()
-		tr, err := r.ingest(ctx, s)
+		tr, err := replan(r, s.Table, func() (*TableReport, error) { return r.ingest(ctx, s) })
 		tr.Duration = r.opts.Now().Sub(start)
 		if err != nil {
+			err = r.explainDamage(ctx, err, s.Table)
 			tr.Status, tr.Error = StatusFailed, err.Error()
 			failed[s.Table] = true
 			errs = append(errs, fmt.Errorf("source %s: %w", s.Name, err))
@@ -353,8 +371,9 @@ func (r *run) all(ctx context.Context, rep *Report) error {
 			tr = &TableReport{Table: m.Name, Kind: string(m.Materialized), Status: StatusSkipped, Error: "upstream " + up + " failed"}
 			failed[m.Name] = true
 		} else {
-			tr, err = r.model(ctx, m)
+			tr, err = replan(r, m.Name, func() (*TableReport, error) { return r.model(ctx, m) })
 			if err != nil {
+				err = r.explainDamage(ctx, err, append(r.tableInputs(m), m.Name)...)
 				tr.Status, tr.Error = StatusFailed, err.Error()
 				failed[m.Name] = true
 				if merr := (*ModelError)(nil); errors.As(err, &merr) {
@@ -388,6 +407,24 @@ func (r *run) brokenModels(rep *Report, broken []*ModelError, err error) error {
 		rep.Tables = append(rep.Tables, tr) // not logged: the error says it
 	}
 	return modelErrors(broken)
+}
+
+// replanAttempts bounds how often a table whose commit conflicted with a
+// concurrent writer is planned again in one run.
+const replanAttempts = 5
+
+// replan runs one table's step and, when its commit conflicted with another
+// writer's (delta.ErrConcurrentModification: the input it read or the
+// progress it recorded changed under it), plans and runs it again on the new
+// state. Nothing of a conflicting attempt was committed.
+func replan(r *run, table string, step func() (*TableReport, error)) (*TableReport, error) {
+	for attempt := 1; ; attempt++ {
+		tr, err := step()
+		if err == nil || !errors.Is(err, delta.ErrConcurrentModification) || attempt >= replanAttempts {
+			return tr, err
+		}
+		r.logf("%s: another writer committed first (%v); planning again", table, err)
+	}
 }
 
 func (r *run) failedUpstream(m *Model, failed map[string]bool) string {

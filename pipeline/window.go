@@ -98,7 +98,14 @@ WHERE __ws + %d > %d AND __ws + %d <= %d`,
 	if err != nil {
 		return tr, err
 	}
-	txns = append(txns, delta.Txn{AppID: watermarkTxn(m.Name, fp), Version: w1 + 1<<62})
+	if own == nil || r.refresh[m.Name] || w1 != w0 {
+		// Only a watermark that moved (or a new definition's first) is
+		// committed: re-committing the same one (a batch that brings no
+		// newer event, say after a compaction of the source) would be a
+		// txn already applied next to a new one, which Commit rejects as a
+		// partial replay.
+		txns = append(txns, delta.Txn{AppID: watermarkTxn(m.Name, fp), Version: w1 + 1<<62})
+	}
 	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "watermark": time.UnixMilli(w1).UTC(), "definition": fp}
 	ws := writeSpec{table: m.Name, tbl: tbl, snap: own, relation: "__checked", schema: schema, partitionBy: m.PartitionBy, txns: txns, info: info}
 	var cr delta.CommitResult

@@ -361,7 +361,11 @@ func (a *app) optimizeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := t.Optimize(cmd.Context(), &delta.OptimizeOptions{TargetSize: target})
+			var res delta.OptimizeResult
+			err = a.leased(cmd, "medallion optimize "+args[0], func(ctx context.Context) error {
+				res, err = t.Optimize(ctx, &delta.OptimizeOptions{TargetSize: target})
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -394,7 +398,14 @@ func (a *app) vacuumCmd() *cobra.Command {
 			if cmd.Flags().Changed("retention") {
 				opts.Retention = &retention
 			}
-			res, err := t.Vacuum(cmd.Context(), opts)
+			// Vacuum holds the writer lease: no writer has written files it
+			// has yet to commit while it lists what to delete, whatever
+			// the retention.
+			var res delta.VacuumResult
+			err = a.leased(cmd, "medallion vacuum "+args[0], func(ctx context.Context) error {
+				res, err = t.Vacuum(ctx, opts)
+				return err
+			})
 			if err != nil {
 				return err
 			}
