@@ -154,7 +154,7 @@ func Run(ctx context.Context, proj *pipeline.Project, opts Options) error {
 				compact(lease.Context(), lake, rep, opts)
 			}
 		}
-		if rerr := lease.Release(ctx); rerr != nil {
+		if rerr := lease.Release(context.WithoutCancel(ctx)); rerr != nil {
 			opts.Log(fmt.Sprintf("stream: %v", rerr))
 		}
 		if err != nil {

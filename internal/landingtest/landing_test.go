@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/medallionhq/medallion/internal/cli"
+	"github.com/medallionhq/medallion/pipeline"
 )
 
 // childEnv makes the test binary run the medallion command line (its
@@ -86,7 +87,7 @@ sources:
 func (p *project) medallion(args ...string) (int, string, string) {
 	p.t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"-C", p.dir}, args...)...)
-	cmd.Env = append(os.Environ(), childEnv+"=1")
+	cmd.Env = append(os.Environ(), childEnv+"=1", pipeline.LeaseExpiryEnv+"=2s")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -502,7 +503,9 @@ func TestKilledRunsIngestOnce(t *testing.T) {
 func (p *project) killAt(marker string) {
 	p.t.Helper()
 	cmd := exec.Command(os.Args[0], "-C", p.dir, "run")
-	cmd.Env = append(os.Environ(), childEnv+"=1")
+	// A killed run leaves the writer lease held until it expires: keep
+	// that short so the next run takes it over soon.
+	cmd.Env = append(os.Environ(), childEnv+"=1", pipeline.LeaseExpiryEnv+"=2s")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		p.t.Fatal(err)
