@@ -10,12 +10,12 @@ import (
 	"github.com/medallionhq/medallion/delta"
 )
 
-// addGoldenCommits seeds a fuzz corpus with every JSON commit of the golden
-// tables.
+// addGoldenCommits seeds a fuzz corpus with every JSON commit of the Delta
+// tables in testdata (written by delta-rs).
 func addGoldenCommits(f *testing.F) {
-	paths, _ := filepath.Glob(filepath.Join(goldenDir, "*", "_delta_log", "*.json"))
+	paths, _ := filepath.Glob(filepath.Join("testdata", "*", "*", "_delta_log", "*.json"))
 	if len(paths) == 0 {
-		f.Fatalf("no golden commits under %s", goldenDir)
+		f.Fatal("no Delta commits under testdata/*/*/_delta_log")
 	}
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
