@@ -34,11 +34,15 @@ func Listening(addr string) bool {
 // started last on its standard output; stop, if not nil, kills that
 // server.
 func Start(addr, script string) (stop func(), err error) {
+	_, file, _, _ := runtime.Caller(0)
+	return start(addr, filepath.Join(filepath.Dir(file), "..", "..", "scripts", script), script)
+}
+
+// start is Start with the script's path.
+func start(addr, path, script string) (stop func(), err error) {
 	if Listening(addr) {
 		return nil, nil
 	}
-	_, file, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(file), "..", "..", "scripts", script)
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("nothing listens on %s and the start script is missing: %v", addr, err)
 	}
@@ -83,12 +87,21 @@ func Acquire(addr, script string) (release func(), err error) {
 	if err != nil {
 		return nil, err
 	}
+	path, err := scriptPath(script)
+	if err != nil {
+		return nil, err
+	}
+	return acquire(addr, path, script, dir)
+}
+
+// acquire is Acquire with the script's path and the lease folder.
+func acquire(addr, path, script, dir string) (release func(), err error) {
 	unlock, err := lockDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	stop, err := Start(addr, script)
+	stop, err := start(addr, path, script)
 	if err != nil {
 		return nil, err
 	}
@@ -104,10 +117,10 @@ func Acquire(addr, script string) (release func(), err error) {
 	if err := os.WriteFile(self, nil, 0o644); err != nil {
 		return nil, fmt.Errorf("scriptservice: %w", err)
 	}
-	return func() { releaseLease(dir, self, marker, script) }, nil
+	return func() { releaseLease(dir, self, marker, path, script) }, nil
 }
 
-func releaseLease(dir, self, marker, script string) {
+func releaseLease(dir, self, marker, path, script string) {
 	unlock, err := lockDir(dir)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "scriptservice: %v; leaving scripts/%s's server running\n", err, script)
@@ -121,15 +134,12 @@ func releaseLease(dir, self, marker, script string) {
 	if _, err := os.Stat(marker); err != nil {
 		return // not started by a user: not ours to stop
 	}
-	path, err := scriptPath(script)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		out, rerr := exec.CommandContext(ctx, "bash", path, "stop").CombinedOutput()
-		if rerr != nil {
-			fmt.Fprintf(os.Stderr, "scriptservice: scripts/%s stop: %v: %s\n", script, rerr, out)
-			return
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "bash", path, "stop").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "scriptservice: scripts/%s stop: %v: %s\n", script, err, out)
+		return
 	}
 	os.Remove(marker)
 }
@@ -159,6 +169,12 @@ func liveUsers(dir string) int {
 func processAlive(pid int) bool {
 	if syscall.Kill(pid, 0) != nil {
 		return false
+	}
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// "pid (comm) S ...": a zombie has exited.
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			return false
+		}
 	}
 	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 	if err != nil {
