@@ -159,6 +159,32 @@ func TestPeerRefusedFeatures(t *testing.T) {
 	}
 }
 
+// TestPeerOptionalStats: Spark's last append to the types table collected
+// no stats; the reader must not rely on them (TestPeerTables reads it).
+func TestPeerOptionalStats(t *testing.T) {
+	snap, err := openTable(t, peerDir(t, "spark", "types"), nil).Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var with, without int
+	for _, f := range snap.Files() {
+		st, err := delta.ParseStats(f.Stats)
+		switch {
+		case err != nil:
+			t.Errorf("%s: stats %q: %v", f.Path, f.Stats, err)
+		case st == nil:
+			without++
+		case st.NumRecords == 1:
+			with++
+		default:
+			t.Errorf("%s: stats %q", f.Path, f.Stats)
+		}
+	}
+	if with != 1 || without != 1 {
+		t.Errorf("%d files with stats, %d without; want one of each", with, without)
+	}
+}
+
 // TestPeerUnknownReaderFeature: a protocol no reader can honour (reader
 // version 5, a made-up feature) is refused naming the feature. No engine
 // writes such a table, so the test rewrites delta-rs's first commit.
