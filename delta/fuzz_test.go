@@ -30,6 +30,11 @@ func addGoldenCommits(f *testing.F) {
 // that every error names the file and the line.
 func FuzzParseActions(f *testing.F) {
 	addGoldenCommits(f)
+	// Lines as Spark writes them: table features, a cdc action, an add with
+	// a deletion vector.
+	f.Add([]byte(`{"protocol":{"minReaderVersion":3,"minWriterVersion":7,"readerFeatures":["deletionVectors"],"writerFeatures":["deletionVectors","invariants","appendOnly"]}}` + "\n" +
+		`{"cdc":{"path":"_change_data/birthday=2023-12-22/cdc-00000-8a121fa5.c000.snappy.parquet","partitionValues":{"birthday":"2023-12-22"},"size":1576,"dataChange":false}}` + "\n" +
+		`{"add":{"path":"part-00000-58ba77ef.snappy.parquet","partitionValues":{},"size":503,"modificationTime":1796271011651,"dataChange":true,"stats":"{\"numRecords\":10,\"tightBounds\":false}","deletionVector":{"storageType":"u","pathOrInlineDv":"&g<57xh?m%PCjcGNdxP@","offset":1,"sizeInBytes":36,"cardinality":2}}}` + "\n"))
 	f.Add([]byte(`{"add":{"path":"a","size":-1}}`))
 	f.Add([]byte("{\"txn\":{\"appId\":\"\",\"version\":1}}\n{"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -18,10 +18,10 @@ import (
 )
 
 // Azurite's blob endpoint and its well-known development account.
-const (
-	azuriteAddr     = "127.0.0.1:10000"
-	azuriteEndpoint = "http://" + azuriteAddr + "/" + devAccount
-	azuriteConnStr  = "DefaultEndpointsProtocol=http;AccountName=" + devAccount + ";AccountKey=" + devKey + ";BlobEndpoint=" + azuriteEndpoint + ";"
+var (
+	azuriteAddr     = azuritetest.Addr
+	azuriteEndpoint = azuritetest.Endpoint
+	azuriteConnStr  = azuritetest.ConnectionString
 )
 
 // azuriteErr says why Azurite is unavailable; nil once it answers.

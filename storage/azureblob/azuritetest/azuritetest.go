@@ -17,15 +17,28 @@ import (
 	"github.com/medallionhq/medallion/internal/scriptservice"
 )
 
-// Azurite's blob endpoint and its well-known development account.
+// Azurite's well-known development account.
 const (
-	Addr     = "127.0.0.1:10000"
-	account  = "devstoreaccount1"
-	key      = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+	account = "devstoreaccount1"
+	key     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+// Azurite's blob endpoint: 127.0.0.1:10000, or the port in
+// AZURITE_BLOB_PORT (which scripts/azurite.sh honours too), so that a run
+// can have an Azurite of its own on a machine where another one listens.
+var (
+	Addr     = "127.0.0.1:" + port()
 	Endpoint = "http://" + Addr + "/" + account
 	// ConnectionString reaches Azurite's development account.
 	ConnectionString = "DefaultEndpointsProtocol=http;AccountName=" + account + ";AccountKey=" + key + ";BlobEndpoint=" + Endpoint + ";"
 )
+
+func port() string {
+	if p := os.Getenv("AZURITE_BLOB_PORT"); p != "" {
+		return p
+	}
+	return "10000"
+}
 
 // Listening reports whether something accepts connections on addr.
 func Listening(addr string) bool { return scriptservice.Listening(addr) }
@@ -35,7 +48,7 @@ var (
 	release func()
 )
 
-// Start makes sure Azurite listens on 127.0.0.1:10000, starting it with
+// Start makes sure Azurite listens on Addr, starting it with
 // scripts/azurite.sh (which installs it from npm on first use) if nothing
 // does, and holds it for this test process until Release. Test packages
 // share one Azurite: the last one to release it stops it, if a test
