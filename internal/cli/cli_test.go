@@ -102,7 +102,7 @@ func TestCLI(t *testing.T) {
 	if n, _ := strconv.Atoi(m[1]); n != 36 { // 9 bronze, 9 silver tables (3 views), 18 gold
 		t.Errorf("run updated %d tables, want 36", n)
 	}
-	if !regexp.MustCompile(`(?m)^revenue\s+orders\s+items\s+aov\s+cancellation_rate_pct\s*$`).MatchString(out) || !strings.Contains(out, "(1 rows)") {
+	if !regexp.MustCompile(`(?m)^revenue\s+orders\s+items\s+aov\s+cancellation_rate_pct\s*$`).MatchString(out) || !strings.Contains(out, "(1 row)") {
 		t.Errorf("run did not print the summary query:\n%s", out)
 	}
 	out = mustRun(t, "run", "-C", dir)
