@@ -9,15 +9,16 @@ the folder). Every table is written under OUT_DIR/<name>; what each must hold
 is asserted by delta/golden_test.go, not here. The script prints one JSON
 object on its last line: {"spark": version, "tables": [names]}.
 
-Tables (all written by Spark's Delta writer, timestamps as Parquet INT96,
-Spark's default):
+Tables (all written by Spark's Delta writer, timestamps as Parquet INT96;
+each starts with a CREATE TABLE, version 0, holding no files):
   checkpoint        11 one-row appends, delta.checkpointInterval 10: a
                     classic single-file Parquet checkpoint at version 10
   multipart         7 appends, interval 3, checkpoint part size 2: multi-part
                     checkpoints at versions 3 and 6
   cdf               change data feed, partitioned by a date: write 10 rows,
-                    UPDATE, UPDATE, DELETE (cdc files), checkpoint at 3,
-                    append 4 rows, UPDATE
+                    UPDATE, UPDATE, DELETE (cdc files and data files with a
+                    _change_type column), checkpoint at 4, append 4 rows,
+                    UPDATE
   types             schema evolution from one NOT NULL integer to every
                     primitive type plus struct/map/array; the last append
                     collects no stats
