@@ -167,12 +167,12 @@ func DeltaRS(t testing.TB) string {
 	})
 }
 
-func tables(t testing.TB, kind string, make func() *result) string {
+func tables(t testing.TB, kind string, write func() *result) string {
 	t.Helper()
 	mu.Lock()
 	r := results[kind]
 	if r == nil {
-		r = make()
+		r = write()
 		results[kind] = r
 	}
 	mu.Unlock()
@@ -200,6 +200,7 @@ func run(py, script string, timeout time.Duration, env ...string) *result {
 	defer cancel()
 	path := filepath.Join(root, "delta", "testdata", "peers", script)
 	cmd := exec.CommandContext(ctx, py, path, dir)
+	cmd.Dir = dir // whatever the engine leaves in its working folder goes with it
 	cmd.Env = append(append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1"), env...)
 	cmd.WaitDelay = 10 * time.Second
 	var stdout, stderr bytes.Buffer

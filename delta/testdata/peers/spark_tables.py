@@ -40,7 +40,7 @@ import sys
 from pyspark.sql import SparkSession
 
 
-def session(jars):
+def session(jars, out_dir):
     return (
         SparkSession.builder.master("local[2]")
         .appName("medallion-delta-peers")
@@ -53,6 +53,7 @@ def session(jars):
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.ui.enabled", "false")
+        .config("spark.sql.warehouse.dir", os.path.join(out_dir, "spark-warehouse"))
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.default.parallelism", "2")
         .config("spark.databricks.delta.snapshotPartitions", "2")
@@ -73,7 +74,7 @@ def main(argv):
     if not jars:
         print(f"spark_tables.py: no jars in SPARK_JARS={jar_dir!r}", file=sys.stderr)
         return 2
-    spark = session(jars)
+    spark = session(jars, out)
     spark.sparkContext.setLogLevel("ERROR")
     names = []
 
