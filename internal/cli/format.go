@@ -129,7 +129,13 @@ func jsonValue(v any, t delta.DataType) ([]byte, error) {
 			return json.Marshal(exactFloat(float64(x), 32))
 		}
 	}
-	return json.Marshal(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Engine values JSON cannot hold as they are (a MAP with non-string
+		// keys): their text, as the table shows it.
+		return json.Marshal(fmt.Sprint(v))
+	}
+	return b, nil
 }
 
 // timeText renders a DATE as YYYY-MM-DD and a timestamp in UTC with layout.

@@ -102,3 +102,19 @@ func TestGroupDigits(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONValuesJSONCannotHold: a MAP with non-string keys (as DuckDB
+// returns MAPs) comes out as its text rather than failing the output.
+func TestJSONValuesJSONCannotHold(t *testing.T) {
+	res := &engine.Result{
+		Columns: []engine.Column{{Name: "m"}},
+		Rows:    [][]any{{map[any]any{int32(1): "a"}}},
+	}
+	var buf bytes.Buffer
+	if err := writeResult(&buf, res, "json"); err != nil {
+		t.Fatal(err)
+	}
+	if got := buf.String(); got != `{"m":"map[1:a]"}`+"\n" {
+		t.Errorf("got %q", got)
+	}
+}
