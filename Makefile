@@ -80,6 +80,7 @@ bench-pipeline:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseActions -fuzztime 30s ./delta/
 	$(GO) test -run '^$$' -fuzz FuzzParseSchema -fuzztime 30s ./delta/
+	$(GO) test -run '^$$' -fuzz FuzzCheckQuery -fuzztime 30s ./engine/duckdb/
 
 tidy:
 	$(GO) mod tidy

@@ -16,6 +16,9 @@ import (
 // given one on a store it cannot read directly.
 var ErrNotLocal = errors.New("engine: storage is not local")
 
+// ErrNotQuery means a statement is not exactly one read-only query.
+var ErrNotQuery = errors.New("engine: not a single read-only query")
+
 // Engine runs SQL over Delta table snapshots and landing files, and writes
 // query results as Parquet data files for a Delta commit.
 //
@@ -46,6 +49,20 @@ type Engine interface {
 	MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, keys []string, relation string, nullSafe bool) ([]*delta.Add, error)
 	// Query runs a statement and returns its rows.
 	Query(ctx context.Context, sql string) (*Result, error)
+	// Scan runs a statement, calls columns once with its result columns,
+	// then row with each row in order (the slice is reused between calls).
+	// An error from columns or row stops the statement and is returned.
+	Scan(ctx context.Context, sql string, columns func([]Column) error, row func([]any) error) error
+	// CheckQuery returns nil when the engine's own parser reads sql as
+	// exactly one read-only query: SELECT, WITH … SELECT, FROM …, VALUES,
+	// or DESCRIBE / SHOW / SUMMARIZE. Otherwise it returns an error
+	// wrapping ErrNotQuery (or the parser's error), saying why.
+	CheckQuery(ctx context.Context, sql string) error
+	// Sandbox confines the engine from now on, for good: it reads and
+	// writes files only under dirs (symlinks resolved), reaches no network,
+	// loads no extension and can no longer change its own settings.
+	// Binding tables whose files lie under dirs keeps working.
+	Sandbox(ctx context.Context, dirs []string) error
 	// Exec runs statements that return no rows (temporary tables, views).
 	Exec(ctx context.Context, sql string) error
 	// Write runs a SELECT and writes its rows as Parquet files into dst,

@@ -30,6 +30,12 @@ func Backfill(ctx context.Context, proj *Project, table string, from, to time.Ti
 	if err != nil {
 		return nil, err
 	}
+	// The models are checked as by a run, before anything is written.
+	broken, err := r.validate(ctx)
+	r.closeValidation()
+	if err != nil || len(broken) > 0 {
+		return &TableReport{Table: table, Kind: "model", Status: StatusFailed}, errors.Join(err, modelErrors(broken))
+	}
 	if r.eng, err = openEngine(ctx, proj, opts.Trace); err != nil {
 		return nil, err
 	}

@@ -62,6 +62,22 @@ type Config struct {
 	// Jobs are what `medallion serve` schedules; without jobs it streams
 	// continuously.
 	Jobs map[string]*JobConfig `yaml:"jobs"`
+	// Serve configures `medallion serve` (see ServeConfig).
+	Serve ServeConfig `yaml:"serve"`
+}
+
+// ServeConfig is the serve: section of medallion.yaml.
+type ServeConfig struct {
+	// AllowedHosts are host names (without port) requests may name in
+	// their Host header besides the bound address and, on a loopback
+	// bind, localhost / 127.0.0.1 / ::1.
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	// QueryMaxBytes caps the JSON size of one query's answer (default
+	// "32MB").
+	QueryMaxBytes string `yaml:"query_max_bytes"`
+	// QueryMemoryLimit is the engine's memory limit for an API or
+	// dashboard query (default "1GB").
+	QueryMemoryLimit string `yaml:"query_memory_limit"`
 }
 
 // JobConfig is jobs.<name>: which tables a job runs and what starts it.
@@ -192,11 +208,37 @@ type Source struct {
 	// numbers); a file whose name sorts before the newest ingested one is
 	// then never seen.
 	Listing string `yaml:"listing"`
+	// OnChange says what happens when a landing file that was already
+	// ingested changes (is rewritten, grows or is touched): "ignore"
+	// (default, as Auto Loader: a warning, the change is not ingested),
+	// "reingest" (its whole new content is ingested again) or "append_new"
+	// (only the complete lines past what was ingested: growing logs).
+	// Replace sources always reload.
+	OnChange OnChange `yaml:"on_change"`
+	// OptionalColumns may be missing from a CSV or Parquet file (its rows
+	// get NULL) even though a model reads them; a file lacking any other
+	// column that the table has and a model reads is set aside.
+	OptionalColumns []string `yaml:"optional_columns"`
 	// Kafka, when set, reads the source from a Kafka topic (or Azure Event
 	// Hubs through its Kafka endpoint) instead of landing files; records
 	// are JSON objects.
 	Kafka *kafkasrc.Config `yaml:"kafka"`
 }
+
+// OnChange is what a source does with a landing file that changed after
+// it was ingested.
+type OnChange string
+
+// What a changed landing file does.
+const (
+	// OnChangeIgnore keeps what was ingested and reports the change.
+	OnChangeIgnore OnChange = "ignore"
+	// OnChangeReingest ingests the file's whole new content again.
+	OnChangeReingest OnChange = "reingest"
+	// OnChangeAppendNew ingests only the complete lines past the bytes
+	// already ingested (for files that only grow, like JSON-lines logs).
+	OnChangeAppendNew OnChange = "append_new"
+)
 
 // CSVOptions is a CSV dialect.
 type CSVOptions struct {
@@ -346,6 +388,26 @@ func (p *Project) defaults(cfgName string) error {
 	if _, err := ParseBytes(c.Engine.CacheSize); err != nil {
 		return &ConfigError{File: cfgName, Msg: "engine.cache_size: " + err.Error()}
 	}
+	if err := c.Serve.validate(); err != nil {
+		return &ConfigError{File: cfgName, Msg: err.Error()}
+	}
+	return nil
+}
+
+func (c *ServeConfig) validate() error {
+	for _, f := range []struct{ key, v string }{{"serve.query_max_bytes", c.QueryMaxBytes}, {"serve.query_memory_limit", c.QueryMemoryLimit}} {
+		if f.v == "" {
+			continue
+		}
+		if n, err := ParseBytes(f.v); err != nil || n <= 0 {
+			return fmt.Errorf("%s: %q is not a positive size (e.g. 32MB, 1GB)", f.key, f.v)
+		}
+	}
+	for i, h := range c.AllowedHosts {
+		if h == "" || strings.ContainsAny(h, "/:@ ") && !strings.HasPrefix(h, "[") {
+			return fmt.Errorf("serve.allowed_hosts[%d]: %q is not a host name (no scheme, port or path: e.g. medallion.example.com)", i, h)
+		}
+	}
 	return nil
 }
 
@@ -394,6 +456,11 @@ func (s *Source) validate() error {
 			return fmt.Errorf("keys: invalid column name %q", k)
 		}
 	}
+	for _, k := range s.OptionalColumns {
+		if !identRE.MatchString(k) {
+			return fmt.Errorf("optional_columns: invalid column name %q", k)
+		}
+	}
 	for _, item := range s.Derive {
 		k, ok := item.Key.(string)
 		if !ok || !identRE.MatchString(k) {
@@ -414,6 +481,22 @@ func (s *Source) validate() error {
 	case "full", "incremental":
 	default:
 		return fmt.Errorf("listing: unknown value %q (full or incremental)", s.Listing)
+	}
+	switch s.OnChange {
+	case "":
+		s.OnChange = OnChangeIgnore
+	case OnChangeIgnore, OnChangeReingest, OnChangeAppendNew:
+		if s.Mode == ModeReplace && s.OnChange != OnChangeIgnore {
+			return fmt.Errorf("on_change: %s does not apply to mode replace (a replace source reloads all its files whenever one changes)", s.OnChange)
+		}
+		if s.Kafka != nil {
+			return fmt.Errorf("on_change: a Kafka source reads a topic, not files: remove on_change")
+		}
+		if s.OnChange == OnChangeAppendNew && s.Format == "parquet" {
+			return fmt.Errorf("on_change: append_new reads the lines a file gained: csv or json only, not parquet")
+		}
+	default:
+		return fmt.Errorf("on_change: unknown value %q (ignore, reingest or append_new)", s.OnChange)
 	}
 	if s.Kafka != nil {
 		if s.Format != "json" {

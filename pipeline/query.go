@@ -2,8 +2,12 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/medallionhq/medallion/delta"
@@ -14,24 +18,56 @@ import (
 // Session answers read-only SQL over a project's lake: every table as
 // layer.table at its latest version, the project's views, and any Delta
 // table by path through delta_scan('path').
+//
+// Before the first statement it runs, a session confines its engine for
+// good (engine.Engine.Sandbox): files only under the lake, the file cache
+// and the engine's temp directory, no network, no extensions, no settings
+// changes. Every statement must be exactly one read-only query as the
+// engine's own parser reads it (engine.Engine.CheckQuery).
 type Session struct {
-	proj *Project
-	lake *Lake
-	eng  engine.Engine
-	seq  int
+	proj   *Project
+	opts   SessionOptions
+	lake   *Lake
+	eng    engine.Engine
+	seq    int
+	sealed bool
+	// outside are the roots of tables outside the lake bound through
+	// delta_scan (SessionOptions.OutsideLake), allowed when sealing.
+	outside []string
 }
 
-// OpenSession opens an engine over the project's lake.
+// SessionOptions configure OpenSessionWith.
+type SessionOptions struct {
+	// OutsideLake lets delta_scan('path') read a Delta table outside the
+	// project's lake (`medallion query`: the user owns the machine). The
+	// server never sets it: there delta_scan reaches only tables inside the
+	// lake, symlinks resolved. Either way the session writes nothing.
+	OutsideLake bool
+	// MemoryLimit, when set, replaces engine.memory_limit for this session
+	// (e.g. "1GB").
+	MemoryLimit string
+}
+
+// ErrNotReadOnly means a statement is not exactly one read-only query.
+var ErrNotReadOnly = engine.ErrNotQuery
+
+// OpenSession opens a session over the project's lake in which delta_scan
+// reaches only tables inside the lake.
 func OpenSession(ctx context.Context, proj *Project) (*Session, error) {
+	return OpenSessionWith(ctx, proj, SessionOptions{})
+}
+
+// OpenSessionWith opens a session with opts.
+func OpenSessionWith(ctx context.Context, proj *Project, opts SessionOptions) (*Session, error) {
 	lake, err := OpenLake(ctx, proj.Resolve(proj.Config.Lake), nil)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := openEngine(ctx, proj, nil)
+	eng, err := openEngineWith(ctx, proj, nil, opts.MemoryLimit)
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{proj: proj, lake: lake, eng: eng}
+	s := &Session{proj: proj, opts: opts, lake: lake, eng: eng}
 	if err := s.Refresh(ctx); err != nil {
 		eng.Close()
 		return nil, err
@@ -80,6 +116,7 @@ func (s *Session) Refresh(ctx context.Context) error {
 		if !ok {
 			continue
 		}
+		// openEngine checked that m.SQL is exactly one query.
 		if err := s.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(Layer(m.Name))+"; CREATE OR REPLACE VIEW "+qualifiedIdent(m.Name)+" AS "+m.SQL); err != nil {
 			return fmt.Errorf("pipeline: view %s: %w", m.Name, err)
 		}
@@ -89,20 +126,54 @@ func (s *Session) Refresh(ctx context.Context) error {
 }
 
 var deltaScanRE = regexp.MustCompile(`(?i)\bdelta_scan\s*\(\s*'((?:[^']|'')*)'\s*\)`)
-var writeRE = regexp.MustCompile(`(?i)\b(INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|ALTER|TRUNCATE|COPY|ATTACH|DETACH|INSTALL|LOAD|SET|RESET|PRAGMA|EXPORT|IMPORT|CALL|CHECKPOINT|VACUUM|USE|GRANT)\b`)
-var readOnlyRE = regexp.MustCompile(`(?is)^\s*(\(\s*)*(SELECT|WITH|FROM|VALUES|DESCRIBE|SUMMARIZE|SHOW|TABLE)\b`)
 
-// ErrNotReadOnly means a statement would change something.
-var ErrNotReadOnly = fmt.Errorf("pipeline: only read-only statements (SELECT, WITH, FROM, VALUES, DESCRIBE, SUMMARIZE, SHOW) are allowed")
+// Check returns nil when sql is exactly one read-only query, else an
+// error wrapping ErrNotReadOnly or the parser's error.
+func (s *Session) Check(ctx context.Context, sql string) error {
+	if err := s.eng.CheckQuery(ctx, sql); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	return nil
+}
 
 // Query runs one read-only statement.
 func (s *Session) Query(ctx context.Context, sql string) (*engine.Result, error) {
-	sql = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(sql), ";"))
-	if clean := stripSQL(sql); !readOnlyRE.MatchString(clean) || strings.Contains(clean, ";") || writeRE.MatchString(clean) {
-		return nil, ErrNotReadOnly
+	run, err := s.prepare(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.eng.Query(ctx, run)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: query: %w", err)
+	}
+	return res, nil
+}
+
+// Scan runs one read-only statement, handing its rows to row one at a
+// time (see engine.Engine.Scan): the caller decides how much to keep.
+func (s *Session) Scan(ctx context.Context, sql string, columns func([]engine.Column) error, row func([]any) error) error {
+	run, err := s.prepare(ctx, sql)
+	if err != nil {
+		return err
+	}
+	if err := s.eng.Scan(ctx, run, columns, row); err != nil {
+		return fmt.Errorf("pipeline: query: %w", err)
+	}
+	return nil
+}
+
+// prepare checks sql, binds the Delta tables it names with
+// delta_scan('path'), seals the engine and checks the statement that will
+// run.
+func (s *Session) prepare(ctx context.Context, sql string) (string, error) {
+	if err := s.Check(ctx, sql); err != nil {
+		return "", err
 	}
 	var rerr error
-	sql = deltaScanRE.ReplaceAllStringFunc(sql, func(m string) string {
+	run := deltaScanRE.ReplaceAllStringFunc(sql, func(m string) string {
+		if rerr != nil {
+			return m
+		}
 		loc := strings.ReplaceAll(deltaScanRE.FindStringSubmatch(m)[1], "''", "'")
 		name, err := s.bindPath(ctx, loc)
 		if err != nil {
@@ -112,17 +183,51 @@ func (s *Session) Query(ctx context.Context, sql string) (*engine.Result, error)
 		return name
 	})
 	if rerr != nil {
-		return nil, rerr
+		return "", rerr
 	}
-	res, err := s.eng.Query(ctx, sql)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: query: %w", err)
+	if !s.sealed {
+		if err := s.eng.Sandbox(ctx, s.allowedDirs()); err != nil {
+			return "", err
+		}
+		s.sealed = true
 	}
-	return res, nil
+	if err := s.Check(ctx, run); err != nil {
+		return "", err
+	}
+	return run, nil
 }
 
-// bindPath binds the Delta table at loc under a fresh name.
+// allowedDirs are the local directories the session's engine may read:
+// the lake (when local), the file cache and the engine's temp directory,
+// plus the tables outside the lake bound so far when allowed.
+func (s *Session) allowedDirs() []string {
+	var dirs []string
+	if root := s.proj.Resolve(s.proj.Config.Lake); !strings.Contains(root, "://") {
+		dirs = append(dirs, root)
+	} else if p, ok := strings.CutPrefix(root, "file://"); ok {
+		dirs = append(dirs, p)
+	}
+	if c, err := cacheFor(s.proj); err == nil {
+		dirs = append(dirs, c.Dir())
+	}
+	if t := s.proj.Config.Engine.TempDir; t != "" {
+		dirs = append(dirs, s.proj.Resolve(t))
+	}
+	return append(dirs, s.outside...)
+}
+
+// bindPath binds the Delta table at loc under a fresh name. Without
+// SessionOptions.OutsideLake, loc must be inside the lake (symlinks
+// resolved) before anything is read.
 func (s *Session) bindPath(ctx context.Context, loc string) (string, error) {
+	root := s.proj.Resolve(s.proj.Config.Lake)
+	inside := insideLake(loc, root)
+	if !inside && !s.opts.OutsideLake {
+		return "", fmt.Errorf("pipeline: delta_scan('%s'): only tables inside the project's lake (%s) can be read", loc, root)
+	}
+	if !inside && s.sealed {
+		return "", fmt.Errorf("pipeline: delta_scan('%s'): a table outside the lake must be named in the session's first statement", loc)
+	}
 	store, err := storage.Open(ctx, loc)
 	if err != nil {
 		return "", err
@@ -135,10 +240,70 @@ func (s *Session) bindPath(ctx context.Context, loc string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("pipeline: delta_scan('%s'): %w", loc, err)
 	}
+	if snap == nil {
+		return "", fmt.Errorf("pipeline: delta_scan('%s'): no Delta table there", loc)
+	}
+	if !inside {
+		if p, ok := store.LocalPath(""); ok {
+			s.outside = append(s.outside, p)
+		}
+	}
 	s.seq++
 	name := fmt.Sprintf("__delta_scan_%d", s.seq)
 	if err := s.eng.Bind(ctx, name, snap, nil); err != nil {
 		return "", err
 	}
 	return name, nil
+}
+
+// insideLake reports whether loc (as delta_scan would open it) is the lake
+// root or below it, with symlinks resolved on local paths.
+func insideLake(loc, lakeRoot string) bool {
+	if strings.Contains(lakeRoot, "://") && !strings.HasPrefix(lakeRoot, "file://") {
+		root := strings.TrimSuffix(lakeRoot, "/") + "/"
+		return strings.HasPrefix(loc, root) && !slices.Contains(strings.Split(loc[len(root):], "/"), "..")
+	}
+	lakeRoot = strings.TrimPrefix(lakeRoot, "file://")
+	if rest, ok := strings.CutPrefix(loc, "file://"); ok {
+		loc = rest
+	} else if strings.Contains(loc, "://") {
+		return false
+	}
+	abs, err := filepath.Abs(loc)
+	if err != nil {
+		return false
+	}
+	root, err := filepath.Abs(lakeRoot)
+	if err != nil {
+		return false
+	}
+	if r, err := filepath.EvalSymlinks(root); err == nil {
+		root = r
+	}
+	a, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+		a = abs // nothing there: opening it fails anyway
+	}
+	rel, err := filepath.Rel(root, a)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// checkModels asks the engine's parser whether every model's SQL is
+// exactly one query, naming the model's file when it is not: a model that
+// would run a second statement or anything but a query stops everything
+// before any statement runs. A model whose SQL does not parse is left to
+// fail on its own when it runs (the parser refuses all of a text that has
+// a syntax error anywhere, so nothing of it runs either).
+func checkModels(ctx context.Context, eng engine.Engine, proj *Project) error {
+	for _, m := range proj.Models {
+		if err := eng.CheckQuery(ctx, m.SQL); errors.Is(err, engine.ErrNotQuery) {
+			return &ConfigError{File: m.File, Msg: fmt.Sprintf("model %s must be exactly one SELECT: %v", m.Name, err)}
+		} else if err != nil && ctx.Err() != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -71,7 +71,7 @@ type Report struct {
 // Changed reports whether the run committed to any table.
 func (r *Report) Changed() bool {
 	for _, t := range r.Tables {
-		if t.Status == StatusOK && t.Kind != "view" {
+		if t.Status == StatusOK && t.Kind != "view" || t.ChangedFiles+t.BadFiles > 0 {
 			return true
 		}
 	}
@@ -109,6 +109,10 @@ type TableReport struct {
 	// Files is the number of landing files read; Pending are new files
 	// (or, for a Kafka source, records) left for the next run.
 	Files, Pending int
+	// ChangedFiles are landing files found changed since they were
+	// ingested (handled by the source's on_change); BadFiles are files set
+	// aside in medallion.bad_files by this run.
+	ChangedFiles, BadFiles int
 	// Arrival is when the oldest file of the batch landed (its
 	// modification time), for freshness.
 	Arrival time.Time
@@ -141,6 +145,28 @@ type run struct {
 	// boundVersion is the version each table is bound at in the engine.
 	boundVersion map[string]int64
 	readers      map[string]int
+	// valid is the pre-run check of the models (validate.go); checkedAll
+	// says every model passed it.
+	valid      *validation
+	checkedAll bool
+	// refresh holds the models this run recomputes in full because their
+	// definition (or an upstream model's) changed; fingerprints caches
+	// Project.Fingerprint.
+	refresh      map[string]bool
+	fingerprints map[string]string
+}
+
+// full reports whether the run recomputes table from scratch.
+func (r *run) full(table string) bool { return r.opts.FullRefresh || r.refresh[table] }
+
+// fingerprint is the model's definition fingerprint, computed once a run.
+func (r *run) fingerprint(m *Model) string {
+	if fp, ok := r.fingerprints[m.Name]; ok {
+		return fp
+	}
+	fp := r.proj.Fingerprint(m)
+	r.fingerprints[m.Name] = fp
+	return fp
 }
 
 // Run runs one update of the project: new landing files into bronze, then
@@ -191,7 +217,8 @@ func newRun(ctx context.Context, proj *Project, opts RunOptions, suffix string) 
 	if opts.Log == nil {
 		opts.Log = func(string) {}
 	}
-	r := &run{proj: proj, opts: opts, started: opts.Now(), bound: map[string]bool{}, boundVersion: map[string]int64{}}
+	r := &run{proj: proj, opts: opts, started: opts.Now(), bound: map[string]bool{}, boundVersion: map[string]int64{},
+		refresh: map[string]bool{}, fingerprints: map[string]string{}}
 	r.batchID = r.started.UTC().Format("20060102T150405Z") + suffix
 	var err error
 	r.lake, err = OpenLake(ctx, proj.Resolve(proj.Config.Lake), opts.Delta)
@@ -229,7 +256,17 @@ func cacheFor(proj *Project) (*filecache.Cache, error) {
 }
 
 func openEngine(ctx context.Context, proj *Project, trace io.Writer) (engine.Engine, error) {
+	return openEngineWith(ctx, proj, trace, "")
+}
+
+// openEngineWith opens the project's engine (memoryLimit, when set,
+// replacing engine.memory_limit) and checks that every model is exactly
+// one query.
+func openEngineWith(ctx context.Context, proj *Project, trace io.Writer, memoryLimit string) (engine.Engine, error) {
 	ec := proj.Config.Engine
+	if memoryLimit != "" {
+		ec.MemoryLimit = memoryLimit
+	}
 	cache, err := cacheFor(proj)
 	if err != nil {
 		return nil, err
@@ -242,7 +279,15 @@ func openEngine(ctx context.Context, proj *Project, trace io.Writer) (engine.Eng
 			return nil, fmt.Errorf("pipeline: engine.temp_dir: %w", err)
 		}
 	}
-	return duckdb.Open(ctx, &duckdb.Options{MemoryLimit: ec.MemoryLimit, TempDir: tmp, Threads: ec.Threads, Trace: trace, Cache: cache})
+	eng, err := duckdb.Open(ctx, &duckdb.Options{MemoryLimit: ec.MemoryLimit, TempDir: tmp, Threads: ec.Threads, Trace: trace, Cache: cache})
+	if err != nil {
+		return nil, err
+	}
+	if err := checkModels(ctx, eng, proj); err != nil {
+		eng.Close()
+		return nil, err
+	}
+	return eng, nil
 }
 
 func randomHex(n int) string {
@@ -251,13 +296,24 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func (r *run) logf(format string, args ...any) { r.opts.Log(fmt.Sprintf(format, args...)) }
+func (r *run) logf(format string, args ...any) {
+	if r.opts.Log != nil { // a run made for an append (job history) has no log
+		r.opts.Log(fmt.Sprintf(format, args...))
+	}
+}
 
 // all runs sources, then models in order.
 func (r *run) all(ctx context.Context, rep *Report) error {
 	selected, err := r.proj.Selection(r.opts.Select)
 	if err != nil {
 		return err
+	}
+	// Every model is checked against the current schemas before anything
+	// is written; models whose inputs do not exist yet are checked once the
+	// sources have created them, before any model runs.
+	defer r.closeValidation()
+	if broken, err := r.validate(ctx); err != nil || len(broken) > 0 {
+		return r.brokenModels(rep, broken, err)
 	}
 	failed := map[string]bool{}
 	var errs []error
@@ -279,6 +335,10 @@ func (r *run) all(ctx context.Context, rep *Report) error {
 			return errors.Join(append(errs, ctx.Err())...)
 		}
 	}
+	if broken, err := r.validate(ctx); err != nil || len(broken) > 0 {
+		return errors.Join(append(errs, r.brokenModels(rep, broken, err))...)
+	}
+	r.closeValidation()
 	order, err := r.proj.Order()
 	if err != nil {
 		return err
@@ -297,7 +357,11 @@ func (r *run) all(ctx context.Context, rep *Report) error {
 			if err != nil {
 				tr.Status, tr.Error = StatusFailed, err.Error()
 				failed[m.Name] = true
-				errs = append(errs, fmt.Errorf("model %s (%s): %w", m.Name, m.File, err))
+				if merr := (*ModelError)(nil); errors.As(err, &merr) {
+					errs = append(errs, err)
+				} else {
+					errs = append(errs, fmt.Errorf("model %s (%s): %w", m.Name, m.File, err))
+				}
 			}
 		}
 		tr.Duration = r.opts.Now().Sub(start)
@@ -308,6 +372,22 @@ func (r *run) all(ctx context.Context, rep *Report) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// brokenModels ends a run whose pre-run check failed: nothing more is
+// written; each broken model is reported failed (the run log records them).
+func (r *run) brokenModels(rep *Report, broken []*ModelError, err error) error {
+	if err != nil {
+		return err
+	}
+	for _, e := range broken {
+		tr := &TableReport{Table: e.Model, Kind: "model", Status: StatusFailed, Error: e.Error()}
+		if m := r.proj.Model(e.Model); m != nil && m.Materialized == View {
+			tr.Kind = "view"
+		}
+		rep.Tables = append(rep.Tables, tr) // not logged: the error says it
+	}
+	return modelErrors(broken)
 }
 
 func (r *run) failedUpstream(m *Model, failed map[string]bool) string {
@@ -331,12 +411,21 @@ func (r *run) logTable(t *TableReport) {
 		if t.Quarantined+t.Dropped+t.Duplicates+t.Rescued+t.Rejected+t.Replaced > 0 {
 			extra = fmt.Sprintf(" (quarantined %d, dropped %d, duplicates %d, replaced %d, rescued %d, rejected %d)", t.Quarantined, t.Dropped, t.Duplicates, t.Replaced, t.Rescued, t.Rejected)
 		}
+		extra += landingExtra(t)
 		r.logf("%-34s %-10s in %8d  out %8d  v%-4d %6s%s", t.Table, t.Status, t.RowsIn, t.RowsOut, t.Version, t.Duration.Round(time.Millisecond), extra)
 	case t.Status == StatusFailed || t.Status == StatusSkipped || t.Status == StatusWaiting:
 		r.logf("%-34s %-10s %s", t.Table, t.Status, t.Error)
 	default:
-		r.logf("%-34s %-10s", t.Table, t.Status)
+		r.logf("%-34s %-10s%s", t.Table, t.Status, landingExtra(t))
 	}
+}
+
+// landingExtra notes a source's changed and set-aside files.
+func landingExtra(t *TableReport) string {
+	if t.ChangedFiles+t.BadFiles == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (changed files %d, bad files %d)", t.ChangedFiles, t.BadFiles)
 }
 
 // bind makes a table's latest snapshot visible to the engine under its
@@ -415,9 +504,27 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	if err != nil {
 		return tr, err
 	}
+	// A changed definition (of the model or of a model upstream: the
+	// fingerprint covers them) recomputes the model in full.
+	var txns []delta.Txn
+	fp := r.fingerprint(m)
+	if stored := StoredFingerprint(own, m.Name); stored != fp {
+		if own != nil {
+			r.refresh[m.Name] = true
+			if up := r.refreshedUpstream(m); up != "" {
+				r.logf("%s: upstream %s was recomputed; recomputing in full", m.Name, up)
+			} else {
+				r.logf("%s: %s (or a model it reads) changed since the last run; recomputing in full", m.Name, m.File)
+			}
+		}
+		defVersion := int64(0)
+		if own != nil {
+			defVersion = own.Version() + 1
+		}
+		txns = append(txns, delta.Txn{AppID: definitionTxn(m.Name, fp), Version: defVersion})
+	}
 	// What changed since this model last ran?
 	var changed []string
-	var txns []delta.Txn
 	for _, in := range inputs {
 		last := int64(-1)
 		if own != nil {
@@ -428,20 +535,20 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		if last != versions[in] {
 			changed = append(changed, in)
 			txns = append(txns, delta.Txn{AppID: modelTxn(m.Name, in), Version: versions[in]})
-		} else if r.opts.FullRefresh {
+		} else if r.full(m.Name) {
 			changed = append(changed, in) // recomputed; its txn is already recorded
 		}
 	}
-	if own != nil && len(changed) == 0 {
+	if own != nil && len(changed) == 0 && !r.refresh[m.Name] {
 		tr.Status, tr.Version = StatusUpToDate, own.Version()
 		return tr, nil
 	}
 	if m.Window != nil {
-		return r.window(ctx, m, tr, tbl, own, versions, snaps, txns)
+		return r.window(ctx, m, tr, tbl, own, versions, snaps, txns, fp)
 	}
 	sqlText := m.SQL
 	incremental := false
-	if m.Incremental != "" && own != nil && !r.opts.FullRefresh {
+	if m.Incremental != "" && own != nil && !r.full(m.Name) {
 		last, ok := own.TxnVersion(modelTxn(m.Name, m.Incremental))
 		if ok {
 			inTbl, err := r.lake.Table(ctx, m.Incremental)
@@ -465,7 +572,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		}
 	}
 	grouped := false
-	if len(m.IncrementalBy) > 0 && own != nil && !r.opts.FullRefresh {
+	if len(m.IncrementalBy) > 0 && own != nil && !r.full(m.Name) {
 		for _, d := range m.Deps {
 			if err := r.materialize(ctx, d); err != nil {
 				return tr, err
@@ -486,7 +593,10 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		}
 	}
 	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __result AS "+sqlText); err != nil {
-		return tr, err
+		if ctx.Err() != nil {
+			return tr, err
+		}
+		return tr, m.sqlError(err, 1, nil)
 	}
 	cnt, err := r.eng.Query(ctx, "SELECT count(*) FROM __result")
 	if err != nil {
@@ -508,7 +618,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 			}
 		}
 	}
-	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "incremental": incremental || grouped}
+	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "incremental": incremental || grouped, "definition": fp}
 	w := writeSpec{table: m.Name, tbl: tbl, snap: own, relation: "__checked", schema: schema, partitionBy: m.PartitionBy,
 		keys: m.Keys, sequenceBy: seq, txns: txns, info: info}
 	var cr delta.CommitResult
@@ -528,6 +638,22 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		return tr, err
 	}
 	return tr, r.committed(ctx, m.Name, cr, tr)
+}
+
+// refreshedUpstream names a table the model reads (directly or through
+// views) that this run recomputes in full, or "".
+func (r *run) refreshedUpstream(m *Model) string {
+	for _, d := range m.Deps {
+		if r.refresh[d] {
+			return d
+		}
+		if dm := r.proj.Model(d); dm != nil && dm.Materialized == View {
+			if up := r.refreshedUpstream(dm); up != "" {
+				return up
+			}
+		}
+	}
+	return ""
 }
 
 // committed records a model's commit in its report and binds the committed
@@ -560,7 +686,10 @@ func (r *run) materialize(ctx context.Context, name string) error {
 			}
 		}
 		if err := r.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(Layer(name))+"; CREATE OR REPLACE VIEW "+qualifiedIdent(name)+" AS "+m.SQL); err != nil {
-			return fmt.Errorf("view %s: %w", name, err)
+			if ctx.Err() != nil {
+				return fmt.Errorf("view %s: %w", name, err)
+			}
+			return m.sqlError(err, 1, nil)
 		}
 		r.bound[name] = true
 	}
@@ -618,20 +747,39 @@ func qualifiedIdent(name string) string {
 	return sqlIdent(l) + "." + sqlIdent(t)
 }
 
-// saveReport appends the run's table reports to the medallion.runs table.
-func (r *run) saveReport(ctx context.Context, rep *Report) error {
-	if len(rep.Tables) == 0 {
-		return nil
+// Logged reports whether the table's part of a run is recorded in
+// medallion.runs: what ran is (a commit, a failure, a skip, a wait); a table
+// that was up to date, or a view (recomputed by its readers), is not.
+func (t *TableReport) Logged() bool {
+	switch {
+	case t.ChangedFiles+t.BadFiles > 0:
+		return true
+	case t.Status == StatusUpToDate:
+		return false
+	case t.Kind == "view" && t.Status == StatusOK:
+		return false
 	}
+	return true
+}
+
+// saveReport appends the run's table reports to the medallion.runs table:
+// one row per table that ran (TableReport.Logged).
+func (r *run) saveReport(ctx context.Context, rep *Report) error {
 	var rows []string
 	for _, t := range rep.Tables {
-		rows = append(rows, fmt.Sprintf("(%s, %s::TIMESTAMPTZ, %s::TIMESTAMPTZ, %s, %s, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s)",
+		if !t.Logged() {
+			continue
+		}
+		rows = append(rows, fmt.Sprintf("(%s, %s::TIMESTAMPTZ, %s::TIMESTAMPTZ, %s, %s, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s, %d, %d)",
 			sqlString(rep.RunID), sqlString(rep.Started.UTC().Format(time.RFC3339Nano)), sqlString(rep.Finished.UTC().Format(time.RFC3339Nano)),
 			sqlString(rep.Status), sqlString(t.Table), sqlString(t.Kind), sqlString(t.Status),
 			t.RowsIn, t.RowsOut, t.Quarantined, t.Dropped, t.Duplicates, t.Replaced, t.Rescued, t.Rejected, t.Files, t.Version, t.Duration.Milliseconds(),
-			nullableString(t.Error)))
+			nullableString(t.Error), t.ChangedFiles, t.BadFiles))
 	}
-	q := "SELECT * FROM (VALUES " + strings.Join(rows, ", ") + ") AS v(run_id, started_at, finished_at, run_status, table_name, kind, status, rows_in, rows_out, quarantined, dropped, duplicates, replaced, rescued, rejected, files, version, duration_ms, error)"
+	if len(rows) == 0 {
+		return nil
+	}
+	q := "SELECT * FROM (VALUES " + strings.Join(rows, ", ") + ") AS v(run_id, started_at, finished_at, run_status, table_name, kind, status, rows_in, rows_out, quarantined, dropped, duplicates, replaced, rescued, rejected, files, version, duration_ms, error, changed_files, bad_files)"
 	return r.appendQuery(ctx, RunsTable, q, map[string]any{"batch_id": rep.RunID})
 }
 
@@ -654,10 +802,30 @@ func (r *run) appendQuery(ctx context.Context, table, q string, info map[string]
 		return err
 	}
 	w := writeSpec{table: table, tbl: tbl, snap: snap, relation: "__append", schema: schema, info: info}
-	if _, err := r.appendRows(ctx, w, &TableReport{}); err != nil {
+	cr, err := r.appendRows(ctx, w, &TableReport{})
+	if err != nil {
 		return fmt.Errorf("pipeline: append to %s: %w", table, err)
 	}
+	compactInternal(ctx, table, tbl, cr.Snapshot, r.logf)
 	return nil
+}
+
+// InternalCompactFiles is how many data files an internal table
+// (medallion.runs, medallion.job_runs) may hold before the append that
+// exceeds it compacts the table: one small file per run would otherwise
+// pile up without bound.
+const InternalCompactFiles = 16
+
+// compactInternal compacts an internal table once it holds more than
+// InternalCompactFiles files. A compaction that loses a race to another
+// writer is left for a later append; the append itself has committed.
+func compactInternal(ctx context.Context, name string, tbl *delta.Table, snap *delta.Snapshot, logf func(string, ...any)) {
+	if snap == nil || snap.NumFiles() <= InternalCompactFiles {
+		return
+	}
+	if _, err := tbl.Optimize(ctx, &delta.OptimizeOptions{}); err != nil && !errors.Is(err, delta.ErrConcurrentModification) {
+		logf("warning: compacting %s: %v", name, err)
+	}
 }
 
 // RunsTable is the system table that keeps every run's report.

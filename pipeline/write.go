@@ -125,7 +125,7 @@ func (r *run) overwrite(ctx context.Context, w writeSpec, tr *TableReport) (delt
 	}
 	tr.Duplicates += dups
 	var md *delta.Metadata
-	if w.snap != nil && r.opts.FullRefresh {
+	if w.snap != nil && r.full(w.table) {
 		// A full refresh may change the schema or partitioning outright.
 		m := *w.snap.Metadata()
 		m.SchemaString = w.schema.String()

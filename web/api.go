@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -214,7 +215,7 @@ func (s *Server) table(w http.ResponseWriter, r *http.Request) {
 
 // sessionQuery runs one internal statement in a fresh session.
 func (s *Server) sessionQuery(ctx context.Context, sql string) (*engine.Result, error) {
-	ss, err := pipeline.OpenSession(ctx, s.proj)
+	ss, err := s.openQuerySession(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -259,25 +260,6 @@ type QueryResult struct {
 	Truncated bool         `json:"truncated"`
 }
 
-func toResult(res *engine.Result, max int) QueryResult {
-	out := QueryResult{Columns: []columnInfo{}, Rows: [][]any{}}
-	for _, c := range res.Columns {
-		out.Columns = append(out.Columns, columnInfo{Name: c.Name, Type: c.Type.String(), Nullable: true})
-	}
-	rows := res.Rows
-	if len(rows) > max {
-		rows, out.Truncated = rows[:max], true
-	}
-	for _, row := range rows {
-		o := make([]any, len(row))
-		for i, v := range row {
-			o[i] = jsonValue(v)
-		}
-		out.Rows = append(out.Rows, o)
-	}
-	return out
-}
-
 func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 	limit, err := limitParam(r, 100, s.opts.QueryMaxRows)
 	if err != nil {
@@ -289,29 +271,154 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l, t, _ := strings.Cut(name, ".")
-	res, err := s.sessionQuery(r.Context(), fmt.Sprintf("SELECT * FROM %s.%s LIMIT %d", sqlIdent(l), sqlIdent(t), limit))
+	ss, err := s.openQuerySession(r.Context())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	defer ss.Close()
+	out, err := s.runQuery(r.Context(), ss, fmt.Sprintf("SELECT * FROM %s.%s LIMIT %d", sqlIdent(l), sqlIdent(t), limit))
 	if err != nil {
 		s.queryError(w, r.Context(), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toResult(res, limit))
+	writeJSON(w, http.StatusOK, out)
 }
 
-// queryError maps a query failure to a status: time-outs 408, everything
-// else (syntax, unknown names, non-read-only statements) 400.
+// queryError maps a failure of runQuery to a status: time-outs 408,
+// everything else (syntax, unknown names, non-read-only statements, an
+// answer over the size limit) 400.
 func (s *Server) queryError(w http.ResponseWriter, ctx context.Context, err error) {
-	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "nterrupt") || strings.Contains(err.Error(), "context deadline exceeded") {
-		if ctx.Err() == nil { // the request is alive: our QueryTimeout fired
-			s.metrics.queries.WithLabelValues("timeout").Inc()
-			writeError(w, http.StatusRequestTimeout, fmt.Sprintf("query timed out after %s (the server's query time limit); narrow it with filters or a LIMIT", s.opts.QueryTimeout))
-			return
-		}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil { // the request is alive: our QueryTimeout fired
+		writeError(w, http.StatusRequestTimeout, fmt.Sprintf("query timed out after %s (the server's query time limit); narrow it with filters or a LIMIT", s.opts.QueryTimeout))
+		return
 	}
-	s.metrics.queries.WithLabelValues("error").Inc()
 	writeError(w, http.StatusBadRequest, err.Error())
 }
 
-var wrappableRE = regexp.MustCompile(`(?is)^\s*(\(\s*)*(SELECT|WITH|FROM|VALUES)\b`)
+// errTooLarge means a query's answer passed Options.QueryMaxBytes.
+var errTooLarge = errors.New("web: query answer too large")
+
+// openQuerySession opens the engine session of API and dashboard queries:
+// sandboxed, delta_scan restricted to the lake, memory limited.
+func (s *Server) openQuerySession(ctx context.Context) (*pipeline.Session, error) {
+	return pipeline.OpenSessionWith(ctx, s.proj, pipeline.SessionOptions{MemoryLimit: s.opts.QueryMemoryLimit})
+}
+
+// runQuery runs one statement in ss under the server's limits: it must
+// be a single read-only query (the engine's parser decides), the engine
+// stops after QueryMaxRows+1 rows, the JSON of the rows kept may not pass
+// QueryMaxBytes (the rows are counted as they arrive, never all held),
+// and it gets QueryTimeout.
+func (s *Server) runQuery(ctx context.Context, ss *pipeline.Session, sql string) (*QueryResult, error) {
+	if err := ss.Check(ctx, sql); err != nil {
+		s.metrics.queries.WithLabelValues("rejected").Inc()
+		return nil, err
+	}
+	max := s.opts.QueryMaxRows
+	body := strings.TrimSpace(sql)
+	for strings.HasSuffix(body, ";") {
+		body = strings.TrimSpace(strings.TrimSuffix(body, ";"))
+	}
+	// The engine hands over its whole result at once, so the wrappers make
+	// it stop early: at max+1 rows, and (sized) once the rows' text passed
+	// twice the byte limit, keeping the first row past it so that the cut
+	// shows. The running sum is a streaming window: rows past the cut are
+	// computed but not kept. The newline ends a trailing -- comment; the
+	// wrapped text is checked again (by the session, before it runs).
+	limited := fmt.Sprintf("SELECT * FROM (\n%s\n) AS __medallion_query LIMIT %d", body, max+1)
+	cut := 2 * s.opts.QueryMaxBytes
+	sized := fmt.Sprintf("SELECT * FROM (SELECT *, CAST(sum(__medallion_size) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS __medallion_total"+
+		" FROM (SELECT *, strlen(CAST(__medallion_query AS VARCHAR)) AS __medallion_size FROM (\n%s\n) AS __medallion_query))"+
+		" WHERE __medallion_total - __medallion_size <= %d LIMIT %d", body, cut, max+1)
+	if err := ss.Check(ctx, limited); err != nil {
+		s.metrics.queries.WithLabelValues("rejected").Inc()
+		return nil, fmt.Errorf("web: the statement cannot run under the row limit (as a subquery): %w", err)
+	}
+	qctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
+	defer cancel()
+	var out *QueryResult
+	size := int64(0)
+	var tooLarge error
+	tooBig := func(rows int) error {
+		tooLarge = fmt.Errorf("%w: the rows passed the server's limit of %s of JSON after %d rows (serve.query_max_bytes / --query-max-bytes); select fewer or narrower rows", errTooLarge, formatBytes(s.opts.QueryMaxBytes), rows)
+		return tooLarge
+	}
+	scan := func(run string, extra int) error {
+		out = &QueryResult{Columns: []columnInfo{}, Rows: [][]any{}}
+		size = 0
+		return ss.Scan(qctx, run, func(cols []engine.Column) error {
+			for _, c := range cols[:len(cols)-extra] {
+				out.Columns = append(out.Columns, columnInfo{Name: c.Name, Type: c.Type.String(), Nullable: true})
+			}
+			return nil
+		}, func(row []any) error {
+			if len(out.Rows) == max {
+				out.Truncated = true
+				return errStop
+			}
+			if extra > 0 {
+				if total, ok := row[len(row)-1].(int64); !ok || total > cut {
+					return tooBig(len(out.Rows))
+				}
+				row = row[:len(row)-extra]
+			}
+			o := make([]any, len(row))
+			for i, v := range row {
+				o[i] = jsonValue(v)
+			}
+			b, err := json.Marshal(o)
+			if err != nil {
+				return err
+			}
+			size += int64(len(b)) + 1
+			if size > s.opts.QueryMaxBytes {
+				return tooBig(len(out.Rows))
+			}
+			out.Rows = append(out.Rows, o)
+			return nil
+		})
+	}
+	err := scan(sized, 2)
+	if err != nil && strings.Contains(err.Error(), "__medallion_") && !errors.Is(err, errTooLarge) && qctx.Err() == nil {
+		// A result the sized wrapper cannot take apart: rows only.
+		err = scan(limited, 0)
+	}
+	switch {
+	case errors.Is(err, errStop):
+		err = nil
+	case err != nil && qctx.Err() != nil && ctx.Err() == nil:
+		s.metrics.queries.WithLabelValues("timeout").Inc()
+		return nil, fmt.Errorf("%w: query timed out after %s (the server's query time limit); narrow it with filters or a LIMIT", context.DeadlineExceeded, s.opts.QueryTimeout)
+	case errors.Is(err, errTooLarge):
+		s.metrics.queries.WithLabelValues("too_large").Inc()
+		return nil, tooLarge
+	case err != nil:
+		s.metrics.queries.WithLabelValues("error").Inc()
+		return nil, err
+	}
+	if out.Truncated {
+		s.metrics.queries.WithLabelValues("truncated").Inc()
+	} else {
+		s.metrics.queries.WithLabelValues("ok").Inc()
+	}
+	return out, nil
+}
+
+var errStop = errors.New("web: enough rows")
+
+// formatBytes renders n in the largest unit dividing it (32 MiB, 64 KB).
+func formatBytes(n int64) string {
+	for _, u := range []struct {
+		s string
+		n int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}} {
+		if n >= u.n && n%u.n == 0 {
+			return fmt.Sprintf("%d %s", n/u.n, u.s)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
 
 func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	var body struct {
@@ -323,45 +430,20 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sql := strings.TrimSpace(body.SQL)
-	for strings.HasSuffix(sql, ";") {
-		sql = strings.TrimSpace(strings.TrimSuffix(sql, ";"))
-	}
 	if sql == "" {
 		writeError(w, http.StatusBadRequest, "sql is empty")
 		return
 	}
-	if err := checkSQL(sql, s.proj.Resolve(s.proj.Config.Lake)); err != nil {
-		s.metrics.queries.WithLabelValues("rejected").Inc()
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	max := s.opts.QueryMaxRows
-	run := sql
-	if wrappableRE.MatchString(stripComments(sql)) {
-		// Let the engine stop at max+1 rows instead of materializing all.
-		run = fmt.Sprintf("SELECT * FROM (\n%s\n) AS __medallion_query LIMIT %d", sql, max+1)
-	}
-	ss, err := pipeline.OpenSession(r.Context(), s.proj)
+	ss, err := s.openQuerySession(r.Context())
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	defer ss.Close()
-	ctx, cancel := context.WithTimeout(r.Context(), s.opts.QueryTimeout)
-	defer cancel()
-	res, err := ss.Query(ctx, run)
-	if err != nil && ctx.Err() != nil {
-		err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
-	}
+	out, err := s.runQuery(r.Context(), ss, sql)
 	if err != nil {
 		s.queryError(w, r.Context(), err)
 		return
-	}
-	out := toResult(res, max)
-	if out.Truncated {
-		s.metrics.queries.WithLabelValues("truncated").Inc()
-	} else {
-		s.metrics.queries.WithLabelValues("ok").Inc()
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -185,41 +185,13 @@ func (s *Server) dashboardData(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, cached)
 		return
 	}
-	ss, err := pipeline.OpenSession(ctx, s.proj)
+	ss, err := s.openQuerySession(ctx)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	defer ss.Close()
-	query := func(sql string) (*QueryResult, error) {
-		if err := checkSQL(sql, s.proj.Resolve(s.proj.Config.Lake)); err != nil {
-			s.metrics.queries.WithLabelValues("rejected").Inc()
-			return nil, err
-		}
-		max := s.opts.QueryMaxRows
-		run := sql
-		if wrappableRE.MatchString(stripComments(sql)) {
-			run = fmt.Sprintf("SELECT * FROM (\n%s\n) AS __medallion_query LIMIT %d", sql, max+1)
-		}
-		qctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
-		defer cancel()
-		res, err := ss.Query(qctx, run)
-		if err != nil {
-			if qctx.Err() != nil && ctx.Err() == nil {
-				s.metrics.queries.WithLabelValues("timeout").Inc()
-				return nil, fmt.Errorf("query timed out after %s (the server's query time limit)", s.opts.QueryTimeout)
-			}
-			s.metrics.queries.WithLabelValues("error").Inc()
-			return nil, err
-		}
-		qr := toResult(res, max)
-		if qr.Truncated {
-			s.metrics.queries.WithLabelValues("truncated").Inc()
-		} else {
-			s.metrics.queries.WithLabelValues("ok").Inc()
-		}
-		return &qr, nil
-	}
+	query := func(sql string) (*QueryResult, error) { return s.runQuery(ctx, ss, sql) }
 	// Filter defaults and choices.
 	if fr := d.Filters.DateRange; fr != nil {
 		if snapshot(fr.Table) {

@@ -3,25 +3,27 @@
 // pipeline DAG), Prometheus metrics, health probes and a Server-Sent Events
 // stream of commits.
 //
-// Security model: by default the server listens on loopback only. Binding
-// any other address requires a token; then every request except /healthz,
-// /readyz and the static UI (/, /assets/*: no data) must carry
-// "Authorization: Bearer <token>" (GET /api/events may
-// pass it as ?token= instead, because EventSource cannot set headers). When a
-// token is set it is enforced on loopback too. SQL submitted to /api/query is
-// read-only (pipeline.Session.Query) and is refused when it could reach files
-// outside the project's lake (see checkSQL).
+// Security model (README "Security"): by default the server listens on
+// loopback only; binding any other address requires a token, and then
+// every request except /healthz must carry it ("Authorization: Bearer
+// <token>"; ?token= on /api/events, which EventSource cannot give
+// headers; the UI page takes ?token= once and keeps it in a strict
+// same-site cookie for its static files). Requests naming a foreign Host
+// or Origin get 403, POST bodies not declared application/json 415 (guard).
+// SQL runs in a sandboxed engine session, must parse as exactly one
+// read-only query, and is limited in rows, bytes, time and memory
+// (runQuery).
 package web
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +38,11 @@ const (
 	DefaultAddr         = "127.0.0.1:8080"
 	DefaultQueryTimeout = 10 * time.Second
 	DefaultQueryMaxRows = 10000
+	// DefaultQueryMaxBytes is the default cap of a query answer's JSON.
+	DefaultQueryMaxBytes = 32 << 20
+	// DefaultQueryMemoryLimit is the default engine memory limit of a
+	// query session.
+	DefaultQueryMemoryLimit = "1GB"
 )
 
 // Options configure a Server.
@@ -43,7 +50,7 @@ type Options struct {
 	// Addr is the listen address (default 127.0.0.1:8080).
 	Addr string
 	// Token is required (non-empty) when Addr does not bind to loopback;
-	// then every request except /healthz and /readyz needs
+	// then every request except /healthz needs
 	// "Authorization: Bearer <token>" (or ?token= on /api/events). When set,
 	// it is enforced on loopback too.
 	Token string
@@ -51,6 +58,15 @@ type Options struct {
 	QueryTimeout time.Duration
 	// QueryMaxRows caps the rows a query or preview returns (default 10000).
 	QueryMaxRows int
+	// QueryMaxBytes caps the JSON size of one query's rows (default
+	// serve.query_max_bytes, else 32 MB): a bigger answer is an error.
+	QueryMaxBytes int64
+	// QueryMemoryLimit is the engine memory limit of a query session
+	// (default serve.query_memory_limit, else 1GB).
+	QueryMemoryLimit string
+	// AllowedHosts are further names the Host header may carry (added to
+	// serve.allowed_hosts).
+	AllowedHosts []string
 	// Registry serves /metrics; nil means a new one.
 	Registry *prometheus.Registry
 	// Log receives one line per notable event (errors, start, stop).
@@ -97,6 +113,8 @@ type Server struct {
 	lakeMu    sync.Mutex
 	lake      *pipeline.Lake
 
+	hosts hostPolicy
+
 	stopOnce sync.Once
 	stop     chan struct{} // closed when Serve shuts down: ends SSE streams
 }
@@ -115,6 +133,29 @@ func New(proj *pipeline.Project, opts Options) (*Server, error) {
 	}
 	if opts.QueryMaxRows <= 0 {
 		opts.QueryMaxRows = DefaultQueryMaxRows
+	}
+	sc := proj.Config.Serve
+	if opts.QueryMaxBytes <= 0 && sc.QueryMaxBytes != "" {
+		n, err := pipeline.ParseBytes(sc.QueryMaxBytes)
+		if err != nil {
+			return nil, fmt.Errorf("web: serve.query_max_bytes: %w", err)
+		}
+		opts.QueryMaxBytes = n
+	}
+	if opts.QueryMaxBytes <= 0 {
+		opts.QueryMaxBytes = DefaultQueryMaxBytes
+	}
+	if opts.QueryMemoryLimit == "" {
+		opts.QueryMemoryLimit = sc.QueryMemoryLimit
+	}
+	if opts.QueryMemoryLimit == "" {
+		opts.QueryMemoryLimit = DefaultQueryMemoryLimit
+	}
+	opts.AllowedHosts = append(slices.Clone(sc.AllowedHosts), opts.AllowedHosts...)
+	for _, h := range opts.AllowedHosts {
+		if h == "" || strings.ContainsAny(h, "/@ ") || strings.Contains(h, ":") && !strings.HasPrefix(h, "[") {
+			return nil, fmt.Errorf("web: allowed host %q is not a host name (no scheme, port or path: e.g. medallion.example.com)", h)
+		}
 	}
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
@@ -140,6 +181,7 @@ func New(proj *pipeline.Project, opts Options) (*Server, error) {
 		metrics:   m,
 		heartbeat: 15 * time.Second,
 		stop:      make(chan struct{}),
+		hosts:     newHostPolicy(opts.Addr, opts.AllowedHosts),
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -189,35 +231,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 	})
-	return s.instrument(s.auth(mux))
-}
-
-// auth enforces the token (when one is set) on everything but the probes.
-func (s *Server) auth(next http.Handler) http.Handler {
-	if s.opts.Token == "" {
-		return next
-	}
-	want := []byte(s.opts.Token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || (r.Method == http.MethodGet && isUIPath(r.URL.Path)) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		got := ""
-		if h := r.Header.Get("Authorization"); h != "" {
-			if scheme, tok, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
-				got = strings.TrimSpace(tok)
-			}
-		} else if r.URL.Path == "/api/events" {
-			got = r.URL.Query().Get("token")
-		}
-		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="medallion"`)
-			writeError(w, http.StatusUnauthorized, "missing or invalid token: send \"Authorization: Bearer <token>\"")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return s.instrument(s.guard(s.auth(mux)))
 }
 
 // Serve listens on Addr until ctx ends, then shuts down gracefully: SSE

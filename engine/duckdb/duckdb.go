@@ -3,6 +3,7 @@
 package duckdb
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -41,6 +42,16 @@ type Options struct {
 	// Cache holds local copies of the data files of tables on remote
 	// stores; without it only local tables can be read.
 	Cache *filecache.Cache
+	// Sandbox, when set, confines the engine right after it opens (see
+	// Engine.Sandbox).
+	Sandbox *Sandbox
+}
+
+// Sandbox is what an engine opened with Options.Sandbox may touch.
+type Sandbox struct {
+	// AllowedDirs are the directories whose files the engine may read
+	// (the lake, the file cache). DuckDB's temp directory is added.
+	AllowedDirs []string
 }
 
 // Engine is a DuckDB database in memory with one connection.
@@ -80,7 +91,11 @@ func Open(ctx context.Context, opts *Options) (*Engine, error) {
 		return nil, fmt.Errorf("duckdb: connect: %w", err)
 	}
 	e := &Engine{db: db, conn: conn, schemas: map[string]bool{}, cached: map[string]bool{}, trace: opts.Trace, cache: opts.Cache}
-	settings := []string{"SET TimeZone='UTC'", "SET preserve_insertion_order=true"}
+	// No medallion process downloads or loads an extension at run time:
+	// what the binary links (parquet, json, icu, core functions) is all
+	// there is, and a feature of another extension fails naming it.
+	settings := []string{"SET TimeZone='UTC'", "SET preserve_insertion_order=true",
+		"SET autoinstall_known_extensions=false", "SET autoload_known_extensions=false"}
 	if opts.MemoryLimit != "" {
 		settings = append(settings, "SET memory_limit="+quoteString(opts.MemoryLimit))
 	}
@@ -94,6 +109,12 @@ func Open(ctx context.Context, opts *Options) (*Engine, error) {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
 			e.Close()
 			return nil, fmt.Errorf("duckdb: %s: %w", s, err)
+		}
+	}
+	if opts.Sandbox != nil {
+		if err := e.Sandbox(ctx, opts.Sandbox.AllowedDirs); err != nil {
+			e.Close()
+			return nil, err
 		}
 	}
 	return e, nil
@@ -118,44 +139,66 @@ func (e *Engine) Exec(ctx context.Context, query string) error {
 
 // Query runs a statement and returns all its rows.
 func (e *Engine) Query(ctx context.Context, query string) (*engine.Result, error) {
+	res := &engine.Result{}
+	err := e.Scan(ctx, query, func(cols []engine.Column) error {
+		res.Columns = cols
+		return nil
+	}, func(row []any) error {
+		res.Rows = append(res.Rows, slices.Clone(row))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Scan runs a statement and hands its rows to row one at a time.
+func (e *Engine) Scan(ctx context.Context, query string, columns func([]engine.Column) error, row func([]any) error) error {
 	if e.trace != nil {
 		defer e.traceStmt(time.Now(), query)
 	}
 	rows, err := e.conn.QueryContext(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("duckdb: %w", err)
+		return fmt.Errorf("duckdb: %w", explainError(err))
 	}
 	defer rows.Close()
 	cts, err := rows.ColumnTypes()
 	if err != nil {
-		return nil, fmt.Errorf("duckdb: %w", err)
+		return fmt.Errorf("duckdb: %w", err)
 	}
-	res := &engine.Result{Columns: make([]engine.Column, len(cts))}
+	cols := make([]engine.Column, len(cts))
 	for i, ct := range cts {
 		t, _, err := deltaType(ct.DatabaseTypeName())
 		if err != nil {
 			t = delta.Primitive(delta.TypeString)
 		}
-		res.Columns[i] = engine.Column{Name: ct.Name(), Type: t}
+		cols[i] = engine.Column{Name: ct.Name(), Type: t}
 	}
+	if err := columns(cols); err != nil {
+		return err
+	}
+	vals := make([]any, len(cts))
+	ptrs := make([]any, len(cts))
 	for rows.Next() {
-		vals := make([]any, len(cts))
-		ptrs := make([]any, len(cts))
 		for i := range vals {
+			vals[i] = nil
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("duckdb: %w", err)
+			return fmt.Errorf("duckdb: %w", err)
 		}
 		for i, v := range vals {
 			vals[i] = normalize(v)
 		}
-		res.Rows = append(res.Rows, vals)
+		if err := row(vals); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("duckdb: %w", err)
+		return fmt.Errorf("duckdb: %w", explainError(err))
 	}
-	return res, nil
+	return nil
 }
 
 // normalize turns driver-specific values into plain Go values.
@@ -601,11 +644,15 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 		if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+full+" AS SELECT "+sel+" FROM "+raw+" WHERE ok AND json_type(line::JSON) = 'OBJECT'"); err != nil {
 			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
 		}
-		bad, err := e.Query(ctx, "SELECT _source_file, line FROM "+raw+" WHERE NOT ok OR json_type(line::JSON) <> 'OBJECT'")
-		if err == nil {
-			for _, r := range bad.Rows {
-				res.Rejects = append(res.Rejects, engine.Reject{File: r[0].(string), Error: "invalid JSON object", Raw: r[1].(string)})
-			}
+		bad, err := e.Query(ctx, "SELECT _source_file, line FROM "+raw+" WHERE NOT ok OR json_type(line::JSON) <> 'OBJECT' ORDER BY rn")
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: load %s: rejects: %w", name, err)
+		}
+		for _, r := range bad.Rows {
+			res.Rejects = append(res.Rejects, engine.Reject{File: r[0].(string), Error: "invalid JSON object", Raw: r[1].(string)})
+		}
+		if err := rejectLines(ctx, res.Rejects); err != nil {
+			return nil, fmt.Errorf("duckdb: load %s: rejects: %w", name, err)
 		}
 		_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+raw)
 	case engine.Parquet:
@@ -631,6 +678,52 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 	}
 	res.Rows = toInt64(cnt.Rows[0][0])
 	return res, nil
+}
+
+// rejectLines finds the line number of each rejected JSON line in its
+// file: the engine reads lines without their numbers, so each file with
+// rejects is read once more and its lines matched in order (the k-th
+// reject of a given text is the k-th line with that text).
+func rejectLines(ctx context.Context, rejects []engine.Reject) error {
+	byFile := map[string]map[string][]int{}
+	for i, rj := range rejects {
+		if byFile[rj.File] == nil {
+			byFile[rj.File] = map[string][]int{}
+		}
+		k := strings.TrimSpace(rj.Raw)
+		byFile[rj.File][k] = append(byFile[rj.File][k], i)
+	}
+	for file, want := range byFile {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		f, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		rd := bufio.NewReaderSize(f, 1<<20)
+		var n int64
+		for len(want) > 0 {
+			line, err := rd.ReadString('\n')
+			if line != "" {
+				n++
+				k := strings.TrimSpace(line)
+				if q := want[k]; len(q) > 0 {
+					rejects[q[0]].Line = n
+					if len(q) == 1 {
+						delete(want, k)
+					} else {
+						want[k] = q[1:]
+					}
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		f.Close()
+	}
+	return nil
 }
 
 // groupByHeader groups CSV files by their first line (BOM stripped), in

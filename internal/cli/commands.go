@@ -179,7 +179,10 @@ func (a *app) queryCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := pipeline.OpenSession(cmd.Context(), proj)
+			// The user owns the machine: delta_scan may name a table
+			// outside the lake. The session still writes nothing and
+			// cannot change its settings.
+			s, err := pipeline.OpenSessionWith(cmd.Context(), proj, pipeline.SessionOptions{OutsideLake: true})
 			if err != nil {
 				return err
 			}

@@ -19,9 +19,16 @@ func (a *app) jobsCmd() *cobra.Command {
 		Short: "List the jobs of a running `medallion serve`, or start one by hand",
 	}
 	call := func(cmd *cobra.Command, method, path string) ([]byte, error) {
-		req, err := http.NewRequestWithContext(cmd.Context(), method, strings.TrimSuffix(server, "/")+path, nil)
+		var reqBody io.Reader
+		if method == http.MethodPost {
+			reqBody = strings.NewReader("{}")
+		}
+		req, err := http.NewRequestWithContext(cmd.Context(), method, strings.TrimSuffix(server, "/")+path, reqBody)
 		if err != nil {
 			return nil, err
+		}
+		if reqBody != nil {
+			req.Header.Set("Content-Type", "application/json")
 		}
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)

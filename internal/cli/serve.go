@@ -27,8 +27,10 @@ func (a *app) serveCmd() *cobra.Command {
 commit, and exposes /metrics, /healthz and /readyz, while a continuous stream
 keeps every table fresh as files land. It binds to 127.0.0.1:8080 by default;
 binding to any other address requires --token (clients send
-"Authorization: Bearer <token>"). SQL through the API is read-only, time- and
-row-limited, and cannot read files outside the project.`,
+"Authorization: Bearer <token>"). SQL through the API must be one read-only
+query, runs in an engine sandboxed to the lake, and is limited in time, rows,
+answer size and memory. Requests with a foreign Host or Origin are refused, and
+POST bodies must be application/json.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			proj, err := a.project()
@@ -43,6 +45,22 @@ row-limited, and cannot read files outside the project.`,
 	cmd.Flags().StringVar(&opts.Token, "token", "", "access token, required when --addr is not a loopback address")
 	cmd.Flags().DurationVar(&opts.QueryTimeout, "query-timeout", 10*time.Second, "time limit of an API query")
 	cmd.Flags().IntVar(&opts.QueryMaxRows, "query-max-rows", 10000, "row limit of an API query")
+	var maxBytes string
+	cmd.Flags().StringVar(&maxBytes, "query-max-bytes", "", "size limit of an API query's answer, e.g. 32MB (default serve.query_max_bytes, else 32MB)")
+	cmd.Flags().StringVar(&opts.QueryMemoryLimit, "query-memory-limit", "", "engine memory limit of an API query, e.g. 1GB (default serve.query_memory_limit, else 1GB)")
+	cmd.Flags().StringArrayVar(&opts.AllowedHosts, "allowed-host", nil, "a further host name requests may address the server by (repeatable; adds to serve.allowed_hosts)")
+	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
+		if maxBytes == "" {
+			return nil
+		}
+		n, err := pipeline.ParseBytes(maxBytes)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("serve: --query-max-bytes %q is not a positive size (e.g. 32MB)", maxBytes)
+		}
+		opts.QueryMaxBytes = n
+		return nil
+	}
+
 	cmd.Flags().BoolVar(&noStream, "no-stream", false, "serve only: do not run the continuous stream")
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "polling period of the stream when file notifications are unavailable")
 	return cmd

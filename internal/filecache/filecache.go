@@ -78,6 +78,9 @@ func New(dir string, maxBytes int64) (*Cache, error) {
 	return &Cache{dir: dir, maxBytes: maxBytes, keep: 10 * time.Minute, entries: map[string]*list.Element{}, lru: list.New(), loading: map[string]*load{}}, nil
 }
 
+// Dir is the directory holding the cached copies.
+func (c *Cache) Dir() string { return c.dir }
+
 // Stats returns the cache's hits and misses so far.
 func (c *Cache) Stats() (hits, misses int64) {
 	c.mu.Lock()

@@ -25,7 +25,7 @@ export async function runsPage(main) {
         const msg = jobsEl.querySelector(`[data-msg="${CSS.escape(b.dataset.job)}"]`);
         b.disabled = true;
         try {
-          const r = await api(`/api/jobs/${encodeURIComponent(b.dataset.job)}/run`, { method: 'POST' });
+          const r = await api(`/api/jobs/${encodeURIComponent(b.dataset.job)}/run`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
           msg.textContent = r.status || 'triggered';
         } catch (e) {
           msg.textContent = e.message;

@@ -1,0 +1,119 @@
+package duckdb
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/medallionhq/medallion/engine"
+)
+
+// CheckQuery asks DuckDB's parser (json_serialize_sql, which parses
+// without binding or running anything) whether sql is exactly one
+// statement and whether that statement is a query. DuckDB parses SELECT,
+// WITH … SELECT, FROM …, VALUES, DESCRIBE, SHOW and SUMMARIZE as a
+// SelectStatement and refuses to serialize any other kind, so the answer
+// is the parser's, whatever comments, quotes or escapes the text holds.
+func (e *Engine) CheckQuery(ctx context.Context, sql string) error {
+	var out string
+	if err := e.conn.QueryRowContext(ctx, "SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)", sql).Scan(&out); err != nil {
+		return fmt.Errorf("duckdb: check query: %w", err)
+	}
+	return parseCheck(out)
+}
+
+// parseCheck reads json_serialize_sql's answer.
+func parseCheck(out string) error {
+	var res struct {
+		Error        bool              `json:"error"`
+		ErrorType    string            `json:"error_type"`
+		ErrorMessage string            `json:"error_message"`
+		Statements   []json.RawMessage `json:"statements"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		return fmt.Errorf("duckdb: check query: %w", err)
+	}
+	switch {
+	case res.Error && strings.Contains(res.ErrorMessage, "Only SELECT statements"):
+		return fmt.Errorf("%w: only read-only statements (SELECT, WITH … SELECT, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE) are allowed", engine.ErrNotQuery)
+	case res.Error:
+		return fmt.Errorf("duckdb: %s", res.ErrorMessage)
+	case len(res.Statements) == 0:
+		return fmt.Errorf("%w: the statement is empty", engine.ErrNotQuery)
+	case len(res.Statements) > 1:
+		return fmt.Errorf("%w: found %d statements; only read-only statements are allowed, one at a time", engine.ErrNotQuery, len(res.Statements))
+	}
+	return nil
+}
+
+// Sandbox sets, in this order, DuckDB's allowed_directories (dirs and the
+// temp directory, symlinks resolved), enable_external_access=false (no
+// file outside those directories, no network, no ATTACH of other
+// databases, no extension loading) and lock_configuration=true (no SET or
+// RESET can undo any of it).
+func (e *Engine) Sandbox(ctx context.Context, dirs []string) error {
+	var tmp string
+	if err := e.conn.QueryRowContext(ctx, "SELECT current_setting('temp_directory')").Scan(&tmp); err != nil {
+		return fmt.Errorf("duckdb: sandbox: %w", err)
+	}
+	if tmp != "" {
+		dirs = append(dirs, tmp)
+	}
+	var list []string
+	for _, d := range dirs {
+		for _, p := range allowedForms(d) {
+			list = append(list, quoteString(p))
+		}
+	}
+	stmts := []string{
+		"SET autoinstall_known_extensions=false",
+		"SET autoload_known_extensions=false",
+		"SET allowed_directories=[" + strings.Join(list, ", ") + "]",
+		"SET enable_external_access=false",
+		"SET lock_configuration=true",
+	}
+	if len(list) == 0 {
+		stmts = append(stmts[:2], stmts[3:]...)
+	}
+	for _, s := range stmts {
+		if _, err := e.conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("duckdb: sandbox: %s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// allowedForms are the absolute path of dir and, when it differs, the
+// path with symlinks resolved, each ending in a separator so that a
+// sibling sharing the prefix ("/lake2" for "/lake") is not allowed.
+func allowedForms(dir string) []string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil
+	}
+	out := []string{abs}
+	if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
+		out = append(out, real)
+	}
+	for i, p := range out {
+		out[i] = strings.TrimSuffix(p, string(filepath.Separator)) + string(filepath.Separator)
+	}
+	return out
+}
+
+var extensionRE = regexp.MustCompile(`(?s)^(.*?) is not in the catalog, but it exists in the (\w+) extension\..*$`)
+
+// explainError replaces DuckDB's advice to install and auto-load an
+// extension (which medallion never does at run time) with a plain
+// refusal naming the extension.
+func explainError(err error) error {
+	m := extensionRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	return errors.New(m[1] + " needs DuckDB's " + m[2] + " extension, which medallion does not load: it downloads nothing at run time")
+}
