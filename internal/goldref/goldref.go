@@ -1,6 +1,6 @@
 // Package goldref is the independent reference for the e-commerce gold
 // tables: a plain-Go computation of the 18 tables of the gold table contract
-// (shared/ecommerce-spec.md) straight from the raw Olist-format CSVs of a
+// (docs/ecommerce-contract.md) straight from the raw Olist-format CSVs of a
 // landing zone. It is written apart from the pipeline's SQL, with maps and
 // loops, so that end-to-end tests can check the pipeline against it.
 //
