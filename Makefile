@@ -26,14 +26,38 @@ run: build
 	$(BIN) generate --out landing --orders $(ORDERS)
 	$(BIN) run
 
-# Python packages the interop tests read our tables with (delta-rs), and
-# what the UI's browser test (web/browser_test.go) drives: Debian's chromium
-# and web/ui's pinned npm packages (playwright-core).
-SUDO ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-test-deps:
-	$(PY) -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
-	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+# What the tests need besides Go, installed once and then only when its pin
+# changes (stamp files): the Python peers (delta-rs, pyspark) in .venv from
+# scripts/requirements-test.txt; Java and the delta-spark jars (Maven, from
+# scripts/spark-jars/pom.xml) in .cache/spark-jars, for the tests that write
+# Delta tables with Spark; Debian's chromium and web/ui's pinned npm
+# packages for the UI's browser test (web/browser_test.go). Azurite and the
+# S3 server (moto) install themselves into .cache on first use.
+SUDO       ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+VENV       ?= .venv
+SPARK_JARS ?= .cache/spark-jars
+APT_GET    = $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
+
+test-deps: $(VENV)/.installed $(SPARK_JARS)/.installed web/ui/node_modules/.installed
+	test -x /usr/bin/chromium || ($(APT_GET) update && $(APT_GET) install -y chromium)
+
+$(VENV)/.installed: scripts/requirements-test.txt
+	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+	touch $@
+
+$(SPARK_JARS)/.installed: scripts/spark-jars/pom.xml
+	command -v java >/dev/null || ($(APT_GET) update && $(APT_GET) install -y openjdk-17-jre-headless)
+	command -v mvn >/dev/null || ($(APT_GET) update && $(APT_GET) install -y maven)
+	rm -rf $(SPARK_JARS)
+	mvn -B -q -f scripts/spark-jars/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+		-DincludeGroupIds=io.delta -DoutputDirectory=$(abspath $(SPARK_JARS)) -Dmaven.repo.local=$(abspath .cache/m2)
+	ls $(SPARK_JARS)/delta-spark_*.jar >/dev/null
+	touch $@
+
+web/ui/node_modules/.installed: web/ui/package-lock.json
 	npm ci --prefix web/ui --no-audit --no-fund
+	touch $@
 
 # Refresh the UI's vendored ECharts (web/ui/assets/vendor/) from web/ui/package.json.
 ui:
@@ -43,8 +67,10 @@ vet:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
 
-test: vet
-	$(GO) test -count=1 -timeout 20m ./...
+# The README's test command: installs what the tests need (test-deps),
+# then runs every package's tests.
+test: test-deps vet
+	$(GO) test -count=1 -timeout 30m ./...
 
 bench: bench-delta bench-pipeline
 

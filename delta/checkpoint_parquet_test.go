@@ -8,24 +8,32 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/medallionhq/medallion/delta/internal/peertables"
 )
 
-// goldenTestDir is the folder of golden Delta tables shared by the tests.
-const goldenTestDir = "../../shared/delta-golden"
-
-// golden returns the path of a file or table under goldenTestDir, failing the
-// test when the folder is missing.
-func goldenPath(t testing.TB, elem ...string) string {
+// goldenPath returns the path of a file or folder of a table a peer wrote at
+// test time; table is "spark/NAME" or "deltars/NAME" (see
+// delta/internal/peertables).
+func goldenPath(t testing.TB, table string, elem ...string) string {
 	t.Helper()
-	if _, err := os.Stat(goldenTestDir); err != nil {
-		t.Fatalf("golden tables missing: %s must hold the delta-golden folder (see /work/shared/delta-golden/EXPECTED.md): %v", goldenTestDir, err)
+	engine, name, _ := strings.Cut(table, "/")
+	var root string
+	switch engine {
+	case "spark":
+		root = peertables.Spark(t)
+	case "deltars":
+		root = peertables.DeltaRS(t)
+	default:
+		t.Fatalf("goldenPath: table %q is not spark/NAME or deltars/NAME", table)
 	}
-	return filepath.Join(append([]string{goldenTestDir}, elem...)...)
+	return filepath.Join(append([]string{root, name}, elem...)...)
 }
 
 func ptrTo[T any](v T) *T { return &v }
@@ -198,48 +206,136 @@ func countKinds(acts []Action) map[string]int {
 	return m
 }
 
-func TestCheckpointParquetGolden(t *testing.T) {
+func hasAdd(acts []Action, path string) bool {
+	for _, a := range acts {
+		if a.Add != nil && a.Add.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonFileActions replays the JSON commits 0..v of the table at dir: the
+// active adds and the tombstones, by path.
+func jsonFileActions(t *testing.T, dir string, v int64) (map[string]*Add, map[string]*Remove) {
+	t.Helper()
+	adds := map[string]*Add{}
+	removes := map[string]*Remove{}
+	for i := int64(0); i <= v; i++ {
+		b, err := os.ReadFile(filepath.Join(dir, "_delta_log", fmt.Sprintf("%020d.json", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		acts, err := ParseActions("commit", b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range acts {
+			switch {
+			case a.Add != nil:
+				adds[a.Add.Path] = a.Add
+				delete(removes, a.Add.Path)
+			case a.Remove != nil:
+				delete(adds, a.Remove.Path)
+				removes[a.Remove.Path] = a.Remove
+			}
+		}
+	}
+	return adds, removes
+}
+
+// checkAgainstJSON checks a checkpoint's file actions against the JSON
+// commits up to its version.
+func checkAgainstJSON(t *testing.T, dir string, v int64, acts []Action) {
+	t.Helper()
+	adds, removes := jsonFileActions(t, dir, v)
+	nAdds, nRemoves := 0, 0
+	for _, a := range acts {
+		switch {
+		case a.Add != nil:
+			nAdds++
+			j := adds[a.Add.Path]
+			if j == nil {
+				t.Errorf("checkpoint add %s is not active in the JSON log", a.Add.Path)
+				continue
+			}
+			if a.Add.Size != j.Size || a.Add.ModificationTime != j.ModificationTime || !reflect.DeepEqual(a.Add.PartitionValues, j.PartitionValues) {
+				t.Errorf("add %s\ncheckpoint %+v\nJSON       %+v", a.Add.Path, a.Add, j)
+			}
+			cs, err1 := ParseStats(a.Add.Stats)
+			js, err2 := ParseStats(j.Stats)
+			if err1 != nil || err2 != nil || !reflect.DeepEqual(cs, js) {
+				t.Errorf("add %s: stats %q in the checkpoint, %q in the JSON log (%v, %v)", a.Add.Path, a.Add.Stats, j.Stats, err1, err2)
+			}
+		case a.Remove != nil:
+			nRemoves++
+			j := removes[a.Remove.Path]
+			if j == nil {
+				t.Errorf("checkpoint remove %s is no tombstone in the JSON log", a.Remove.Path)
+				continue
+			}
+			if !reflect.DeepEqual(a.Remove.DeletionTimestamp, j.DeletionTimestamp) || !reflect.DeepEqual(a.Remove.Size, j.Size) {
+				t.Errorf("remove %s\ncheckpoint %+v\nJSON       %+v", a.Remove.Path, a.Remove, j)
+			}
+		}
+	}
+	if nAdds != len(adds) {
+		t.Errorf("checkpoint holds %d adds, the JSON log %d active files", nAdds, len(adds))
+	}
+	if nRemoves > len(removes) {
+		t.Errorf("checkpoint holds %d removes, the JSON log %d tombstones", nRemoves, len(removes))
+	}
+}
+
+// TestCheckpointParquetPeers reads checkpoints written by Spark (delta-spark)
+// and delta-rs at test time (see delta/internal/peertables), checking them
+// against the JSON commits of the same versions.
+func TestCheckpointParquetPeers(t *testing.T) {
 	tests := []struct {
-		table   string
-		version int
-		want    map[string]int
-		check   func(t *testing.T, acts []Action)
+		engine, table string
+		version       int64
+		parts         int // 0: a single-file checkpoint
+		adds, removes int
+		check         func(t *testing.T, acts []Action)
 	}{
-		{"simple_table_with_checkpoint", 10, map[string]int{"add": 11, "protocol": 1, "metaData": 1}, func(t *testing.T, acts []Action) {
+		{"spark", "checkpoint", 10, 0, 10, 0, func(t *testing.T, acts []Action) {
 			for _, a := range acts {
 				switch {
 				case a.Protocol != nil:
-					if a.Protocol.MinReaderVersion != 1 || a.Protocol.MinWriterVersion != 2 || a.Protocol.ReaderFeatures != nil {
-						t.Errorf("protocol = %+v", a.Protocol)
+					// The checkpoint's feature lists are explicit nulls: absent.
+					if a.Protocol.MinReaderVersion != 1 || a.Protocol.MinWriterVersion != 2 || a.Protocol.ReaderFeatures != nil || a.Protocol.WriterFeatures != nil {
+						t.Errorf("protocol = %+v (explicit null features must read as absent)", a.Protocol)
 					}
 				case a.MetaData != nil:
 					s, err := a.MetaData.Schema()
 					if err != nil || len(s.Fields) != 1 || s.Fields[0].Name != "version" || s.Fields[0].Type.Name != TypeInteger {
 						t.Errorf("schema = %v, %v", s, err)
 					}
-					if a.MetaData.Format.Provider != "parquet" {
-						t.Errorf("format = %+v", a.MetaData.Format)
+					if a.MetaData.Format.Provider != "parquet" || a.MetaData.Configuration[PropCheckpointInterval] != "10" {
+						t.Errorf("metaData = %+v", a.MetaData)
 					}
-				case a.Add != nil && a.Add.Path == "part-00000-f0e955c5-a1e3-4eec-834e-dcc098fc9005-c000.snappy.parquet":
+				case a.Add != nil:
 					// Spark writes dataChange false in checkpoints.
-					if a.Add.Size != 442 || a.Add.ModificationTime != 1615751716698 || a.Add.DataChange || a.Add.PartitionValues == nil {
+					if a.Add.DataChange || a.Add.PartitionValues == nil {
 						t.Errorf("add = %+v", a.Add)
+					}
+					if st, err := ParseStats(a.Add.Stats); err != nil || st == nil || st.NumRecords != 1 {
+						t.Errorf("add %s: stats %q: %v", a.Add.Path, a.Add.Stats, err)
 					}
 				}
 			}
-			if !hasAdd(acts, "part-00000-f0e955c5-a1e3-4eec-834e-dcc098fc9005-c000.snappy.parquet") {
-				t.Error("the add of version 10 is missing")
-			}
 		}},
-		{"checkpoint-cdf-table", 3, map[string]int{"add": 9, "protocol": 1, "metaData": 1}, func(t *testing.T, acts []Action) {
+		{"spark", "multipart", 3, 2, 3, 0, nil},
+		{"spark", "multipart", 6, 3, 6, 0, nil},
+		{"spark", "cdf", 4, 0, 5, -1, func(t *testing.T, acts []Action) {
 			for _, a := range acts {
 				switch {
 				case a.Protocol != nil:
-					if a.Protocol.MinWriterVersion != 4 || a.Protocol.ReaderFeatures != nil || a.Protocol.WriterFeatures != nil {
-						t.Errorf("protocol = %+v (explicit null features must read as absent)", a.Protocol)
+					if a.Protocol.MinReaderVersion != 1 || len(a.Protocol.ReaderFeatures) != 0 || !slices.Contains(a.Protocol.WriterFeatures, "changeDataFeed") {
+						t.Errorf("protocol = %+v", a.Protocol)
 					}
 				case a.MetaData != nil:
-					if a.MetaData.Configuration["delta.enableChangeDataFeed"] != "true" || len(a.MetaData.PartitionColumns) != 1 || a.MetaData.PartitionColumns[0] != "birthday" {
+					if a.MetaData.Configuration[PropEnableChangeDataFeed] != "true" || !reflect.DeepEqual(a.MetaData.PartitionColumns, []string{"birthday"}) {
 						t.Errorf("metaData = %+v", a.MetaData)
 					}
 				case a.Add != nil:
@@ -250,19 +346,14 @@ func TestCheckpointParquetGolden(t *testing.T) {
 					if b == nil || !strings.HasPrefix(a.Add.Path, "birthday="+*b+"/") {
 						t.Errorf("add %s: partitionValues %v", a.Add.Path, a.Add.PartitionValues)
 					}
-					st, err := ParseStats(a.Add.Stats)
-					if err != nil || st == nil || st.NumRecords != 1 {
-						t.Errorf("add %s: stats %q: %v", a.Add.Path, a.Add.Stats, err)
-					}
 				}
 			}
 		}},
-		{"table_failed_last_checkpoint_update", 1, map[string]int{"add": 2, "protocol": 1, "metaData": 1}, nil},
-		{"table_failed_last_checkpoint_update", 3, map[string]int{"add": 4, "protocol": 1, "metaData": 1}, func(t *testing.T, acts []Action) {
+		{"deltars", "two_checkpoints", 1, 0, 2, 0, nil},
+		{"deltars", "two_checkpoints", 3, 0, 4, 0, func(t *testing.T, acts []Action) {
 			for _, a := range acts {
 				if a.Add != nil {
-					st, err := ParseStats(a.Add.Stats)
-					if err != nil || st == nil || st.NumRecords != 5 {
+					if st, err := ParseStats(a.Add.Stats); err != nil || st == nil || st.NumRecords != 5 {
 						t.Errorf("add %s: stats %q: %v", a.Add.Path, a.Add.Stats, err)
 					}
 				}
@@ -271,37 +362,30 @@ func TestCheckpointParquetGolden(t *testing.T) {
 				}
 			}
 		}},
-		{"with_checkpoint_no_last_checkpoint", 2, map[string]int{"add": 1, "remove": 1, "protocol": 1, "metaData": 1}, func(t *testing.T, acts []Action) {
-			for _, a := range acts {
-				switch {
-				case a.Add != nil:
-					if a.Add.Path != "part-00000-a190be9e-e3df-439e-b366-06a863f51e99-c000.snappy.parquet" || a.Add.Size != 976 || a.Add.ModificationTime != 1674611458901 {
-						t.Errorf("add = %+v", a.Add)
-					}
-					st, err := ParseStats(a.Add.Stats)
-					if err != nil || st.NumRecords != 5 || fmt.Sprint(st.MinValues["date"]) != "1971-07-01" {
-						t.Errorf("add stats %q: %v", a.Add.Stats, err)
-					}
-				case a.Remove != nil:
-					r := a.Remove
-					if r.Path != "part-00000-ad1a4bb7-07e8-4f40-b50b-49910d209e0c-c000.snappy.parquet" || r.DeletionTimestamp == nil ||
-						*r.DeletionTimestamp != 1674611459307 || r.Size == nil || *r.Size != 965 || r.ExtendedFileMetadata == nil || !*r.ExtendedFileMetadata || r.DataChange {
-						t.Errorf("remove = %+v", r)
-					}
-				case a.MetaData != nil:
-					if a.MetaData.Configuration["delta.checkpointInterval"] != "2" {
-						t.Errorf("metaData = %+v", a.MetaData)
-					}
-				}
-			}
-		}},
+		{"deltars", "checkpoint_then_more", 2, 0, 1, 1, nil},
 	}
 	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%s@%d", tc.table, tc.version), func(t *testing.T) {
-			acts := readCheckpointFile(t, goldenPath(t, tc.table, "_delta_log", fmt.Sprintf("%020d.checkpoint.parquet", tc.version)))
-			if got := countKinds(acts); !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("actions = %v, want %v", got, tc.want)
+		t.Run(fmt.Sprintf("%s/%s@%d", tc.engine, tc.table, tc.version), func(t *testing.T) {
+			var root string
+			if tc.engine == "spark" {
+				root = peertables.Spark(t)
+			} else {
+				root = peertables.DeltaRS(t)
 			}
+			dir := filepath.Join(root, tc.table)
+			var acts []Action
+			if tc.parts == 0 {
+				acts = readCheckpointFile(t, filepath.Join(dir, "_delta_log", fmt.Sprintf("%020d.checkpoint.parquet", tc.version)))
+			} else {
+				for p := 1; p <= tc.parts; p++ {
+					acts = append(acts, readCheckpointFile(t, filepath.Join(dir, "_delta_log", fmt.Sprintf("%020d.checkpoint.%010d.%010d.parquet", tc.version, p, tc.parts)))...)
+				}
+			}
+			kinds := countKinds(acts)
+			if kinds["add"] != tc.adds || (tc.removes >= 0 && kinds["remove"] != tc.removes) || kinds["protocol"] != 1 || kinds["metaData"] != 1 {
+				t.Errorf("actions = %v, want %d adds, %d removes, one protocol and one metaData", kinds, tc.adds, tc.removes)
+			}
+			checkAgainstJSON(t, dir, tc.version, acts)
 			if tc.check != nil {
 				tc.check(t, acts)
 			}
@@ -309,37 +393,28 @@ func TestCheckpointParquetGolden(t *testing.T) {
 	}
 }
 
-func hasAdd(acts []Action, path string) bool {
+// TestCheckpointParquetSparkSidecar reads the Parquet sidecar of a v2
+// checkpoint Spark wrote: the classic add columns plus the newer ones
+// (stats_parsed, deletionVector, ...). The table itself is refused
+// (v2Checkpoint); the sidecar's adds must still parse.
+func TestCheckpointParquetSparkSidecar(t *testing.T) {
+	dir := filepath.Join(peertables.Spark(t), "v2_checkpoint")
+	sidecars, _ := filepath.Glob(filepath.Join(dir, "_delta_log", "_sidecars", "00000000000000000003.*.parquet"))
+	if len(sidecars) == 0 {
+		t.Fatalf("Spark wrote no sidecar for the checkpoint of version 3 under %s", dir)
+	}
+	var acts []Action
+	for _, s := range sidecars {
+		acts = append(acts, readCheckpointFile(t, s)...)
+	}
+	if got := countKinds(acts); got["add"] != 3 || len(got) != 1 {
+		t.Errorf("actions = %v, want 3 adds", got)
+	}
+	adds, _ := jsonFileActions(t, dir, 3)
 	for _, a := range acts {
-		if a.Add != nil && a.Add.Path == path {
-			return true
+		if a.Add != nil && adds[a.Add.Path] == nil {
+			t.Errorf("sidecar add %s is not active in the JSON log", a.Add.Path)
 		}
-	}
-	return false
-}
-
-// TestCheckpointParquetDatabricksSidecar reads a v2-checkpoint sidecar
-// written by Databricks Runtime: it has the classic add columns plus
-// deletionVector, baseRowId and stats_parsed with an INT96 timestamp.
-func TestCheckpointParquetDatabricksSidecar(t *testing.T) {
-	dir := goldenPath(t, "checkpoint-v2-table", "_delta_log", "_sidecars")
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), "00000000000000000008.") {
-			continue
-		}
-		n++
-		acts := readCheckpointFile(t, filepath.Join(dir, e.Name()))
-		if got := countKinds(acts); got["add"] != 7 || len(got) != 1 {
-			t.Errorf("%s: actions = %v, want 7 adds", e.Name(), got)
-		}
-	}
-	if n != 1 {
-		t.Fatalf("found %d sidecars of version 8", n)
 	}
 }
 

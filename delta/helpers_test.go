@@ -153,7 +153,3 @@ func logFiles(t testing.TB, dir string) []string {
 func commitPath(dir string, v int64) string {
 	return filepath.Join(dir, "_delta_log", fmt.Sprintf("%020d.json", v))
 }
-
-// goldenDir holds the Delta tables written by Spark and delta-rs, in the
-// shared folder beside the repository.
-var goldenDir = filepath.Join("..", "..", "shared", "delta-golden")

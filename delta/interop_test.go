@@ -16,17 +16,17 @@ import (
 	"time"
 
 	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/delta/internal/peertables"
 )
 
 // Interop tests: delta-rs (the Python deltalake package) and this package
 // read each other's tables. The peers are the scripts in testdata/interop,
-// run with python3 from PATH; scripts/requirements-test.txt pins the Python
-// packages they need.
+// run with the repository's .venv Python; scripts/requirements-test.txt pins
+// the Python packages they need (`make test-deps` installs them).
 
 const (
-	interopDir        = "testdata/interop"
-	interopTimeout    = 2 * time.Minute
-	interopInstallMsg = "pip install -r scripts/requirements-test.txt (from the repository root)"
+	interopDir     = "testdata/interop"
+	interopTimeout = 2 * time.Minute
 )
 
 // peerTable is what read_table.py prints: the table as delta-rs reads it.
@@ -61,34 +61,13 @@ type peerWritten struct {
 	Rows     [][]*string `json:"rows"`
 }
 
-// interopPython returns the python3 that can run the peers. When python3 or
-// deltalake is missing the test is skipped, except in CI (CI=true), where a
-// missing peer fails loudly.
+// interopPython returns the Python that can run the peers: the
+// repository's .venv (made by `make test-deps`), else python3 from PATH.
+// When deltalake is missing the test is skipped, except in CI (CI=true),
+// where a missing peer fails loudly.
 func interopPython(t *testing.T) string {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	reason := ""
-	if err != nil {
-		reason = fmt.Sprintf("python3 is not in PATH (%v)", err)
-	} else {
-		ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, py, "-c",
-			"import deltalake, pyarrow; print('deltalake', deltalake.__version__, 'pyarrow', pyarrow.__version__)").CombinedOutput()
-		if err != nil {
-			reason = fmt.Sprintf("%s cannot import deltalake and pyarrow (%v): %s", py, err, bytes.TrimSpace(out))
-		} else {
-			t.Logf("interop peer: %s, %s", py, bytes.TrimSpace(out))
-		}
-	}
-	if reason != "" {
-		msg := "delta-rs interop peer unavailable: " + reason + "; install it with: " + interopInstallMsg
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return py
+	return peertables.Python(t, "deltalake", "pyarrow")
 }
 
 // runPeer runs a script of testdata/interop and returns its stdout; on

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/delta/internal/peertables"
 )
 
 // Child processes of the multi-process tests are this test binary started
@@ -27,7 +28,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(runChild())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	peertables.Cleanup() // the tables Spark and delta-rs wrote
+	os.Exit(code)
 }
 
 // runChild appends commits to the table in MEDALLION_DELTA_DIR as writer

@@ -44,6 +44,7 @@ const (
 	columnMappingFeature          = "columnMapping"
 	identityColumnsFeature        = "identityColumns"
 	deletionVectorsFeature        = "deletionVectors"
+	variantTypeFeature            = "variantType"
 )
 
 // readerFeaturesSupported are the reader features this package reads

@@ -186,6 +186,11 @@ func (t *DataType) parsePrimitive(s string) error {
 		*t = Decimal(10, 0)
 		return nil
 	}
+	if s == "variant" {
+		// A valid Delta type this package cannot read: refused by the
+		// feature's name, not as a corrupt log.
+		return &UnsupportedFeatureError{Features: []string{variantTypeFeature}, Op: "read"}
+	}
 	return fmt.Errorf("unknown type %q", s)
 }
 

@@ -3,6 +3,7 @@ package delta
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -173,6 +174,9 @@ func (r *replay) snapshot(store *storage.Store, version int64, ts time.Time) (*S
 		}
 	}
 	schema, err := r.metadata.Schema()
+	if ufe := (*UnsupportedFeatureError)(nil); errors.As(err, &ufe) {
+		return nil, ufe // a valid type this package cannot read (variant)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: version %d: %w", ErrCorruptLog, version, err)
 	}

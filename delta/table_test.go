@@ -632,6 +632,38 @@ func TestRefusesUnsupportedWrites(t *testing.T) {
 	}
 }
 
+// TestVariantColumnRefused: a variant column is a valid Delta type this
+// package cannot read. Whatever the protocol says (Spark declares the
+// variantType reader feature, a hand-made or preview table may not), the
+// table is refused naming variantType, never reported as a corrupt log.
+func TestVariantColumnRefused(t *testing.T) {
+	ctx := context.Background()
+	for name, protocol := range map[string]string{
+		"reader feature":  `{"minReaderVersion":3,"minWriterVersion":7,"readerFeatures":["variantType"],"writerFeatures":["variantType"]}`,
+		"legacy protocol": `{"minReaderVersion":1,"minWriterVersion":2}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, "_delta_log"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			commit := `{"protocol":` + protocol + "}\n" +
+				`{"metaData":{"id":"x","format":{"provider":"parquet","options":{}},"schemaString":"{\"type\":\"struct\",\"fields\":[{\"name\":\"id\",\"type\":\"long\",\"nullable\":true,\"metadata\":{}},{\"name\":\"v\",\"type\":\"variant\",\"nullable\":true,\"metadata\":{}}]}","partitionColumns":[],"configuration":{}}}` + "\n"
+			if err := os.WriteFile(commitPath(dir, 0), []byte(commit), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := openTable(t, dir, nil).Snapshot(ctx)
+			if !errors.Is(err, delta.ErrUnsupportedFeature) || errors.Is(err, delta.ErrCorruptLog) || !strings.Contains(err.Error(), "variantType") {
+				t.Fatalf("got %v, want an unsupported-feature error naming variantType", err)
+			}
+		})
+	}
+	_, err := delta.ParseSchema(`{"type":"struct","fields":[{"name":"v","type":"variant","nullable":true,"metadata":{}}]}`)
+	if !errors.Is(err, delta.ErrUnsupportedFeature) || !strings.Contains(err.Error(), "variantType") {
+		t.Fatalf("ParseSchema: %v, want an unsupported-feature error naming variantType", err)
+	}
+}
+
 func TestCorruptCommitNamesFileAndLine(t *testing.T) {
 	tbl, dir := newTable(t, nil, nil)
 	if err := appendRow(tbl, "a", 1); err != nil {

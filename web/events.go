@@ -114,8 +114,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if writeEvent(w, event{name: "hello", data: hello}) != nil || rc.Flush() != nil {
 		return
 	}
-	tick := time.NewTicker(s.heartbeat)
-	defer tick.Stop()
+	beats := s.heartbeats
+	if beats == nil {
+		tick := time.NewTicker(s.heartbeat)
+		defer tick.Stop()
+		beats = tick.C
+	}
 	for {
 		select {
 		case <-r.Context().Done():
@@ -143,7 +147,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if rc.Flush() != nil {
 				return
 			}
-		case <-tick.C:
+		case <-beats:
 			if _, err := fmt.Fprintf(w, ": heartbeat %s\n\n", time.Now().UTC().Format(time.RFC3339)); err != nil || rc.Flush() != nil {
 				return
 			}

@@ -109,6 +109,9 @@ type Server struct {
 
 	// heartbeat is the interval of SSE comment lines (15s; tests shorten it).
 	heartbeat time.Duration
+	// heartbeats, when set, replaces the heartbeat ticker: tests send the
+	// beats themselves instead of waiting for a clock.
+	heartbeats <-chan time.Time
 
 	dashCache dashCache
 	lakeMu    sync.Mutex

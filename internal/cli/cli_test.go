@@ -102,7 +102,7 @@ func TestCLI(t *testing.T) {
 	if n, _ := strconv.Atoi(m[1]); n != 37 { // 9 bronze, 9 silver tables (3 views), 18 gold + gold.daily_by_state
 		t.Errorf("run updated %d tables, want 37", n)
 	}
-	if !regexp.MustCompile(`(?m)^revenue\s+orders\s+items\s+aov\s+cancellation_rate_pct\s*$`).MatchString(out) || !strings.Contains(out, "(1 rows)") {
+	if !regexp.MustCompile(`(?m)^revenue\s+orders\s+items\s+aov\s+cancellation_rate_pct\s*$`).MatchString(out) || !strings.Contains(out, "(1 row)") {
 		t.Errorf("run did not print the summary query:\n%s", out)
 	}
 	out = mustRun(t, "run", "-C", dir)
@@ -128,8 +128,15 @@ func TestCLI(t *testing.T) {
 			t.Fatalf("CSV %q, want a header and one row", recs)
 		}
 		rev, err := strconv.ParseFloat(recs[1][0], 64)
-		if err != nil || math.Abs(rev-wantRevenue) > 1e-5*wantRevenue {
-			t.Errorf("revenue %q, want %v", recs[1][0], wantRevenue)
+		if err != nil || math.Abs(rev-wantRevenue) > 1e-9*wantRevenue || strings.ContainsAny(recs[1][0], "eE") {
+			t.Errorf("revenue %q, want %v without an exponent", recs[1][0], wantRevenue)
+		}
+		// The CSV text is the exact value: the engine's own shortest text of
+		// the same DOUBLE parses to the same bits.
+		exact := mustRun(t, "query", "-C", dir, "--format", "csv", "SELECT CAST(revenue AS VARCHAR) AS text FROM gold.total_revenue")
+		text := strings.TrimSpace(strings.TrimPrefix(exact, "text\n"))
+		if want, err := strconv.ParseFloat(text, 64); err != nil || math.Float64bits(want) != math.Float64bits(rev) {
+			t.Errorf("CSV revenue %q is not the stored DOUBLE %q", recs[1][0], text)
 		}
 		if recs[1][1] != strconv.FormatInt(wantRow[1].(int64), 10) || recs[1][2] != strconv.FormatInt(wantRow[2].(int64), 10) {
 			t.Errorf("orders, items = %s, %s; want %v, %v", recs[1][1], recs[1][2], wantRow[1], wantRow[2])
@@ -138,8 +145,8 @@ func TestCLI(t *testing.T) {
 	t.Run("query/json", func(t *testing.T) {
 		out := mustRun(t, "query", "-C", dir, "--format", "json", q)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
-		if len(lines) != 1 {
-			t.Fatalf("want one JSON line, got %q", out)
+		if len(lines) != 1 || !strings.HasPrefix(lines[0], `{"revenue":`) || !strings.Contains(lines[0], `,"orders":`) {
+			t.Fatalf("want one JSON line with the columns in order, got %q", out)
 		}
 		var row map[string]any
 		if err := json.Unmarshal([]byte(lines[0]), &row); err != nil {
@@ -154,12 +161,20 @@ func TestCLI(t *testing.T) {
 	t.Run("query/table", func(t *testing.T) {
 		out := mustRun(t, "query", "-C", dir, q) // table is the default
 		lines := strings.Split(strings.TrimSpace(out), "\n")
-		if len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "revenue orders items" || lines[2] != "(1 rows)" {
+		if len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "revenue orders items" || lines[2] != "(1 row)" {
 			t.Fatalf("table output %q", out)
 		}
 		f := strings.Fields(lines[1])
-		if len(f) != 3 || f[1] != strconv.FormatInt(wantRow[1].(int64), 10) || f[2] != strconv.FormatInt(wantRow[2].(int64), 10) {
+		ungroup := func(s string) string { return strings.ReplaceAll(s, ",", "") }
+		if len(f) != 3 || ungroup(f[1]) != strconv.FormatInt(wantRow[1].(int64), 10) || ungroup(f[2]) != strconv.FormatInt(wantRow[2].(int64), 10) {
 			t.Errorf("row %q, want orders %v items %v", lines[1], wantRow[1], wantRow[2])
+		}
+		// Revenue for people: grouped, no exponent, whole cents.
+		if len(f) == 3 {
+			rev, err := strconv.ParseFloat(ungroup(f[0]), 64)
+			if err != nil || !strings.Contains(f[0], ",") || strings.ContainsAny(f[0], "eE") || math.Abs(rev-wantRevenue) > 0.006 {
+				t.Errorf("revenue shown as %q, want %.2f grouped", f[0], wantRevenue)
+			}
 		}
 		if code, _, errOut := medallion(t, "query", "-C", dir, "--format", "xml", q); code == 0 || !strings.Contains(errOut, `unknown --format "xml"`) {
 			t.Errorf("--format xml: exit %d, stderr %q", code, errOut)

@@ -465,14 +465,3 @@ func group(n int) string {
 	}
 	return groupDigits(strconv.Itoa(n))
 }
-
-func groupDigits(d string) string {
-	var b strings.Builder
-	for i, c := range d {
-		if i > 0 && (len(d)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}

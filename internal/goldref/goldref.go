@@ -1,6 +1,6 @@
 // Package goldref is the independent reference for the e-commerce gold
 // tables: a plain-Go computation of the 18 tables of the gold table contract
-// (shared/ecommerce-spec.md) straight from the raw Olist-format CSVs of a
+// (docs/ecommerce-contract.md) straight from the raw Olist-format CSVs of a
 // landing zone. It is written apart from the pipeline's SQL, with maps and
 // loops, so that end-to-end tests can check the pipeline against it.
 //
@@ -496,10 +496,17 @@ func topProductsDaily(d *data) *Table {
 	return t
 }
 
+// dayOf is the calendar date of t (in t's location) at midnight UTC.
+func dayOf(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
 // 16. gold.delivery_performance: over orders with status 'delivered' and a
 // delivery date (and a purchase timestamp), by customer_state (NULL for an
-// unknown customer). late = delivered after the estimated date; a missing
-// estimate is not late.
+// unknown customer). late = the delivery's calendar date is after the
+// estimated date (a delivery during the estimated day is on time); a
+// missing estimate is not late.
 func deliveryPerformance(d *data) *Table {
 	type agg struct {
 		orders, late int64
@@ -521,7 +528,7 @@ func deliveryPerformance(d *data) *Table {
 		a := by[state]
 		a.orders++
 		a.days += o.delivered.Sub(o.purchase).Seconds() / 86400
-		if !o.estimated.IsZero() && o.delivered.After(o.estimated) {
+		if !o.estimated.IsZero() && dayOf(o.delivered).After(dayOf(o.estimated)) {
 			a.late++
 		}
 	}

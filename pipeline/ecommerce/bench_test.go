@@ -46,6 +46,7 @@ import (
 	"github.com/medallionhq/medallion/internal/goldref"
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/pipeline/ecommerce"
+	"github.com/medallionhq/medallion/storage/azureblob/azuritetest"
 )
 
 const (
@@ -60,9 +61,11 @@ const (
 	benchReferenceFile = "testdata/reference.sql"
 )
 
-// TestMain removes the benchmarks' data folder after the run.
+// TestMain removes the benchmarks' data folder after the run and releases
+// the Azurite the Azure tests held.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	azuritetest.Release()
 	if benchRoot.dir != "" {
 		_ = os.RemoveAll(benchRoot.dir)
 	}

@@ -18,10 +18,10 @@ import (
 )
 
 // Azurite's blob endpoint and its well-known development account.
-const (
-	azuriteAddr     = "127.0.0.1:10000"
-	azuriteEndpoint = "http://" + azuriteAddr + "/" + devAccount
-	azuriteConnStr  = "DefaultEndpointsProtocol=http;AccountName=" + devAccount + ";AccountKey=" + devKey + ";BlobEndpoint=" + azuriteEndpoint + ";"
+var (
+	azuriteAddr     = azuritetest.Addr
+	azuriteEndpoint = azuritetest.Endpoint
+	azuriteConnStr  = azuritetest.ConnectionString
 )
 
 // azuriteErr says why Azurite is unavailable; nil once it answers.
@@ -40,10 +40,10 @@ func runTests(m *testing.M) int {
 	for _, v := range []string{EnvAccount, EnvAccountName, EnvKey, EnvSASToken, EnvEndpoint} {
 		os.Unsetenv(v)
 	}
-	// An Azurite started here keeps running: other test packages
-	// (pipeline/ecommerce) may be using it concurrently, and stopping it
-	// under them fails their runs. scripts/azurite.sh stop ends it.
+	// Other test packages (pipeline/ecommerce) may use the same Azurite at
+	// the same time: the last one to release it stops it.
 	azuriteErr = azuritetest.Start()
+	defer azuritetest.Release()
 	return m.Run()
 }
 

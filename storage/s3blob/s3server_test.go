@@ -1,6 +1,7 @@
 package s3blob
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -20,11 +21,15 @@ import (
 	"github.com/medallionhq/medallion/storage/storagetest"
 )
 
-// The local S3 server (moto, started by scripts/s3server.sh) and the
-// credentials it accepts (any).
-const (
-	s3Addr     = "127.0.0.1:10001"
+// The local S3 server (moto, started by scripts/s3server.sh) on
+// 127.0.0.1:10001, or the port in S3SERVER_PORT (which the script honours
+// too), and the credentials it accepts (any).
+var (
+	s3Addr     = "127.0.0.1:" + cmp.Or(os.Getenv("S3SERVER_PORT"), "10001")
 	s3Endpoint = "http://" + s3Addr
+)
+
+const (
 	testKeyID  = "AKIATESTMEDALLION"
 	testSecret = "medallion-test-secret-key-0123456789abcdef"
 )

@@ -458,7 +458,7 @@ COPY (
         c.customer_state,
         count(*) AS delivered_orders,
         avg(date_diff('second', o.order_purchase_timestamp, o.order_delivered_customer_date) / 86400.0) AS avg_delivery_days,
-        100.0 * count(*) FILTER (WHERE o.order_delivered_customer_date > o.order_estimated_delivery_date) / count(*) AS late_pct
+        100.0 * count(*) FILTER (WHERE CAST(o.order_delivered_customer_date AS DATE) > CAST(o.order_estimated_delivery_date AS DATE)) / count(*) AS late_pct
     FROM silver.orders o
     LEFT JOIN silver.customers c ON c.customer_id = o.customer_id
     WHERE o.order_status = 'delivered'

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,32 +17,70 @@ import (
 	"github.com/medallionhq/medallion/internal/scriptservice"
 )
 
-// Azurite's blob endpoint and its well-known development account.
+// Azurite's well-known development account.
 const (
-	Addr     = "127.0.0.1:10000"
-	account  = "devstoreaccount1"
-	key      = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+	account = "devstoreaccount1"
+	key     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+// Azurite's blob endpoint: 127.0.0.1:10000, or the port in
+// AZURITE_BLOB_PORT (which scripts/azurite.sh honours too), so that a run
+// can have an Azurite of its own on a machine where another one listens.
+var (
+	Addr     = "127.0.0.1:" + port()
 	Endpoint = "http://" + Addr + "/" + account
 	// ConnectionString reaches Azurite's development account.
 	ConnectionString = "DefaultEndpointsProtocol=http;AccountName=" + account + ";AccountKey=" + key + ";BlobEndpoint=" + Endpoint + ";"
 )
 
+func port() string {
+	if p := os.Getenv("AZURITE_BLOB_PORT"); p != "" {
+		return p
+	}
+	return "10000"
+}
+
 // Listening reports whether something accepts connections on addr.
 func Listening(addr string) bool { return scriptservice.Listening(addr) }
 
-// Start makes sure Azurite listens on 127.0.0.1:10000, starting it with
+var (
+	mu      sync.Mutex
+	release func()
+)
+
+// Start makes sure Azurite listens on Addr, starting it with
 // scripts/azurite.sh (which installs it from npm on first use) if nothing
-// does. An Azurite it starts keeps running, shared by every test package
-// that needs it (scripts/azurite.sh stop ends it).
+// does, and holds it for this test process until Release. Test packages
+// share one Azurite: the last one to release it stops it, if a test
+// started it (see scriptservice.Acquire).
 func Start() error {
-	_, err := scriptservice.Start(Addr, "azurite.sh")
-	return err
+	mu.Lock()
+	defer mu.Unlock()
+	if release != nil {
+		return nil
+	}
+	r, err := scriptservice.Acquire(Addr, "azurite.sh")
+	if err != nil {
+		return err
+	}
+	release = r
+	return nil
+}
+
+// Release gives up this process's hold on Azurite; TestMain calls it after
+// the tests ran. The last holder stops an Azurite the tests started.
+func Release() {
+	mu.Lock()
+	defer mu.Unlock()
+	if release != nil {
+		release()
+		release = nil
+	}
 }
 
 // Need starts Azurite if needed for t, or stops the test: under CI=true it
-// fails loudly, elsewhere it skips with the reason. An Azurite it starts
-// keeps running for the tests and benchmarks that follow
-// (scripts/azurite.sh stop ends it).
+// fails loudly, elsewhere it skips with the reason. The package's TestMain
+// must call Release after the tests ran.
 func Need(t testing.TB) {
 	t.Helper()
 	err := Start()
