@@ -34,6 +34,10 @@ type Session struct {
 	// outside are the roots of tables outside the lake bound through
 	// delta_scan (SessionOptions.OutsideLake), allowed when sealing.
 	outside []string
+	// versions are the versions bound by Refresh, by table: a table whose
+	// version has not moved keeps its binding (and its catalog oid).
+	versions map[string]int64
+	views    map[string]bool
 }
 
 // SessionOptions configure OpenSessionWith.
@@ -81,13 +85,18 @@ func (s *Session) Lake() *Lake { return s.lake }
 // Close releases the engine.
 func (s *Session) Close() error { return s.eng.Close() }
 
-// Refresh rebinds every table to its latest snapshot.
+// Refresh rebinds every table whose latest snapshot is newer than the
+// one bound, and the views over them.
 func (s *Session) Refresh(ctx context.Context) error {
 	names, err := s.lake.Tables(ctx)
 	if err != nil {
 		return err
 	}
+	if s.versions == nil {
+		s.versions, s.views = map[string]int64{}, map[string]bool{}
+	}
 	bound := map[string]bool{}
+	changed := map[string]bool{}
 	for _, n := range names {
 		snap, err := s.lake.Snapshot(ctx, n)
 		if err != nil {
@@ -96,10 +105,15 @@ func (s *Session) Refresh(ctx context.Context) error {
 		if snap == nil {
 			continue
 		}
+		bound[n] = true
+		if v, ok := s.versions[n]; ok && v == snap.Version() {
+			continue
+		}
 		if err := s.eng.Bind(ctx, n, snap, nil); err != nil {
 			return err
 		}
-		bound[n] = true
+		s.versions[n] = snap.Version()
+		changed[n] = true
 	}
 	order, err := s.proj.Order()
 	if err != nil {
@@ -109,18 +123,24 @@ func (s *Session) Refresh(ctx context.Context) error {
 		if m.Materialized != View {
 			continue
 		}
-		ok := true
+		ok, moved := true, !s.views[m.Name]
 		for _, d := range m.Deps {
 			ok = ok && bound[d]
+			moved = moved || changed[d]
 		}
 		if !ok {
 			continue
 		}
+		bound[m.Name] = true
+		if !moved {
+			continue
+		}
+		changed[m.Name] = true
 		// openEngine checked that m.SQL is exactly one query.
 		if err := s.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(Layer(m.Name))+"; CREATE OR REPLACE VIEW "+qualifiedIdent(m.Name)+" AS "+m.SQL); err != nil {
 			return fmt.Errorf("pipeline: view %s: %w", m.Name, err)
 		}
-		bound[m.Name] = true
+		s.views[m.Name] = true
 	}
 	return nil
 }
@@ -306,4 +326,25 @@ func checkModels(ctx context.Context, eng engine.Engine, proj *Project) error {
 		}
 	}
 	return nil
+}
+
+// ParamTypes checks sql like Query and returns the engine's type name for
+// each of its parameters ($1, $2, …) without running it; nil when the
+// engine cannot tell.
+func (s *Session) ParamTypes(ctx context.Context, sql string) ([]string, error) {
+	pt, ok := s.eng.(interface {
+		ParamTypes(ctx context.Context, sql string) ([]string, error)
+	})
+	if !ok {
+		return nil, nil
+	}
+	run, err := s.prepare(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	types, err := pt.ParamTypes(ctx, run)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	return types, nil
 }

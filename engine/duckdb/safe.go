@@ -2,12 +2,15 @@ package duckdb
 
 import (
 	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/duckdb/duckdb-go/v2"
 
 	"github.com/medallionhq/medallion/engine"
 )
@@ -116,4 +119,72 @@ func explainError(err error) error {
 		return err
 	}
 	return errors.New(m[1] + " needs DuckDB's " + m[2] + " extension, which medallion does not load: it downloads nothing at run time")
+}
+
+// ParamTypes prepares sql without running it and returns the type DuckDB
+// infers for each of its parameters ($1, $2, …), by DuckDB's type name
+// (BIGINT, DATE, VARCHAR; "ANY" when nothing constrains it). It is what
+// the Postgres endpoint describes to clients before they bind values.
+func (e *Engine) ParamTypes(ctx context.Context, sql string) ([]string, error) {
+	var out []string
+	err := e.conn.Raw(func(dc any) error {
+		pc, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return errors.New("driver cannot prepare")
+		}
+		st, err := pc.PrepareContext(ctx, sql)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		ds, ok := st.(*duckdb.Stmt)
+		if !ok {
+			return errors.New("not a DuckDB statement")
+		}
+		for i := 1; i <= ds.NumInput(); i++ {
+			t, err := ds.ParamType(i)
+			if err != nil {
+				return err
+			}
+			out = append(out, typeName(t))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: parameter types: %w", explainError(err))
+	}
+	return out, nil
+}
+
+// typeName is DuckDB's name of a parameter type.
+func typeName(t duckdb.Type) string {
+	switch t {
+	case duckdb.TYPE_BOOLEAN:
+		return "BOOLEAN"
+	case duckdb.TYPE_TINYINT:
+		return "TINYINT"
+	case duckdb.TYPE_SMALLINT:
+		return "SMALLINT"
+	case duckdb.TYPE_INTEGER:
+		return "INTEGER"
+	case duckdb.TYPE_BIGINT, duckdb.TYPE_UTINYINT, duckdb.TYPE_USMALLINT, duckdb.TYPE_UINTEGER:
+		return "BIGINT"
+	case duckdb.TYPE_HUGEINT, duckdb.TYPE_UBIGINT, duckdb.TYPE_DECIMAL:
+		return "DECIMAL"
+	case duckdb.TYPE_FLOAT:
+		return "FLOAT"
+	case duckdb.TYPE_DOUBLE:
+		return "DOUBLE"
+	case duckdb.TYPE_DATE:
+		return "DATE"
+	case duckdb.TYPE_TIMESTAMP, duckdb.TYPE_TIMESTAMP_S, duckdb.TYPE_TIMESTAMP_MS, duckdb.TYPE_TIMESTAMP_NS:
+		return "TIMESTAMP"
+	case duckdb.TYPE_TIMESTAMP_TZ:
+		return "TIMESTAMPTZ"
+	case duckdb.TYPE_VARCHAR:
+		return "VARCHAR"
+	case duckdb.TYPE_BLOB:
+		return "BLOB"
+	}
+	return "ANY"
 }

@@ -61,6 +61,7 @@ POST bodies must be application/json.`,
 		return nil
 	}
 
+	a.pgFlags(cmd)
 	cmd.Flags().BoolVar(&noStream, "no-stream", false, "serve only: do not run the continuous stream")
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "polling period of the stream when file notifications are unavailable")
 	return cmd
@@ -150,12 +151,19 @@ func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Option
 			})
 		}()
 	}
+	pgDone, err := a.startPg(ctx, proj, opts, logf)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(a.stdout, "serving on http://%s (API under /api/, events at /api/events)\n", srv.Addr())
 	if ready != nil {
 		ready("http://" + srv.Addr())
 	}
 	err = srv.Serve(ctx)
 	cancel()
+	if pgDone != nil {
+		err = errors.Join(err, <-pgDone)
+	}
 	if serr := <-streamDone; serr != nil && !errors.Is(serr, context.Canceled) {
 		err = errors.Join(err, serr)
 	}
