@@ -328,23 +328,23 @@ func checkModels(ctx context.Context, eng engine.Engine, proj *Project) error {
 	return nil
 }
 
-// ParamTypes checks sql like Query and returns the engine's type name for
-// each of its parameters ($1, $2, …) without running it; nil when the
-// engine cannot tell.
-func (s *Session) ParamTypes(ctx context.Context, sql string) ([]string, error) {
-	pt, ok := s.eng.(interface {
-		ParamTypes(ctx context.Context, sql string) ([]string, error)
+// Describe checks sql like Query and returns, without running it, the
+// engine's type name for each of its parameters ($1, $2, …) and its
+// result columns; nil, nil when the engine cannot tell.
+func (s *Session) Describe(ctx context.Context, sql string) ([]string, []engine.Column, error) {
+	d, ok := s.eng.(interface {
+		Describe(ctx context.Context, sql string) ([]string, []engine.Column, error)
 	})
 	if !ok {
-		return nil, nil
+		return nil, nil, nil
 	}
 	run, err := s.prepare(ctx, sql)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	types, err := pt.ParamTypes(ctx, run)
+	params, cols, err := d.Describe(ctx, run)
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+		return nil, nil, fmt.Errorf("pipeline: %w", err)
 	}
-	return types, nil
+	return params, cols, nil
 }

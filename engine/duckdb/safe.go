@@ -12,6 +12,7 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 
+	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
 )
 
@@ -121,12 +122,14 @@ func explainError(err error) error {
 	return errors.New(m[1] + " needs DuckDB's " + m[2] + " extension, which medallion does not load: it downloads nothing at run time")
 }
 
-// ParamTypes prepares sql without running it and returns the type DuckDB
+// Describe prepares sql without running it and returns the type DuckDB
 // infers for each of its parameters ($1, $2, …), by DuckDB's type name
-// (BIGINT, DATE, VARCHAR; "ANY" when nothing constrains it). It is what
+// (BIGINT, DATE, VARCHAR; "ANY" when nothing constrains it), and its
+// result columns (a type DuckDB cannot tell yet is a string). It is what
 // the Postgres endpoint describes to clients before they bind values.
-func (e *Engine) ParamTypes(ctx context.Context, sql string) ([]string, error) {
-	var out []string
+func (e *Engine) Describe(ctx context.Context, sql string) ([]string, []engine.Column, error) {
+	var params []string
+	var cols []engine.Column
 	err := e.conn.Raw(func(dc any) error {
 		pc, ok := dc.(driver.ConnPrepareContext)
 		if !ok {
@@ -146,14 +149,52 @@ func (e *Engine) ParamTypes(ctx context.Context, sql string) ([]string, error) {
 			if err != nil {
 				return err
 			}
-			out = append(out, typeName(t))
+			params = append(params, typeName(t))
+		}
+		n, err := ds.ColumnCount()
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			name, err := ds.ColumnName(i)
+			if err != nil {
+				return err
+			}
+			t, err := ds.ColumnType(i)
+			if err != nil {
+				return err
+			}
+			cols = append(cols, engine.Column{Name: name, Type: describedType(t)})
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("duckdb: parameter types: %w", explainError(err))
+		return nil, nil, fmt.Errorf("duckdb: describe: %w", explainError(err))
 	}
-	return out, nil
+	return params, cols, nil
+}
+
+// describedType is the Delta type of a described result column, as Scan
+// would report it.
+func describedType(t duckdb.Type) delta.DataType {
+	switch t {
+	case duckdb.TYPE_LIST, duckdb.TYPE_ARRAY:
+		s := delta.Primitive(delta.TypeString)
+		return delta.DataType{Name: delta.TypeArray, ElementType: &s, ContainsNull: true}
+	case duckdb.TYPE_STRUCT, duckdb.TYPE_UNION:
+		return delta.DataType{Name: delta.TypeStruct}
+	case duckdb.TYPE_MAP:
+		s := delta.Primitive(delta.TypeString)
+		return delta.DataType{Name: delta.TypeMap, KeyType: &s, ValueType: &s, ValueContainsNull: true}
+	case duckdb.TYPE_TIMESTAMP_TZ:
+		return delta.Primitive(delta.TypeTimestamp)
+	}
+	if n := typeName(t); n != "ANY" {
+		if dt, _, err := deltaType(n); err == nil {
+			return dt
+		}
+	}
+	return delta.Primitive(delta.TypeString)
 }
 
 // typeName is DuckDB's name of a parameter type.
@@ -169,7 +210,9 @@ func typeName(t duckdb.Type) string {
 		return "INTEGER"
 	case duckdb.TYPE_BIGINT, duckdb.TYPE_UTINYINT, duckdb.TYPE_USMALLINT, duckdb.TYPE_UINTEGER:
 		return "BIGINT"
-	case duckdb.TYPE_HUGEINT, duckdb.TYPE_UBIGINT, duckdb.TYPE_DECIMAL:
+	case duckdb.TYPE_HUGEINT, duckdb.TYPE_UBIGINT:
+		return "HUGEINT"
+	case duckdb.TYPE_DECIMAL:
 		return "DECIMAL"
 	case duckdb.TYPE_FLOAT:
 		return "FLOAT"

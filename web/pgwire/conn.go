@@ -199,20 +199,36 @@ func (c *conn) parse(ctx context.Context, name, sql string, oids []uint32) error
 		if len(st.params) < n {
 			st.params = append(st.params, make([]uint32, n-len(st.params))...)
 		}
-		if slices.Contains(st.params, 0) {
-			qctx, done := c.start(ctx)
-			types, err := c.ss.ParamTypes(qctx, c.tr.translate(sql))
-			done()
-			if err != nil {
-				return c.queryError(qctx, err)
+		qctx, done := c.start(ctx)
+		tr := c.tr.translate(sql)
+		err := c.refresh(qctx)
+		var types []string
+		var cols []engine.Column
+		if err == nil {
+			types, cols, err = c.ss.Describe(qctx, tr)
+		}
+		done()
+		if err != nil {
+			return c.queryError(qctx, err)
+		}
+		casts := paramCasts(tr)
+		for i := range st.params {
+			if st.params[i] != 0 {
+				continue
 			}
-			for i := range st.params {
-				if st.params[i] == 0 {
-					st.params[i] = pgtype.TextOID
-					if i < len(types) {
-						st.params[i] = engineOID(types[i])
-					}
-				}
+			st.params[i] = pgtype.TextOID
+			if i < len(types) && types[i] != "ANY" {
+				st.params[i] = engineOID(types[i])
+			} else if t, ok := casts[i+1]; ok {
+				st.params[i] = engineOID(t)
+			}
+		}
+		// With a parameter of unknown type the engine cannot tell the
+		// columns yet: describe then runs the statement under LIMIT 0.
+		if cols != nil && !slices.Contains(types, "ANY") {
+			st.cols = make([]column, len(cols))
+			for i, col := range cols {
+				st.cols[i] = column{name: col.Name, oid: oidOf(col.Type)}
 			}
 		}
 	}
@@ -260,7 +276,11 @@ func (c *conn) describe(ctx context.Context, what byte, name string) error {
 			// parameters under LIMIT 0.
 			lits := make([]string, len(st.params))
 			for i, o := range st.params {
-				lits[i], _ = literal(o, 0, nil)
+				if lits[i], _ = literal(o, 0, nil); castType(o) == "" {
+					// Text, as it will be; not NULL, which the engine
+					// folds into a column of no type.
+					lits[i] = "''"
+				}
 			}
 			res, err := c.run(ctx, st, lits, 0)
 			if err != nil {
@@ -391,6 +411,19 @@ func (c *conn) start(ctx context.Context) (context.Context, func()) {
 	}
 }
 
+// refresh binds the lake's latest snapshots, once per transaction block
+// (outside one: before every statement).
+func (c *conn) refresh(ctx context.Context) error {
+	if c.fresh {
+		return nil
+	}
+	if err := c.ss.Refresh(ctx); err != nil {
+		return err
+	}
+	c.fresh = c.inTx
+	return nil
+}
+
 var errTooMany = errors.New("pgwire: answer over the limit")
 
 // query runs one read-only statement under the server's limits: the
@@ -401,11 +434,8 @@ var errTooMany = errors.New("pgwire: answer over the limit")
 func (c *conn) query(ctx context.Context, sql string, limit ...int) (*result, error) {
 	qctx, done := c.start(ctx)
 	defer done()
-	if !c.fresh {
-		if err := c.ss.Refresh(qctx); err != nil {
-			return nil, c.queryError(qctx, err)
-		}
-		c.fresh = c.inTx
+	if err := c.refresh(qctx); err != nil {
+		return nil, c.queryError(qctx, err)
 	}
 	if err := c.ss.Check(qctx, sql); err != nil {
 		return nil, c.queryError(qctx, err)

@@ -699,3 +699,63 @@ func showName(sql string) string {
 	}
 	return strings.TrimFunc(name, func(r rune) bool { return r == '"' || unicode.IsSpace(r) })
 }
+
+var (
+	castParamRE  = regexp.MustCompile(`(?i)\bCAST\s*\(\s*\$([0-9]+)\s+AS\s+([A-Za-z_][A-Za-z0-9_ ]*?)\s*\)`)
+	colonParamRE = regexp.MustCompile(`(?i)\$([0-9]+)\s*::\s*(?:pg_catalog\s*\.\s*)?([A-Za-z_][A-Za-z0-9_]*(?:\s+with(?:out)?\s+time\s+zone)?)`)
+)
+
+// paramCasts finds the types parameters are cast to in the code of sql
+// (CAST($1 AS date), $1::int8), as the engine's type names: where the
+// engine infers nothing for a parameter, the cast tells the client what
+// to send, as Postgres would.
+func paramCasts(sql string) map[int]string {
+	out := map[int]string{}
+	for _, s := range lex(sql) {
+		if !s.code {
+			continue
+		}
+		for _, re := range []*regexp.Regexp{castParamRE, colonParamRE} {
+			for _, m := range re.FindAllStringSubmatch(s.text, -1) {
+				var n int
+				fmt.Sscanf(m[1], "%d", &n)
+				if t := engineTypeName(m[2]); t != "" {
+					out[n] = t
+				}
+			}
+		}
+	}
+	return out
+}
+
+// engineTypeName maps a SQL type name (Postgres or DuckDB spelling) to
+// the engine's name; "" when unknown.
+func engineTypeName(name string) string {
+	switch strings.Join(strings.Fields(strings.ToLower(name)), " ") {
+	case "bool", "boolean":
+		return "BOOLEAN"
+	case "int2", "smallint", "tinyint":
+		return "SMALLINT"
+	case "int", "int4", "integer":
+		return "INTEGER"
+	case "int8", "bigint":
+		return "BIGINT"
+	case "numeric", "decimal":
+		return "DECIMAL"
+	case "float4", "real", "float":
+		return "FLOAT"
+	case "float8", "double", "double precision":
+		return "DOUBLE"
+	case "date":
+		return "DATE"
+	case "timestamp", "timestamp without time zone":
+		return "TIMESTAMP"
+	case "timestamptz", "timestamp with time zone":
+		return "TIMESTAMPTZ"
+	case "bytea", "blob":
+		return "BLOB"
+	case "text", "varchar", "string":
+		return "VARCHAR"
+	}
+	return ""
+}

@@ -79,7 +79,7 @@ func engineOID(name string) uint32 {
 		return pgtype.Int4OID
 	case "BIGINT":
 		return pgtype.Int8OID
-	case "DECIMAL":
+	case "DECIMAL", "HUGEINT":
 		return pgtype.NumericOID
 	case "FLOAT":
 		return pgtype.Float4OID

@@ -1,0 +1,592 @@
+package pgwire_test
+
+// Real Postgres clients against a real `medallion serve --pg-addr`: the
+// built binary, run as its own process over a project that `medallion
+// run` built. pgx (extended protocol, binary formats), psql (Debian
+// postgresql-client) and psycopg + SQLAlchemy's inspector (PyPI) list
+// schemas, tables and columns, run parameterised queries over gold and
+// must get the CLI's answers; writes and hostile statements are refused
+// with SQLSTATEs.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+var (
+	medallionBin string // built in TestMain
+	projectDir   string // the e-commerce project, run once
+)
+
+func TestMain(m *testing.M) {
+	tmp, err := os.MkdirTemp("", "pgwire-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := 1
+	if err := setup(tmp); err != nil {
+		fmt.Fprintln(os.Stderr, "pgwire test setup:", err)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(tmp)
+	os.Exit(code)
+}
+
+// setup builds cmd/medallion and runs the e-commerce project over 300
+// generated orders.
+func setup(tmp string) error {
+	goBin := "go"
+	if root := runtime.GOROOT(); root != "" {
+		goBin = filepath.Join(root, "bin", "go")
+	}
+	medallionBin = filepath.Join(tmp, "medallion")
+	cmd := exec.Command(goBin, "build", "-o", medallionBin, "./cmd/medallion")
+	cmd.Dir = filepath.Join("..", "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	projectDir = filepath.Join(tmp, "shop")
+	for _, args := range [][]string{
+		{"init", projectDir},
+		{"generate", "--out", filepath.Join(projectDir, "landing"), "--orders", "300"},
+		{"run", "-C", projectDir},
+	} {
+		if out, err := exec.Command(medallionBin, args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("medallion %v: %v\n%s", args, err, out)
+		}
+	}
+	return nil
+}
+
+// cli runs the CLI to completion and returns its stdout.
+func cli(t testing.TB, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd := exec.Command(medallionBin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("medallion %v: %v\n%s", args, err, errb.String())
+	}
+	return out.String()
+}
+
+// cliRows is the CLI's answer to sql (--format json: doubles exact),
+// each row's values in the order of cols, rendered like cell.
+func cliRows(t testing.TB, sql string, cols []string) [][]string {
+	t.Helper()
+	var out [][]string
+	for _, line := range strings.Split(strings.TrimSpace(cli(t, "query", "-C", projectDir, "--format", "json", sql)), "\n") {
+		if line == "" {
+			continue
+		}
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(line), &obj); err != nil {
+			t.Fatalf("CLI answer %q: %v", line, err)
+		}
+		r := make([]string, len(cols))
+		for i, c := range cols {
+			v, ok := obj[c]
+			if !ok {
+				t.Fatalf("CLI answer %q has no column %s", line, c)
+			}
+			if s, isStr := v.(string); isStr {
+				if ts, err := time.Parse(time.RFC3339Nano, s); err == nil {
+					v = ts
+				}
+			}
+			r[i] = cell(v)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// server is a `medallion serve --pg-addr` process.
+type server struct {
+	pgAddr, httpURL string
+	stderr          *bytes.Buffer
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe starts `medallion serve --no-stream` with a Postgres
+// endpoint and waits until /healthz answers (the Postgres listener opens
+// before the HTTP server serves).
+func startServe(t testing.TB, args ...string) *server {
+	t.Helper()
+	s := &server{pgAddr: freeAddr(t), stderr: &bytes.Buffer{}}
+	httpAddr := freeAddr(t)
+	s.httpURL = "http://" + httpAddr
+	cmd := exec.Command(medallionBin, append([]string{"serve", "-C", projectDir, "--no-stream", "--addr", httpAddr, "--pg-addr", s.pgAddr}, args...)...)
+	cmd.Stderr, cmd.Stdout = s.stderr, s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+	})
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("serve exited: %v\n%s", err, s.stderr.String())
+		default:
+		}
+		resp, err := http.Get(s.httpURL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *server) url(user, password, extra string) string {
+	host, port, _ := net.SplitHostPort(s.pgAddr)
+	u := fmt.Sprintf("postgres://%s@%s:%s/shop?sslmode=disable", user, host, port)
+	if password != "" {
+		u = fmt.Sprintf("postgres://%s:%s@%s:%s/shop?sslmode=disable", user, password, host, port)
+	}
+	if extra != "" {
+		u = strings.Replace(u, "sslmode=disable", extra, 1)
+	}
+	return u
+}
+
+func connect(t testing.TB, url string, mode ...pgx.QueryExecMode) *pgx.Conn {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mode) > 0 {
+		cfg.DefaultQueryExecMode = mode[0]
+	}
+	conn, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("connect %s: %v", url, err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// sqlstate is the SQLSTATE of a Postgres error ("" for another error).
+func sqlstate(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// cell renders a value pgx decoded the way the CLI's CSV does.
+func cell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case time.Time:
+		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
+			return x.Format("2006-01-02")
+		}
+		return x.UTC().Format("2006-01-02 15:04:05")
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case json.Number:
+		return x.String()
+	}
+	return fmt.Sprint(v)
+}
+
+func collect(t testing.TB, rows pgx.Rows) [][]string {
+	t.Helper()
+	out, _ := collectCols(t, rows)
+	return out
+}
+
+func collectCols(t testing.TB, rows pgx.Rows) ([][]string, []string) {
+	t.Helper()
+	var cols []string
+	for _, fd := range rows.FieldDescriptions() {
+		cols = append(cols, fd.Name)
+	}
+	var out [][]string
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := make([]string, len(vals))
+		for i, v := range vals {
+			r[i] = cell(v)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out, cols
+}
+
+// sameRows compares rows cell by cell; numbers with a fraction compare
+// as numbers to 12 significant digits (the CLI rounds doubles for
+// display, the wire carries them exactly).
+func sameRows(got, want [][]string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if len(got[i]) != len(want[i]) {
+			return false
+		}
+		for j := range got[i] {
+			if got[i][j] == want[i][j] {
+				continue
+			}
+			a, err1 := strconv.ParseFloat(got[i][j], 64)
+			b, err2 := strconv.ParseFloat(want[i][j], 64)
+			if err1 != nil || err2 != nil || math.Abs(a-b) > 1e-12*math.Max(1, math.Abs(b)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// dashboardQueries are parameterised queries over gold with their
+// literal form for the CLI.
+var dashboardQueries = []struct {
+	name, sql, literal string
+	args               []any
+}{
+	{"revenue since", "SELECT date, revenue, orders FROM gold.daily_revenue WHERE date >= $1 AND orders >= $2 ORDER BY date",
+		"SELECT date, revenue, orders FROM gold.daily_revenue WHERE date >= DATE '2017-06-01' AND orders >= 2 ORDER BY date",
+		[]any{time.Date(2017, 6, 1, 0, 0, 0, 0, time.UTC), 2}},
+	{"top categories", "SELECT * FROM gold.revenue_by_category ORDER BY revenue DESC, 1 LIMIT $1",
+		"SELECT * FROM gold.revenue_by_category ORDER BY revenue DESC, 1 LIMIT 5", []any{5}},
+	{"states", "SELECT * FROM gold.revenue_by_state WHERE customer_state <> $1 ORDER BY 1",
+		"SELECT * FROM gold.revenue_by_state WHERE customer_state <> 'SP' ORDER BY 1", []any{"SP"}},
+	{"totals", "SELECT * FROM gold.total_revenue", "SELECT * FROM gold.total_revenue", nil},
+}
+
+// TestPgxClient drives the endpoint with pgx in each of its query modes:
+// the extended protocol with binary formats (prepared and described
+// statements), with text formats, and the simple protocol.
+func TestPgxClient(t *testing.T) {
+	srv := startServe(t)
+	ctx := context.Background()
+	modes := []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeDescribeExec, pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol}
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			conn := connect(t, srv.url("analyst", "", ""), mode)
+			rows, err := conn.Query(ctx, "SELECT nspname FROM pg_catalog.pg_namespace ORDER BY 1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var schemas []string
+			for _, r := range collect(t, rows) {
+				schemas = append(schemas, r[0])
+			}
+			for _, want := range []string{"bronze", "silver", "gold", "medallion"} {
+				if !slices.Contains(schemas, want) {
+					t.Errorf("schemas %v lack %s", schemas, want)
+				}
+			}
+			rows, err = conn.Query(ctx, "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", "gold")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tables := collect(t, rows)
+			if !slices.ContainsFunc(tables, func(r []string) bool { return r[0] == "daily_revenue" && r[1] == "BASE TABLE" }) {
+				t.Errorf("gold tables %v lack daily_revenue as a BASE TABLE", tables)
+			}
+			rows, err = conn.Query(ctx, "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position", "gold", "daily_revenue")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cols := collect(t, rows); len(cols) != 3 || cols[0][0] != "date" || cols[1][0] != "revenue" || cols[2][0] != "orders" {
+				t.Errorf("gold.daily_revenue columns: %v", cols)
+			}
+			for _, q := range dashboardQueries {
+				rows, err := conn.Query(ctx, q.sql, q.args...)
+				if err != nil {
+					t.Fatalf("%s: %v", q.name, err)
+				}
+				got, cols := collectCols(t, rows)
+				want := cliRows(t, q.literal, cols)
+				if len(want) == 0 {
+					t.Fatalf("%s: the CLI found no rows: the fixture is too small", q.name)
+				}
+				if !sameRows(got, want) {
+					t.Errorf("%s:\n got %v\nwant %v (CLI)", q.name, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestPgxTypes checks every wire type, as values and as parameters, in
+// binary (extended) and text (simple protocol) formats alike.
+func TestPgxTypes(t *testing.T) {
+	srv := startServe(t)
+	ctx := context.Background()
+	ts := time.Date(2024, 3, 4, 5, 6, 7, 123456000, time.UTC)
+	sql := `SELECT CAST(1 AS SMALLINT) AS i2, CAST(2 AS INTEGER) AS i4, CAST(3 AS BIGINT) AS i8, CAST(1.5 AS DOUBLE) AS f8,
+		CAST('12345678901234.56' AS DECIMAL(18,2)) AS num, 'héllo' AS txt, true AS b, DATE '2024-03-04' AS d,
+		TIMESTAMPTZ '2024-03-04 05:06:07.123456+00' AS tstz, '\xAB\x00'::BLOB AS bin,
+		{'a': 1, 'b': [1, 2]} AS nested, CAST(NULL AS INTEGER) AS nul,
+		CAST($1 AS BIGINT) + 1 AS p8, $2 || '!' AS ptxt, CAST($3 AS DATE) + INTERVAL 1 DAY AS pdate, CAST($4 AS BOOLEAN) AS pbool, CAST($5 AS DOUBLE) * 2 AS pf8`
+	args := []any{int64(41), "hi", time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC), true, 1.25}
+	var results [][]any
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeSimpleProtocol} {
+		conn := connect(t, srv.url("u", "", ""), mode)
+		rows, err := conn.Query(ctx, sql, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if !rows.Next() {
+			t.Fatalf("%s: no row: %v", mode, rows.Err())
+		}
+		vals, err := rows.Values()
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		fds := rows.FieldDescriptions()
+		rows.Close()
+		if mode == pgx.QueryExecModeCacheStatement {
+			binary := 0
+			for _, fd := range fds {
+				binary += int(fd.Format)
+			}
+			if binary == 0 {
+				t.Errorf("pgx asked for no binary column: %+v", fds)
+			}
+		}
+		results = append(results, vals)
+		t.Logf("%s: %v", mode, vals)
+	}
+	for i, vals := range results {
+		want := map[int]string{0: "1", 1: "2", 2: "3", 3: "1.5", 5: "héllo", 6: "true", 7: "2024-03-04", 11: "<nil>", 12: "42", 13: "hi!", 15: "true", 16: "2.5"}
+		for col, w := range want {
+			if got := fmt.Sprint(vals[col]); col == 7 {
+				if d, ok := vals[col].(time.Time); !ok || d.Format("2006-01-02") != w {
+					t.Errorf("result %d column %d: %v, want %s", i, col, vals[col], w)
+				}
+			} else if got != w {
+				t.Errorf("result %d column %d: %q, want %s", i, col, got, w)
+			}
+		}
+		if tstz, ok := vals[8].(time.Time); !ok || !tstz.Equal(ts) {
+			t.Errorf("result %d timestamptz: %v, want %v", i, vals[8], ts)
+		}
+		if b, ok := vals[9].([]byte); !ok || !bytes.Equal(b, []byte{0xAB, 0}) {
+			t.Errorf("result %d bytea: %#v", i, vals[9])
+		}
+		if m, ok := vals[10].(map[string]any); !ok || fmt.Sprint(m["a"]) != "1" || fmt.Sprint(m["b"]) != "[1 2]" {
+			t.Errorf("result %d json: %#v", i, vals[10])
+		}
+		if d, ok := vals[14].(time.Time); !ok || d.Format("2006-01-02") != "2024-02-01" {
+			t.Errorf("result %d date parameter + 1 day: %v", i, vals[14])
+		}
+		if n := fmt.Sprint(vals[4]); !strings.Contains(n, "1234567890123456") {
+			t.Errorf("result %d numeric: %v", i, vals[4])
+		}
+	}
+}
+
+// TestRefusals sends writes and hostile statements: each gets its
+// SQLSTATE, and the connection keeps answering.
+func TestRefusals(t *testing.T) {
+	srv := startServe(t, "--query-max-rows", "1000")
+	ctx := context.Background()
+	outside := filepath.Join(t.TempDir(), "secret.csv")
+	os.WriteFile(outside, []byte("a\nsecret\n"), 0o644)
+	cases := []struct{ sql, code string }{
+		{"INSERT INTO gold.daily_revenue VALUES (DATE '2020-01-01', 1, 1)", "42501"},
+		{"CREATE TABLE gold.x AS SELECT 1", "42501"},
+		{"DROP VIEW gold.daily_revenue", "42501"},
+		{"COPY (SELECT 1) TO '" + filepath.Join(t.TempDir(), "out.csv") + "'", "42501"},
+		{"ATTACH '" + filepath.Join(t.TempDir(), "x.db") + "' AS x", "42501"},
+		{"SELECT 1; DROP VIEW gold.daily_revenue", "42501"},
+		{"SELECT * FROM read_csv('" + outside + "')", "42501"},
+		{"SELECT * FROM delta_scan('" + t.TempDir() + "')", "42501"},
+		{"INSTALL httpfs", "42501"},
+		{"SELEC 1", "42601"},
+		{"SELECT * FROM gold.no_such_table", "42P01"},
+		{"SELECT * FROM range(5000)", "53400"},
+		{"BEGIN READ WRITE", "25006"},
+	}
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeSimpleProtocol} {
+		conn := connect(t, srv.url("u", "", ""), mode)
+		for _, c := range cases {
+			_, err := conn.Exec(ctx, c.sql)
+			if got := sqlstate(err); got != c.code {
+				t.Errorf("%s: %q: SQLSTATE %q (%v), want %s", mode, c.sql, got, err, c.code)
+			}
+			var n int
+			if err := conn.QueryRow(ctx, "SELECT count(*) FROM gold.daily_revenue").Scan(&n); err != nil || n == 0 {
+				t.Fatalf("%s: after %q the connection answers %d, %v", mode, c.sql, n, err)
+			}
+		}
+		// SET of an engine setting stays a session setting of the
+		// server: the engine's own stays locked and unchanged.
+		if _, err := conn.Exec(ctx, "SET memory_limit = '100GB'"); err != nil {
+			t.Fatal(err)
+		}
+		var lim string
+		if err := conn.QueryRow(ctx, "SELECT current_setting('memory_limit')").Scan(&lim); err != nil || strings.Contains(lim, "100") {
+			t.Errorf("engine memory_limit after SET: %q, %v", lim, err)
+		}
+	}
+}
+
+// TestSessionSettings answers what drivers SET and SHOW without the
+// engine, and BEGIN/COMMIT/ROLLBACK as no-ops of a read-only lake.
+func TestSessionSettings(t *testing.T) {
+	srv := startServe(t)
+	ctx := context.Background()
+	conn := connect(t, srv.url("u", "", ""), pgx.QueryExecModeSimpleProtocol)
+	for _, s := range []string{"SET extra_float_digits = 3", "SET DateStyle TO 'ISO'", "SET application_name = 'bi tool'", "SET search_path = gold, public", "SET TIME ZONE 'UTC'", "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED", "BEGIN", "COMMIT", "ROLLBACK", "DISCARD ALL"} {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+	for q, want := range map[string]string{
+		"SHOW extra_float_digits": "3", "SHOW application_name": "bi tool", "SHOW search_path": "gold, public",
+		"SHOW TRANSACTION ISOLATION LEVEL": "read committed", "SHOW server_version": "16.0", "SHOW standard_conforming_strings": "on",
+		"SELECT current_database()": "ecommerce",
+	} {
+		var got string
+		if err := conn.QueryRow(ctx, q).Scan(&got); err != nil || got != want {
+			t.Errorf("%s: %q, %v; want %q", q, got, err, want)
+		}
+	}
+	if got := conn.PgConn().ParameterStatus("application_name"); got != "bi tool" {
+		t.Errorf("ParameterStatus application_name after SET: %q", got)
+	}
+	var v string
+	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&v); err != nil || !strings.HasPrefix(v, "PostgreSQL 16.0") {
+		t.Errorf("version(): %q, %v", v, err)
+	}
+}
+
+// TestCancelAndLimits: a cancel request stops a running statement
+// (57014), the time limit stops another (57014), and one connection over
+// the limit is refused (53300) while the others keep working.
+func TestCancelAndLimits(t *testing.T) {
+	srv := startServe(t, "--query-timeout", "20s", "--pg-max-conns", "3")
+	ctx := context.Background()
+	conn := connect(t, srv.url("u", "", "sslmode=disable"))
+	done := make(chan error, 1)
+	go func() {
+		_, err := conn.Exec(ctx, "SELECT count(*) FROM range(1000000000000) a")
+		done <- err
+	}()
+	var err error
+	cancelConn := connect(t, srv.url("u", "", "sslmode=disable"))
+	_ = cancelConn
+	for loop := true; loop; {
+		select {
+		case err = <-done:
+			loop = false
+		case <-time.After(100 * time.Millisecond): // pacing of the retries, not an assertion
+			if cerr := conn.PgConn().CancelRequest(ctx); cerr != nil {
+				t.Fatal(cerr)
+			}
+		}
+	}
+	if sqlstate(err) != "57014" || !strings.Contains(err.Error(), "user request") {
+		t.Errorf("cancelled statement: %v, want SQLSTATE 57014 (user request)", err)
+	}
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&n); err != nil {
+		t.Fatalf("the connection after a cancel: %v", err)
+	}
+	third := connect(t, srv.url("u", "", "sslmode=disable"))
+	if _, err := pgx.Connect(ctx, srv.url("u", "", "sslmode=disable")); sqlstate(err) != "53300" {
+		t.Errorf("a connection over the limit: %v, want SQLSTATE 53300", err)
+	}
+	if err := third.QueryRow(ctx, "SELECT 1").Scan(&n); err != nil {
+		t.Errorf("a connection within the limit: %v", err)
+	}
+
+	slow := startServe(t, "--query-timeout", "1s")
+	c2 := connect(t, slow.url("u", "", "sslmode=disable"))
+	_, err = c2.Exec(ctx, "SELECT count(*) FROM range(1000000000000) a")
+	if sqlstate(err) != "57014" || !strings.Contains(err.Error(), "timeout") {
+		t.Errorf("statement over the time limit: %v, want SQLSTATE 57014 (statement timeout)", err)
+	}
+}
+
+// TestSnapshots: inside BEGIN … COMMIT every query sees the snapshot of
+// the first; a commit to the lake is visible to the next query after.
+func TestSnapshots(t *testing.T) {
+	srv := startServe(t)
+	ctx := context.Background()
+	conn := connect(t, srv.url("u", "", ""))
+	count := func() int {
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM medallion.runs").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := count()
+	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if count() != before {
+		t.Fatal("medallion.runs moved without a run")
+	}
+	// The same orders land again under a new file name: a run commits them and logs in medallion.runs.
+	month := filepath.Join(projectDir, "landing", "orders", "order_year=2017", "order_month=3")
+	b, err := os.ReadFile(filepath.Join(month, "olist_orders_dataset.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(month, "olist_orders_dataset_again.csv"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cli(t, "run", "-C", projectDir)
+	if got := count(); got != before {
+		t.Errorf("inside a transaction the snapshot moved: %d rows, then %d", before, got)
+	}
+	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got <= before {
+		t.Errorf("after COMMIT the new commit is not visible: %d rows, %d before", got, before)
+	}
+}
