@@ -11,10 +11,18 @@ package pgwire_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -588,5 +596,133 @@ func TestSnapshots(t *testing.T) {
 	}
 	if got := count(); got <= before {
 		t.Errorf("after COMMIT the new commit is not visible: %d rows, %d before", got, before)
+	}
+}
+
+// need returns the path of a client program, skipping the test when it
+// is missing (failing under CI=true, where test-deps installs it).
+func need(t *testing.T, prog, install string) string {
+	t.Helper()
+	p, err := exec.LookPath(prog)
+	if err != nil {
+		msg := fmt.Sprintf("%s is not installed (%s)", prog, install)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return p
+}
+
+// psql runs psql with args against srv and returns its output.
+func psql(t *testing.T, srv *server, env []string, args ...string) (string, error) {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(srv.pgAddr)
+	cmd := exec.Command(need(t, "psql", "apt-get install -y postgresql-client; make test-deps"),
+		append([]string{"-X", "-h", host, "-p", port, "-U", "analyst", "-d", "shop", "-v", "ON_ERROR_STOP=1"}, args...)...)
+	cmd.Env = append(append(os.Environ(), "PGCONNECT_TIMEOUT=30"), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestPsql lists and describes tables with psql's own catalog queries
+// (\dn, \dt, \d) and runs a query whose answer must be the CLI's.
+func TestPsql(t *testing.T) {
+	srv := startServe(t)
+	out, err := psql(t, srv, nil, "-A", "-t", "-c", `\dn`, "-c", `\dt gold.*`)
+	if err != nil {
+		t.Fatalf("psql: %v\n%s", err, out)
+	}
+	for _, want := range []string{"bronze|", "silver|", "gold|", "medallion|", "gold|daily_revenue|table|", "gold|revenue_by_state|table|"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("psql \\dn and \\dt gold.* lack %q:\n%s", want, out)
+		}
+	}
+	out, err = psql(t, srv, nil, "-c", `\dt`)
+	if err != nil || !strings.Contains(out, "silver    | orders") {
+		t.Errorf("psql \\dt: %v\n%s", err, out)
+	}
+	out, err = psql(t, srv, nil, "-c", `\d gold.daily_revenue`)
+	if err != nil {
+		t.Fatalf("psql \\d: %v\n%s", err, out)
+	}
+	for _, want := range []string{`Table "gold.daily_revenue"`, "date", "revenue", "orders"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("psql \\d gold.daily_revenue lacks %q:\n%s", want, out)
+		}
+	}
+	sql := "SELECT date, revenue, orders FROM gold.daily_revenue WHERE orders >= 3 ORDER BY date"
+	out, err = psql(t, srv, nil, "-A", "-F", ",", "-c", sql)
+	if err != nil {
+		t.Fatalf("psql: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var got [][]string
+	for _, l := range lines[1 : len(lines)-1] { // header and "(n rows)"
+		got = append(got, strings.Split(l, ","))
+	}
+	want := cliRows(t, sql, []string{"date", "revenue", "orders"})
+	if len(want) == 0 || !sameRows(got, want) {
+		t.Errorf("psql answer:\n%v\nCLI answer:\n%v", got, want)
+	}
+	out, err = psql(t, srv, nil, "-c", "DELETE FROM gold.daily_revenue")
+	if err == nil || !strings.Contains(out, "permission denied") {
+		t.Errorf("psql DELETE: %v\n%s", err, out)
+	}
+}
+
+// selfSigned writes a certificate and key for 127.0.0.1 into dir.
+func selfSigned(t *testing.T, dir string) (string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	return cert, keyFile
+}
+
+// TestTokenAndTLS: with --token the password must be the token (SCRAM:
+// a wrong one is refused with 28P01, by pgx and psql alike); with a
+// certificate the connection is TLS when the client asks.
+func TestTokenAndTLS(t *testing.T) {
+	cert, key := selfSigned(t, t.TempDir())
+	srv := startServe(t, "--token", "s3cret-token", "--pg-tls-cert", cert, "--pg-tls-key", key)
+	ctx := context.Background()
+	if _, err := pgx.Connect(ctx, srv.url("u", "wrong", "")); sqlstate(err) != "28P01" {
+		t.Errorf("wrong password: %v, want SQLSTATE 28P01", err)
+	}
+	if _, err := pgx.Connect(ctx, srv.url("u", "", "")); err == nil {
+		t.Error("no password: connected")
+	}
+	conn := connect(t, srv.url("u", "s3cret-token", "sslmode=require"))
+	if _, ok := conn.PgConn().Conn().(*tls.Conn); !ok {
+		t.Errorf("sslmode=require: connection is %T, not TLS", conn.PgConn().Conn())
+	}
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM gold.daily_revenue WHERE orders >= $1", 1).Scan(&n); err != nil || n == 0 {
+		t.Errorf("query over TLS with the token: %d, %v", n, err)
+	}
+	plain := connect(t, srv.url("u", "s3cret-token", "sslmode=disable"))
+	if _, ok := plain.PgConn().Conn().(*tls.Conn); ok {
+		t.Error("sslmode=disable: connection is TLS")
+	}
+	if out, err := psql(t, srv, []string{"PGPASSWORD=s3cret-token", "PGSSLMODE=require"}, "-A", "-t", "-c", "SELECT 40 + 2"); err != nil || strings.TrimSpace(out) != "42" {
+		t.Errorf("psql with the token over TLS: %v\n%s", err, out)
+	}
+	if out, err := psql(t, srv, []string{"PGPASSWORD=nope"}, "-c", "SELECT 1"); err == nil || !strings.Contains(out, "password authentication failed") {
+		t.Errorf("psql with a wrong password: %v\n%s", err, out)
 	}
 }
