@@ -31,6 +31,7 @@ test-deps:
 	$(PY) -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	npm ci --prefix web/ui --no-audit --no-fund
+	command -v psql >/dev/null || ($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql-client)
 
 # Refresh the UI's vendored ECharts (web/ui/assets/vendor/) from web/ui/package.json.
 ui:

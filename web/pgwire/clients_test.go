@@ -726,3 +726,114 @@ func TestTokenAndTLS(t *testing.T) {
 		t.Errorf("psql with a wrong password: %v\n%s", err, out)
 	}
 }
+
+// python returns the repository's .venv Python (make test-deps) or
+// python3 from PATH, when it can import psycopg and sqlalchemy; else the
+// test is skipped, and fails under CI=true.
+func python(t *testing.T) string {
+	t.Helper()
+	var candidates []string
+	if root, err := filepath.Abs(filepath.Join("..", "..")); err == nil {
+		candidates = append(candidates, filepath.Join(root, ".venv", "bin", "python"))
+	}
+	if p, err := exec.LookPath("python3"); err == nil {
+		candidates = append(candidates, p)
+	}
+	var tried []string
+	for _, py := range candidates {
+		out, err := exec.Command(py, "-c", "import psycopg, sqlalchemy; print(psycopg.__version__, sqlalchemy.__version__)").CombinedOutput()
+		if err == nil {
+			t.Logf("python: %s (psycopg, sqlalchemy %s)", py, bytes.TrimSpace(out))
+			return py
+		}
+		tried = append(tried, fmt.Sprintf("%s: %v", py, err))
+	}
+	msg := fmt.Sprintf("no Python with psycopg and sqlalchemy (tried %v); run make test-deps (scripts/requirements-test.txt into .venv)", tried)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// TestPythonClients runs testdata/clients.py: psycopg (server-side
+// parameters, text and binary results) and SQLAlchemy's inspector list
+// schemas, tables and columns and query gold; the answers must be the
+// CLI's, and writes must be refused with 42501.
+func TestPythonClients(t *testing.T) {
+	py := python(t)
+	srv := startServe(t)
+	host, port, _ := net.SplitHostPort(srv.pgAddr)
+	cmd := exec.Command(py, filepath.Join("testdata", "clients.py"), fmt.Sprintf("postgresql://analyst@%s:%s/shop", host, port))
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("clients.py: %v\n%s", err, stderr.String())
+	}
+	if stderr.Len() > 0 {
+		t.Logf("clients.py stderr:\n%s", stderr.String())
+	}
+	var got struct {
+		PsycopgSchemas, PsycopgTables, PsycopgColumns, SASchemas, SATables, SAViews []string
+		PsycopgRows, PsycopgBinaryRows, SARows                                     [][]any
+		PsycopgRefused                                                             map[string]*string
+		SAColumns                                                                  [][]any
+	}
+	dec := json.NewDecoder(&stdout)
+	dec.UseNumber()
+	var raw map[string]json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	for key, dst := range map[string]any{
+		"psycopg_schemas": &got.PsycopgSchemas, "psycopg_tables": &got.PsycopgTables, "psycopg_columns": &got.PsycopgColumns,
+		"sa_schemas": &got.SASchemas, "sa_tables": &got.SATables, "sa_views": &got.SAViews, "sa_columns": &got.SAColumns,
+		"psycopg_rows": &got.PsycopgRows, "psycopg_binary_rows": &got.PsycopgBinaryRows, "sa_rows": &got.SARows, "psycopg_refused": &got.PsycopgRefused,
+	} {
+		d := json.NewDecoder(bytes.NewReader(raw[key]))
+		d.UseNumber()
+		if err := d.Decode(dst); err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+	}
+	for _, s := range []string{"bronze", "silver", "gold", "medallion"} {
+		if !slices.Contains(got.PsycopgSchemas, s) || !slices.Contains(got.SASchemas, s) {
+			t.Errorf("schema %s missing: psycopg %v, SQLAlchemy %v", s, got.PsycopgSchemas, got.SASchemas)
+		}
+	}
+	if !slices.Contains(got.PsycopgTables, "daily_revenue") || !slices.Contains(got.SATables, "daily_revenue") {
+		t.Errorf("gold.daily_revenue missing: psycopg %v, SQLAlchemy %v", got.PsycopgTables, got.SATables)
+	}
+	if slices.Contains(got.SATables, "geo_revenue") || !slices.Contains(got.SAViews, "geo_revenue") {
+		t.Errorf("the project's view silver.geo_revenue should be a view: tables %v, views %v", got.SATables, got.SAViews)
+	}
+	if fmt.Sprint(got.PsycopgColumns) != "[date revenue orders]" {
+		t.Errorf("psycopg columns of gold.daily_revenue: %v", got.PsycopgColumns)
+	}
+	if fmt.Sprint(got.SAColumns) != "[[date DATE true] [revenue DOUBLE PRECISION true] [orders BIGINT true]]" {
+		t.Errorf("SQLAlchemy columns of gold.daily_revenue: %v", got.SAColumns)
+	}
+	want := cliRows(t, "SELECT date, revenue, orders FROM gold.daily_revenue WHERE date >= DATE '2017-06-01' AND orders >= 2 ORDER BY date", []string{"date", "revenue", "orders"})
+	for name, rows := range map[string][][]any{"psycopg": got.PsycopgRows, "psycopg binary": got.PsycopgBinaryRows, "SQLAlchemy": got.SARows} {
+		var g [][]string
+		for _, r := range rows {
+			var cells []string
+			for _, v := range r {
+				cells = append(cells, fmt.Sprint(v))
+			}
+			g = append(g, cells)
+		}
+		if len(want) == 0 || !sameRows(g, want) {
+			t.Errorf("%s rows:\n%v\nCLI:\n%v", name, g, want)
+		}
+	}
+	for sql, code := range got.PsycopgRefused {
+		if code == nil || *code != "42501" {
+			t.Errorf("psycopg %q: SQLSTATE %v, want 42501", sql, code)
+		}
+	}
+	if len(got.PsycopgRefused) != 3 {
+		t.Errorf("psycopg refusals: %v", got.PsycopgRefused)
+	}
+}

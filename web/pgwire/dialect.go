@@ -211,7 +211,14 @@ func classify(sql string, st *settings) (kind, string) {
 	case "commit", "end":
 		return kindCommit, "COMMIT"
 	case "rollback", "abort":
+		if slices.Contains(words, "to") { // ROLLBACK TO SAVEPOINT: the transaction goes on
+			return kindNoop, "ROLLBACK"
+		}
 		return kindRollback, "ROLLBACK"
+	case "savepoint":
+		return kindNoop, "SAVEPOINT"
+	case "release":
+		return kindNoop, "RELEASE"
 	case "discard":
 		return kindNoop, "DISCARD " + strings.ToUpper(strings.Join(words[1:], " "))
 	case "reset":
@@ -225,23 +232,25 @@ func classify(sql string, st *settings) (kind, string) {
 }
 
 var (
-	operatorRE = regexp.MustCompile(`(?i)\bOPERATOR\s*\(\s*(?:pg_catalog\s*\.\s*)?([^)\s]+)\s*\)`)
-	collateRE  = regexp.MustCompile(`(?i)\bCOLLATE\s+pg_catalog\s*\.\s*default\b`)
-	versionRE  = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bversion\s*\(\s*\)`)
-	curDBRE    = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bcurrent_database\s*\(\s*\)`)
-	pgClassRE  = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_class\b(\s*\.)?`)
-	infoTabRE  = regexp.MustCompile(`(?i)\binformation_schema\s*\.\s*tables\b(\s*\.)?`)
-	paramRE    = regexp.MustCompile(`\$([0-9]+)`)
-	pgCastRE   = regexp.MustCompile(`(?i)::\s*pg_catalog\s*\.\s*`)
-	regtypeRE  = regexp.MustCompile(`(?i)::\s*(?:regtype|regproc|regprocedure|regnamespace|regrole|regconfig)\b`)
-	regclassRE = regexp.MustCompile(`(?i)([A-Za-z_][A-Za-z0-9_.]*)\s*::\s*regclass\b`)
-	getExprRE  = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_get_(?:expr|constraintdef|indexdef|triggerdef|ruledef|partkeydef|statisticsobjdef_columns)\s*\(`)
-	pgFuncRE   = regexp.MustCompile(`(?i)\bpg_catalog\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(`)
-	intArrayRE = regexp.MustCompile(`'\{([0-9]+(?:,[0-9]+)*)\}'`)
-	publishRE  = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_relation_is_publishable\s*\(`)
-	arrUpperRE = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\barray_upper\s*\(`)
-	userbyRE   = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_get_userbyid\s*\(`)
-	aliasRE    = regexp.MustCompile(`^\s+(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*)`)
+	operatorRE   = regexp.MustCompile(`(?i)\bOPERATOR\s*\(\s*(?:pg_catalog\s*\.\s*)?([^)\s]+)\s*\)`)
+	collateRE    = regexp.MustCompile(`(?i)\bCOLLATE\s+pg_catalog\s*\.\s*default\b`)
+	versionRE    = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bversion\s*\(\s*\)`)
+	curDBRE      = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bcurrent_database\s*\(\s*\)`)
+	pgClassRE    = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_class\b(\s*\.)?`)
+	infoTabRE    = regexp.MustCompile(`(?i)\binformation_schema\s*\.\s*tables\b(\s*\.)?`)
+	paramRE      = regexp.MustCompile(`\$([0-9]+)`)
+	pgCastRE     = regexp.MustCompile(`(?i)::\s*pg_catalog\s*\.\s*`)
+	regtypeRE    = regexp.MustCompile(`(?i)::\s*(?:regtype|regproc|regprocedure|regnamespace|regrole|regconfig)\b`)
+	regclassRE   = regexp.MustCompile(`(?i)([A-Za-z_][A-Za-z0-9_.]*)\s*::\s*regclass\b`)
+	getExprRE    = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_get_(?:expr|constraintdef|indexdef|triggerdef|ruledef|partkeydef|statisticsobjdef_columns)\s*\(`)
+	pgFuncRE     = regexp.MustCompile(`(?i)\bpg_catalog\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(`)
+	intArrayRE   = regexp.MustCompile(`'\{([0-9]+(?:,[0-9]+)*)\}'`)
+	publishRE    = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_relation_is_publishable\s*\(`)
+	arrUpperRE   = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\barray_upper\s*\(`)
+	toRegtypeRE  = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bto_regtype\s*\(`)
+	toRegclassRE = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bto_regclass\s*\(`)
+	userbyRE     = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_get_userbyid\s*\(`)
+	aliasRE      = regexp.MustCompile(`^\s+(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*)`)
 )
 
 // ServerVersion is what version() and server_version answer: Postgres
@@ -278,6 +287,15 @@ func (t *translator) translate(sql string) string {
 		}
 		return "len(" + args + ")"
 	})
+	sql = rewriteCalls(sql, toRegtypeRE, func(args string) string {
+		return "(SELECT oid FROM pg_catalog.pg_type WHERE typname = (" + args + ") LIMIT 1)"
+	})
+	sql = rewriteCalls(sql, toRegclassRE, func(args string) string {
+		return "(SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = (" + args + ") OR n.nspname || '.' || c.relname = (" + args + ") LIMIT 1)"
+	})
+	sql = rewriteCalls(sql, serialSeqRE, func(string) string { return "CAST(NULL AS VARCHAR)" })
+	sql = rewriteCalls(sql, collVisibleRE, func(string) string { return "true" })
+	sql = rewriteCalls(sql, formatTypeRE, formatType)
 	sql = srfAlias(sql)
 	// No column has a default, constraint or index expression.
 	sql = rewriteCalls(sql, getExprRE, func(string) string { return "CAST(NULL AS VARCHAR)" })
@@ -303,6 +321,10 @@ func (t *translator) rewrite(code, next string) string {
 	code = collateRE.ReplaceAllString(code, "")
 	code = pgCastRE.ReplaceAllString(code, "::")
 	code = pgFuncRE.ReplaceAllString(code, "$1(")
+	code = jsonBuildRE.ReplaceAllString(code, "json_object(")
+	code = castRegRE.ReplaceAllString(code, "AS VARCHAR)")
+	code = castOidRE.ReplaceAllString(code, "AS BIGINT)")
+	code = colonOidRE.ReplaceAllString(code, "::BIGINT")
 	code = regtypeRE.ReplaceAllString(code, "::VARCHAR")
 	code = regclassRE.ReplaceAllString(code, "(SELECT relname FROM pg_catalog.pg_class WHERE oid = $1)")
 	code = versionRE.ReplaceAllString(code, fmt.Sprintf("'PostgreSQL %s (medallion, DuckDB engine)'", ServerVersion))
@@ -317,6 +339,7 @@ func (t *translator) rewrite(code, next string) string {
 	}
 	code = replaceRelation(code, next, pgClassRE, "pg_class",
 		"(SELECT * REPLACE (CASE WHEN relkind = 'v' AND relname NOT IN ("+views+") THEN 'r' ELSE relkind END AS relkind), false AS relforcerowsecurity FROM pg_catalog.pg_class)")
+	code = colRefRE.ReplaceAllString(code, "$1.")
 	for _, e := range emptyCatalogs {
 		code = replaceRelation(code, next, e.re, e.name, e.sub)
 	}
@@ -348,6 +371,10 @@ var emptyCatalogs = func() []emptyCatalog {
 		{"pg_trigger", "oid BIGINT, tgrelid BIGINT, tgparentid BIGINT, tgname VARCHAR, tgfoid BIGINT, tgtype SMALLINT, tgenabled VARCHAR, tgisinternal BOOLEAN, tgconstraint BIGINT, tgdeferrable BOOLEAN, tginitdeferred BOOLEAN, tgnargs SMALLINT"},
 		{"pg_rewrite", "oid BIGINT, rulename VARCHAR, ev_class BIGINT, ev_type VARCHAR, ev_enabled VARCHAR, is_instead BOOLEAN"},
 		{"pg_partitioned_table", "partrelid BIGINT, partstrat VARCHAR, partnatts SMALLINT, partdefid BIGINT"},
+		{"pg_constraint", "oid BIGINT, conname VARCHAR, connamespace BIGINT, contype VARCHAR, condeferrable BOOLEAN, condeferred BOOLEAN, convalidated BOOLEAN, conrelid BIGINT, contypid BIGINT, conindid BIGINT, conparentid BIGINT, confrelid BIGINT, confupdtype VARCHAR, confdeltype VARCHAR, confmatchtype VARCHAR, conislocal BOOLEAN, coninhcount INTEGER, connoinherit BOOLEAN, conkey SMALLINT[], confkey SMALLINT[], conbin VARCHAR"},
+		{"pg_index", "indexrelid BIGINT, indrelid BIGINT, indnatts SMALLINT, indnkeyatts SMALLINT, indisunique BOOLEAN, indnullsnotdistinct BOOLEAN, indisprimary BOOLEAN, indisexclusion BOOLEAN, indimmediate BOOLEAN, indisclustered BOOLEAN, indisvalid BOOLEAN, indcheckxmin BOOLEAN, indisready BOOLEAN, indislive BOOLEAN, indisreplident BOOLEAN, indkey SMALLINT[], indcollation BIGINT[], indclass BIGINT[], indoption SMALLINT[], indexprs VARCHAR, indpred VARCHAR"},
+		{"pg_opclass", "oid BIGINT, opcmethod BIGINT, opcname VARCHAR, opcnamespace BIGINT, opcowner BIGINT, opcfamily BIGINT, opcintype BIGINT, opcdefault BOOLEAN, opckeytype BIGINT"},
+		{"pg_collation", "oid BIGINT, collname VARCHAR, collnamespace BIGINT, collowner BIGINT, collprovider VARCHAR, collisdeterministic BOOLEAN, collencoding INTEGER, collcollate VARCHAR, collctype VARCHAR"},
 		{"pg_roles", "oid BIGINT, rolname VARCHAR, rolsuper BOOLEAN, rolinherit BOOLEAN, rolcreaterole BOOLEAN, rolcreatedb BOOLEAN, rolcanlogin BOOLEAN"},
 	} {
 		var sel []string
@@ -418,8 +445,9 @@ func rewriteCalls(sql string, re *regexp.Regexp, f func(args string) string) str
 }
 
 var (
-	genSeriesRE = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\b(?:generate_series|unnest)\s*\(`)
-	srfAliasRE  = regexp.MustCompile(`^\s+(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*)\b\s*([(]?)`)
+	fromBeforeRE = regexp.MustCompile(`(?i)\b(?:FROM|JOIN|LATERAL)\s*$`)
+	genSeriesRE  = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\b(?:generate_series|unnest)\s*\(`)
+	srfAliasRE   = regexp.MustCompile(`^\s+(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*)\b\s*([(]?)`)
 )
 
 // srfAlias gives the alias of a set-returning function in FROM its
@@ -430,7 +458,7 @@ func srfAlias(sql string) string {
 	var b strings.Builder
 	last := 0
 	for _, m := range genSeriesRE.FindAllStringIndex(sql, -1) {
-		if !mask[m[0]] {
+		if !mask[m[0]] || !fromBeforeRE.MatchString(sql[:m[0]]) { // only a function in FROM
 			continue
 		}
 		depth, end := 1, -1
@@ -505,10 +533,13 @@ func replaceRelation(code, next string, re *regexp.Regexp, alias, sub string) st
 	var b strings.Builder
 	last := 0
 	for _, m := range re.FindAllStringSubmatchIndex(code, -1) {
-		if m[2] >= 0 { // followed by "." : a qualified column reference
+		if m[0] > 0 && (code[m[0]-1] == '.' || isIdent(code[m[0]-1])) {
 			continue
 		}
-		if m[0] > 0 && (code[m[0]-1] == '.' || isIdent(code[m[0]-1])) {
+		if m[2] >= 0 { // pg_catalog.pg_class.relname: a column of the relation named alias
+			b.WriteString(code[last:m[0]])
+			b.WriteString(alias + ".")
+			last = m[1]
 			continue
 		}
 		b.WriteString(code[last:m[0]])
@@ -758,4 +789,34 @@ func engineTypeName(name string) string {
 		return "VARCHAR"
 	}
 	return ""
+}
+
+var (
+	serialSeqRE = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_get_serial_sequence\s*\(`)
+	jsonBuildRE = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bjson_build_object\s*\(`)
+)
+
+var (
+	castRegRE     = regexp.MustCompile(`(?i)\bAS\s+(?:pg_catalog\s*\.\s*)?(?:regclass|regtype|regproc|regprocedure|regnamespace|regrole)\s*\)`)
+	castOidRE     = regexp.MustCompile(`(?i)\bAS\s+(?:pg_catalog\s*\.\s*)?oid\s*\)`)
+	colonOidRE    = regexp.MustCompile(`(?i)::\s*oid\b`)
+	collVisibleRE = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_collation_is_visible\s*\(`)
+)
+
+// colRefRE is a three-part column reference into the catalog
+// (pg_catalog.pg_attribute.attname), which the engine resolves only as
+// table.column.
+var colRefRE = regexp.MustCompile(`(?i)\bpg_catalog\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*\.`)
+
+var formatTypeRE = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bformat_type\s*\(`)
+
+// formatType wraps the engine's format_type, which answers internal
+// names (int8, float8, varchar), into Postgres' SQL names (bigint, double
+// precision, text) that clients map to their types.
+func formatType(args string) string {
+	call := `"format_type"(` + args + `)`
+	return "(CASE " + call + " WHEN 'int2' THEN 'smallint' WHEN 'int4' THEN 'integer' WHEN 'int8' THEN 'bigint'" +
+		" WHEN 'float4' THEN 'real' WHEN 'float8' THEN 'double precision' WHEN 'bool' THEN 'boolean' WHEN 'varchar' THEN 'text'" +
+		" WHEN 'blob' THEN 'bytea' WHEN 'timestamp' THEN 'timestamp without time zone' WHEN 'timestamptz' THEN 'timestamp with time zone'" +
+		" ELSE " + call + " END)"
 }
