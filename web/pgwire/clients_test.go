@@ -17,8 +17,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math"
@@ -776,9 +776,9 @@ func TestPythonClients(t *testing.T) {
 	}
 	var got struct {
 		PsycopgSchemas, PsycopgTables, PsycopgColumns, SASchemas, SATables, SAViews []string
-		PsycopgRows, PsycopgBinaryRows, SARows                                     [][]any
-		PsycopgRefused                                                             map[string]*string
-		SAColumns                                                                  [][]any
+		PsycopgRows, PsycopgBinaryRows, SARows                                      [][]any
+		PsycopgRefused                                                              map[string]*string
+		SAColumns                                                                   [][]any
 	}
 	dec := json.NewDecoder(&stdout)
 	dec.UseNumber()
@@ -835,5 +835,50 @@ func TestPythonClients(t *testing.T) {
 	}
 	if len(got.PsycopgRefused) != 3 {
 		t.Errorf("psycopg refusals: %v", got.PsycopgRefused)
+	}
+}
+
+// TestDialect sends what Postgres clients write where the engine's
+// dialect differs; each translation must give Postgres' answer, and
+// strings and comments must pass untouched.
+func TestDialect(t *testing.T) {
+	srv := startServe(t)
+	ctx := context.Background()
+	cases := []struct {
+		sql  string
+		args []any
+		want string
+	}{
+		{`SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'gold' AND c.relname OPERATOR(pg_catalog.~) '^daily_rev' COLLATE pg_catalog.default`, nil, "daily_revenue"},
+		{`SELECT 'gold.daily_revenue'::regclass = (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'gold' AND c.relname = 'daily_revenue')`, nil, "true"},
+		{`SELECT c.oid::pg_catalog.regclass::text FROM pg_catalog.pg_class c WHERE c.relname = 'daily_revenue'`, nil, "daily_revenue"},
+		{`SELECT relkind FROM pg_catalog.pg_class WHERE relname = 'daily_revenue'`, nil, "r"},
+		{`SELECT pg_class.relkind FROM pg_class WHERE pg_class.relname = 'geo_revenue'`, nil, "v"},
+		{`SELECT pg_catalog.pg_class.relname FROM pg_catalog.pg_class WHERE pg_catalog.pg_class.relname = 'daily_revenue'`, nil, "daily_revenue"},
+		{`SELECT table_type FROM information_schema.tables WHERE table_schema = 'gold' AND table_name = 'daily_revenue'`, nil, "BASE TABLE"},
+		{`SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid WHERE c.relname = 'daily_revenue' AND a.attname = 'revenue'`, nil, "double precision"},
+		{`SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.relname = 'daily_revenue'`, nil, "medallion"},
+		{`SELECT count(*) FROM pg_catalog.pg_policy pol WHERE pol.polroles = '{0}'`, nil, "0"},
+		{`SELECT string_agg(CAST(s AS VARCHAR), ',') FROM pg_catalog.generate_series(1, 3) s`, nil, "1,2,3"},
+		{`SELECT version() LIKE 'PostgreSQL 16%'`, nil, "true"},
+		{`SELECT current_database()`, nil, "ecommerce"},
+		{`SELECT 'it''s pg_class; version() $1' AS s`, nil, "it's pg_class; version() $1"},
+		{"SELECT 7 -- $1; DROP TABLE x\n", nil, "7"},
+		{`SELECT $1::int + 1`, []any{41}, "42"},
+		{`SELECT CAST($1 AS DATE) + 1`, []any{time.Date(2024, 2, 28, 0, 0, 0, 0, time.UTC)}, "2024-02-29"},
+		{`SELECT $1 || $2`, []any{"a'b", "$1"}, "a'b$1"},
+	}
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeSimpleProtocol} {
+		conn := connect(t, srv.url("u", "", ""), mode)
+		for _, c := range cases {
+			var v any
+			if err := conn.QueryRow(ctx, c.sql, c.args...).Scan(&v); err != nil {
+				t.Errorf("%s: %s: %v", mode, c.sql, err)
+				continue
+			}
+			if got := cell(v); got != c.want {
+				t.Errorf("%s: %s: %q, want %q", mode, c.sql, got, c.want)
+			}
+		}
 	}
 }

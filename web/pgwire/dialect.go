@@ -302,8 +302,15 @@ func (t *translator) translate(sql string) string {
 	sql = rewriteLiteralRegclass(sql)
 	segs := lex(sql)
 	var b strings.Builder
+	regexNext := false
 	for i, s := range segs {
 		if !s.code {
+			if regexNext && strings.HasPrefix(s.text, "'") && strings.HasSuffix(s.text, "'") && len(s.text) >= 2 {
+				// Postgres' ~ finds the pattern anywhere; the engine's ~
+				// must match all of the text.
+				s.text = "'(?s).*(?:" + s.text[1:len(s.text)-1] + ").*'"
+			}
+			regexNext = false
 			b.WriteString(s.text)
 			continue
 		}
@@ -311,7 +318,9 @@ func (t *translator) translate(sql string) string {
 		if i+1 < len(segs) {
 			next = segs[i+1].text
 		}
-		b.WriteString(t.rewrite(s.text, next))
+		code := t.rewrite(s.text, next)
+		regexNext = regexOpRE.MatchString(code)
+		b.WriteString(code)
 	}
 	return b.String()
 }
@@ -820,3 +829,7 @@ func formatType(args string) string {
 		" WHEN 'blob' THEN 'bytea' WHEN 'timestamp' THEN 'timestamp without time zone' WHEN 'timestamptz' THEN 'timestamp with time zone'" +
 		" ELSE " + call + " END)"
 }
+
+// regexOpRE is code ending in Postgres' regular expression match
+// operator (~ or !~), before its pattern.
+var regexOpRE = regexp.MustCompile(`(?:^|[^~!<>=@#%^&|*/+-])!?~\s*$`)
