@@ -30,7 +30,8 @@ binding to any other address requires --token (clients send
 "Authorization: Bearer <token>"). SQL through the API must be one read-only
 query, runs in an engine sandboxed to the lake, and is limited in time, rows,
 answer size and memory. Requests with a foreign Host or Origin are refused, and
-POST bodies must be application/json.`,
+POST bodies must be application/json. With --pg-addr (or serve.pg_addr) it also
+serves the lake read-only over the Postgres wire protocol, for psql and BI tools.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			proj, err := a.project()

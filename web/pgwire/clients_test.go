@@ -523,8 +523,6 @@ func TestCancelAndLimits(t *testing.T) {
 		done <- err
 	}()
 	var err error
-	cancelConn := connect(t, srv.url("u", "", "sslmode=disable"))
-	_ = cancelConn
 	for loop := true; loop; {
 		select {
 		case err = <-done:

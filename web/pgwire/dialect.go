@@ -626,12 +626,9 @@ func defaultSettings(database string) *settings {
 		"transaction_isolation": "read committed", "default_transaction_isolation": "read committed",
 		"extra_float_digits": "1", "search_path": `"$user", public`, "max_identifier_length": "63",
 		"lc_collate": "C", "lc_ctype": "C", "lc_messages": "C", "statement_timeout": "0", "bytea_output": "hex",
-		"datestyle": "", "client_min_messages": "notice", "lock_timeout": "0", "idle_in_transaction_session_timeout": "0",
-		"server_name": database, "jit": "off", "row_security": "on", "intervalstyle": "",
+		"client_min_messages": "notice", "lock_timeout": "0", "idle_in_transaction_session_timeout": "0",
+		"server_name": database, "jit": "off", "row_security": "on",
 	} {
-		if v == "" && k != "application_name" {
-			continue
-		}
 		s.vals[strings.ToLower(k)] = v
 		s.names[strings.ToLower(k)] = k
 	}
