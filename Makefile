@@ -32,6 +32,7 @@ test-deps:
 	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	npm ci --prefix web/ui --no-audit --no-fund
 	command -v psql >/dev/null || ($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql-client)
+	test -n "$$(ls .cache/pgjdbc/postgresql-*.jar 2>/dev/null)" || mvn -B -q -f scripts/pgjdbc/pom.xml dependency:copy-dependencies -DoutputDirectory=../../.cache/pgjdbc
 
 # Refresh the UI's vendored ECharts (web/ui/assets/vendor/) from web/ui/package.json.
 ui:

@@ -540,7 +540,8 @@ func TestCancelAndLimits(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&n); err != nil {
 		t.Fatalf("the connection after a cancel: %v", err)
 	}
-	third := connect(t, srv.url("u", "", "sslmode=disable"))
+	connect(t, srv.url("u", "", "sslmode=disable"))
+	third := connect(t, srv.url("u", "", "sslmode=disable")) // with conn: the limit of 3
 	if _, err := pgx.Connect(ctx, srv.url("u", "", "sslmode=disable")); sqlstate(err) != "53300" {
 		t.Errorf("a connection over the limit: %v, want SQLSTATE 53300", err)
 	}
@@ -878,5 +879,60 @@ func TestDialect(t *testing.T) {
 				t.Errorf("%s: %s: %q, want %q", mode, c.sql, got, c.want)
 			}
 		}
+	}
+}
+
+// TestJDBC runs testdata/JdbcClient.java with the PostgreSQL JDBC driver
+// (.cache/pgjdbc, fetched by make test-deps from scripts/pgjdbc/pom.xml):
+// DatabaseMetaData lists schemas, tables and columns, a PreparedStatement
+// (past the driver's prepareThreshold: named statements, binary
+// transfer) answers as the CLI, writes are refused with 42501.
+func TestJDBC(t *testing.T) {
+	java := need(t, "java", "apt-get install -y openjdk-17-jre-headless")
+	jars, _ := filepath.Glob(filepath.Join("..", "..", ".cache", "pgjdbc", "postgresql-*.jar"))
+	if len(jars) == 0 {
+		msg := "the PostgreSQL JDBC driver is not in .cache/pgjdbc (make test-deps)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	srv := startServe(t)
+	cmd := exec.Command(java, "-cp", jars[0], filepath.Join("testdata", "JdbcClient.java"), "jdbc:postgresql://"+srv.pgAddr+"/shop")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("JdbcClient: %v\n%s\n%s", err, stderr.String(), stdout.String())
+	}
+	got := map[string][]string{}
+	var rows [][]string
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		f := strings.Split(line, "\t")
+		switch f[0] {
+		case "row":
+			rows = append(rows, f[1:])
+		case "refused":
+			got["refused"] = append(got["refused"], f[1]+"="+f[2])
+		default:
+			got[f[0]] = strings.Split(f[1], ",")
+		}
+	}
+	for _, s := range []string{"bronze", "silver", "gold", "medallion"} {
+		if !slices.Contains(got["schemas"], s) {
+			t.Errorf("JDBC schemas %v lack %s", got["schemas"], s)
+		}
+	}
+	if !slices.Contains(got["tables"], "daily_revenue") {
+		t.Errorf("JDBC gold tables %v lack daily_revenue", got["tables"])
+	}
+	if fmt.Sprint(got["columns"]) != "[date:date revenue:float8 orders:int8]" {
+		t.Errorf("JDBC columns of gold.daily_revenue: %v", got["columns"])
+	}
+	want := cliRows(t, "SELECT date, revenue, orders FROM gold.daily_revenue WHERE date >= DATE '2017-06-01' AND orders >= 2 ORDER BY date", []string{"date", "revenue", "orders"})
+	if len(want) == 0 || !sameRows(rows, want) {
+		t.Errorf("JDBC rows:\n%v\nCLI:\n%v", rows, want)
+	}
+	if fmt.Sprint(got["refused"]) != "[DELETE FROM gold.daily_revenue=42501 CREATE TABLE gold.t AS SELECT 1=42501]" {
+		t.Errorf("JDBC writes: %v", got["refused"])
 	}
 }

@@ -353,6 +353,13 @@ func (t *translator) rewrite(code, next string) string {
 		code = replaceRelation(code, next, e.re, e.name, e.sub)
 	}
 	code = intArrayRE.ReplaceAllString(code, "[$1]")
+	// The engine's pg_attribute.atttypid holds its own type ids, which
+	// pg_type does not know: they become the Postgres OIDs of the wire.
+	code = replaceRelation(code, next, pgAttrRE, "pg_attribute",
+		"(SELECT * REPLACE ("+attTypeOID+" AS atttypid) FROM pg_catalog.pg_attribute)")
+	// pg_type lacks text and json.
+	code = replaceRelation(code, next, pgTypeRE, "pg_type",
+		"(SELECT * FROM pg_catalog.pg_type UNION ALL BY NAME SELECT * FROM (VALUES (25, 'text', -1, 'b', 'S'), (114, 'json', -1, 'b', 'U')) AS t(oid, typname, typlen, typtype, typcategory))")
 	code = replaceRelation(code, next, infoTabRE, "tables",
 		"(SELECT * REPLACE (CASE WHEN table_type = 'VIEW' AND table_name NOT IN ("+views+") THEN 'BASE TABLE' ELSE table_type END AS table_type) FROM information_schema.tables)")
 	return code
@@ -816,17 +823,64 @@ var colRefRE = regexp.MustCompile(`(?i)\bpg_catalog\s*\.\s*([A-Za-z_][A-Za-z0-9_
 
 var formatTypeRE = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bformat_type\s*\(`)
 
-// formatType wraps the engine's format_type, which answers internal
-// names (int8, float8, varchar), into Postgres' SQL names (bigint, double
-// precision, text) that clients map to their types.
+// pgTypeNames are Postgres' SQL names of the types on the wire, by OID.
+var pgTypeNames = map[int]string{16: "boolean", 17: "bytea", 20: "bigint", 21: "smallint", 23: "integer", 25: "text", 114: "json",
+	700: "real", 701: "double precision", 1043: "character varying", 1082: "date", 1114: "timestamp without time zone",
+	1184: "timestamp with time zone", 1700: "numeric"}
+
+// formatType answers format_type(oid, typmod) with Postgres' names for
+// the Postgres type OIDs the catalog carries (pg_attribute.atttypid is
+// translated to them), else pg_type's name.
 func formatType(args string) string {
-	call := `"format_type"(` + args + `)`
-	return "(CASE " + call + " WHEN 'int2' THEN 'smallint' WHEN 'int4' THEN 'integer' WHEN 'int8' THEN 'bigint'" +
-		" WHEN 'float4' THEN 'real' WHEN 'float8' THEN 'double precision' WHEN 'bool' THEN 'boolean' WHEN 'varchar' THEN 'text'" +
-		" WHEN 'blob' THEN 'bytea' WHEN 'timestamp' THEN 'timestamp without time zone' WHEN 'timestamptz' THEN 'timestamp with time zone'" +
-		" ELSE " + call + " END)"
+	oid := firstArg(args)
+	var b strings.Builder
+	b.WriteString("(CASE (" + oid + ")")
+	keys := make([]int, 0, len(pgTypeNames))
+	for k := range pgTypeNames {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, " WHEN %d THEN '%s'", k, pgTypeNames[k])
+	}
+	b.WriteString(" ELSE (SELECT typname FROM pg_catalog.pg_type WHERE oid = (" + oid + ") LIMIT 1) END)")
+	return b.String()
 }
+
+// firstArg is the text of a call's first argument (args up to the first
+// comma outside parentheses and brackets).
+func firstArg(args string) string {
+	depth := 0
+	for i, c := range args {
+		switch c {
+		case '(', '[':
+			depth++
+		case ')', ']':
+			depth--
+		case ',':
+			if depth == 0 {
+				return args[:i]
+			}
+		}
+	}
+	return args
+}
+
+// attTypeOID maps the engine's type of a column (by its own format_type
+// name) to the Postgres OID the wire sends it as.
+const attTypeOID = `CASE lower("format_type"(atttypid, atttypmod))` +
+	` WHEN 'bool' THEN 16 WHEN 'boolean' THEN 16 WHEN 'int1' THEN 21 WHEN 'tinyint' THEN 21 WHEN 'utinyint' THEN 21 WHEN 'int2' THEN 21 WHEN 'smallint' THEN 21` +
+	` WHEN 'usmallint' THEN 23 WHEN 'int4' THEN 23 WHEN 'integer' THEN 23 WHEN 'uinteger' THEN 20 WHEN 'int8' THEN 20 WHEN 'bigint' THEN 20` +
+	` WHEN 'ubigint' THEN 1700 WHEN 'hugeint' THEN 1700 WHEN 'uhugeint' THEN 1700 WHEN 'float4' THEN 700 WHEN 'real' THEN 700` +
+	` WHEN 'float8' THEN 701 WHEN 'double precision' THEN 701 WHEN 'date' THEN 1082 WHEN 'timestamp' THEN 1184 WHEN 'timestamptz' THEN 1184` +
+	` WHEN 'timestamp with time zone' THEN 1184 WHEN 'bytea' THEN 17 WHEN 'blob' THEN 17 WHEN 'list' THEN 114 WHEN 'map' THEN 114 WHEN 'struct' THEN 114` +
+	` ELSE CASE WHEN lower("format_type"(atttypid, atttypmod)) SIMILAR TO '(numeric|decimal).*' THEN 1700 ELSE 25 END END`
 
 // regexOpRE is code ending in Postgres' regular expression match
 // operator (~ or !~), before its pattern.
 var regexOpRE = regexp.MustCompile(`(?:^|[^~!<>=@#%^&|*/+-])!?~\s*$`)
+
+var (
+	pgAttrRE = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_attribute\b(\s*\.)?`)
+	pgTypeRE = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_type\b(\s*\.)?`)
+)
