@@ -38,6 +38,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 var (
@@ -935,4 +936,101 @@ func TestJDBC(t *testing.T) {
 	if fmt.Sprint(got["refused"]) != "[DELETE FROM gold.daily_revenue=42501 CREATE TABLE gold.t AS SELECT 1=42501]" {
 		t.Errorf("JDBC writes: %v", got["refused"])
 	}
+}
+
+// TestHostileWire sends broken and hostile protocol traffic: garbage, a
+// lying length, a message over the size bound, messages out of order,
+// a Bind with the wrong number of parameters. Each gets an error or a
+// closed connection, and the server keeps serving others.
+func TestHostileWire(t *testing.T) {
+	srv := startServe(t)
+	ctx := context.Background()
+	alive := func(what string) {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, srv.url("u", "", ""))
+		if err != nil {
+			t.Fatalf("after %s: connect: %v\n%s", what, err, srv.stderr.String())
+		}
+		defer conn.Close(ctx)
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM gold.daily_revenue").Scan(&n); err != nil || n == 0 {
+			t.Fatalf("after %s: %d, %v", what, n, err)
+		}
+	}
+	raw := func(what string, payload []byte) {
+		t.Helper()
+		c, err := net.Dial("tcp", srv.pgAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write(payload)
+		c.(*net.TCPConn).CloseWrite()
+		buf := make([]byte, 1<<16)
+		for { // read until the server closes
+			if _, err := c.Read(buf); err != nil {
+				break
+			}
+		}
+		c.Close()
+		alive(what)
+	}
+	startup := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "u", "database": "shop"}})
+	sb, err := startup.Encode(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw("garbage", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	raw("a lying startup length", []byte{0x7f, 0xff, 0xff, 0xff, 0, 3, 0, 0})
+	raw("a query longer than the bound", append(append([]byte{}, sb...), 'Q', 0x7f, 0xff, 0xff, 0xff))
+	raw("an unknown message type", append(append([]byte{}, sb...), 'z', 0, 0, 0, 4))
+
+	// Messages out of order and a Bind that lies about its parameters,
+	// through pgx's frontend codec.
+	c, err := net.Dial("tcp", srv.pgAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fe := pgproto3.NewFrontend(c, c)
+	fe.Send(startup)
+	fe.Flush()
+	for {
+		m, err := fe.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+			break
+		}
+	}
+	expectError := func(code string, msgs ...pgproto3.FrontendMessage) {
+		t.Helper()
+		for _, m := range msgs {
+			fe.Send(m)
+		}
+		fe.Send(&pgproto3.Sync{})
+		fe.Flush()
+		got := ""
+		for {
+			m, err := fe.Receive()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e, ok := m.(*pgproto3.ErrorResponse); ok && got == "" {
+				got = e.Code
+			}
+			if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+				break
+			}
+		}
+		if got != code {
+			t.Errorf("SQLSTATE %q, want %s", got, code)
+		}
+	}
+	expectError("34000", &pgproto3.Execute{Portal: "nope"})
+	expectError("26000", &pgproto3.Bind{PreparedStatement: "nope"})
+	expectError("08P01", &pgproto3.Parse{Name: "s", Query: "SELECT $1 || 'x'"}, &pgproto3.Bind{PreparedStatement: "s", Parameters: [][]byte{[]byte("a"), []byte("b")}})
+	expectError("22P03", &pgproto3.Parse{Name: "t", Query: "SELECT CAST($1 AS BIGINT)"}, &pgproto3.Bind{PreparedStatement: "t", ParameterFormatCodes: []int16{1}, Parameters: [][]byte{{1, 2, 3}}})
+	expectError("42501", &pgproto3.Parse{Query: "DROP VIEW gold.daily_revenue"})
+	alive("messages out of order")
 }

@@ -319,6 +319,10 @@ func (c *conn) execute(ctx context.Context, name string, maxRows int) error {
 	if p == nil {
 		return &pgError{code: "34000", msg: fmt.Sprintf("portal %q does not exist", name)}
 	}
+	if p.stmt.kind == kindEmpty {
+		c.be.Send(&pgproto3.EmptyQueryResponse{})
+		return nil
+	}
 	if p.res == nil {
 		res, err := c.run(ctx, p.stmt, p.lits)
 		if err != nil {

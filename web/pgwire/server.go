@@ -44,6 +44,10 @@ const (
 	DefaultQueryMemoryLimit = "1GB"
 )
 
+// maxMessage bounds one client message (a query text and its
+// parameters): a larger one closes the connection.
+const maxMessage = 16 << 20
+
 // Options configure a Server.
 type Options struct {
 	// Addr is the listen address, e.g. 127.0.0.1:5433.
@@ -166,6 +170,12 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer func() {
+				if r := recover(); r != nil { // one connection's bug must not stop the server
+					s.opts.Log(fmt.Sprintf("pgwire: connection from %s: panic: %v", nc.RemoteAddr(), r))
+					nc.Close()
+				}
+			}()
 			s.handle(ctx, nc)
 		}()
 	}
@@ -188,6 +198,7 @@ func loopbackAddr(a net.Addr) bool {
 func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	defer nc.Close()
 	be := pgproto3.NewBackend(nc, nc)
+	be.SetMaxBodyLen(maxMessage)
 	secure := false
 	var startup *pgproto3.StartupMessage
 	for startup == nil {
@@ -214,6 +225,7 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 			nc, secure = tc, true
 			defer tc.Close()
 			be = pgproto3.NewBackend(nc, nc)
+			be.SetMaxBodyLen(maxMessage)
 		case *pgproto3.GSSEncRequest:
 			if _, err := nc.Write([]byte{'N'}); err != nil {
 				return
