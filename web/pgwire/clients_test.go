@@ -1034,3 +1034,31 @@ func TestHostileWire(t *testing.T) {
 	expectError("42501", &pgproto3.Parse{Query: "DROP VIEW gold.daily_revenue"})
 	alive("messages out of order")
 }
+
+// TestServeRefusesBadConfig: a non-loopback --pg-addr without a token,
+// a serve.pg_addr that is not host:port and half a TLS pair stop serve
+// with an error naming the flag or key.
+func TestServeRefusesBadConfig(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "p")
+	cli(t, "init", dir)
+	f, err := os.OpenFile(filepath.Join(dir, "medallion.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("serve:\n  pg_addr: \"5433\"\n")
+	f.Close()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-C", projectDir, "--pg-addr", "0.0.0.0:" + strings.Split(freeAddr(t), ":")[1]}, "is not a loopback address: set --token"},
+		{[]string{"-C", dir}, `serve.pg_addr: "5433" is not host:port`},
+		{[]string{"-C", projectDir, "--pg-addr", freeAddr(t), "--pg-tls-cert", "x.pem"}, "TLS needs both a certificate"},
+	} {
+		cmd := exec.Command(medallionBin, append([]string{"serve", "--no-stream", "--addr", freeAddr(t)}, c.args...)...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("serve %v: %v\n%s\nwant an error containing %q", c.args, err, out, c.want)
+		}
+	}
+}

@@ -115,10 +115,10 @@ func New(proj *pipeline.Project, opts Options) (*Server, error) {
 	}
 	host, _, err := net.SplitHostPort(opts.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("pgwire: --pg-addr %q: %w", opts.Addr, err)
+		return nil, fmt.Errorf("pgwire: --pg-addr / serve.pg_addr %q: %w", opts.Addr, err)
 	}
 	if opts.Token == "" && !loopbackHost(host) {
-		return nil, fmt.Errorf("pgwire: --pg-addr %s is not a loopback address: set --token (clients then give it as their password)", opts.Addr)
+		return nil, fmt.Errorf("pgwire: --pg-addr / serve.pg_addr %s is not a loopback address: set --token (clients then give it as their password)", opts.Addr)
 	}
 	s := &Server{proj: proj, opts: opts, sem: make(chan struct{}, opts.MaxConns), conns: map[uint32]*conn{}}
 	if (opts.TLSCert == "") != (opts.TLSKey == "") {
