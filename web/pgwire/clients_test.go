@@ -642,6 +642,15 @@ func TestPsql(t *testing.T) {
 	if err != nil || !strings.Contains(out, "silver    | orders") {
 		t.Errorf("psql \\dt: %v\n%s", err, out)
 	}
+	for cmd, want := range map[string]string{
+		`\l`: "ecommerce | medallion | UTF8", `\dv silver.*`: "silver | geo_revenue    | view",
+		`\dt+ gold.*`: "gold   | daily_revenue", `\d+ gold.daily_revenue`: "revenue | double precision",
+	} {
+		out, err := psql(t, srv, nil, "-c", cmd)
+		if err != nil || !strings.Contains(out, want) {
+			t.Errorf("psql %s: %v, want %q in\n%s", cmd, err, want, out)
+		}
+	}
 	out, err = psql(t, srv, nil, "-c", `\d gold.daily_revenue`)
 	if err != nil {
 		t.Fatalf("psql \\d: %v\n%s", err, out)

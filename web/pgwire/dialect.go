@@ -296,6 +296,9 @@ func (t *translator) translate(sql string) string {
 	sql = rewriteCalls(sql, serialSeqRE, func(string) string { return "CAST(NULL AS VARCHAR)" })
 	sql = rewriteCalls(sql, collVisibleRE, func(string) string { return "true" })
 	sql = rewriteCalls(sql, formatTypeRE, formatType)
+	sql = rewriteCalls(sql, encodingRE, func(string) string { return "'UTF8'" })
+	// Sizes are the lake's business (GET /api/tables), not the catalog's.
+	sql = rewriteCalls(sql, sizeRE, func(string) string { return "CAST(NULL AS BIGINT)" })
 	sql = srfAlias(sql)
 	// No column has a default, constraint or index expression.
 	sql = rewriteCalls(sql, getExprRE, func(string) string { return "CAST(NULL AS VARCHAR)" })
@@ -347,8 +350,13 @@ func (t *translator) rewrite(code, next string) string {
 		views = strings.Join(q, ", ")
 	}
 	code = replaceRelation(code, next, pgClassRE, "pg_class",
-		"(SELECT * REPLACE (CASE WHEN relkind = 'v' AND relname NOT IN ("+views+") THEN 'r' ELSE relkind END AS relkind), false AS relforcerowsecurity FROM pg_catalog.pg_class)")
+		"(SELECT * REPLACE (CASE WHEN relkind = 'v' AND relname NOT IN ("+views+") THEN 'r' ELSE relkind END AS relkind, CAST(NULL AS VARCHAR[]) AS reloptions), false AS relforcerowsecurity FROM pg_catalog.pg_class)")
 	code = colRefRE.ReplaceAllString(code, "$1.")
+	// One database: the project.
+	code = replaceRelation(code, next, pgDatabaseRE, "pg_database",
+		"(SELECT CAST(1 AS BIGINT) AS oid, "+quoteString(t.database)+" AS datname, CAST(10 AS BIGINT) AS datdba, 6 AS encoding, 'c' AS datlocprovider,"+
+			" 'C' AS datcollate, 'C' AS datctype, CAST(NULL AS VARCHAR) AS daticulocale, CAST(NULL AS VARCHAR) AS daticurules, CAST(NULL AS VARCHAR) AS datcollversion,"+
+			" CAST(NULL AS VARCHAR[]) AS datacl, true AS datallowconn, false AS datistemplate, -1 AS datconnlimit, CAST(0 AS BIGINT) AS dattablespace)")
 	for _, e := range emptyCatalogs {
 		code = replaceRelation(code, next, e.re, e.name, e.sub)
 	}
@@ -884,3 +892,10 @@ var (
 	pgAttrRE = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_attribute\b(\s*\.)?`)
 	pgTypeRE = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_type\b(\s*\.)?`)
 )
+
+var (
+	encodingRE = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_encoding_to_char\s*\(`)
+	sizeRE     = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_(?:table|relation|total_relation|indexes)_size\s*\(`)
+)
+
+var pgDatabaseRE = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_database\b(\s*\.)?`)
