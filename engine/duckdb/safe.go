@@ -164,7 +164,15 @@ func (e *Engine) Describe(ctx context.Context, sql string) ([]string, []engine.C
 			if err != nil {
 				return err
 			}
-			cols = append(cols, engine.Column{Name: name, Type: describedType(t)})
+			dt := describedType(t)
+			if t == duckdb.TYPE_DECIMAL {
+				if info, err := ds.ColumnTypeInfo(i); err == nil {
+					if d, ok := info.Details().(*duckdb.DecimalDetails); ok {
+						dt = delta.Decimal(int(d.Width), int(d.Scale))
+					}
+				}
+			}
+			cols = append(cols, engine.Column{Name: name, Type: dt})
 		}
 		return nil
 	})
