@@ -509,6 +509,22 @@ func TestSessionSettings(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&v); err != nil || !strings.HasPrefix(v, "PostgreSQL 16.0") {
 		t.Errorf("version(): %q, %v", v, err)
 	}
+	// A failed statement fails its transaction block, as in Postgres,
+	// until ROLLBACK (or ROLLBACK TO SAVEPOINT).
+	steps := []struct{ sql, code string }{
+		{"BEGIN", ""}, {"SAVEPOINT s1", ""}, {"SELECT * FROM gold.nope", "42P01"}, {"SELECT 1", "25P02"},
+		{"ROLLBACK TO SAVEPOINT s1", ""}, {"SELECT 1", ""}, {"SELEC 1", "42601"}, {"SELECT 1", "25P02"},
+		{"COMMIT", ""}, {"SELECT 1", ""},
+	}
+	for _, s := range steps {
+		_, err := conn.Exec(ctx, s.sql)
+		if got := sqlstate(err); got != s.code || (s.code == "" && err != nil) {
+			t.Errorf("%s: %v, want SQLSTATE %q", s.sql, err, s.code)
+		}
+	}
+	if st := conn.PgConn().TxStatus(); st != 'I' {
+		t.Errorf("after COMMIT of a failed transaction: status %c", st)
+	}
 }
 
 // TestCancelAndLimits: a cancel request stops a running statement

@@ -68,6 +68,7 @@ type conn struct {
 	stmts   map[string]*statement
 	portals map[string]*portal
 	inTx    bool
+	txError bool // a statement failed inside the transaction block
 	fresh   bool // refreshed since the transaction began
 	failed  bool // extended protocol: skip to Sync after an error
 
@@ -87,10 +88,21 @@ func (c *conn) cancelRunning() {
 }
 
 func (c *conn) txStatus() byte {
-	if c.inTx {
+	switch {
+	case c.inTx && c.txError:
+		return 'E'
+	case c.inTx:
 		return 'T'
 	}
 	return 'I'
+}
+
+// failTx marks the transaction block, if any, failed (as Postgres does:
+// statements are refused until ROLLBACK or COMMIT).
+func (c *conn) failTx() {
+	if c.inTx {
+		c.txError = true
+	}
 }
 
 // loop answers messages until the client leaves.
@@ -148,6 +160,7 @@ func (c *conn) loop(ctx context.Context) {
 		if err != nil {
 			c.sendError(err)
 			c.failed = true
+			c.failTx()
 		}
 		if err := c.be.Flush(); err != nil {
 			return
@@ -169,6 +182,7 @@ func (c *conn) simple(ctx context.Context, sql string) {
 		res, err := c.run(ctx, &statement{sql: s, kind: k, tag: tag}, nil)
 		if err != nil {
 			c.sendError(err)
+			c.failTx()
 			return
 		}
 		if res.cols != nil {
@@ -352,6 +366,10 @@ func (c *conn) execute(ctx context.Context, name string, maxRows int) error {
 // literals; limit, when given, wraps the query in LIMIT limit[0] (to
 // describe it).
 func (c *conn) run(ctx context.Context, st *statement, lits []string, limit ...int) (*result, error) {
+	rollbackTo := st.kind == kindNoop && st.tag == "ROLLBACK"
+	if c.txError && st.kind != kindCommit && st.kind != kindRollback && !rollbackTo && len(limit) == 0 {
+		return nil, &pgError{code: "25P02", msg: "current transaction is aborted, commands ignored until end of transaction block"}
+	}
 	switch st.kind {
 	case kindEmpty:
 		return &result{tag: ""}, nil
@@ -375,11 +393,18 @@ func (c *conn) run(ctx context.Context, st *statement, lits []string, limit ...i
 		}
 		return &result{tag: st.tag}, nil
 	case kindCommit, kindRollback:
+		tag := st.tag
 		if len(limit) == 0 {
-			c.inTx, c.fresh = false, false
+			if c.txError {
+				tag = "ROLLBACK" // COMMIT of a failed transaction
+			}
+			c.inTx, c.fresh, c.txError = false, false, false
 		}
-		return &result{tag: st.tag}, nil
+		return &result{tag: tag}, nil
 	case kindNoop:
+		if rollbackTo && len(limit) == 0 {
+			c.txError = false // ROLLBACK TO SAVEPOINT: the transaction goes on
+		}
 		if strings.HasPrefix(st.tag, "DEALLOCATE") && len(limit) == 0 {
 			f := strings.Fields(strings.TrimRight(stripComments(st.sql), "; \n"))
 			if n := f[len(f)-1]; strings.EqualFold(n, "all") {
