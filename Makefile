@@ -2,6 +2,7 @@
 GO      ?= go
 BIN     ?= bin/medallion
 ORDERS  ?= 100000
+ADDR    ?= 127.0.0.1:8080
 PY      ?= python3
 
 .PHONY: all build demo run test test-deps vet fmt bench bench-delta bench-pipeline fuzz tidy clean ui
@@ -13,9 +14,11 @@ build:
 
 # The main job: replay Olist-format orders and clickstream into ./landing
 # while the built-in e-commerce project keeps ./lake fresh, serve the live
-# dashboard on http://127.0.0.1:8080 and print the headline KPIs. Ctrl-C stops.
+# dashboard on http://$(ADDR) and print the headline KPIs. Ctrl-C stops;
+# `make demo` again continues the replay (same ORDERS).
+# e.g. make demo ORDERS=20000 ADDR=127.0.0.1:9090
 demo: build
-	$(BIN) demo --orders $(ORDERS) --orders-per-second 500
+	$(BIN) demo --orders $(ORDERS) --orders-per-second 500 --addr $(ADDR)
 
 # The batch job: generate the data into ./landing, run the built-in project
 # into ./lake once and print the headline KPIs.

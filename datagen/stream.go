@@ -6,10 +6,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -38,9 +43,12 @@ type Clock struct {
 
 // StreamOptions configure Stream. Zero values take the defaults.
 type StreamOptions struct {
-	// Out is the landing folder (created if needed). Use a folder without
-	// an earlier replay: files of the same names are replaced, others are
-	// left alone.
+	// Out is the landing folder (created if needed). A folder that holds
+	// an earlier replay of the same Orders, Seed, Start and Dirty resumes
+	// it: the files already there are kept as they are (not rewritten),
+	// the orders they hold are not landed again, and the replay goes on
+	// with the next order (see Stream). An earlier replay of other options
+	// is an error.
 	Out string
 	// Orders is the number of orders to replay (Options.Orders of the
 	// underlying Generate); default DefaultOrders. Negative: no orders and
@@ -86,6 +94,11 @@ type StreamOptions struct {
 	Duration time.Duration
 	// Clock is the time source; see Clock.
 	Clock Clock
+	// Progress, when set, is called after each orders file lands, and once
+	// when the orders are all replayed (done), with the order rows landed
+	// so far (those of an earlier replay included) and the total to
+	// replay.
+	Progress func(landed, total int, done bool)
 }
 
 // StreamReport says what Stream wrote.
@@ -95,8 +108,9 @@ type StreamReport struct {
 	// then clickstream, when written as files. Dirt is Generate's: for
 	// orders and order_items, set only when the whole replay landed.
 	Sources []SourceReport
-	// Orders is the number of order rows landed (dirt included).
-	Orders int
+	// Orders is the number of order rows landed (dirt included) by this
+	// call; Resumed the number an earlier replay had landed already.
+	Orders, Resumed int
 	// Events is the number of clickstream events emitted (given to
 	// Events, or written to a landed file), LateEvents how many of them
 	// were late (see ClickstreamOptions.LateFraction).
@@ -137,6 +151,14 @@ func (r StreamReport) Source(name string) (SourceReport, bool) {
 //
 // Every file appears atomically: it is written under a hidden temporary
 // name (.name.tmp) in its folder and renamed into place when complete.
+//
+// A replay resumes from what has landed: static sources already in Out
+// are kept (they must equal what Generate writes, or Stream fails naming
+// the file: an earlier replay of other options), the order rows of the
+// orders files already there (in part order) are checked against the
+// replay's and not landed again, new orders files continue the part
+// numbering, and clickstream files continue theirs. Nothing already in Out
+// is rewritten.
 //
 // With EventsPerSecond > 0 it emits clickstream events meanwhile (to
 // Events, or to files with EventFiles), each when the wall clock reaches
@@ -277,6 +299,9 @@ func (s *streamer) run() error {
 		if copts, err = s.stage(copts); err != nil {
 			return err
 		}
+		if o.Progress != nil {
+			o.Progress(s.rep.Resumed, s.total(), false)
+		}
 	} else {
 		s.ordersDone = true
 	}
@@ -312,7 +337,7 @@ func (s *streamer) run() error {
 		}
 		for !s.ordersDone {
 			if s.chunk == nil {
-				if err := s.prepare(); err != nil {
+				if err := s.prepare(s.o.OrdersPerFile); err != nil {
 					return err
 				}
 				if s.chunk == nil {
@@ -438,10 +463,16 @@ func (s *streamer) stage(copts ClickstreamOptions) (ClickstreamOptions, error) {
 		g, _ := s.gen.Source(name)
 		for _, f := range g.Files {
 			final := filepath.Join(o.Out, filepath.FromSlash(f.Path))
+			staged := filepath.Join(s.staging, filepath.FromSlash(f.Path))
+			if same, err := sameFile(final, staged); err != nil {
+				return copts, err
+			} else if same {
+				continue // landed by an earlier replay
+			}
 			if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 				return copts, err
 			}
-			if err := os.Rename(filepath.Join(s.staging, filepath.FromSlash(f.Path)), final); err != nil {
+			if err := os.Rename(staged, final); err != nil {
 				return copts, err
 			}
 		}
@@ -455,7 +486,109 @@ func (s *streamer) stage(copts ClickstreamOptions) (ClickstreamOptions, error) {
 	for _, f := range g.Files {
 		s.items.files = append(s.items.files, filepath.Join(s.staging, filepath.FromSlash(f.Path)))
 	}
-	return copts, nil
+	return copts, s.resume()
+}
+
+// sameFile reports whether final exists with staged's bytes; an existing
+// final of other bytes is an error (an earlier replay of other options).
+func sameFile(final, staged string) (bool, error) {
+	a, err := os.ReadFile(final)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	b, err := os.ReadFile(staged)
+	if err != nil {
+		return false, err
+	}
+	if !bytes.Equal(a, b) {
+		return false, fmt.Errorf("%s holds other data than this replay's (an earlier replay of other --orders, seed, start or dirt?): replay into an empty folder, or with the earlier options", final)
+	}
+	return true, nil
+}
+
+var (
+	ordersPartName = regexp.MustCompile(`^olist_orders_dataset_part-(\d+)\.csv$`)
+	eventsPartName = regexp.MustCompile(`^clickstream_events_part-(\d+)\.jsonl$`)
+)
+
+// landedParts lists the files under Out/dir whose names match re, by
+// their part number (re's first group).
+func (s *streamer) landedParts(dir string, re *regexp.Regexp) (map[int]string, error) {
+	parts := map[int]string{}
+	root := filepath.Join(s.o.Out, dir)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == root {
+			return fs.SkipAll
+		}
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if m := re.FindStringSubmatch(d.Name()); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			parts[n] = p
+		}
+		return nil
+	})
+	return parts, err
+}
+
+// resume skips the orders an earlier replay landed: the rows of the orders
+// files in Out, in part order, which must be the replay's first rows.
+func (s *streamer) resume() error {
+	landed, err := s.landedParts(SourceOrders, ordersPartName)
+	if err != nil {
+		return err
+	}
+	if s.events && s.o.Events == nil {
+		evs, err := s.landedParts(SourceClickstream, eventsPartName)
+		if err != nil {
+			return err
+		}
+		for n := range evs {
+			s.evPart = max(s.evPart, n+1)
+		}
+	}
+	parts := slices.Sorted(maps.Keys(landed))
+	for _, n := range parts {
+		lr, err := openLines(landed[n])
+		if err != nil {
+			return err
+		}
+		var rows [][]byte
+		for {
+			line, ok := lr.next()
+			if !ok {
+				break
+			}
+			rows = append(rows, bytes.Clone(line))
+		}
+		err = lr.sc.Err()
+		lr.close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", landed[n], err)
+		}
+		for len(rows) > 0 {
+			if err := s.prepare(len(rows)); err != nil {
+				return err
+			}
+			if s.chunk == nil {
+				return fmt.Errorf("%s: more orders than this replay has (an earlier replay of other options?)", landed[n])
+			}
+			for i, l := range s.chunk.orders {
+				if !bytes.Equal(l, rows[i]) {
+					return fmt.Errorf("%s: row %d is not this replay's (an earlier replay of other --orders, seed, start or dirt?): replay into an empty folder, or with the earlier options", landed[n], i+1)
+				}
+			}
+			rows = rows[len(s.chunk.orders):]
+			s.rep.Resumed += len(s.chunk.orders)
+			s.chunk = nil
+		}
+		s.part = n + 1
+	}
+	return nil
 }
 
 // idPool reads the first column (the id) of a generated source's file, at
@@ -491,10 +624,11 @@ type replayChunk struct {
 	ids           map[string]struct{}
 }
 
-// prepare reads the next chunk from the staged files, or sets ordersDone.
-func (s *streamer) prepare() error {
+// prepare reads the next chunk (at most limit orders) from the staged
+// files, or sets ordersDone.
+func (s *streamer) prepare(limit int) error {
 	var ch *replayChunk
-	for ch == nil || len(ch.orders) < s.o.OrdersPerFile {
+	for ch == nil || len(ch.orders) < limit {
 		if s.cur == nil {
 			if ch != nil || s.nextFile == len(s.orderFiles) {
 				break
@@ -537,6 +671,9 @@ func (s *streamer) prepare() error {
 		}
 		if g, ok := s.gen.Source(SourceOrderItems); ok {
 			s.src(SourceOrderItems).Dirt = g.Dirt
+		}
+		if s.o.Progress != nil {
+			s.o.Progress(s.rep.Resumed+s.rep.Orders, s.total(), true)
 		}
 		return nil
 	}
@@ -588,7 +725,16 @@ func (s *streamer) land() error {
 	}
 	s.rep.Orders += len(ch.orders)
 	s.chunk = nil
+	if s.o.Progress != nil {
+		s.o.Progress(s.rep.Resumed+s.rep.Orders, s.total(), false)
+	}
 	return nil
+}
+
+// total is the number of order rows the replay lands in all.
+func (s *streamer) total() int {
+	g, _ := s.gen.Source(SourceOrders)
+	return g.Rows
 }
 
 func (s *streamer) writeCSV(source, rel string, header []string, lines [][]byte) error {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path"
@@ -738,5 +739,147 @@ func TestStreamOptionErrors(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("invalid options wrote %d entries", len(entries))
+	}
+}
+
+// stTree reads every file under dir: relative path → bytes and
+// modification time.
+func stTree(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = info.ModTime().String() + "\x00" + string(b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestStreamResumes: a replay stopped part-way and started again with the
+// same options (even another file size) keeps every file already landed
+// as it was (same bytes, same modification time), lands only the orders
+// not landed yet, in parts numbered after the earlier ones, and ends with
+// Generate's rows exactly once. A replay of other options into the same
+// folder fails naming a file and writes nothing.
+func TestStreamResumes(t *testing.T) {
+	genDir, out := t.TempDir(), t.TempDir()
+	gopts := datagen.Options{Orders: 1200, Seed: 5, Dirty: true}
+	gen, err := datagen.Generate(context.Background(), genDir, gopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var firstTotal int
+	first, err := datagen.Stream(ctx, datagen.StreamOptions{Out: out, Orders: gopts.Orders, Seed: gopts.Seed, Dirty: true,
+		OrdersPerFile: 70, EventsPerSecond: 50, EventFiles: true, EventsPerFile: 20, Clock: newSTClock().clock(),
+		Progress: func(landed, total int, done bool) {
+			firstTotal = total
+			if landed >= 500 {
+				cancel()
+			}
+		}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("first replay: %v, want context.Canceled", err)
+	}
+	gOrders := stSourceOf(gen, datagen.SourceOrders)
+	if first.Orders < 500 || first.Orders >= gOrders.Rows || firstTotal != gOrders.Rows {
+		t.Fatalf("first replay landed %d of %d orders (total reported %d), want a part of them", first.Orders, gOrders.Rows, firstTotal)
+	}
+	before := stTree(t, out)
+	firstEvents := len(stSource(t, first, datagen.SourceClickstream).Files)
+
+	var progress []int
+	var doneSeen bool
+	second, err := datagen.Stream(context.Background(), datagen.StreamOptions{Out: out, Orders: gopts.Orders, Seed: gopts.Seed, Dirty: true,
+		OrdersPerFile: 110, Clock: newSTClock().clock(),
+		Progress: func(landed, total int, done bool) { progress = append(progress, landed); doneSeen = doneSeen || done }})
+	if err != nil {
+		t.Fatalf("second replay: %v", err)
+	}
+	if second.Resumed != first.Orders || second.Orders != gOrders.Rows-first.Orders {
+		t.Errorf("second replay resumed %d and landed %d orders; want %d and %d", second.Resumed, second.Orders, first.Orders, gOrders.Rows-first.Orders)
+	}
+	if len(progress) == 0 || progress[0] != first.Orders || progress[len(progress)-1] != gOrders.Rows || !doneSeen {
+		t.Errorf("progress %v (done %v): want it to start at %d and end, done, at %d", progress, doneSeen, first.Orders, gOrders.Rows)
+	}
+	after := stTree(t, out)
+	for rel, v := range before {
+		if after[rel] != v {
+			t.Errorf("%s was rewritten by the resumed replay", rel)
+		}
+	}
+	stNoHidden(t, out)
+
+	// All orders files in part order: Generate's rows, once.
+	var parts []string
+	for rel := range after {
+		if stOrdersName.MatchString(rel) {
+			parts = append(parts, rel)
+		}
+	}
+	slices.SortFunc(parts, func(a, b string) int {
+		return strings.Compare(stOrdersName.FindStringSubmatch(a)[3], stOrdersName.FindStringSubmatch(b)[3])
+	})
+	var got, want []string
+	for _, p := range parts {
+		got = append(got, stLines(t, filepath.Join(out, p))...)
+	}
+	for _, f := range gOrders.Files {
+		want = append(want, stLines(t, filepath.Join(genDir, f.Path))...)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("orders after resuming: %d rows, want Generate's %d rows in order", len(got), len(want))
+	}
+	var gotItems, wantItems []string
+	for rel := range after {
+		if strings.HasPrefix(rel, datagen.SourceOrderItems+"/") {
+			gotItems = append(gotItems, stLines(t, filepath.Join(out, rel))...)
+		}
+	}
+	for _, f := range stSourceOf(gen, datagen.SourceOrderItems).Files {
+		wantItems = append(wantItems, stLines(t, filepath.Join(genDir, f.Path))...)
+	}
+	slices.Sort(gotItems)
+	slices.Sort(wantItems)
+	if !slices.Equal(gotItems, wantItems) {
+		t.Errorf("items after resuming: %d rows, want Generate's %d", len(gotItems), len(wantItems))
+	}
+
+	// A clickstream resumed numbers its files after the earlier ones.
+	third, err := datagen.Stream(context.Background(), datagen.StreamOptions{Out: out, Orders: gopts.Orders, Seed: gopts.Seed, Dirty: true,
+		EventsPerSecond: 50, EventFiles: true, EventsPerFile: 20, Duration: 2 * time.Second, Clock: newSTClock().clock()})
+	if err != nil {
+		t.Fatalf("third replay: %v", err)
+	}
+	ev := stSource(t, third, datagen.SourceClickstream)
+	if len(ev.Files) == 0 || ev.Files[0].Path != fmt.Sprintf("clickstream/clickstream_events_part-%06d.jsonl", firstEvents) {
+		t.Errorf("resumed clickstream files %v, want them to start at part %d", ev.Files, firstEvents)
+	}
+	if third.Orders != 0 || third.Resumed != gOrders.Rows {
+		t.Errorf("third replay landed %d and resumed %d orders, want 0 and %d", third.Orders, third.Resumed, gOrders.Rows)
+	}
+
+	// Other options: an error naming a file, nothing written.
+	before = stTree(t, out)
+	_, err = datagen.Stream(context.Background(), datagen.StreamOptions{Out: out, Orders: gopts.Orders, Seed: 6, Clock: newSTClock().clock()})
+	if err == nil || !strings.Contains(err.Error(), out) || !strings.Contains(err.Error(), "other") {
+		t.Errorf("replay of another seed into the folder: %v, want an error naming the file", err)
+	}
+	if after := stTree(t, out); !maps.Equal(after, before) {
+		t.Errorf("the refused replay changed the folder")
 	}
 }

@@ -390,6 +390,25 @@ func (tx *Transaction) defaultMetrics() map[string]string {
 // checkConflict decides whether a winning commit at version v conflicts
 // with this transaction. A winner that committed this transaction's txns is
 // not a conflict: Commit then reports Skipped.
+//
+// The rules, in order:
+//   - a winner that changed the protocol or the metadata conflicts;
+//   - a winner that committed one of this transaction's txns (same appId) at
+//     a lower version conflicts: both processed the same input from the
+//     same starting point (two runs of one model), and committing would
+//     apply that input twice;
+//   - a winner that removed a file this transaction also removes conflicts
+//     (whatever its dataChange);
+//   - a winner that removed, with dataChange=true, a file this transaction
+//     read conflicts; a removal with dataChange=false (OPTIMIZE) does not:
+//     the rows live on in the winner's new files;
+//   - a winner that added data (dataChange=true) where this transaction
+//     read (the whole table, or partitions matching a read predicate)
+//     conflicts; compaction's adds (dataChange=false) never do.
+//
+// So compaction conflicts only with a writer that rewrites the same files,
+// and a MERGE or overwrite — which read the table — conflicts with any
+// concurrent data change.
 func (tx *Transaction) checkConflict(v int64, winner []Action) error {
 	op := "unknown operation"
 	for _, a := range winner {
@@ -410,15 +429,30 @@ func (tx *Transaction) checkConflict(v int64, winner []Action) error {
 	}
 	for _, a := range winner {
 		switch {
+		case a.Txn != nil:
+			// A txn records how far its application has got (a model: the
+			// input version it has processed). A winner that moved one of
+			// this transaction's txns, but not as far, processed part of
+			// what this transaction processed: committing would apply it
+			// twice. A winner that went as far or further is handled by
+			// checkApplied (skipped when it holds all of them).
+			for _, t := range tx.txns {
+				if t.AppID == a.Txn.AppID && a.Txn.Version < t.Version {
+					return conflict("committed txn %s at version %d while this transaction, planned on an older state, commits it at %d: re-plan on the new state", t.AppID, a.Txn.Version, t.Version)
+				}
+			}
 		case a.Remove != nil:
 			id := fileID(a.Remove.Path)
-			if tx.readFiles[id] {
-				return conflict("removed file %s that this transaction read", a.Remove.Path)
-			}
 			for _, r := range tx.removes {
 				if fileID(r.Path) == id {
 					return conflict("also removed file %s", a.Remove.Path)
 				}
+			}
+			// A removal without a data change (compaction) keeps the rows
+			// this transaction read in the winner's new files: no conflict
+			// unless both remove the file (checked above).
+			if a.Remove.DataChange && tx.readFiles[id] {
+				return conflict("removed file %s that this transaction read", a.Remove.Path)
 			}
 		case a.Add != nil && a.Add.DataChange:
 			if tx.readWhole {
@@ -460,7 +494,9 @@ func (t *Table) postCommit(ctx context.Context, snap *Snapshot) {
 	if snap.version == 0 || snap.version%int64(interval) != 0 {
 		return
 	}
-	if err := t.Checkpoint(ctx, snap); err != nil {
+	// The commit has happened: a stop (ctx ending) does not cut its
+	// checkpoint short.
+	if err := t.Checkpoint(context.WithoutCancel(ctx), snap); err != nil {
 		t.opts.Logger.Warn("delta: checkpoint failed after commit", "table", t.store.URL(), "version", snap.version, "err", err)
 	}
 }

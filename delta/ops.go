@@ -35,6 +35,12 @@ type WriteOptions struct {
 	// Metadata, when set, replaces the table's metadata in the same commit
 	// (schema evolution).
 	Metadata *Metadata
+	// Base, when set, is the snapshot the written data was computed from
+	// (Append only): the commit starts there, so every commit made since is
+	// checked for conflicts — a concurrent commit of the same txns at a
+	// lower version fails the append instead of letting it apply the same
+	// input twice. Nil starts from the table's cached snapshot.
+	Base *Snapshot
 }
 
 func (tx *Transaction) applyWriteOptions(o *WriteOptions, mode string) error {
@@ -76,6 +82,9 @@ func (t *Table) Append(ctx context.Context, adds []*Add, opts *WriteOptions) (Co
 	t.mu.Lock()
 	snap := t.cache
 	t.mu.Unlock()
+	if opts != nil && opts.Base != nil {
+		snap = opts.Base
+	}
 	if snap == nil {
 		var err error
 		if snap, err = t.Snapshot(ctx); err != nil {
@@ -562,4 +571,88 @@ func hiveEscape(s string) string {
 		sb.WriteByte(c)
 	}
 	return sb.String()
+}
+
+// MissingFiles returns the files of snap that are not in the table's
+// storage: files deleted outside a commit (by hand, or by a vacuum that ran
+// with too short a retention while a writer was committing). One listing
+// of the table's storage, whatever the number of files.
+func (t *Table) MissingFiles(ctx context.Context, snap *Snapshot) ([]*Add, error) {
+	objs, err := t.store.List(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("delta: check files: %w", err)
+	}
+	present := make(map[string]bool, len(objs))
+	for _, o := range objs {
+		present[o.Key] = true
+	}
+	var missing []*Add
+	for id, a := range snap.files {
+		if !present[id] {
+			missing = append(missing, a)
+		}
+	}
+	slices.SortFunc(missing, func(a, b *Add) int { return strings.Compare(a.Path, b.Path) })
+	return missing, nil
+}
+
+// RepairResult says what Repair did.
+type RepairResult struct {
+	// Version is the commit's version; -1 when nothing was missing (or for
+	// a dry run).
+	Version int64
+	// Removed are the missing files the commit removed from the table.
+	Removed []*Add
+	// Rows is the number of rows those files held, per their statistics
+	// (-1 when some file had none).
+	Rows   int64
+	DryRun bool
+}
+
+// Repair removes from the table the files that its latest version
+// references but that are missing from storage (like Databricks' FSCK
+// REPAIR TABLE): the table is readable again, without the rows of those
+// files. The commit (operation FSCK) records each removed path, so what was
+// lost stays visible in the history. Its removals carry dataChange=false,
+// so Changes does not list them (their rows cannot be read): whatever was
+// computed from the table must be recomputed in full.
+func (t *Table) Repair(ctx context.Context, dryRun bool) (RepairResult, error) {
+	res := RepairResult{Version: -1, DryRun: dryRun}
+	snap, err := t.Snapshot(ctx)
+	if err != nil {
+		return res, err
+	}
+	missing, err := t.MissingFiles(ctx, snap)
+	if err != nil {
+		return res, err
+	}
+	res.Removed = missing
+	for _, a := range missing {
+		st, err := ParseStats(a.Stats)
+		if err != nil || st == nil || res.Rows < 0 {
+			res.Rows = -1
+			continue
+		}
+		res.Rows += st.NumRecords
+	}
+	if dryRun || len(missing) == 0 {
+		return res, nil
+	}
+	tx := t.Begin(snap)
+	paths := make([]string, len(missing))
+	for i, a := range missing {
+		// dataChange=false: readers of changes (incremental models) cannot
+		// read the removed rows to learn what they changed, so the removal
+		// is not offered to them as a change; the caller recomputes what
+		// depends on the table.
+		tx.RemoveAdd(a, false)
+		paths[i] = a.Path
+	}
+	tx.SetOperation("FSCK", map[string]any{"missingFiles": jsonList(paths)})
+	cr, err := tx.Commit(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Version = cr.Version
+	return res, nil
 }

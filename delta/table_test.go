@@ -227,7 +227,75 @@ func TestConflicts(t *testing.T) {
 				tx.RemoveAdd(snap.Files()[0], false)
 			},
 			winner:   func(tbl *delta.Table) error { _, err := tbl.Overwrite(context.Background(), nil, nil, nil); return err },
+			conflict: "also removed file",
+		},
+		{
+			name: "a read file removed with a data change",
+			loser: func(tx *delta.Transaction, tbl *delta.Table, snap *delta.Snapshot) {
+				tx.ReadFiles(snap.Files()...)
+				tx.AddFiles(writeFile(t, tbl, "b", testRow{8, "l"}))
+			},
+			winner: func(tbl *delta.Table) error {
+				_, err := tbl.Overwrite(context.Background(), nil, delta.Eq("part", "a"), nil)
+				return err
+			},
 			conflict: "that this transaction read",
+		},
+		{
+			name: "a merge that read the whole table beside a compaction",
+			loser: func(tx *delta.Transaction, tbl *delta.Table, _ *delta.Snapshot) {
+				tx.ReadAll()
+				tx.AddFiles(writeFile(t, tbl, "a", testRow{9, "l"}))
+			},
+			winner: func(tbl *delta.Table) error { return compactAll(t, tbl) },
+		},
+		{
+			name: "a txn writer (window model) beside a compaction",
+			loser: func(tx *delta.Transaction, tbl *delta.Table, _ *delta.Snapshot) {
+				tx.SetTxn("medallion/model/gold.w/bronze.c", 5)
+				tx.SetTxn("medallion/watermark/gold.w", 100)
+				tx.AddFiles(writeFile(t, tbl, "a", testRow{10, "l"}))
+			},
+			winner: func(tbl *delta.Table) error { return compactAll(t, tbl) },
+		},
+		{
+			name: "a compaction beside a txn writer",
+			loser: func(tx *delta.Transaction, tbl *delta.Table, snap *delta.Snapshot) {
+				for _, f := range snap.Files() {
+					tx.RemoveAdd(f, false)
+				}
+				add := writeFile(t, tbl, "a", testRow{0, "w"})
+				add.DataChange = false
+				tx.AddFiles(add)
+			},
+			winner: func(tbl *delta.Table) error {
+				_, err := tbl.Append(context.Background(), []*delta.Add{writeFile(t, tbl, "a", testRow{11, "w"})}, &delta.WriteOptions{Txns: []delta.Txn{{AppID: "m/in", Version: 4}, {AppID: "wm", Version: 9}}})
+				return err
+			},
+		},
+		{
+			name: "the same progress txn committed by the winner at a lower version",
+			loser: func(tx *delta.Transaction, tbl *delta.Table, _ *delta.Snapshot) {
+				tx.SetTxn("model/in", 9)
+				tx.AddFiles(writeFile(t, tbl, "a", testRow{12, "l"}))
+			},
+			winner: func(tbl *delta.Table) error {
+				_, err := tbl.Append(context.Background(), []*delta.Add{writeFile(t, tbl, "a", testRow{13, "w"})}, &delta.WriteOptions{Txn: &delta.Txn{AppID: "model/in", Version: 8}})
+				return err
+			},
+			conflict: "re-plan",
+		},
+		{
+			name: "the same progress txn committed by the winner at a higher version",
+			loser: func(tx *delta.Transaction, tbl *delta.Table, _ *delta.Snapshot) {
+				tx.SetTxn("model/in", 9)
+				tx.AddFiles(writeFile(t, tbl, "a", testRow{14, "l"}))
+			},
+			winner: func(tbl *delta.Table) error {
+				_, err := tbl.Append(context.Background(), []*delta.Add{writeFile(t, tbl, "a", testRow{15, "w"})}, &delta.WriteOptions{Txn: &delta.Txn{AppID: "model/in", Version: 10}})
+				return err
+			},
+			skipped: true,
 		},
 		{
 			name: "metadata change",
@@ -291,6 +359,26 @@ func TestConflicts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// compactAll rewrites every file of tbl as one file with dataChange=false,
+// as OPTIMIZE does.
+func compactAll(t *testing.T, tbl *delta.Table) error {
+	ctx := context.Background()
+	snap, err := tbl.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	tx := tbl.Begin(snap)
+	tx.SetOperation("OPTIMIZE", nil)
+	for _, f := range snap.Files() {
+		tx.RemoveAdd(f, false)
+	}
+	add := writeFile(t, tbl, "a", testRow{0, "w"})
+	add.DataChange = false
+	tx.AddFiles(add)
+	_, err = tx.Commit(ctx)
+	return err
 }
 
 func appendRow(tbl *delta.Table, part string, id int64) error {

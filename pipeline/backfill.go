@@ -30,6 +30,20 @@ func Backfill(ctx context.Context, proj *Project, table string, from, to time.Ti
 	if err != nil {
 		return nil, err
 	}
+	// The models are checked as by a run, before anything is written.
+	broken, err := r.validate(ctx)
+	r.closeValidation()
+	if err != nil || len(broken) > 0 {
+		return &TableReport{Table: table, Kind: "model", Status: StatusFailed}, errors.Join(err, modelErrors(broken))
+	}
+	if opts.Lease == nil {
+		lease, err := AcquireLease(ctx, r.lake, LeaseOptions{Holder: "medallion backfill " + table, Log: opts.Log})
+		if err != nil {
+			return nil, err
+		}
+		defer lease.Release(context.WithoutCancel(ctx))
+		ctx = lease.Context()
+	}
 	if r.eng, err = openEngine(ctx, proj, opts.Trace); err != nil {
 		return nil, err
 	}

@@ -77,6 +77,11 @@ type Panel struct {
 	Wide bool `yaml:"wide" json:"wide,omitempty"`
 	// Tables are the layer.table names the SQL reads (derived).
 	Tables []string `yaml:"-" json:"tables"`
+	// Follows are the filters the panel follows (derived: "date_range"
+	// when its SQL uses ${from} or ${to}, "state" when it uses ${state}).
+	// The dashboard says on a panel that it shows all dates or all states
+	// when a filter it does not follow is set.
+	Follows []string `yaml:"-" json:"follows"`
 }
 
 // StringList is a YAML string or list of strings.
@@ -206,20 +211,29 @@ func ParseDashboard(file string, data []byte) (Dashboard, error) {
 		if strings.TrimSpace(p.SQL) == "" {
 			return d, bad("%s.sql: missing", where)
 		}
+		p.Follows = []string{}
+		follow := func(f string) {
+			if !slices.Contains(p.Follows, f) {
+				p.Follows = append(p.Follows, f)
+			}
+		}
 		for _, m := range placeholderRE.FindAllStringSubmatch(p.SQL, -1) {
 			switch m[1] {
 			case "from", "to":
 				if d.Filters.DateRange == nil {
 					return d, bad("%s.sql: uses ${%s} but the dashboard has no filters.date_range", where, m[1])
 				}
+				follow("date_range")
 			case "state":
 				if d.Filters.State == nil {
 					return d, bad("%s.sql: uses ${state} but the dashboard has no filters.state", where)
 				}
+				follow("state")
 			default:
 				return d, bad("%s.sql: unknown placeholder ${%s} (only ${from}, ${to} and ${state})", where, m[1])
 			}
 		}
+		slices.Sort(p.Follows)
 		switch p.Type {
 		case PanelLine, PanelBar, PanelPie:
 			if p.X == "" {

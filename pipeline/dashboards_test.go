@@ -30,6 +30,20 @@ func TestLoadDashboardsBuiltIn(t *testing.T) {
 	if aov.ID != "aov_daily" || len(aov.Y) != 2 {
 		t.Errorf("multi-series y: %+v", aov)
 	}
+	// Every tile and the daily charts follow both filters; what cannot
+	// follow the state is marked so.
+	follows := map[string]string{}
+	for _, p := range ds[0].Panels {
+		follows[p.ID] = strings.Join(p.Follows, ",")
+	}
+	for _, id := range []string{"revenue", "orders", "aov", "cancellation_rate", "daily_revenue", "aov_daily", "revenue_by_state"} {
+		if follows[id] != "date_range,state" {
+			t.Errorf("panel %s follows %q, want date_range,state", id, follows[id])
+		}
+	}
+	if follows["customer_segments"] != "date_range" || follows["payment_mix"] != "" {
+		t.Errorf("customer_segments follows %q, payment_mix %q; want date_range and nothing", follows["customer_segments"], follows["payment_mix"])
+	}
 	sql := ds[0].Panels[7].Substitute(map[string]string{"from": "2017-01-01", "to": "2017-12-31", "state": "SP"})
 	if strings.Contains(sql, "${") || !strings.Contains(sql, "'SP'") || !strings.Contains(sql, "DATE '2017-12-31'") {
 		t.Errorf("substituted: %s", sql)

@@ -3,7 +3,10 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,6 +44,11 @@ type landedFile struct {
 	local   string
 	version int64
 	size    int64
+	// offset and lineBase are the bytes and lines of the file ingested
+	// before (append_new reads on from there); cut and lines are where
+	// this read ends and the lines up to it.
+	offset, lineBase int64
+	cut, lines       int64
 }
 
 // discover lists a source's files in natural order (order_month=9 before
@@ -117,9 +125,88 @@ func digitRun(s string) (string, string) {
 	return s[:i], s[i:]
 }
 
+// Txn appIds that record, in the bronze table's own log, what was ingested
+// of a landing file, committed with the rows so that a crash between
+// reading and committing ingests nothing twice: the file's modification
+// time and size as last seen, and how many of its bytes and lines were
+// ingested (append_new reads on from there). A txn's version may only
+// grow, so each holds a generation (bits 40 and up, one more at every
+// change of the file's record) above the value (the low 40 bits).
+func landingGenTxn(key string) string    { return "medallion/landing-gen/" + key }
+func landingMtimeTxn(key string) string  { return "medallion/landing-mtime/" + key }
+func landingSizeTxn(key string) string   { return "medallion/landing-size/" + key }
+func landingOffsetTxn(key string) string { return "medallion/landing-offset/" + key }
+func landingLinesTxn(key string) string  { return "medallion/landing-lines/" + key }
+
+const (
+	stateBits = 40
+	stateMask = int64(1)<<stateBits - 1
+)
+
+// fileState is what the bronze table's log records of a landing file.
+type fileState struct {
+	ingested bool
+	marker   int64 // the landingTxn version: the newest modification time ingested
+	gen      int64 // generation of the record (0: written before sizes were recorded)
+	// mtime (milliseconds, low 40 bits) and size as last seen; offset and
+	// lines ingested. -1 when not recorded.
+	mtime, size, offset, lines int64
+}
+
+func recordedState(snap *delta.Snapshot, key string) fileState {
+	st := fileState{mtime: -1, size: -1, offset: -1, lines: -1}
+	if snap == nil {
+		return st
+	}
+	st.marker, st.ingested = snap.TxnVersion(landingTxn(key))
+	for _, x := range []struct {
+		app string
+		to  *int64
+	}{{landingMtimeTxn(key), &st.mtime}, {landingSizeTxn(key), &st.size}, {landingOffsetTxn(key), &st.offset}, {landingLinesTxn(key), &st.lines}} {
+		if v, ok := snap.TxnVersion(x.app); ok {
+			*x.to = v & stateMask
+			st.gen = max(st.gen, v>>stateBits)
+		}
+	}
+	return st
+}
+
+// changed reports whether the file is not the version last seen. Tables
+// written before sizes were recorded compare modification times only.
+func (st fileState) changed(f landedFile) bool {
+	if st.size < 0 || st.mtime < 0 {
+		return f.version > st.marker
+	}
+	return f.version&stateMask != st.mtime || f.size&stateMask != st.size
+}
+
+// stateTxns record f's current version as seen, with offset and lines
+// ingested (-1: leave them as recorded).
+func (st fileState) stateTxns(f landedFile, offset, lines int64) []delta.Txn {
+	// The generation alone as well: a racing run that recorded the same
+	// generation with other values makes this commit fail its txn check
+	// (some txns already committed) instead of ingesting bytes twice.
+	out := []delta.Txn{{AppID: landingGenTxn(f.key), Version: st.gen + 1}}
+	gen := (st.gen + 1) << stateBits
+	out = append(out, delta.Txn{AppID: landingMtimeTxn(f.key), Version: gen | f.version&stateMask}, delta.Txn{AppID: landingSizeTxn(f.key), Version: gen | f.size&stateMask})
+	if offset < 0 {
+		offset, lines = st.offset, st.lines
+	}
+	if offset >= 0 {
+		out = append(out, delta.Txn{AppID: landingOffsetTxn(f.key), Version: gen | offset&stateMask}, delta.Txn{AppID: landingLinesTxn(f.key), Version: gen | lines&stateMask})
+	}
+	if !st.ingested || f.version > st.marker {
+		out = append(out, delta.Txn{AppID: landingTxn(f.key), Version: f.version})
+	}
+	return out
+}
+
 // ingest brings a source's new landing files into its bronze table in one
-// commit that also records each file as ingested (txn), so a file is
-// ingested exactly once even if a run dies and is retried.
+// commit that also records each file as ingested (txns), so a file is
+// ingested exactly once even if a run dies and is retried. A file that
+// changed after it was ingested is handled by the source's on_change; a
+// file that cannot be read is set aside in medallion.bad_files and the
+// rest of the source goes on.
 func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	rep := &TableReport{Table: s.Table, Kind: "source"}
 	if s.Kafka != nil {
@@ -137,86 +224,520 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	var pending []landedFile
+	prevBad, err := r.badFiles(ctx, s)
+	if err != nil {
+		return rep, err
+	}
+	var plans []landedFile // files (or their new lines) to read
+	var seen []delta.Txn   // changed files left as they were ingested
+	var resolved []string  // set-aside files that are now ingested
+	appendNew := s.OnChange == OnChangeAppendNew
 	for _, f := range files {
-		if snap != nil && !r.opts.FullRefresh {
-			if v, ok := snap.TxnVersion(landingTxn(f.key)); ok && v >= f.version {
-				continue
+		st := recordedState(snap, f.key)
+		if r.opts.FullRefresh {
+			plans = append(plans, f) // set-aside files are tried again too
+			continue
+		}
+		b, wasBad := prevBad[f.key]
+		if wasBad && b.sameVersion(f) {
+			continue // set aside, unchanged since
+		}
+		if wasBad && st.ingested && !st.changed(f) {
+			resolved = append(resolved, f.key) // ingested by a run that died before recording it
+			continue
+		}
+		switch {
+		case !st.ingested:
+			plans = append(plans, f)
+		case !st.changed(f):
+		case s.Mode == ModeReplace:
+			plans = append(plans, f)
+		case s.OnChange == OnChangeReingest:
+			rep.ChangedFiles++
+			r.logf("warning: %s: %s changed since it was ingested (%s); ingesting it again in full (on_change: reingest): its earlier rows stay in the table", s.Table, f.key, changeText(st, f))
+			plans = append(plans, f)
+		case appendNew && st.offset >= 0 && f.size > st.offset:
+			f.offset, f.lineBase = st.offset, st.lines
+			plans = append(plans, f)
+		default:
+			rep.ChangedFiles++
+			how := "on_change: ignore"
+			switch {
+			case appendNew && st.offset < 0:
+				how = "on_change: append_new, but the table does not record how much of it was ingested (it was ingested by an older medallion)"
+			case appendNew:
+				how = "on_change: append_new, and it did not grow past the " + strconv.FormatInt(st.offset, 10) + " bytes ingested"
+			}
+			r.logf("warning: %s: %s changed since it was ingested (%s); not ingested again (%s)", s.Table, f.key, changeText(st, f), how)
+			seen = append(seen, st.stateTxns(f, -1, -1)...)
+		}
+	}
+	if s.Mode == ModeReplace && len(plans) > 0 && !r.opts.FullRefresh {
+		// The table becomes the current files' content: read them all.
+		plans = plans[:0]
+		for _, f := range files {
+			if b, ok := prevBad[f.key]; !ok || !b.sameVersion(f) {
+				plans = append(plans, f)
 			}
 		}
-		pending = append(pending, f)
-	}
-	if len(pending) == 0 {
-		rep.Status = StatusUpToDate
-		if snap != nil {
-			rep.Version = snap.Version()
-		}
-		return rep, nil
 	}
 	if s.Mode != ModeReplace && !r.opts.FullRefresh {
 		// Bounded batches: the oldest files first, the rest next time.
 		n, size := 0, int64(0)
-		for _, f := range pending {
-			if (r.opts.MaxFiles > 0 && n >= r.opts.MaxFiles) || (r.opts.MaxBytes > 0 && n > 0 && size+f.size > r.opts.MaxBytes) {
+		for _, f := range plans {
+			fs := f.size - f.offset
+			if (r.opts.MaxFiles > 0 && n >= r.opts.MaxFiles) || (r.opts.MaxBytes > 0 && n > 0 && size+fs > r.opts.MaxBytes) {
 				break
 			}
 			n++
-			size += f.size
+			size += fs
 		}
-		rep.Pending = len(pending) - n
-		pending = pending[:n]
+		rep.Pending = len(plans) - n
+		plans = plans[:n]
 	}
-	for _, f := range pending {
+	if err := r.fetchRemote(ctx, plans); err != nil {
+		return rep, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+	}
+	good, bad, cleanup, err := r.prepare(ctx, s, snap, plans)
+	defer cleanup()
+	if err != nil {
+		return rep, err
+	}
+	src := engine.Source{Format: engine.Format(s.Format), Delimiter: s.CSV.Delimiter, Quote: s.CSV.Quote, Escape: s.CSV.Escape, NoHeader: s.CSV.NoHeader}
+	var lr *engine.LoadResult
+	if len(good) > 0 {
+		var unreadable []badFile
+		lr, good, unreadable, err = r.loadFiles(ctx, s, src, good)
+		if err != nil {
+			return rep, err
+		}
+		bad = append(bad, unreadable...)
+	}
+	for _, f := range good {
 		if t := time.UnixMilli(f.version); rep.Arrival.IsZero() || t.Before(rep.Arrival) {
 			rep.Arrival = t
 		}
 	}
-	load := pending
 	replace := s.Mode == ModeReplace || (r.opts.FullRefresh && s.Mode != ModeUpsert)
-	if s.Mode == ModeReplace {
-		load = files // the table becomes the current files' content
-	}
-	if r.opts.FullRefresh {
-		load = files
-	}
-	rep.Files = len(load)
-	if err := r.fetchRemote(ctx, load); err != nil {
-		return rep, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
-	}
-	src := engine.Source{Format: engine.Format(s.Format), Delimiter: s.CSV.Delimiter, Quote: s.CSV.Quote, Escape: s.CSV.Escape, NoHeader: s.CSV.NoHeader}
-	for _, f := range load {
-		src.Files = append(src.Files, f.local)
-	}
-	var txns []delta.Txn
-	keys := make([]string, len(load))
-	for i, f := range load {
-		keys[i] = f.key
-		if snap != nil {
-			if v, ok := snap.TxnVersion(landingTxn(f.key)); ok && v >= f.version {
-				continue // already recorded (a full refresh or a replace reloads it)
-			}
+	txns := seen
+	keys := make([]string, len(good))
+	for i, f := range good {
+		if f.offset > 0 {
+			rep.ChangedFiles++
+			r.logf("%s: %s grew since it was ingested: reading its lines %d to %d (on_change: append_new)", s.Table, f.key, f.lineBase+1, f.lines)
 		}
-		txns = append(txns, delta.Txn{AppID: landingTxn(f.key), Version: f.version})
+		keys[i] = f.key
+		txns = append(txns, recordedState(snap, f.key).stateTxns(f, f.cut, f.lines)...)
+		if _, ok := prevBad[f.key]; ok {
+			resolved = append(resolved, f.key)
+		}
 	}
-	info := map[string]any{"batch_id": r.batchID, "source": s.Name, "files": keys}
-	if err := r.land(ctx, s, rep, tbl, snap, src, load, txns, info, replace); err != nil {
+	rep.Files = len(good)
+	rep.BadFiles = len(bad)
+	if snap != nil {
+		rep.Version = snap.Version()
+	}
+	rep.Status = StatusUpToDate
+	switch {
+	case len(good) > 0:
+		info := map[string]any{"batch_id": r.batchID, "source": s.Name, "files": keys}
+		if err := r.land(ctx, s, rep, tbl, snap, src, good, txns, info, replace, lr); err != nil {
+			return rep, err
+		}
+	case len(seen) > 0:
+		// Only changes left as they were: record them as seen, so that
+		// the warning is given once per change.
+		cr, err := tbl.Append(ctx, nil, &delta.WriteOptions{Txns: seen, Operation: "WRITE", CommitInfo: map[string]any{"medallion": map[string]any{"batch_id": r.batchID, "source": s.Name, "changed_files": rep.ChangedFiles}}})
+		if err != nil {
+			return rep, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+		}
+		rep.Version = cr.Version
+	}
+	// The bronze commit first: a run that dies here sets the files aside
+	// again (or resolves them) next time.
+	if err := r.recordBadFiles(ctx, s, prevBad, bad, resolved); err != nil {
 		return rep, err
 	}
 	return rep, nil
 }
 
+// loadFiles reads the files into the engine relation __landed. When the
+// engine cannot read the batch, each file is tried alone: those it cannot
+// read are set aside (with the engine's error), the rest are read.
+func (r *run) loadFiles(ctx context.Context, s *Source, src engine.Source, files []landedFile) (*engine.LoadResult, []landedFile, []badFile, error) {
+	with := func(fs []landedFile) engine.Source {
+		src.Files = nil
+		for _, f := range fs {
+			src.Files = append(src.Files, f.local)
+		}
+		return src
+	}
+	lr, err := r.eng.Load(ctx, "__landed", with(files))
+	if err == nil {
+		return lr, files, nil, nil
+	}
+	if ctx.Err() != nil {
+		return nil, nil, nil, ctx.Err()
+	}
+	batchErr := err
+	var good []landedFile
+	var bad []badFile
+	for _, f := range files {
+		if _, err := r.eng.Load(ctx, "__probe", with([]landedFile{f})); err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, nil, ctx.Err()
+			}
+			msg := fileEngineMessage(err, f)
+			bad = append(bad, badFile{key: f.key, size: f.size, mtime: f.version, reason: "the engine cannot read it: " + msg})
+			r.logf("warning: %s: %s set aside (see %s): the engine cannot read it: %s", s.Table, f.key, BadFilesTable, msg)
+			continue
+		}
+		good = append(good, f)
+	}
+	_ = r.eng.Exec(ctx, "DROP TABLE IF EXISTS __probe")
+	if len(bad) == 0 {
+		return nil, nil, nil, fmt.Errorf("pipeline: source %s: %w", s.Name, batchErr)
+	}
+	if len(good) == 0 {
+		return nil, nil, bad, nil
+	}
+	lr, err = r.eng.Load(ctx, "__landed", with(good))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+	}
+	return lr, good, bad, nil
+}
+
+// fileEngineMessage is the first line of an engine error about a file, with
+// the file's landing key for its local path.
+func fileEngineMessage(err error, f landedFile) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	msg = strings.TrimPrefix(msg, "duckdb: load __probe: ")
+	return strings.TrimSpace(strings.ReplaceAll(msg, f.local, f.key))
+}
+
+// changeText describes how a file changed since it was last seen.
+func changeText(st fileState, f landedFile) string {
+	var parts []string
+	if st.size >= 0 && st.size != f.size {
+		parts = append(parts, fmt.Sprintf("%d → %d bytes", st.size, f.size))
+	}
+	if f.version != st.mtime {
+		parts = append(parts, "modified "+time.UnixMilli(f.version).UTC().Format(time.RFC3339))
+	}
+	if len(parts) == 0 {
+		return "touched"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// prepare checks the files to read and sets aside those that cannot be
+// ingested (logging a warning for each); files read from an offset or up to
+// their last complete line get a local copy of that range. cleanup removes
+// the copies.
+func (r *run) prepare(ctx context.Context, s *Source, snap *delta.Snapshot, plans []landedFile) (good []landedFile, bad []badFile, cleanup func(), err error) {
+	var tmps []string
+	cleanup = func() {
+		for _, t := range tmps {
+			_ = os.Remove(t)
+		}
+	}
+	setAside := func(f landedFile, reason string, line int64) {
+		bad = append(bad, badFile{key: f.key, size: f.size, mtime: f.version, reason: reason, line: line})
+		if line > 0 && !strings.Contains(reason, "line") {
+			reason += fmt.Sprintf(" (line %d)", line)
+		}
+		r.logf("warning: %s: %s set aside (see %s): %s", s.Table, f.key, BadFilesTable, reason)
+	}
+	appendNew := s.OnChange == OnChangeAppendNew
+	needed := r.neededColumns(s, snap)
+	known := map[string]bool{}
+	for c := range needed {
+		if needed[c].known {
+			known[c] = true
+		}
+	}
+	for _, f := range plans {
+		sc, err := scanLanding(ctx, f.local, s, f.offset, f.lineBase, appendNew)
+		if err != nil {
+			return nil, nil, cleanup, fmt.Errorf("pipeline: source %s: %s: %w", s.Name, f.key, err)
+		}
+		if sc.bad != "" {
+			setAside(f, sc.bad, sc.badLine)
+			continue
+		}
+		cols := sc.header
+		if s.Format == "parquet" {
+			if cols, err = r.parquetColumns(ctx, f.local); err != nil {
+				if ctx.Err() != nil {
+					return nil, nil, cleanup, ctx.Err()
+				}
+				setAside(f, "the engine cannot read it: "+fileEngineMessage(err, f), 0)
+				continue
+			}
+		}
+		if cols != nil {
+			// A file without a column that earlier files had and a model
+			// reads would become NULLs (or a model's default) downstream.
+			have := map[string]bool{}
+			for _, c := range cols {
+				have[strings.ToLower(c)] = true
+			}
+			var missing []string
+			for c := range known {
+				if !have[c] && needed[c].by != "" {
+					missing = append(missing, needed[c].name+" (read by "+needed[c].by+")")
+				}
+			}
+			if len(missing) > 0 {
+				slices.Sort(missing)
+				line := int64(0)
+				if s.Format == "csv" && !s.CSV.NoHeader {
+					line = 1 // the header
+				}
+				setAside(f, "lacks column "+strings.Join(missing, ", "), line)
+				continue
+			}
+			for c := range have {
+				known[c] = true
+			}
+		}
+		f.cut, f.lines = sc.cut, sc.lines
+		if f.cut <= f.offset || (appendNew && sc.records == 0) {
+			if f.offset == 0 && f.cut == f.size && !appendNew {
+				good = append(good, f) // a header-only file: no rows
+			}
+			continue // no complete line yet past what was ingested
+		}
+		if f.offset > 0 || f.cut < f.size {
+			tmp, err := r.copyRange(ctx, s, f)
+			if err != nil {
+				return nil, nil, cleanup, fmt.Errorf("pipeline: source %s: %s: %w", s.Name, f.key, err)
+			}
+			tmps = append(tmps, tmp)
+			f.local = tmp
+		}
+		good = append(good, f)
+	}
+	return good, bad, cleanup, nil
+}
+
+// copyRange copies the bytes [offset, cut) of a landing file to a
+// temporary file (after the header line for CSV) for the engine to read.
+func (r *run) copyRange(ctx context.Context, s *Source, f landedFile) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	dir := r.proj.Resolve(r.proj.Config.Engine.CacheDir)
+	if r.proj.Dir == "" && !filepath.IsAbs(dir) {
+		dir = os.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	in, err := os.Open(f.local)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	out, err := os.CreateTemp(dir, "range-*"+path.Ext(f.key))
+	if err != nil {
+		return "", err
+	}
+	ok := false
+	defer func() {
+		out.Close()
+		if !ok {
+			os.Remove(out.Name())
+		}
+	}()
+	if s.Format == "csv" && !s.CSV.NoHeader && f.offset > 0 {
+		hdr, n, err := readFirstLine(in)
+		if err != nil {
+			return "", err
+		}
+		_ = n
+		if _, err := out.Write(append(hdr, '\n')); err != nil {
+			return "", err
+		}
+	}
+	if _, err := in.Seek(f.offset, io.SeekStart); err != nil {
+		return "", err
+	}
+	if _, err := io.CopyN(out, in, f.cut-f.offset); err != nil {
+		return "", err
+	}
+	if err := out.Close(); err != nil {
+		return "", err
+	}
+	ok = true
+	return out.Name(), nil
+}
+
+// originalLine maps a line of the file the engine read to the landing
+// file's own line number.
+func originalLine(s *Source, f landedFile, line int64) int64 {
+	if f.offset == 0 || line <= 0 {
+		return line
+	}
+	if s.Format == "csv" && !s.CSV.NoHeader {
+		return f.lineBase + line - 1 // the copy's line 1 is the header
+	}
+	return f.lineBase + line
+}
+
+// neededColumn is a column the source's files must have: known (in the
+// table or its schema hints) and read by a model (by names one).
+type neededColumn struct {
+	name  string
+	known bool
+	by    string
+}
+
+// neededColumns returns, by lower-case name, the source's columns that the
+// models downstream (or its own derive, keys and partitioning) read, and
+// which of them the table or the schema hints already have.
+func (r *run) neededColumns(s *Source, snap *delta.Snapshot) map[string]neededColumn {
+	out := map[string]neededColumn{}
+	derived := map[string]bool{}
+	for _, item := range s.Derive {
+		derived[strings.ToLower(item.Key.(string))] = true
+	}
+	refs := map[string]string{} // identifier → who reads it
+	add := func(ident, by string) {
+		if _, ok := refs[ident]; !ok {
+			refs[ident] = by
+		}
+	}
+	for _, item := range s.Derive {
+		for _, id := range sqlIdentifiers(item.Value.(string)) {
+			add(id, "derive "+item.Key.(string))
+		}
+	}
+	for _, k := range s.Keys {
+		add(strings.ToLower(k), "keys")
+	}
+	for _, k := range s.PartitionBy {
+		add(strings.ToLower(k), "partition_by")
+	}
+	down, err := r.proj.Selection([]string{s.Table + "+"})
+	if err == nil {
+		// The models that read the table name the column first.
+		for _, direct := range []bool{true, false} {
+			for _, m := range r.proj.Models {
+				if down[m.Name] && slices.Contains(m.Deps, s.Table) == direct {
+					for _, id := range sqlIdentifiers(m.SQL) {
+						add(id, m.Name)
+					}
+				}
+			}
+		}
+	}
+	optional := map[string]bool{}
+	for _, c := range s.OptionalColumns {
+		optional[strings.ToLower(c)] = true
+	}
+	mark := func(name string) {
+		lc := strings.ToLower(name)
+		if isMeta(name) || derived[lc] || optional[lc] {
+			return
+		}
+		out[lc] = neededColumn{name: name, known: true, by: refs[lc]}
+	}
+	if snap != nil {
+		for _, f := range snap.Schema().Fields {
+			mark(f.Name)
+		}
+	}
+	for c := range s.Schema {
+		mark(c)
+	}
+	// Columns first seen in this batch: named when a file lacks them.
+	for id, by := range refs {
+		if _, ok := out[id]; !ok && !optional[id] {
+			out[id] = neededColumn{name: id, by: by}
+		}
+	}
+	return out
+}
+
+// sqlIdentifiers lists the identifiers (lower case) in SQL text, outside
+// comments and string literals.
+func sqlIdentifiers(sql string) []string {
+	var out []string
+	for i := 0; i < len(sql); {
+		c := sql[i]
+		switch {
+		case c == '-' && i+1 < len(sql) && sql[i+1] == '-':
+			for i < len(sql) && sql[i] != '\n' {
+				i++
+			}
+		case c == '/' && i+1 < len(sql) && sql[i+1] == '*':
+			end := strings.Index(sql[i+2:], "*/")
+			if end < 0 {
+				return out
+			}
+			i += end + 4
+		case c == '\'':
+			i++
+			for i < len(sql) && (sql[i] != '\'' || (i+1 < len(sql) && sql[i+1] == '\'')) {
+				if sql[i] == '\'' {
+					i++
+				}
+				i++
+			}
+			i++
+		case c == '"':
+			end := strings.IndexByte(sql[i+1:], '"')
+			if end < 0 {
+				return out
+			}
+			out = append(out, strings.ToLower(sql[i+1:i+1+end]))
+			i += end + 2
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			j := i
+			for j < len(sql) && (sql[j] == '_' || sql[j] == '$' || sql[j] >= 'a' && sql[j] <= 'z' || sql[j] >= 'A' && sql[j] <= 'Z' || sql[j] >= '0' && sql[j] <= '9') {
+				j++
+			}
+			out = append(out, strings.ToLower(sql[i:j]))
+			i = j
+		default:
+			i++
+		}
+	}
+	return out
+}
+
+// parquetColumns lists a Parquet file's columns.
+func (r *run) parquetColumns(ctx context.Context, local string) ([]string, error) {
+	res, err := r.eng.Query(ctx, "SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet("+sqlString(local)+"))")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, row := range res.Rows {
+		out = append(out, fmt.Sprint(row[0]))
+	}
+	return out, nil
+}
+
 // land loads files into the source's bronze table: reads them, types the
 // columns (rescuing what does not fit), and commits the rows with txns in
 // one commit, by the source's mode.
-func (r *run) land(ctx context.Context, s *Source, rep *TableReport, tbl *delta.Table, snap *delta.Snapshot, src engine.Source, load []landedFile, txns []delta.Txn, info map[string]any, replace bool) error {
-	lr, err := r.eng.Load(ctx, "__landed", src)
-	if err != nil {
-		return fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+func (r *run) land(ctx context.Context, s *Source, rep *TableReport, tbl *delta.Table, snap *delta.Snapshot, src engine.Source, load []landedFile, txns []delta.Txn, info map[string]any, replace bool, lr *engine.LoadResult) error {
+	if lr == nil {
+		var err error
+		if lr, err = r.eng.Load(ctx, "__landed", src); err != nil {
+			return fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+		}
 	}
 	rep.Rejected = int64(len(lr.Rejects))
 	rep.RowsIn = lr.Rows + rep.Rejected
-	for _, rj := range lr.Rejects {
-		r.logf("warning: %s: %s line %d: %s", s.Table, r.relKey(rj.File, load), rj.Line, rj.Error)
+	for i, rj := range lr.Rejects {
+		if j := slices.IndexFunc(load, func(f landedFile) bool { return f.local == rj.File }); j >= 0 {
+			lr.Rejects[i].Line = originalLine(s, load[j], rj.Line)
+		}
+		r.logf("warning: %s: %s line %d: %s", s.Table, r.relKey(rj.File, load), lr.Rejects[i].Line, rj.Error)
 	}
 	// Schema: the table's types for known columns, inferred for new ones.
 	var existing *delta.StructType

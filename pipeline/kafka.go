@@ -132,7 +132,7 @@ func (r *run) ingestKafka(ctx context.Context, s *Source, rep *TableReport) (*Ta
 		src.Files = append(src.Files, f.local)
 	}
 	info := map[string]any{"batch_id": r.batchID, "source": s.Name, "topic": s.Kafka.Topic, "offsets": offsets}
-	if err := r.land(ctx, s, rep, tbl, snap, src, load, txns, info, false); err != nil {
+	if err := r.land(ctx, s, rep, tbl, snap, src, load, txns, info, false, nil); err != nil {
 		return rep, err
 	}
 	return rep, nil

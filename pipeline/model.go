@@ -99,6 +99,13 @@ type Model struct {
 	SQL string `yaml:"-"`
 	// Deps are the tables the SQL reads (layer.table), sorted.
 	Deps []string `yaml:"-"`
+	// SQLLine is the line of File on which SQL starts (1-based): line n of
+	// SQL is line SQLLine+n-1 of the file.
+	SQLLine int `yaml:"-"`
+	// headerLine is the file line of the first header line; header holds
+	// the header's lines as written (without their "--").
+	headerLine int
+	header     []string
 
 	// Name is the table the model writes (silver.orders).
 	Name string `yaml:"name"`
@@ -185,6 +192,7 @@ func loadModels(fsys fs.FS, dir string, vars map[string]any) ([]*Model, error) {
 func ParseModel(file, text string, vars map[string]any) (*Model, error) {
 	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
 	var header []string
+	headerLine := 0
 	i := 0
 	for ; i < len(lines); i++ {
 		l := strings.TrimSpace(lines[i])
@@ -194,10 +202,17 @@ func ParseModel(file, text string, vars map[string]any) (*Model, error) {
 		if !strings.HasPrefix(l, "--") {
 			break
 		}
+		if len(header) == 0 {
+			headerLine = i + 1
+		}
 		h := strings.TrimPrefix(lines[i][strings.Index(lines[i], "--")+2:], " ")
 		header = append(header, h)
 	}
-	m := &Model{File: file}
+	m := &Model{File: file, headerLine: headerLine, header: header}
+	m.SQLLine = i + 1
+	for j := i; j < len(lines) && strings.TrimSpace(lines[j]) == ""; j++ {
+		m.SQLLine = j + 2
+	}
 	if err := yaml.UnmarshalWithOptions([]byte(strings.Join(header, "\n")), m, yaml.Strict()); err != nil {
 		return nil, &ConfigError{File: file, Msg: "header: " + yaml.FormatError(err, false, false)}
 	}

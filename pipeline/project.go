@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"path"
@@ -212,11 +213,37 @@ type Source struct {
 	// numbers); a file whose name sorts before the newest ingested one is
 	// then never seen.
 	Listing string `yaml:"listing"`
+	// OnChange says what happens when a landing file that was already
+	// ingested changes (is rewritten, grows or is touched): "ignore"
+	// (default, as Auto Loader: a warning, the change is not ingested),
+	// "reingest" (its whole new content is ingested again) or "append_new"
+	// (only the complete lines past what was ingested: growing logs).
+	// Replace sources always reload.
+	OnChange OnChange `yaml:"on_change"`
+	// OptionalColumns may be missing from a CSV or Parquet file (its rows
+	// get NULL) even though a model reads them; a file lacking any other
+	// column that the table has and a model reads is set aside.
+	OptionalColumns []string `yaml:"optional_columns"`
 	// Kafka, when set, reads the source from a Kafka topic (or Azure Event
 	// Hubs through its Kafka endpoint) instead of landing files; records
 	// are JSON objects.
 	Kafka *kafkasrc.Config `yaml:"kafka"`
 }
+
+// OnChange is what a source does with a landing file that changed after
+// it was ingested.
+type OnChange string
+
+// What a changed landing file does.
+const (
+	// OnChangeIgnore keeps what was ingested and reports the change.
+	OnChangeIgnore OnChange = "ignore"
+	// OnChangeReingest ingests the file's whole new content again.
+	OnChangeReingest OnChange = "reingest"
+	// OnChangeAppendNew ingests only the complete lines past the bytes
+	// already ingested (for files that only grow, like JSON-lines logs).
+	OnChangeAppendNew OnChange = "append_new"
+)
 
 // CSVOptions is a CSV dialect.
 type CSVOptions struct {
@@ -439,6 +466,11 @@ func (s *Source) validate() error {
 			return fmt.Errorf("keys: invalid column name %q", k)
 		}
 	}
+	for _, k := range s.OptionalColumns {
+		if !identRE.MatchString(k) {
+			return fmt.Errorf("optional_columns: invalid column name %q", k)
+		}
+	}
 	for _, item := range s.Derive {
 		k, ok := item.Key.(string)
 		if !ok || !identRE.MatchString(k) {
@@ -459,6 +491,22 @@ func (s *Source) validate() error {
 	case "full", "incremental":
 	default:
 		return fmt.Errorf("listing: unknown value %q (full or incremental)", s.Listing)
+	}
+	switch s.OnChange {
+	case "":
+		s.OnChange = OnChangeIgnore
+	case OnChangeIgnore, OnChangeReingest, OnChangeAppendNew:
+		if s.Mode == ModeReplace && s.OnChange != OnChangeIgnore {
+			return fmt.Errorf("on_change: %s does not apply to mode replace (a replace source reloads all its files whenever one changes)", s.OnChange)
+		}
+		if s.Kafka != nil {
+			return fmt.Errorf("on_change: a Kafka source reads a topic, not files: remove on_change")
+		}
+		if s.OnChange == OnChangeAppendNew && s.Format == "parquet" {
+			return fmt.Errorf("on_change: append_new reads the lines a file gained: csv or json only, not parquet")
+		}
+	default:
+		return fmt.Errorf("on_change: unknown value %q (ignore, reingest or append_new)", s.OnChange)
 	}
 	if s.Kafka != nil {
 		if s.Format != "json" {
@@ -649,7 +697,11 @@ func (p *Project) Selection(selectors []string) (map[string]bool, error) {
 	for _, sel := range selectors {
 		t := strings.TrimSuffix(strings.TrimPrefix(sel, "+"), "+")
 		if !known[t] {
-			return nil, fmt.Errorf("pipeline: select %q: no source or model writes %s", sel, t)
+			msg := fmt.Sprintf("pipeline: select %q: no source or model writes %s", sel, t)
+			if near := nearest(t, slices.Sorted(maps.Keys(known))); len(near) > 0 {
+				msg += " (did you mean " + strings.Join(near, " or ") + "?)"
+			}
+			return nil, errors.New(msg)
 		}
 		out[t] = true
 		if strings.HasSuffix(sel, "+") {
@@ -660,4 +712,52 @@ func (p *Project) Selection(selectors []string) (map[string]bool, error) {
 		}
 	}
 	return out, nil
+}
+
+// nearest returns the names closest to name by edit distance (at most 3
+// of them, none farther than a third of name's length, at least 2 edits
+// allowed), or the names that contain name or its last part.
+func nearest(name string, names []string) []string {
+	limit := max(2, len(name)/3)
+	best := limit + 1
+	var out []string
+	for _, n := range names {
+		d := editDistance(strings.ToLower(name), strings.ToLower(n))
+		switch {
+		case d < best:
+			best, out = d, []string{n}
+		case d == best:
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		_, last, _ := strings.Cut(name, ".")
+		for _, n := range names {
+			if len(last) >= 3 && strings.Contains(n, last) || len(name) >= 3 && strings.Contains(n, name) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out[:min(len(out), 3)]
+}
+
+// editDistance is the Levenshtein distance of a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

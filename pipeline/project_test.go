@@ -36,6 +36,10 @@ func TestLoadErrors(t *testing.T) {
 		{"upsert_without_keys", cfg("upsert_without_keys"), []string{cfg("upsert_without_keys") + ": sources.orders: mode upsert needs keys"}},
 		{"bad_schema_type", cfg("bad_schema_type"), []string{cfg("bad_schema_type") + `: sources.orders: schema.order_id: unknown type "varchar2"`}},
 		{"bad_delimiter", cfg("bad_delimiter"), []string{cfg("bad_delimiter") + `: sources.orders: csv.delimiter "||" must be one character`}},
+		{"unknown_on_change", cfg("unknown_on_change"), []string{cfg("unknown_on_change") + `: sources.orders: on_change: unknown value "skip" (ignore, reingest or append_new)`}},
+		{"on_change_replace", cfg("on_change_replace"), []string{cfg("on_change_replace") + `: sources.customers: on_change: reingest does not apply to mode replace`}},
+		{"on_change_append_new_parquet", cfg("on_change_append_new_parquet"), []string{cfg("on_change_append_new_parquet") + `: sources.events: on_change: append_new reads the lines a file gained: csv or json only, not parquet`}},
+		{"bad_optional_column", cfg("bad_optional_column"), []string{cfg("bad_optional_column") + `: sources.orders: optional_columns: invalid column name "price;"`}},
 		{"source_path_escapes", cfg("source_path_escapes"), []string{cfg("source_path_escapes") + `: sources.orders: path "../elsewhere" must be relative to the landing root`}},
 		// Two sources writing one table: named by the project's
 		// medallion.yaml like every other error in that file.

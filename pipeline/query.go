@@ -38,6 +38,9 @@ type Session struct {
 	// version has not moved keeps its binding (and its catalog oid).
 	versions map[string]int64
 	views    map[string]bool
+	// broken holds the damaged tables (see DamagedTableError): left
+	// unbound, so that the other tables stay queryable.
+	broken map[string]error
 }
 
 // SessionOptions configure OpenSessionWith.
@@ -71,7 +74,7 @@ func OpenSessionWith(ctx context.Context, proj *Project, opts SessionOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{proj: proj, opts: opts, lake: lake, eng: eng}
+	s := &Session{proj: proj, opts: opts, lake: lake, eng: eng, broken: map[string]error{}}
 	if err := s.Refresh(ctx); err != nil {
 		eng.Close()
 		return nil, err
@@ -97,6 +100,7 @@ func (s *Session) Refresh(ctx context.Context) error {
 	}
 	bound := map[string]bool{}
 	changed := map[string]bool{}
+	s.broken = map[string]error{}
 	for _, n := range names {
 		snap, err := s.lake.Snapshot(ctx, n)
 		if err != nil {
@@ -105,13 +109,19 @@ func (s *Session) Refresh(ctx context.Context) error {
 		if snap == nil {
 			continue
 		}
-		bound[n] = true
 		if v, ok := s.versions[n]; ok && v == snap.Version() {
+			bound[n] = true
 			continue
 		}
 		if err := s.eng.Bind(ctx, n, snap, nil); err != nil {
+			if derr := checkDamage(ctx, s.lake, n, snap); derr != nil {
+				s.broken[n] = derr
+				delete(s.versions, n)
+				continue
+			}
 			return err
 		}
+		bound[n] = true
 		s.versions[n] = snap.Version()
 		changed[n] = true
 	}
@@ -129,6 +139,11 @@ func (s *Session) Refresh(ctx context.Context) error {
 			moved = moved || changed[d]
 		}
 		if !ok {
+			for _, d := range m.Deps {
+				if err, damaged := s.broken[d]; damaged {
+					s.broken[m.Name] = err
+				}
+			}
 			continue
 		}
 		bound[m.Name] = true
@@ -204,6 +219,9 @@ func (s *Session) prepare(ctx context.Context, sql string) (string, error) {
 	})
 	if rerr != nil {
 		return "", rerr
+	}
+	if err := brokenRef(sql, s.broken); err != nil {
+		return "", err
 	}
 	if !s.sealed {
 		if err := s.eng.Sandbox(ctx, s.allowedDirs()); err != nil {
@@ -320,7 +338,14 @@ func insideLake(loc, lakeRoot string) bool {
 func checkModels(ctx context.Context, eng engine.Engine, proj *Project) error {
 	for _, m := range proj.Models {
 		if err := eng.CheckQuery(ctx, m.SQL); errors.Is(err, engine.ErrNotQuery) {
-			return &ConfigError{File: m.File, Msg: fmt.Sprintf("model %s must be exactly one SELECT: %v", m.Name, err)}
+			// The parser reads the SQL inside a subquery as one statement,
+			// so its error points at the line where the second statement
+			// (or the statement that is not a query) starts.
+			line := 0
+			if werr := eng.CheckQuery(ctx, "SELECT * FROM (\n"+m.SQL+"\n)"); werr != nil && !errors.Is(werr, engine.ErrNotQuery) {
+				line = m.sqlError(werr, 2, nil).Line
+			}
+			return m.errorAt(line, fmt.Sprintf("a model must be exactly one SELECT: %v", err))
 		} else if err != nil && ctx.Err() != nil {
 			return err
 		}

@@ -56,6 +56,12 @@ type RunOptions struct {
 	// table), "silver.orders+" (it and everything downstream),
 	// "+gold.total_revenue" (it and everything upstream). Empty: all.
 	Select []string
+	// Lease is the project's writer lease when the caller already holds it
+	// (a stream holds it across a batch and its compaction); the caller
+	// then passes the lease's Context as ctx. Nil: Run takes the lease
+	// itself for its duration, waiting (and saying so through Log) while
+	// another process holds it. See AcquireLease.
+	Lease *Lease
 }
 
 // Report is what a run did, per table.
@@ -71,7 +77,7 @@ type Report struct {
 // Changed reports whether the run committed to any table.
 func (r *Report) Changed() bool {
 	for _, t := range r.Tables {
-		if t.Status == StatusOK && t.Kind != "view" {
+		if t.Status == StatusOK && t.Kind != "view" || t.ChangedFiles+t.BadFiles > 0 {
 			return true
 		}
 	}
@@ -109,6 +115,10 @@ type TableReport struct {
 	// Files is the number of landing files read; Pending are new files
 	// (or, for a Kafka source, records) left for the next run.
 	Files, Pending int
+	// ChangedFiles are landing files found changed since they were
+	// ingested (handled by the source's on_change); BadFiles are files set
+	// aside in medallion.bad_files by this run.
+	ChangedFiles, BadFiles int
 	// Arrival is when the oldest file of the batch landed (its
 	// modification time), for freshness.
 	Arrival time.Time
@@ -141,6 +151,28 @@ type run struct {
 	// boundVersion is the version each table is bound at in the engine.
 	boundVersion map[string]int64
 	readers      map[string]int
+	// valid is the pre-run check of the models (validate.go); checkedAll
+	// says every model passed it.
+	valid      *validation
+	checkedAll bool
+	// refresh holds the models this run recomputes in full because their
+	// definition (or an upstream model's) changed; fingerprints caches
+	// Project.Fingerprint.
+	refresh      map[string]bool
+	fingerprints map[string]string
+}
+
+// full reports whether the run recomputes table from scratch.
+func (r *run) full(table string) bool { return r.opts.FullRefresh || r.refresh[table] }
+
+// fingerprint is the model's definition fingerprint, computed once a run.
+func (r *run) fingerprint(m *Model) string {
+	if fp, ok := r.fingerprints[m.Name]; ok {
+		return fp
+	}
+	fp := r.proj.Fingerprint(m)
+	r.fingerprints[m.Name] = fp
+	return fp
 }
 
 // Run runs one update of the project: new landing files into bronze, then
@@ -152,6 +184,14 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 	rep := &Report{RunID: r.batchID, Started: r.started}
 	if err != nil {
 		return rep, err
+	}
+	if opts.Lease == nil {
+		lease, err := AcquireLease(ctx, r.lake, LeaseOptions{Holder: "medallion run " + r.batchID, Log: opts.Log})
+		if err != nil {
+			return rep, err
+		}
+		defer lease.Release(context.WithoutCancel(ctx))
+		ctx = lease.Context()
 	}
 	landing := proj.Resolve(proj.Config.Landing)
 	if !strings.Contains(landing, "://") {
@@ -167,6 +207,9 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 	}
 	defer r.eng.Close()
 	runErr := r.all(ctx, rep)
+	if cause := context.Cause(ctx); errors.Is(cause, ErrLeaseLost) {
+		runErr = errors.Join(runErr, cause)
+	}
 	rep.Finished = r.opts.Now()
 	rep.Status = StatusOK
 	if runErr != nil {
@@ -191,7 +234,8 @@ func newRun(ctx context.Context, proj *Project, opts RunOptions, suffix string) 
 	if opts.Log == nil {
 		opts.Log = func(string) {}
 	}
-	r := &run{proj: proj, opts: opts, started: opts.Now(), bound: map[string]bool{}, boundVersion: map[string]int64{}}
+	r := &run{proj: proj, opts: opts, started: opts.Now(), bound: map[string]bool{}, boundVersion: map[string]int64{},
+		refresh: map[string]bool{}, fingerprints: map[string]string{}}
 	r.batchID = r.started.UTC().Format("20060102T150405Z") + suffix
 	var err error
 	r.lake, err = OpenLake(ctx, proj.Resolve(proj.Config.Lake), opts.Delta)
@@ -269,13 +313,24 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func (r *run) logf(format string, args ...any) { r.opts.Log(fmt.Sprintf(format, args...)) }
+func (r *run) logf(format string, args ...any) {
+	if r.opts.Log != nil { // a run made for an append (job history) has no log
+		r.opts.Log(fmt.Sprintf(format, args...))
+	}
+}
 
 // all runs sources, then models in order.
 func (r *run) all(ctx context.Context, rep *Report) error {
 	selected, err := r.proj.Selection(r.opts.Select)
 	if err != nil {
 		return err
+	}
+	// Every model is checked against the current schemas before anything
+	// is written; models whose inputs do not exist yet are checked once the
+	// sources have created them, before any model runs.
+	defer r.closeValidation()
+	if broken, err := r.validate(ctx); err != nil || len(broken) > 0 {
+		return r.brokenModels(rep, broken, err)
 	}
 	failed := map[string]bool{}
 	var errs []error
@@ -284,9 +339,10 @@ func (r *run) all(ctx context.Context, rep *Report) error {
 			continue
 		}
 		start := r.opts.Now()
-		tr, err := r.ingest(ctx, s)
+		tr, err := replan(r, s.Table, func() (*TableReport, error) { return r.ingest(ctx, s) })
 		tr.Duration = r.opts.Now().Sub(start)
 		if err != nil {
+			err = r.explainDamage(ctx, err, s.Table)
 			tr.Status, tr.Error = StatusFailed, err.Error()
 			failed[s.Table] = true
 			errs = append(errs, fmt.Errorf("source %s: %w", s.Name, err))
@@ -297,6 +353,10 @@ func (r *run) all(ctx context.Context, rep *Report) error {
 			return errors.Join(append(errs, ctx.Err())...)
 		}
 	}
+	if broken, err := r.validate(ctx); err != nil || len(broken) > 0 {
+		return errors.Join(append(errs, r.brokenModels(rep, broken, err))...)
+	}
+	r.closeValidation()
 	order, err := r.proj.Order()
 	if err != nil {
 		return err
@@ -311,11 +371,16 @@ func (r *run) all(ctx context.Context, rep *Report) error {
 			tr = &TableReport{Table: m.Name, Kind: string(m.Materialized), Status: StatusSkipped, Error: "upstream " + up + " failed"}
 			failed[m.Name] = true
 		} else {
-			tr, err = r.model(ctx, m)
+			tr, err = replan(r, m.Name, func() (*TableReport, error) { return r.model(ctx, m) })
 			if err != nil {
+				err = r.explainDamage(ctx, err, append(r.tableInputs(m), m.Name)...)
 				tr.Status, tr.Error = StatusFailed, err.Error()
 				failed[m.Name] = true
-				errs = append(errs, fmt.Errorf("model %s (%s): %w", m.Name, m.File, err))
+				if merr := (*ModelError)(nil); errors.As(err, &merr) {
+					errs = append(errs, err)
+				} else {
+					errs = append(errs, fmt.Errorf("model %s (%s): %w", m.Name, m.File, err))
+				}
 			}
 		}
 		tr.Duration = r.opts.Now().Sub(start)
@@ -326,6 +391,40 @@ func (r *run) all(ctx context.Context, rep *Report) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// brokenModels ends a run whose pre-run check failed: nothing more is
+// written; each broken model is reported failed (the run log records them).
+func (r *run) brokenModels(rep *Report, broken []*ModelError, err error) error {
+	if err != nil {
+		return err
+	}
+	for _, e := range broken {
+		tr := &TableReport{Table: e.Model, Kind: "model", Status: StatusFailed, Error: e.Error()}
+		if m := r.proj.Model(e.Model); m != nil && m.Materialized == View {
+			tr.Kind = "view"
+		}
+		rep.Tables = append(rep.Tables, tr) // not logged: the error says it
+	}
+	return modelErrors(broken)
+}
+
+// replanAttempts bounds how often a table whose commit conflicted with a
+// concurrent writer is planned again in one run.
+const replanAttempts = 5
+
+// replan runs one table's step and, when its commit conflicted with another
+// writer's (delta.ErrConcurrentModification: the input it read or the
+// progress it recorded changed under it), plans and runs it again on the new
+// state. Nothing of a conflicting attempt was committed.
+func replan(r *run, table string, step func() (*TableReport, error)) (*TableReport, error) {
+	for attempt := 1; ; attempt++ {
+		tr, err := step()
+		if err == nil || !errors.Is(err, delta.ErrConcurrentModification) || attempt >= replanAttempts {
+			return tr, err
+		}
+		r.logf("%s: another writer committed first (%v); planning again", table, err)
+	}
 }
 
 func (r *run) failedUpstream(m *Model, failed map[string]bool) string {
@@ -349,12 +448,21 @@ func (r *run) logTable(t *TableReport) {
 		if t.Quarantined+t.Dropped+t.Duplicates+t.Rescued+t.Rejected+t.Replaced > 0 {
 			extra = fmt.Sprintf(" (quarantined %d, dropped %d, duplicates %d, replaced %d, rescued %d, rejected %d)", t.Quarantined, t.Dropped, t.Duplicates, t.Replaced, t.Rescued, t.Rejected)
 		}
+		extra += landingExtra(t)
 		r.logf("%-34s %-10s in %8d  out %8d  v%-4d %6s%s", t.Table, t.Status, t.RowsIn, t.RowsOut, t.Version, t.Duration.Round(time.Millisecond), extra)
 	case t.Status == StatusFailed || t.Status == StatusSkipped || t.Status == StatusWaiting:
 		r.logf("%-34s %-10s %s", t.Table, t.Status, t.Error)
 	default:
-		r.logf("%-34s %-10s", t.Table, t.Status)
+		r.logf("%-34s %-10s%s", t.Table, t.Status, landingExtra(t))
 	}
+}
+
+// landingExtra notes a source's changed and set-aside files.
+func landingExtra(t *TableReport) string {
+	if t.ChangedFiles+t.BadFiles == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (changed files %d, bad files %d)", t.ChangedFiles, t.BadFiles)
 }
 
 // bind makes a table's latest snapshot visible to the engine under its
@@ -433,9 +541,27 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	if err != nil {
 		return tr, err
 	}
+	// A changed definition (of the model or of a model upstream: the
+	// fingerprint covers them) recomputes the model in full.
+	var txns []delta.Txn
+	fp := r.fingerprint(m)
+	if stored := StoredFingerprint(own, m.Name); stored != fp {
+		if own != nil {
+			r.refresh[m.Name] = true
+			if up := r.refreshedUpstream(m); up != "" {
+				r.logf("%s: upstream %s was recomputed; recomputing in full", m.Name, up)
+			} else {
+				r.logf("%s: %s (or a model it reads) changed since the last run; recomputing in full", m.Name, m.File)
+			}
+		}
+		defVersion := int64(0)
+		if own != nil {
+			defVersion = own.Version() + 1
+		}
+		txns = append(txns, delta.Txn{AppID: definitionTxn(m.Name, fp), Version: defVersion})
+	}
 	// What changed since this model last ran?
 	var changed []string
-	var txns []delta.Txn
 	for _, in := range inputs {
 		last := int64(-1)
 		if own != nil {
@@ -446,20 +572,20 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		if last != versions[in] {
 			changed = append(changed, in)
 			txns = append(txns, delta.Txn{AppID: modelTxn(m.Name, in), Version: versions[in]})
-		} else if r.opts.FullRefresh {
+		} else if r.full(m.Name) {
 			changed = append(changed, in) // recomputed; its txn is already recorded
 		}
 	}
-	if own != nil && len(changed) == 0 {
+	if own != nil && len(changed) == 0 && !r.refresh[m.Name] {
 		tr.Status, tr.Version = StatusUpToDate, own.Version()
 		return tr, nil
 	}
 	if m.Window != nil {
-		return r.window(ctx, m, tr, tbl, own, versions, snaps, txns)
+		return r.window(ctx, m, tr, tbl, own, versions, snaps, txns, fp)
 	}
 	sqlText := m.SQL
 	incremental := false
-	if m.Incremental != "" && own != nil && !r.opts.FullRefresh {
+	if m.Incremental != "" && own != nil && !r.full(m.Name) {
 		last, ok := own.TxnVersion(modelTxn(m.Name, m.Incremental))
 		if ok {
 			inTbl, err := r.lake.Table(ctx, m.Incremental)
@@ -483,7 +609,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		}
 	}
 	grouped := false
-	if len(m.IncrementalBy) > 0 && own != nil && !r.opts.FullRefresh {
+	if len(m.IncrementalBy) > 0 && own != nil && !r.full(m.Name) {
 		for _, d := range m.Deps {
 			if err := r.materialize(ctx, d); err != nil {
 				return tr, err
@@ -504,7 +630,10 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		}
 	}
 	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __result AS "+sqlText); err != nil {
-		return tr, err
+		if ctx.Err() != nil {
+			return tr, err
+		}
+		return tr, m.sqlError(err, 1, nil)
 	}
 	cnt, err := r.eng.Query(ctx, "SELECT count(*) FROM __result")
 	if err != nil {
@@ -526,7 +655,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 			}
 		}
 	}
-	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "incremental": incremental || grouped}
+	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "incremental": incremental || grouped, "definition": fp}
 	w := writeSpec{table: m.Name, tbl: tbl, snap: own, relation: "__checked", schema: schema, partitionBy: m.PartitionBy,
 		keys: m.Keys, sequenceBy: seq, txns: txns, info: info}
 	var cr delta.CommitResult
@@ -546,6 +675,22 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		return tr, err
 	}
 	return tr, r.committed(ctx, m.Name, cr, tr)
+}
+
+// refreshedUpstream names a table the model reads (directly or through
+// views) that this run recomputes in full, or "".
+func (r *run) refreshedUpstream(m *Model) string {
+	for _, d := range m.Deps {
+		if r.refresh[d] {
+			return d
+		}
+		if dm := r.proj.Model(d); dm != nil && dm.Materialized == View {
+			if up := r.refreshedUpstream(dm); up != "" {
+				return up
+			}
+		}
+	}
+	return ""
 }
 
 // committed records a model's commit in its report and binds the committed
@@ -578,7 +723,10 @@ func (r *run) materialize(ctx context.Context, name string) error {
 			}
 		}
 		if err := r.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(Layer(name))+"; CREATE OR REPLACE VIEW "+qualifiedIdent(name)+" AS "+m.SQL); err != nil {
-			return fmt.Errorf("view %s: %w", name, err)
+			if ctx.Err() != nil {
+				return fmt.Errorf("view %s: %w", name, err)
+			}
+			return m.sqlError(err, 1, nil)
 		}
 		r.bound[name] = true
 	}
@@ -636,20 +784,39 @@ func qualifiedIdent(name string) string {
 	return sqlIdent(l) + "." + sqlIdent(t)
 }
 
-// saveReport appends the run's table reports to the medallion.runs table.
-func (r *run) saveReport(ctx context.Context, rep *Report) error {
-	if len(rep.Tables) == 0 {
-		return nil
+// Logged reports whether the table's part of a run is recorded in
+// medallion.runs: what ran is (a commit, a failure, a skip, a wait); a table
+// that was up to date, or a view (recomputed by its readers), is not.
+func (t *TableReport) Logged() bool {
+	switch {
+	case t.ChangedFiles+t.BadFiles > 0:
+		return true
+	case t.Status == StatusUpToDate:
+		return false
+	case t.Kind == "view" && t.Status == StatusOK:
+		return false
 	}
+	return true
+}
+
+// saveReport appends the run's table reports to the medallion.runs table:
+// one row per table that ran (TableReport.Logged).
+func (r *run) saveReport(ctx context.Context, rep *Report) error {
 	var rows []string
 	for _, t := range rep.Tables {
-		rows = append(rows, fmt.Sprintf("(%s, %s::TIMESTAMPTZ, %s::TIMESTAMPTZ, %s, %s, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s)",
+		if !t.Logged() {
+			continue
+		}
+		rows = append(rows, fmt.Sprintf("(%s, %s::TIMESTAMPTZ, %s::TIMESTAMPTZ, %s, %s, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s, %d, %d)",
 			sqlString(rep.RunID), sqlString(rep.Started.UTC().Format(time.RFC3339Nano)), sqlString(rep.Finished.UTC().Format(time.RFC3339Nano)),
 			sqlString(rep.Status), sqlString(t.Table), sqlString(t.Kind), sqlString(t.Status),
 			t.RowsIn, t.RowsOut, t.Quarantined, t.Dropped, t.Duplicates, t.Replaced, t.Rescued, t.Rejected, t.Files, t.Version, t.Duration.Milliseconds(),
-			nullableString(t.Error)))
+			nullableString(t.Error), t.ChangedFiles, t.BadFiles))
 	}
-	q := "SELECT * FROM (VALUES " + strings.Join(rows, ", ") + ") AS v(run_id, started_at, finished_at, run_status, table_name, kind, status, rows_in, rows_out, quarantined, dropped, duplicates, replaced, rescued, rejected, files, version, duration_ms, error)"
+	if len(rows) == 0 {
+		return nil
+	}
+	q := "SELECT * FROM (VALUES " + strings.Join(rows, ", ") + ") AS v(run_id, started_at, finished_at, run_status, table_name, kind, status, rows_in, rows_out, quarantined, dropped, duplicates, replaced, rescued, rejected, files, version, duration_ms, error, changed_files, bad_files)"
 	return r.appendQuery(ctx, RunsTable, q, map[string]any{"batch_id": rep.RunID})
 }
 
@@ -672,10 +839,30 @@ func (r *run) appendQuery(ctx context.Context, table, q string, info map[string]
 		return err
 	}
 	w := writeSpec{table: table, tbl: tbl, snap: snap, relation: "__append", schema: schema, info: info}
-	if _, err := r.appendRows(ctx, w, &TableReport{}); err != nil {
+	cr, err := r.appendRows(ctx, w, &TableReport{})
+	if err != nil {
 		return fmt.Errorf("pipeline: append to %s: %w", table, err)
 	}
+	compactInternal(ctx, table, tbl, cr.Snapshot, r.logf)
 	return nil
+}
+
+// InternalCompactFiles is how many data files an internal table
+// (medallion.runs, medallion.job_runs) may hold before the append that
+// exceeds it compacts the table: one small file per run would otherwise
+// pile up without bound.
+const InternalCompactFiles = 16
+
+// compactInternal compacts an internal table once it holds more than
+// InternalCompactFiles files. A compaction that loses a race to another
+// writer is left for a later append; the append itself has committed.
+func compactInternal(ctx context.Context, name string, tbl *delta.Table, snap *delta.Snapshot, logf func(string, ...any)) {
+	if snap == nil || snap.NumFiles() <= InternalCompactFiles {
+		return
+	}
+	if _, err := tbl.Optimize(ctx, &delta.OptimizeOptions{}); err != nil && !errors.Is(err, delta.ErrConcurrentModification) {
+		logf("warning: compacting %s: %v", name, err)
+	}
 }
 
 // RunsTable is the system table that keeps every run's report.

@@ -297,8 +297,23 @@ func TestSelectors(t *testing.T) {
 			t.Errorf("Selection(%v) = %v, want %v", tc.sel, names, tc.want)
 		}
 	}
-	if _, err := proj.Selection([]string{"gold.nope+"}); err == nil || !strings.Contains(err.Error(), "gold.nope") {
-		t.Fatalf("unknown table: %v", err)
+	// An unknown table is named, with the nearest tables when some are near.
+	for _, tc := range []struct{ sel, want string }{
+		{"gold.nope+", `select "gold.nope+": no source or model writes gold.nope`},
+		{"gold.stok", "(did you mean gold.stock?)"},
+		{"+silver.item", "(did you mean silver.items?)"},
+		{"stock", "(did you mean gold.stock?)"},
+		{"gold.valeu", "(did you mean gold.value?)"},
+		{"bronze.itemz", "(did you mean bronze.items?)"},
+		{"gold.stockk", "(did you mean gold.stock?)"},
+	} {
+		_, err := proj.Selection([]string{tc.sel})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Selection(%q): %v, want it to say %q", tc.sel, err, tc.want)
+		}
+	}
+	if _, err := proj.Selection([]string{"nonexistent.table"}); err == nil || strings.Contains(err.Error(), "did you mean") {
+		t.Errorf("a name near nothing: %v, want no suggestion", err)
 	}
 	// A run of +gold.stock leaves gold.value alone.
 	rep, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{Select: []string{"+gold.stock"}})

@@ -13,7 +13,10 @@ import (
 // watermarkTxn is the txn appId under which a window model records its
 // watermark (the version is the watermark in Unix milliseconds), committed
 // with the windows it finalized.
-func watermarkTxn(model string) string { return "medallion/watermark/" + model }
+// The appId ends with the fingerprint of the model's definition.
+func watermarkTxn(model, fingerprint string) string {
+	return "medallion/watermark/" + model + "/" + fingerprint
+}
 
 // window runs an event-time window model: it finds the rows its source
 // gained since the last run, moves the ones whose windows were all
@@ -22,7 +25,11 @@ func watermarkTxn(model string) string { return "medallion/watermark/" + model }
 // watermark), advances the watermark to the newest event time minus the
 // allowed lateness, and appends the rows of the windows that closed in
 // between — each window exactly once.
-func (r *run) window(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Table, own *delta.Snapshot, versions map[string]int64, snaps map[string]*delta.Snapshot, txns []delta.Txn) (*TableReport, error) {
+//
+// A changed definition recomputes every window from scratch and replaces the
+// table; the watermark is recorded per definition (watermarkTxn), so the
+// new definition's watermark starts afresh. The late table keeps its rows.
+func (r *run) window(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Table, own *delta.Snapshot, versions map[string]int64, snaps map[string]*delta.Snapshot, txns []delta.Txn, fp string) (*TableReport, error) {
 	w := m.Window
 	src := w.Source
 	size, slide, lateness := w.Size.Milliseconds(), w.Slide.Milliseconds(), w.Lateness.Milliseconds()
@@ -30,8 +37,8 @@ func (r *run) window(ctx context.Context, m *Model, tr *TableReport, tbl *delta.
 
 	var w0 int64 = -1 << 62 // no watermark yet
 	last := int64(-1)
-	if own != nil {
-		if v, ok := own.TxnVersion(watermarkTxn(m.Name)); ok {
+	if own != nil && !r.refresh[m.Name] {
+		if v, ok := own.TxnVersion(watermarkTxn(m.Name, fp)); ok {
 			w0 = v - 1<<62
 		}
 		if v, ok := own.TxnVersion(modelTxn(m.Name, src)); ok {
@@ -79,7 +86,10 @@ WHERE __ws + %d > %d AND __ws + %d <= %d`,
 	}
 	sqlText := replaceTableRef(m.SQL, src, "__window_input")
 	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __result AS "+sqlText); err != nil {
-		return tr, err
+		if ctx.Err() != nil {
+			return tr, err
+		}
+		return tr, m.sqlError(err, 1, map[string]string{"__window_input": src})
 	}
 	if err := r.expect(ctx, m, tbl, tr); err != nil {
 		return tr, err
@@ -88,10 +98,22 @@ WHERE __ws + %d > %d AND __ws + %d <= %d`,
 	if err != nil {
 		return tr, err
 	}
-	txns = append(txns, delta.Txn{AppID: watermarkTxn(m.Name), Version: w1 + 1<<62})
-	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "watermark": time.UnixMilli(w1).UTC()}
+	if own == nil || r.refresh[m.Name] || w1 != w0 {
+		// Only a watermark that moved (or a new definition's first) is
+		// committed: re-committing the same one (a batch that brings no
+		// newer event, say after a compaction of the source) would be a
+		// txn already applied next to a new one, which Commit rejects as a
+		// partial replay.
+		txns = append(txns, delta.Txn{AppID: watermarkTxn(m.Name, fp), Version: w1 + 1<<62})
+	}
+	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "watermark": time.UnixMilli(w1).UTC(), "definition": fp}
 	ws := writeSpec{table: m.Name, tbl: tbl, snap: own, relation: "__checked", schema: schema, partitionBy: m.PartitionBy, txns: txns, info: info}
-	cr, err := r.appendRows(ctx, ws, tr)
+	var cr delta.CommitResult
+	if r.refresh[m.Name] {
+		cr, err = r.overwrite(ctx, ws, tr)
+	} else {
+		cr, err = r.appendRows(ctx, ws, tr)
+	}
 	if err != nil {
 		return tr, err
 	}

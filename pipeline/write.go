@@ -113,7 +113,9 @@ func (r *run) appendRows(ctx context.Context, w writeSpec, tr *TableReport) (del
 		return delta.CommitResult{}, err
 	}
 	tr.RowsOut = res.Rows
-	return w.tbl.Append(ctx, res.Adds, r.writeOptions(w, md, "WRITE"))
+	wo := r.writeOptions(w, md, "WRITE")
+	wo.Base = w.snap // the state the rows were computed from: see delta.WriteOptions.Base
+	return w.tbl.Append(ctx, res.Adds, wo)
 }
 
 // overwrite replaces the table's rows with the relation's (deduplicated by
@@ -125,7 +127,7 @@ func (r *run) overwrite(ctx context.Context, w writeSpec, tr *TableReport) (delt
 	}
 	tr.Duplicates += dups
 	var md *delta.Metadata
-	if w.snap != nil && r.opts.FullRefresh {
+	if w.snap != nil && r.full(w.table) {
 		// A full refresh may change the schema or partitioning outright.
 		m := *w.snap.Metadata()
 		m.SchemaString = w.schema.String()
@@ -208,6 +210,9 @@ func (r *run) merge(ctx context.Context, w writeSpec, tr *TableReport) (delta.Co
 func commitRewrite(ctx context.Context, w writeSpec, md *delta.Metadata, params map[string]any, removed, added []*delta.Add) (delta.CommitResult, error) {
 	tx := w.tbl.Begin(w.snap)
 	tx.SetOperation("MERGE", params)
+	// A MERGE read the whole table to match keys: it is never a blind
+	// append, and any concurrent data change conflicts with it.
+	tx.ReadAll()
 	for _, a := range removed {
 		tx.RemoveAdd(a, true)
 	}

@@ -125,7 +125,9 @@ func TestKilledStreamLosesNothing(t *testing.T) {
 	next := 0
 	for round := 0; next < len(trickle) || round < 4; round++ {
 		cmd := exec.Command(exe, "-test.run=^$")
-		cmd.Env = append(os.Environ(), childEnv+"="+dir)
+		// A killed child leaves the writer lease held: the next one takes
+		// it over once it expires, so keep the expiry short.
+		cmd.Env = append(os.Environ(), childEnv+"="+dir, pipeline.LeaseExpiryEnv+"=2s")
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -146,6 +148,7 @@ func TestKilledStreamLosesNothing(t *testing.T) {
 		_ = cmd.Wait()
 	}
 	// A last, undisturbed pass over whatever is left.
+	t.Setenv(pipeline.LeaseExpiryEnv, "2s")
 	proj, err := pipeline.Load(dir)
 	if err != nil {
 		t.Fatal(err)

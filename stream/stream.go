@@ -74,6 +74,8 @@ type Options struct {
 	Metrics *Metrics
 	// OnBatch, when set, is called after every batch with its report.
 	OnBatch func(*pipeline.Report)
+	// OnBatchStart, when set, is called as every batch starts.
+	OnBatchStart func()
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -122,8 +124,22 @@ func Run(ctx context.Context, proj *pipeline.Project, opts Options) error {
 	failures := 0
 	for batch := 1; ; batch++ {
 		start := opts.Now()
-		rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{MaxFiles: opts.MaxFiles, MaxBytes: opts.MaxBytes, MaxRecords: opts.MaxRecords, Select: opts.Select, Log: opts.Log, Now: opts.Now, Quiet: true})
+		if opts.OnBatchStart != nil {
+			opts.OnBatchStart()
+		}
+		// Each batch, with the compaction after it, holds the project's
+		// writer lease: other streams, runs, optimize and vacuum take
+		// turns with it (see pipeline.AcquireLease).
+		lease, err := pipeline.AcquireLease(ctx, lake, pipeline.LeaseOptions{Holder: fmt.Sprintf("medallion stream (batch %d)", batch), Log: opts.Log})
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		rep, err := pipeline.Run(lease.Context(), proj, pipeline.RunOptions{MaxFiles: opts.MaxFiles, MaxBytes: opts.MaxBytes, MaxRecords: opts.MaxRecords, Select: opts.Select, Log: opts.Log, Now: opts.Now, Quiet: true, Lease: lease})
 		if ctx.Err() != nil {
+			_ = lease.Release(context.WithoutCancel(ctx))
 			return ctx.Err()
 		}
 		if opts.Metrics != nil && rep != nil {
@@ -131,6 +147,15 @@ func Run(ctx context.Context, proj *pipeline.Project, opts Options) error {
 		}
 		if opts.OnBatch != nil && rep != nil {
 			opts.OnBatch(rep)
+		}
+		if err == nil && rep.Changed() {
+			opts.Log(summary(batch, rep, opts.Now().Sub(start)))
+			if opts.CompactAfter > 0 {
+				compact(lease.Context(), lake, rep, opts)
+			}
+		}
+		if rerr := lease.Release(context.WithoutCancel(ctx)); rerr != nil {
+			opts.Log(fmt.Sprintf("stream: %v", rerr))
 		}
 		if err != nil {
 			failures++
@@ -142,12 +167,6 @@ func Run(ctx context.Context, proj *pipeline.Project, opts Options) error {
 			continue
 		}
 		failures = 0
-		if rep.Changed() {
-			opts.Log(summary(batch, rep, opts.Now().Sub(start)))
-			if opts.CompactAfter > 0 {
-				compact(ctx, lake, rep, opts)
-			}
-		}
 		pending := rep.Pending()
 		switch opts.Trigger {
 		case AvailableNow:

@@ -347,9 +347,11 @@ func (s *Server) runQuery(ctx context.Context, ss *pipeline.Session, sql string)
 	scan := func(run string, extra int) error {
 		out = &QueryResult{Columns: []columnInfo{}, Rows: [][]any{}}
 		size = 0
+		var days []bool
 		return ss.Scan(qctx, run, func(cols []engine.Column) error {
 			for _, c := range cols[:len(cols)-extra] {
 				out.Columns = append(out.Columns, columnInfo{Name: c.Name, Type: c.Type.String(), Nullable: true})
+				days = append(days, c.Type.Name == delta.TypeDate)
 			}
 			return nil
 		}, func(row []any) error {
@@ -365,6 +367,11 @@ func (s *Server) runQuery(ctx context.Context, ss *pipeline.Session, sql string)
 			}
 			o := make([]any, len(row))
 			for i, v := range row {
+				// A DATE is a day, not an instant: "2017-11-06".
+				if t, ok := v.(time.Time); ok && days[i] {
+					o[i] = t.Format(time.DateOnly)
+					continue
+				}
 				o[i] = jsonValue(v)
 			}
 			b, err := json.Marshal(o)

@@ -83,7 +83,10 @@ type panelData struct {
 	Rows      [][]any      `json:"rows"`
 	Truncated bool         `json:"truncated"`
 	Error     string       `json:"error,omitempty"`
-	Millis    int64        `json:"ms"`
+	// Pending says why a panel has no data yet (its tables are being
+	// built, or wait for data): a state, not an error.
+	Pending string `json:"pending,omitempty"`
+	Millis  int64  `json:"ms"`
 }
 
 type dashboardData struct {
@@ -230,7 +233,11 @@ func (s *Server) dashboardData(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		missing := slices.DeleteFunc(slices.Clone(p.Tables), func(t string) bool { return snapshot(t) })
 		if len(missing) > 0 {
-			pd.Error = fmt.Sprintf("no data yet: %v not built (run the pipeline)", missing)
+			if s.opts.Building != nil && s.opts.Building() {
+				pd.Pending = "building… (" + strings.Join(missing, ", ") + " not committed yet)"
+			} else {
+				pd.Pending = "no data yet: " + strings.Join(missing, ", ") + " not built (land files in " + s.proj.Config.Landing + "/<source>/, or run the pipeline)"
+			}
 		} else if res, err := query(p.Substitute(vals)); err != nil {
 			if errors.Is(ctx.Err(), context.Canceled) {
 				return
@@ -246,7 +253,7 @@ func (s *Server) dashboardData(w http.ResponseWriter, r *http.Request) {
 	out.Generated = time.Now().UTC()
 	failed := false
 	for _, p := range out.Panels {
-		failed = failed || p.Error != ""
+		failed = failed || p.Error != "" || p.Pending != ""
 	}
 	if !failed {
 		s.dashCache.put(key, out)

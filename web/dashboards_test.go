@@ -55,8 +55,8 @@ func TestDashboardsAPI(t *testing.T) {
 	if p[0].Error != "" || len(p[0].Rows) != 1 || p[1].Error != "" || len(p[1].Rows) < 2 {
 		t.Fatalf("panels: %s", body)
 	}
-	if !strings.Contains(p[2].Error, "no data yet") || !strings.Contains(p[3].Error, "disabled by configuration") || strings.Contains(p[3].Error, "root:") {
-		t.Fatalf("missing table / forbidden SQL: %q %q", p[2].Error, p[3].Error)
+	if !strings.Contains(p[2].Pending, "no data yet") || p[2].Error != "" || !strings.Contains(p[3].Error, "disabled by configuration") || strings.Contains(p[3].Error, "root:") {
+		t.Fatalf("missing table / forbidden SQL: %q %q %q", p[2].Pending, p[2].Error, p[3].Error)
 	}
 	all := len(p[1].Rows)
 	code, body = do(t, h, "GET", "/api/dashboards/shop?state=AB&from=2017-01-01&to=2017-12-31", "", &data)
@@ -116,8 +116,17 @@ func TestBuiltInDashboardAndUI(t *testing.T) {
 		t.Fatalf("built-in dashboard: %s", body)
 	}
 	for _, p := range data.Panels {
-		if !strings.Contains(p.Error, "no data yet") {
-			t.Errorf("panel %s before any run: %q", p.ID, p.Error)
+		if !strings.Contains(p.Pending, "no data yet") || p.Error != "" {
+			t.Errorf("panel %s before any run: pending %q, error %q", p.ID, p.Pending, p.Error)
+		}
+	}
+	// While a run is in progress the same panels say they are building.
+	building := newServer(t, proj, Options{Building: func() bool { return true }}).Handler()
+	code, body = do(t, building, "GET", "/api/dashboards/ecommerce", "", &data)
+	wantStatus(t, code, body, 200)
+	for _, p := range data.Panels {
+		if !strings.HasPrefix(p.Pending, "building…") || p.Error != "" {
+			t.Errorf("panel %s during the first run: pending %q, error %q", p.ID, p.Pending, p.Error)
 		}
 	}
 	code, body = do(t, h, "GET", "/api/dashboards/ecommerce", "", nil)
@@ -152,4 +161,17 @@ func TestBuiltInDashboardAndUI(t *testing.T) {
 	wantStatus(t, code, body, 404)
 	code, body = do(t, h, "POST", "/", "", nil, "Content-Type", "application/json")
 	wantStatus(t, code, body, 401)
+}
+
+// TestDatesAreDays: a DATE value comes out of the API as "2017-11-06", a
+// TIMESTAMP as an instant.
+func TestDatesAreDays(t *testing.T) {
+	proj := shared(t)
+	h := newServer(t, proj, Options{}).Handler()
+	var res QueryResult
+	code, body := do(t, h, "POST", "/api/query", `{"sql": "SELECT DATE '2017-11-06' AS d, TIMESTAMP '2017-11-06 10:30:00' AS ts"}`, &res)
+	wantStatus(t, code, body, 200)
+	if len(res.Rows) != 1 || res.Rows[0][0] != "2017-11-06" || res.Rows[0][1] != "2017-11-06T10:30:00Z" {
+		t.Fatalf("DATE and TIMESTAMP: %s", body)
+	}
 }

@@ -19,7 +19,9 @@ func (s *Server) SnapshotHandler() http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		hello, _ := json.Marshal(map[string]any{"project": s.proj.Config.Name, "time": time.Now().UTC()})
+		// "snapshot": the page closes its event stream and says so
+		// (rather than "reconnecting").
+		hello, _ := json.Marshal(map[string]any{"project": s.proj.Config.Name, "time": time.Now().UTC(), "snapshot": true})
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.WriteHeader(http.StatusOK)

@@ -73,6 +73,10 @@ type Options struct {
 	Log func(string)
 	// Jobs, when set, serves GET /api/jobs and POST /api/jobs/{name}/run.
 	Jobs Jobs
+	// Building, when set, reports whether a run is in progress: a panel
+	// whose tables are not built yet then says "building…" rather than
+	// "not built".
+	Building func() bool
 	// Dashboards, when non-nil, replace the project's dashboards (by
 	// default dashboards/*.yaml of the project, or the built-in e-commerce
 	// dashboard for the built-in project).

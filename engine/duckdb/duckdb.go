@@ -3,6 +3,7 @@
 package duckdb
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -643,11 +644,15 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 		if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+full+" AS SELECT "+sel+" FROM "+raw+" WHERE ok AND json_type(line::JSON) = 'OBJECT'"); err != nil {
 			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
 		}
-		bad, err := e.Query(ctx, "SELECT _source_file, line FROM "+raw+" WHERE NOT ok OR json_type(line::JSON) <> 'OBJECT'")
-		if err == nil {
-			for _, r := range bad.Rows {
-				res.Rejects = append(res.Rejects, engine.Reject{File: r[0].(string), Error: "invalid JSON object", Raw: r[1].(string)})
-			}
+		bad, err := e.Query(ctx, "SELECT _source_file, line FROM "+raw+" WHERE NOT ok OR json_type(line::JSON) <> 'OBJECT' ORDER BY rn")
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: load %s: rejects: %w", name, err)
+		}
+		for _, r := range bad.Rows {
+			res.Rejects = append(res.Rejects, engine.Reject{File: r[0].(string), Error: "invalid JSON object", Raw: r[1].(string)})
+		}
+		if err := rejectLines(ctx, res.Rejects); err != nil {
+			return nil, fmt.Errorf("duckdb: load %s: rejects: %w", name, err)
 		}
 		_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+raw)
 	case engine.Parquet:
@@ -673,6 +678,52 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 	}
 	res.Rows = toInt64(cnt.Rows[0][0])
 	return res, nil
+}
+
+// rejectLines finds the line number of each rejected JSON line in its
+// file: the engine reads lines without their numbers, so each file with
+// rejects is read once more and its lines matched in order (the k-th
+// reject of a given text is the k-th line with that text).
+func rejectLines(ctx context.Context, rejects []engine.Reject) error {
+	byFile := map[string]map[string][]int{}
+	for i, rj := range rejects {
+		if byFile[rj.File] == nil {
+			byFile[rj.File] = map[string][]int{}
+		}
+		k := strings.TrimSpace(rj.Raw)
+		byFile[rj.File][k] = append(byFile[rj.File][k], i)
+	}
+	for file, want := range byFile {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		f, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		rd := bufio.NewReaderSize(f, 1<<20)
+		var n int64
+		for len(want) > 0 {
+			line, err := rd.ReadString('\n')
+			if line != "" {
+				n++
+				k := strings.TrimSpace(line)
+				if q := want[k]; len(q) > 0 {
+					rejects[q[0]].Line = n
+					if len(q) == 1 {
+						delete(want, k)
+					} else {
+						want[k] = q[1:]
+					}
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		f.Close()
+	}
+	return nil
 }
 
 // groupByHeader groups CSV files by their first line (BOM stripped), in

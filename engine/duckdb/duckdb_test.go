@@ -171,11 +171,35 @@ func TestLoadJSONLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Rows != 2 || len(res.Rejects) != 1 || res.Rejects[0].Raw != "not json" {
+	if res.Rows != 2 || len(res.Rejects) != 1 || res.Rejects[0].Raw != "not json" || res.Rejects[0].Line != 2 {
 		t.Fatalf("got %+v", res)
 	}
 	if !slices.Equal(res.Columns, []string{"id", "name", "tags"}) {
 		t.Fatalf("columns %v", res.Columns)
+	}
+}
+
+// TestLoadJSONRejectLines: rejected JSON lines carry their line in their
+// file, counting blank lines, with repeated texts told apart by order.
+func TestLoadJSONRejectLines(t *testing.T) {
+	e := open(t)
+	files := []string{filepath.Join("testdata", "events.jsonl"), filepath.Join("testdata", "events_rejects.jsonl")}
+	res, err := e.Load(t.Context(), "events", engine.Source{Format: engine.JSON, Files: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type at struct {
+		file string
+		line int64
+	}
+	var got []at
+	for _, r := range res.Rejects {
+		got = append(got, at{filepath.Base(r.File), r.Line})
+	}
+	slices.SortFunc(got, func(a, b at) int { return strings.Compare(a.file, b.file)*100 + int(a.line-b.line) })
+	want := []at{{"events.jsonl", 2}, {"events_rejects.jsonl", 3}, {"events_rejects.jsonl", 5}, {"events_rejects.jsonl", 6}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("rejects at %v, want %v", got, want)
 	}
 }
 

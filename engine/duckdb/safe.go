@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -27,15 +28,18 @@ func (e *Engine) CheckQuery(ctx context.Context, sql string) error {
 	if err := e.conn.QueryRowContext(ctx, "SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)", sql).Scan(&out); err != nil {
 		return fmt.Errorf("duckdb: check query: %w", err)
 	}
-	return parseCheck(out)
+	return parseCheck(sql, out)
 }
 
-// parseCheck reads json_serialize_sql's answer.
-func parseCheck(out string) error {
+// parseCheck reads json_serialize_sql's answer about sql. A parser error
+// that carries a position says its line the way DuckDB's own errors do
+// ("LINE n:"), so callers can point at the user's line.
+func parseCheck(sql, out string) error {
 	var res struct {
 		Error        bool              `json:"error"`
 		ErrorType    string            `json:"error_type"`
 		ErrorMessage string            `json:"error_message"`
+		Position     string            `json:"position"`
 		Statements   []json.RawMessage `json:"statements"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
@@ -45,6 +49,9 @@ func parseCheck(out string) error {
 	case res.Error && strings.Contains(res.ErrorMessage, "Only SELECT statements"):
 		return fmt.Errorf("%w: only read-only statements (SELECT, WITH … SELECT, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE) are allowed", engine.ErrNotQuery)
 	case res.Error:
+		if pos, err := strconv.Atoi(res.Position); err == nil && pos >= 0 && pos <= len(sql) {
+			return fmt.Errorf("duckdb: %s\n\nLINE %d:", res.ErrorMessage, strings.Count(sql[:pos], "\n")+1)
+		}
 		return fmt.Errorf("duckdb: %s", res.ErrorMessage)
 	case len(res.Statements) == 0:
 		return fmt.Errorf("%w: the statement is empty", engine.ErrNotQuery)

@@ -60,8 +60,8 @@ func TestCLI(t *testing.T) {
 	}
 	gold, _ := filepath.Glob(filepath.Join(dir, "models", "gold", "*.sql"))
 	// The 18 tables of the gold contract and the 3 clickstream windows.
-	if len(gold) != len(goldref.Names)+3 {
-		t.Errorf("init wrote %d gold models, want %d", len(gold), len(goldref.Names)+3)
+	if len(gold) != len(goldref.Names)+len(goldref.Breakdowns)+3 {
+		t.Errorf("init wrote %d gold models, want %d", len(gold), len(goldref.Names)+len(goldref.Breakdowns)+3)
 	}
 	for _, s := range sources {
 		if st, err := os.Stat(filepath.Join(dir, "landing", s)); err != nil || !st.IsDir() {
@@ -99,8 +99,8 @@ func TestCLI(t *testing.T) {
 	if m == nil {
 		t.Fatalf("run printed no summary line:\n%s", out)
 	}
-	if n, _ := strconv.Atoi(m[1]); n != 36 { // 9 bronze, 9 silver tables (3 views), 18 gold
-		t.Errorf("run updated %d tables, want 36", n)
+	if n, _ := strconv.Atoi(m[1]); n != 37 { // 9 bronze, 9 silver tables (3 views), 18 gold + gold.daily_by_state
+		t.Errorf("run updated %d tables, want 37", n)
 	}
 	if !regexp.MustCompile(`(?m)^revenue\s+orders\s+items\s+aov\s+cancellation_rate_pct\s*$`).MatchString(out) || !strings.Contains(out, "(1 rows)") {
 		t.Errorf("run did not print the summary query:\n%s", out)
@@ -301,9 +301,10 @@ func TestCLI(t *testing.T) {
 	})
 }
 
-// TestCLIRunBrokenModel: a model whose SQL does not run fails the run (exit
-// 1) naming the model and its file; the tables that do not depend on it are
-// still written.
+// TestCLIRunBrokenModel: a model whose SQL does not compile fails the run
+// (exit 1) naming the model, its file and line; no model table is written
+// (on a first run the sources still create the bronze tables the models are
+// checked against).
 func TestCLIRunBrokenModel(t *testing.T) {
 	dir := t.TempDir()
 	mustRun(t, "init", dir)
@@ -318,7 +319,7 @@ func TestCLIRunBrokenModel(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("run with a broken model: exit %d, want 1", code)
 	}
-	for _, w := range []string{"gold.total_revenue", filepath.ToSlash(filepath.Join("models", "gold", "total_revenue.sql"))} {
+	for _, w := range []string{"gold.total_revenue", filepath.ToSlash(filepath.Join("models", "gold", "total_revenue.sql")) + ":4:"} {
 		if !strings.Contains(errOut, w) {
 			t.Errorf("stderr does not name %s:\n%s", w, errOut)
 		}
@@ -327,7 +328,7 @@ func TestCLIRunBrokenModel(t *testing.T) {
 		t.Errorf("a failed run printed the summary:\n%s", out)
 	}
 	tables := mustRun(t, "tables", "-C", dir)
-	if !strings.Contains(tables, "gold.daily_revenue") || strings.Contains(tables, "gold.total_revenue") {
+	if !strings.Contains(tables, "bronze.orders") || strings.Contains(tables, "silver.") || strings.Contains(tables, "gold.") {
 		t.Errorf("after the failed run, tables lists:\n%s", tables)
 	}
 }
@@ -339,7 +340,7 @@ func TestCLIBuiltinProject(t *testing.T) {
 	mustRun(t, "generate", "--out", filepath.Join(dir, "landing"), "--orders", "300", "--seed", "9")
 	t.Chdir(dir)
 	out := mustRun(t, "run")
-	if m := summaryLine.FindStringSubmatch(out); m == nil || m[1] != "36" {
+	if m := summaryLine.FindStringSubmatch(out); m == nil || m[1] != "37" {
 		t.Errorf("run in a directory without %s printed:\n%s", pipeline.ConfigFile, out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, pipeline.ConfigFile)); err == nil {
@@ -387,4 +388,54 @@ func landExtraOrders(t *testing.T, landing string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// TestCLIRunRefusals: a run that cannot start says why and what to do,
+// and creates nothing: in an empty folder, and with an unknown --select
+// name (for which it suggests the nearest tables).
+func TestCLIRunRefusals(t *testing.T) {
+	entries := func(dir string) []string {
+		var names []string
+		es, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	empty := t.TempDir()
+	withData := t.TempDir()
+	mustRun(t, "generate", "--out", filepath.Join(withData, "landing"), "--orders", "50")
+	for _, tc := range []struct {
+		name string
+		dir  string
+		args []string
+		want []string
+	}{
+		{"empty folder", empty, []string{"run"}, []string{"nothing to run in " + empty, "no files in " + filepath.Join(empty, "landing"), "medallion demo", "medallion generate --out landing"}},
+		{"empty folder, unknown table", empty, []string{"run", "--select", "nonexistent.table"}, []string{`select "nonexistent.table": no source or model writes nonexistent.table`}},
+		{"near name", withData, []string{"run", "--select", "gold.daily_revenu"}, []string{"did you mean gold.daily_revenue?"}},
+		{"near name without layer", withData, []string{"run", "--select", "revenue_by_state+"}, []string{"did you mean gold.revenue_by_state?"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := entries(tc.dir)
+			code, _, errOut := medallion(t, append(tc.args, "-C", tc.dir)...)
+			if code == 0 {
+				t.Fatalf("exit 0, want a refusal")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q does not say %q", errOut, w)
+				}
+			}
+			if strings.Contains(errOut, "Catalog Error") {
+				t.Errorf("stderr shows a raw engine error: %q", errOut)
+			}
+			if after := entries(tc.dir); strings.Join(after, ",") != strings.Join(before, ",") {
+				t.Errorf("the refused run created files: %v, before %v", after, before)
+			}
+		})
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -115,6 +117,13 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Check what can be checked before anything is created.
+			if _, err := proj.Selection(sel); err != nil {
+				return fmt.Errorf("run: %w", err)
+			}
+			if err := a.checkSomethingToRun(proj); err != nil {
+				return err
+			}
 			prog := newProgress(a.stdout)
 			start := time.Now()
 			opts := pipeline.RunOptions{FullRefresh: full, Log: prog.line, Select: sel}
@@ -138,8 +147,23 @@ func (a *app) runCmd() *cobra.Command {
 				}
 			}
 			fmt.Fprintf(a.stdout, "run %s: %d tables updated in %s\n", rep.RunID, changed, time.Since(start).Round(time.Millisecond))
-			if proj.Config.Summary != "" {
-				return a.printSummary(cmd, proj)
+			var waiting []string
+			for _, t := range rep.Tables {
+				if t.Status == pipeline.StatusWaiting {
+					waiting = append(waiting, t.Table)
+				}
+			}
+			if len(waiting) > 0 {
+				fmt.Fprintf(a.stdout, "%d tables wait for their inputs (no files in %s/<source>/ yet for the sources they read): %s\n",
+					len(waiting), proj.Resolve(proj.Config.Landing), strings.Join(waiting, ", "))
+			}
+			if proj.Config.Summary != "" && len(sel) == 0 {
+				err := a.printSummary(cmd, proj)
+				if err != nil && len(waiting) > 0 {
+					fmt.Fprintln(a.stdout, "headline KPIs: not yet (the tables they read wait for their inputs)")
+					return nil
+				}
+				return err
 			}
 			return nil
 		},
@@ -148,6 +172,38 @@ func (a *app) runCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&trace, "trace", false, "print every engine statement with its duration to stderr")
 	cmd.Flags().StringSliceVar(&sel, "select", nil, "run only these tables: t, t+ (and downstream), +t (and upstream); repeatable")
 	return cmd
+}
+
+// checkSomethingToRun refuses a run of the built-in project (no
+// medallion.yaml) in a folder with no landing files and no lake: most
+// likely the wrong folder, and nothing should be created there.
+func (a *app) checkSomethingToRun(proj *pipeline.Project) error {
+	if _, err := os.Stat(filepath.Join(proj.Dir, pipeline.ConfigFile)); err == nil {
+		return nil
+	}
+	landing, lake := proj.Resolve(proj.Config.Landing), proj.Resolve(proj.Config.Lake)
+	if _, err := os.Stat(lake); err == nil {
+		return nil
+	}
+	found := false
+	_ = filepath.WalkDir(landing, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if !d.IsDir() && !strings.HasPrefix(d.Name(), ".") {
+			found = true
+			return fs.SkipAll
+		}
+		return nil
+	})
+	if found {
+		return nil
+	}
+	return fmt.Errorf(`run: nothing to run in %s: no %s (so the built-in e-commerce project would run) and no files in %s
+  to see it work:       medallion demo            (generates orders, runs the pipeline, serves the dashboard)
+  or, step by step:     medallion generate --out %s && medallion run
+  for your own project: medallion init DIR, then put files into DIR/landing/<source>/
+  (or pass -C DIR to run the project in DIR)`, proj.Dir, pipeline.ConfigFile, landing, proj.Config.Landing)
 }
 
 func (a *app) printSummary(cmd *cobra.Command, proj *pipeline.Project) error {
@@ -305,7 +361,11 @@ func (a *app) optimizeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := t.Optimize(cmd.Context(), &delta.OptimizeOptions{TargetSize: target})
+			var res delta.OptimizeResult
+			err = a.leased(cmd, "medallion optimize "+args[0], func(ctx context.Context) error {
+				res, err = t.Optimize(ctx, &delta.OptimizeOptions{TargetSize: target})
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -338,7 +398,14 @@ func (a *app) vacuumCmd() *cobra.Command {
 			if cmd.Flags().Changed("retention") {
 				opts.Retention = &retention
 			}
-			res, err := t.Vacuum(cmd.Context(), opts)
+			// Vacuum holds the writer lease: no writer has written files it
+			// has yet to commit while it lists what to delete, whatever
+			// the retention.
+			var res delta.VacuumResult
+			err = a.leased(cmd, "medallion vacuum "+args[0], func(ctx context.Context) error {
+				res, err = t.Vacuum(ctx, opts)
+				return err
+			})
 			if err != nil {
 				return err
 			}

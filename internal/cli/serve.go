@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,8 +39,7 @@ serves the lake read-only over the Postgres wire protocol, for psql and BI tools
 			if err != nil {
 				return err
 			}
-			return a.serve(cmd.Context(), proj, opts, noStream, interval, nil)
-
+			return a.serve(cmd.Context(), proj, opts, noStream, interval, serveHooks{})
 		},
 	}
 	cmd.Flags().StringVar(&opts.Addr, "addr", "127.0.0.1:8080", "address to listen on")
@@ -68,17 +68,42 @@ serves the lake read-only over the Postgres wire protocol, for psql and BI tools
 	return cmd
 }
 
+// serveHooks let a command watch serve: each is optional.
+type serveHooks struct {
+	// ready is called with the server's URL once it listens.
+	ready func(url string)
+	// log receives the log lines (default: stderr).
+	log func(string)
+	// onBatch receives each batch of the continuous stream.
+	onBatch func(*pipeline.Report)
+	// building reports work that will build tables besides a running
+	// batch (the demo's replay landing files).
+	building func() bool
+}
+
 // serve runs the web server over proj, with a continuous stream (or the
-// project's jobs) keeping it fresh, until ctx ends. ready, when set, is
-// called with the server's URL once it listens.
-func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Options, noStream bool, interval time.Duration, ready func(url string)) error {
+// project's jobs) keeping it fresh, until ctx ends. Lines logged once ctx
+// has ended (work cut short by the stop) are dropped.
+func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Options, noStream bool, interval time.Duration, hooks serveHooks) error {
 	var err error
 	reg := prometheus.NewRegistry()
 	opts.Registry = reg
-	logf := func(s string) { fmt.Fprintln(a.stderr, s) }
-	opts.Log = logf
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	logf := func(s string) {
+		if ctx.Err() != nil {
+			return // a stop, not a failure
+		}
+		if hooks.log != nil {
+			hooks.log(s)
+			return
+		}
+		fmt.Fprintln(a.stderr, s)
+	}
+	opts.Log = logf
+	ready := hooks.ready
+	var building atomic.Bool
+	opts.Building = func() bool { return building.Load() || hooks.building != nil && hooks.building() }
 	var sched *scheduler.Scheduler
 	var jobs *jobsAPI
 	if len(proj.Config.Jobs) > 0 {
@@ -138,15 +163,23 @@ func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Option
 		streamDone <- nil
 	default:
 		metrics := stream.NewMetrics(reg)
+		building.Store(true)
 		go func() {
 			streamDone <- stream.Run(ctx, proj, stream.Options{
 				Trigger: stream.Continuous, Interval: interval, Metrics: metrics,
-				Log: func(s string) { fmt.Fprintln(a.stderr, s) },
+				Log:          logf,
+				OnBatchStart: func() { building.Store(true) },
 				OnBatch: func(rep *pipeline.Report) {
+					// Another batch follows at once when this one changed
+					// something or left files.
+					building.Store(rep.Changed() || rep.Pending() > 0)
 					for _, t := range rep.Tables {
 						if t.Status == pipeline.StatusOK && t.Kind != "view" {
 							srv.Notify(t.Table, t.Version)
 						}
+					}
+					if hooks.onBatch != nil {
+						hooks.onBatch(rep)
 					}
 				},
 			})
@@ -156,8 +189,9 @@ func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Option
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "serving on http://%s (API under /api/, events at /api/events)\n", srv.Addr())
-	if ready != nil {
+	if ready == nil {
+		fmt.Fprintf(a.stdout, "serving on http://%s (API under /api/, events at /api/events)\n", srv.Addr())
+	} else {
 		ready("http://" + srv.Addr())
 	}
 	err = srv.Serve(ctx)

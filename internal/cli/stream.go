@@ -52,7 +52,11 @@ moment and restarted loses nothing and does nothing twice.`,
 				defer stop()
 				fmt.Fprintf(a.stderr, "metrics on http://%s/metrics\n", metricsAddr)
 			}
-			opts.Log = func(s string) { fmt.Fprintln(a.stderr, s) }
+			opts.Log = func(s string) {
+				if cmd.Context().Err() == nil { // not the work a stop cut short
+					fmt.Fprintln(a.stderr, s)
+				}
+			}
 			opts.OnBatch = func(rep *pipeline.Report) {
 				if !rep.Changed() {
 					return

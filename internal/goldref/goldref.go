@@ -76,8 +76,16 @@ var Names = []string{
 	"gold.cohort_retention",
 }
 
+// Breakdowns are the gold tables beyond the contract's 18 that the
+// built-in dashboard reads (per-state figures for its State filter);
+// Compute returns them too.
+var Breakdowns = []string{
+	"gold.daily_by_state",
+}
+
 // Compute reads the landing zone at landingDir and returns the 18 gold
-// tables keyed by name ("gold.total_revenue", …; see Names). A source
+// tables of the contract keyed by name ("gold.total_revenue", …; see
+// Names), and the Breakdowns. A source
 // folder that does not exist has no rows; landingDir itself must exist.
 // Rows are sorted by their columns, left to right (NULL first), but their
 // order carries no meaning: compare tables with Diff.
@@ -113,6 +121,7 @@ func Compute(ctx context.Context, landingDir string, opts Options) (map[string]*
 		deliveryPerformance(d),
 		reviewScoresByCategory(d),
 		cohortRetention(d),
+		dailyByState(d),
 	}
 	out := make(map[string]*Table, len(tables))
 	for _, t := range tables {
@@ -588,6 +597,48 @@ func cohortRetention(d *data) *Table {
 	for key, n := range by {
 		cohort := time.Date(key.cohort/12, time.Month(key.cohort%12+1), 1, 0, 0, 0, 0, time.UTC)
 		t.Rows = append(t.Rows, []any{cohort, int64(key.since), n})
+	}
+	return t
+}
+
+// gold.daily_by_state: per purchase date and customer state (NULL for an
+// unknown customer), the revenue and orders of orders with items, and all
+// orders and canceled orders, with or without items. Groups come from the
+// orders, so a (date, state) of orders without items has revenue 0.
+func dailyByState(d *data) *Table {
+	type k struct{ date, state string }
+	type agg struct {
+		revenue          float64
+		withItems        orderSet
+		orders, canceled int64
+	}
+	by := map[k]*agg{}
+	keyOf := func(o *order) k {
+		key := k{date: o.date()}
+		if c := d.customerOf(o); c != nil {
+			key.state = c.state
+		}
+		return key
+	}
+	for _, id := range d.orderIDs {
+		o := d.orders[id]
+		key := keyOf(o)
+		if by[key] == nil {
+			by[key] = &agg{withItems: orderSet{}}
+		}
+		by[key].orders++
+		if o.status == "canceled" {
+			by[key].canceled++
+		}
+	}
+	for _, it := range d.items {
+		a := by[keyOf(d.orders[it.orderID])]
+		a.revenue += it.revenue
+		a.withItems[it.orderID] = true
+	}
+	t := &Table{Name: "gold.daily_by_state", Columns: []string{"date", "customer_state", "revenue", "orders", "all_orders", "canceled_orders"}}
+	for key, a := range by {
+		t.Rows = append(t.Rows, []any{dateValue(key.date), nullable(key.state), a.revenue, a.withItems.count(), a.orders, a.canceled})
 	}
 	return t
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/medallionhq/medallion/datagen"
 )
 
 // date is a date at UTC midnight, as Compute returns dates.
@@ -101,8 +104,8 @@ func TestCompute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != len(Names) {
-		t.Errorf("Compute returned %d tables, want %d", len(got), len(Names))
+	if len(got) != len(Names)+len(Breakdowns) {
+		t.Errorf("Compute returned %d tables, want %d", len(got), len(Names)+len(Breakdowns))
 	}
 	d1, d2, d3 := date("2017-01-05"), date("2017-02-10"), date("2017-03-02")
 	wants := []wantTable{
@@ -238,6 +241,25 @@ func TestCompute(t *testing.T) {
 		t.Errorf("tested tables %q, want Names %q", names, Names)
 	}
 	checkTables(t, got, wants)
+
+	breakdowns := []wantTable{
+		{"gold.daily_by_state", []string{"date", "customer_state", "revenue", "orders", "all_orders", "canceled_orders"}, [][]any{
+			{d1, "SP", 799.5, int64(3), int64(3), int64(1)},  // o1 275.5 + o3 34 (canceled) + o8 490
+			{d1, "RJ", 510.0, int64(1), int64(1), int64(0)},  // o2
+			{d1, "PR", 0.0, int64(0), int64(1), int64(0)},    // o4: no items
+			{d2, "SP", 2120.0, int64(1), int64(2), int64(0)}, // o5; o9 without items
+			{d2, nil, 100.0, int64(1), int64(1), int64(0)},   // o6: unknown customer
+			{d3, "RJ", 215.25, int64(1), int64(1), int64(0)}, // o7
+		}},
+	}
+	names = nil
+	for _, w := range breakdowns {
+		names = append(names, w.name)
+	}
+	if !slices.Equal(names, Breakdowns) {
+		t.Errorf("tested breakdowns %q, want Breakdowns %q", names, Breakdowns)
+	}
+	checkTables(t, got, breakdowns)
 }
 
 // TestComputeOptions checks custom spend bands, including a spend equal to
@@ -617,5 +639,59 @@ func TestDiffDuplicateRows(t *testing.T) {
 	}
 	if d := Diff(got, want); !strings.Contains(d, "unexpected:") {
 		t.Errorf("Diff = %q, want an unexpected row", d)
+	}
+}
+
+// TestDailyByStateAddsUp: over generated dirty data, gold.daily_by_state
+// summed over the states of each date gives gold.daily_revenue's revenue
+// and orders and gold.cancellation_rate_daily's canceled and all orders.
+func TestDailyByStateAddsUp(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := datagen.Generate(t.Context(), dir, datagen.Options{Orders: 3000, Seed: 12, Dirty: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Compute(t.Context(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type sums struct {
+		revenue                          float64
+		orders, allOrders, canceled, row int64
+	}
+	key := func(v any) string { return fmt.Sprint(v) }
+	by := map[string]*sums{}
+	for _, r := range got["gold.daily_by_state"].Rows {
+		s := by[key(r[0])]
+		if s == nil {
+			s = &sums{}
+			by[key(r[0])] = s
+		}
+		s.revenue += r[2].(float64)
+		s.orders += r[3].(int64)
+		s.allOrders += r[4].(int64)
+		s.canceled += r[5].(int64)
+	}
+	if len(by) < 100 {
+		t.Fatalf("daily_by_state has %d dates", len(by))
+	}
+	for _, r := range got["gold.daily_revenue"].Rows {
+		s := by[key(r[0])]
+		if s == nil || math.Abs(s.revenue-r[1].(float64)) > 1e-6*math.Max(1, s.revenue) || s.orders != r[2].(int64) {
+			t.Errorf("date %v: daily_revenue %v, %v; daily_by_state sums %+v", r[0], r[1], r[2], s)
+		}
+		if s != nil {
+			s.row++
+		}
+	}
+	for _, r := range got["gold.cancellation_rate_daily"].Rows {
+		s := by[key(r[0])]
+		if s == nil || s.canceled != r[1].(int64) || s.allOrders != r[2].(int64) {
+			t.Errorf("date %v: cancellation_rate_daily %v of %v; daily_by_state sums %+v", r[0], r[1], r[2], s)
+		}
+	}
+	for d, s := range by {
+		if s.row == 0 && s.orders != 0 {
+			t.Errorf("date %s: %d orders with items in daily_by_state, none in daily_revenue", d, s.orders)
+		}
 	}
 }

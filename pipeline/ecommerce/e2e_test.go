@@ -3,6 +3,7 @@ package ecommerce_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/medallionhq/medallion/datagen"
@@ -77,7 +78,7 @@ func TestGoldMatchesIndependentComputation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range goldref.Names {
+	for _, name := range slices.Concat(goldref.Names, goldref.Breakdowns) {
 		t.Run(name, func(t *testing.T) {
 			got := readTable(t, ctx, dir, name)
 			if d := goldref.Diff(want[name], got); d != "" {

@@ -23,8 +23,16 @@ export function connectEvents(statusEl) {
   const es = new EventSource(url);
   const set = (on, text) => { if (statusEl) { statusEl.textContent = text; statusEl.classList.toggle('on', on); } };
   es.addEventListener('hello', (ev) => {
+    let hello = {};
+    try { hello = JSON.parse(ev.data); } catch { /* ignore */ }
+    document.getElementById('project').textContent = hello.project || '';
+    if (hello.snapshot) {
+      // A static snapshot (medallion dashboard export): no live updates.
+      es.close();
+      set(false, '◼ snapshot');
+      return;
+    }
     set(true, '● live');
-    try { document.getElementById('project').textContent = JSON.parse(ev.data).project || ''; } catch { /* ignore */ }
   });
   es.addEventListener('open', () => set(true, '● live'));
   es.addEventListener('error', () => set(false, '○ reconnecting'));
@@ -51,6 +59,17 @@ export function fmt(v) {
 
 export function isNum(v) { return typeof v === 'number'; }
 
+// Money: always two decimals ("R$ 7,126,637.50").
+const moneyNF = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+export function money(v) { return moneyNF.format(v); }
+
+// Axis ticks: compact ("1.2M"), so labels stay apart.
+const compactNF = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
+export function compact(v) { return typeof v === 'number' ? compactNF.format(v) : String(v ?? ''); }
+
+// plural: "1 row", "2 rows" (n formatted).
+export function plural(n, word) { return `${fmt(n)} ${word}${n === 1 ? '' : 's'}`; }
+
 // cell renders a value for an HTML table.
 export function cell(v) {
   const s = esc(fmt(v));
@@ -73,7 +92,8 @@ export function when(iso) {
 // charts made by a page, disposed when the page changes.
 export const charts = new Set();
 export function chart(el) {
-  const c = echarts.init(el);
+  // SVG: text and lines are DOM elements the browser test can measure.
+  const c = echarts.init(el, null, { renderer: 'svg' });
   charts.add(c);
   return c;
 }

@@ -1,15 +1,26 @@
 // The dashboard page: KPI tiles, charts and tables from
 // GET /api/dashboards/{name}, refreshed in place when a table a panel reads
 // commits (Server-Sent Events), with date-range and state filters.
-import { api, onCommit, esc, fmt, cell, ago, when, chart } from './api.js';
+import { api, onCommit, esc, fmt, cell, ago, when, chart, money, compact } from './api.js';
 
 const palette = ['#2f6fde', '#f08c2e', '#1a9e77', '#c93434', '#7b5cd6', '#d4a017', '#2bb3c0', '#8c564b'];
 
 function unitFmt(v, unit) {
   if (v === null || v === undefined || v === '') return '–';
+  if (unit === 'R$' && typeof v === 'number') return 'R$ ' + money(v);
   const s = fmt(v);
   if (!unit) return s;
   return unit === '%' ? s + ' %' : unit + ' ' + s;
+}
+
+// filterNote says what a panel shows when a filter is set that it does not
+// follow (its SQL has no ${state} or no ${from}/${to}).
+function filterNote(p, filters) {
+  const follows = p.follows || [];
+  const all = [];
+  if (filters.state !== 'all' && !follows.includes('state')) all.push('all states');
+  if ((filters.from || filters.to) && !follows.includes('date_range')) all.push('all dates');
+  return all.length ? `shows ${all.join(' and ')} (no breakdown for this filter)` : '';
 }
 
 function col(p, name) { return p.columns.findIndex((c) => c.name === name); }
@@ -24,13 +35,24 @@ function seriesOption(p) {
   const xs = p.rows.map((r) => r[xi]);
   const tipFmt = (v) => unitFmt(v, p.unit);
   if (p.type === 'pie') {
+    // Every slice is named with its share in the legend; on the ring only
+    // slices big enough to hold a label get one (small ones' labels would
+    // pile up).
+    const data = p.rows.map((r) => ({ name: String(r[xi] ?? 'null'), value: r[ys[0].i] }));
+    const total = data.reduce((a, d) => a + (Number(d.value) || 0), 0);
+    const share = (name) => {
+      const d = data.find((x) => x.name === name);
+      return total ? ((100 * (Number(d?.value) || 0)) / total).toFixed(1) + '%' : '';
+    };
     return {
       color: palette,
       tooltip: { trigger: 'item', valueFormatter: tipFmt },
-      legend: { type: 'scroll', bottom: 0 },
-      series: [{ type: 'pie', name: p.title, radius: ['35%', '65%'], center: ['50%', '45%'],
-        minShowLabelAngle: 12, label: { formatter: '{b}\n{d}%', fontSize: 11 },
-        data: p.rows.map((r) => ({ name: String(r[xi] ?? 'null'), value: r[ys[0].i] })) }],
+      legend: { type: 'scroll', orient: 'vertical', right: 4, top: 'middle', formatter: (n) => `${n}  ${share(n)}` },
+      series: [{ type: 'pie', name: p.title, radius: ['38%', '70%'], center: ['34%', '50%'],
+        avoidLabelOverlap: true, minShowLabelAngle: 25,
+        label: { position: 'inside', formatter: '{d}%', fontSize: 11, color: '#fff' },
+        labelLayout: { hideOverlap: true },
+        data }],
     };
   }
   if (p.type === 'bar') {
@@ -40,7 +62,8 @@ function seriesOption(p) {
       tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: tipFmt },
       legend: { show: ys.length > 1, top: 0 },
       grid: { left: 8, right: 24, top: ys.length > 1 ? 28 : 8, bottom: 8, containLabel: true },
-      xAxis: { type: 'value' },
+      // Compact ticks ("1.2M"), no more than fit: the labels stay apart.
+      xAxis: { type: 'value', splitNumber: 4, axisLabel: { formatter: compact, hideOverlap: true } },
       yAxis: { type: 'category', inverse: true, data: xs.map((x) => String(x ?? 'null')),
         axisLabel: { width: 120, overflow: 'truncate' } },
       series: ys.map((y) => ({ type: 'bar', name: y.name, data: p.rows.map((r) => r[y.i]) })),
@@ -52,9 +75,11 @@ function seriesOption(p) {
     tooltip: { trigger: 'axis' },
     legend: { top: 0 },
     grid: { left: 8, right: 8, top: 32, bottom: 44, containLabel: true },
-    xAxis: { type: 'category', data: xs.map((x) => String(x ?? '').slice(0, 10)), boundaryGap: false },
+    // The first and last dates align inwards: clear of the value axes' labels.
+    xAxis: { type: 'category', data: xs.map((x) => String(x ?? '').slice(0, 10)), boundaryGap: false,
+      axisLabel: { hideOverlap: true, alignMinLabel: 'left', alignMaxLabel: 'right' } },
     yAxis: ys.slice(0, 2).map((y, i) => ({ type: 'value', name: y.name, position: i ? 'right' : 'left',
-      splitLine: { show: i === 0 } })),
+      splitLine: { show: i === 0 }, axisLabel: { formatter: compact, hideOverlap: true } })),
     dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 6 }],
     series: ys.map((y, i) => ({ type: 'line', name: y.name, yAxisIndex: Math.min(i, 1), showSymbol: false, smooth: true,
       areaStyle: ys.length === 1 ? { opacity: 0.12 } : undefined, data: p.rows.map((r) => r[y.i]) })),
@@ -63,8 +88,11 @@ function seriesOption(p) {
 
 function tableHTML(p) {
   if (!p.rows.length) return '<p class="muted">No rows.</p>';
+  // A column with fractions shows two decimals in every row.
+  const fixed = p.columns.map((c, i) => p.rows.some((r) => typeof r[i] === 'number' && !Number.isInteger(r[i])));
+  const td = (v, i) => (fixed[i] && typeof v === 'number' ? `<td class="num">${esc(money(v))}</td>` : cell(v));
   return `<div class="scroll"><table><thead><tr>${p.columns.map((c) => `<th>${esc(c.name)}</th>`).join('')}</tr></thead>
-    <tbody>${p.rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('')}</tbody></table></div>`;
+    <tbody>${p.rows.map((r) => `<tr>${r.map(td).join('')}</tr>`).join('')}</tbody></table></div>`;
 }
 
 export async function dashboardPage(main, arg) {
@@ -97,10 +125,10 @@ export async function dashboardPage(main, arg) {
     el.dataset.panel = p.id;
     el.dataset.type = p.type;
     if (p.type === 'kpi') {
-      el.innerHTML = `<div class="label">${esc(p.title)}</div><div class="value">–</div><div class="error"></div>`;
+      el.innerHTML = `<div class="label">${esc(p.title)}</div><div class="value">–</div><div class="note"></div><div class="pending"></div><div class="error"></div>`;
       kpis.appendChild(el);
     } else {
-      el.innerHTML = `<h2>${esc(p.title)}</h2><div class="error"></div>` +
+      el.innerHTML = `<h2>${esc(p.title)}</h2><div class="note"></div><div class="pending"></div><div class="error"></div>` +
         (p.type === 'table' ? '<div class="body"></div>' : '<div class="chart"></div>');
       grid.appendChild(el);
     }
@@ -116,7 +144,9 @@ export async function dashboardPage(main, arg) {
       const slot = panels.get(p.id);
       if (!slot) continue;
       slot.el.querySelector('.error').textContent = p.error || '';
-      if (p.error) continue;
+      slot.el.querySelector('.pending').textContent = p.pending || '';
+      slot.el.querySelector('.note').textContent = filterNote(p, filters);
+      if (p.error || p.pending) continue;
       if (p.type === 'kpi') {
         const v = p.rows.length ? p.rows[0][col(p, p.y[0])] : null;
         const el = slot.el.querySelector('.value');

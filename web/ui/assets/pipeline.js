@@ -35,9 +35,12 @@ function option(dag, width) {
     tooltip: {},
     series: [{
       type: 'graph', layout: 'none', roam: true, draggable: false,
-      top: 20, left: 20, right: 190, bottom: 20,
+      // Room above the first row and below the last: edges between far
+      // columns bow out by up to curveness × length / 2.
+      top: 24 + 0.1 * colW, left: 20, right: 190, bottom: 24 + 0.1 * colW,
       edgeSymbol: ['none', 'arrow'], edgeSymbolSize: 6,
       lineStyle: { color: '#b8c0cc', width: 1, curveness: 0.15, opacity: 0.8 },
+      clip: false,
       emphasis: { focus: 'adjacency', lineStyle: { width: 2 } },
       data: nodes,
       links: dag.edges.map((e) => ({ source: e.from, target: e.to })),

@@ -1,6 +1,6 @@
 // The tables page: every table, then one table's schema, history, preview,
 // quarantine rows and last expectation counts.
-import { api, esc, fmt, cell, when } from './api.js';
+import { api, esc, fmt, cell, when, plural } from './api.js';
 
 function rowsTable(columns, rows) {
   if (!rows.length) return '<p class="muted">No rows.</p>';
@@ -11,7 +11,7 @@ function rowsTable(columns, rows) {
 export async function tablesPage(main, name) {
   const list = await api('/api/tables');
   const items = list.map((t) => `<a href="#/tables/${encodeURIComponent(t.name)}" class="${t.name === name ? 'sel' : ''}">
-      <span>${esc(t.name)}</span><span class="muted">${fmt(t.rows)} rows</span></a>`).join('');
+      <span class="name" title="${esc(t.name)}">${esc(t.name)}</span><span class="muted count">${plural(t.rows, 'row')}</span></a>`).join('');
   main.innerHTML = `<h1>Tables</h1>
     <div class="split">
       <div class="card list" id="table-list">${items || '<p class="muted">No tables yet: run the pipeline.</p>'}</div>
@@ -27,7 +27,7 @@ export async function tablesPage(main, name) {
   const exp = d.expectations ? Object.entries(d.expectations) : [];
   detail.innerHTML = `
     <div class="card" id="table-summary"><h2>${esc(d.name)}</h2>
-      <p>version ${d.version} · ${fmt(d.files)} files · ${fmt(d.rows)} rows${d.rows_exact ? '' : ' (approx.)'} · ${fmt(d.bytes)} bytes · updated ${esc(when(d.updated))}
+      <p>version ${d.version} · ${plural(d.files, 'file')} · ${plural(d.rows, 'row')}${d.rows_exact ? '' : ' (approx.)'} · ${fmt(d.bytes)} bytes · updated ${esc(when(d.updated))}
       ${d.partition_columns.length ? ' · partitioned by ' + esc(d.partition_columns.join(', ')) : ''}</p>
       <p>quarantine rows: <b id="quarantine">${d.quarantine_rows == null ? 'none (no quarantine table)' : fmt(d.quarantine_rows)}</b>
       ${exp.length ? ' · last run: ' + exp.map(([k, v]) => `${esc(k)} <b>${esc(fmt(v))}</b>`).join(' · ') : ''}</p>

@@ -71,6 +71,36 @@ const chartsState = () => {
   return { charts, kpis, tables, errors };
 };
 
+// overlaps lists pairs of visible SVG text elements under sel whose boxes
+// intersect (by more than a pixel each way).
+const overlaps = (sel) => {
+  const boxes = [...document.querySelectorAll(sel + ' svg text')]
+    .filter((t) => t.textContent.trim() && getComputedStyle(t).display !== 'none' && t.getAttribute('opacity') !== '0')
+    .map((t) => ({ text: t.textContent, r: t.getBoundingClientRect() }))
+    .filter((b) => b.r.width > 0 && b.r.height > 0);
+  const out = [];
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i].r, b = boxes[j].r;
+      if (Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1) {
+        out.push(`${boxes[i].text} × ${boxes[j].text}`);
+      }
+    }
+  }
+  return { count: boxes.length, overlaps: out };
+};
+
+// query runs SQL through the API, as the token holder.
+async function query(sql) {
+  const res = await fetch(`${BASE}/api/query`, { method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + TOKEN }, body: JSON.stringify({ sql }) });
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  return body.rows;
+}
+
+const money = (v) => 'R$ ' + new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
+
 const allRendered = () => {
   const charts = [...document.querySelectorAll('[data-panel] .chart')];
   const kpis = [...document.querySelectorAll('[data-type="kpi"] .value')];
@@ -100,6 +130,30 @@ test('dashboard: every chart, KPI tile and table renders with data', async () =>
   assert.ok(opt.legend > 0 && opt.tooltip > 0);
   await page.waitForFunction(() => /data as of .*, updated \d+ s ago/.test(document.querySelector('#fresh').textContent));
   await shot('dashboard');
+
+  // Money has two decimals; no panel shows a filter note with no filter set.
+  assert.match(st.kpis.revenue, /^R\$ [\d,]+\.\d{2}$/, 'revenue tile: ' + st.kpis.revenue);
+  assert.match(st.kpis.aov, /^R\$ [\d,]+\.\d{2}$/, 'AOV tile: ' + st.kpis.aov);
+  assert.deepEqual(await page.evaluate(() => [...document.querySelectorAll('[data-panel] .note')].map((e) => e.textContent).filter(Boolean)), []);
+  // Layout: no two labels of a chart overlap; every pie slice is named.
+  for (const id of ['revenue_by_state', 'revenue_by_category', 'payment_mix', 'customer_segments', 'daily_revenue', 'aov_daily']) {
+    const o = await page.evaluate(overlaps, `[data-panel="${id}"] .chart`);
+    console.log('labels', id, JSON.stringify(o));
+    assert.ok(o.count > 2, `${id}: labels rendered as SVG text`);
+    assert.deepEqual(o.overlaps, [], `${id}: labels overlap`);
+  }
+  // Tables fit their panels (no column cut off behind a scroll bar).
+  const clipped = await page.evaluate(() => [...document.querySelectorAll('[data-type="table"] .scroll')]
+    .filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.closest('[data-panel]').dataset.panel));
+  assert.deepEqual(clipped, [], 'tables wider than their panels');
+  const pie = await page.evaluate(() => {
+    const inst = echarts.getInstanceByDom(document.querySelector('[data-panel="payment_mix"] .chart'));
+    const names = inst.getOption().series[0].data.map((d) => d.name);
+    const texts = [...document.querySelectorAll('[data-panel="payment_mix"] svg text')].map((t) => t.textContent);
+    return { names, unnamed: names.filter((n) => !texts.some((t) => t.startsWith(n + ' ') && /\d%$/.test(t))) };
+  });
+  assert.ok(pie.names.length > 1, JSON.stringify(pie));
+  assert.deepEqual(pie.unnamed, [], 'every slice is named with its share');
 });
 
 test('live: new data landing updates a KPI in place, without a reload', async () => {
@@ -137,7 +191,7 @@ test('live: new data landing updates a KPI in place, without a reload', async ()
   await shot('dashboard-live');
 });
 
-test('state filter changes the state chart', async () => {
+test('state filter changes the state chart, the tiles and the daily charts, and says which panels cannot follow', async () => {
   const cats = () => echarts.getInstanceByDom(document.querySelector('[data-panel="revenue_by_state"] .chart')).getOption().yAxis[0].data;
   const all = await page.evaluate(cats);
   const states = await page.evaluate(() => [...document.querySelectorAll('#f-state option')].map((o) => o.value));
@@ -152,6 +206,27 @@ test('state filter changes the state chart', async () => {
   const cities = await page.evaluate(cats);
   console.log('state', pick, 'cities', JSON.stringify(cities));
   assert.ok(cities.every((c) => !/^[A-Z]{2}$/.test(c)), 'cities of the state, not states');
+  // The tiles show the state's figures, as other tables compute them.
+  const [[rev]] = await query(`SELECT round(sum(revenue), 2) FROM gold.revenue_by_state WHERE customer_state = '${pick}'`);
+  const [[orders]] = await query(`SELECT count(DISTINCT order_id) FROM silver.orders_items WHERE has_item AND customer_state = '${pick}'`);
+  const [[allRev]] = await query('SELECT round(revenue, 2) FROM gold.total_revenue');
+  assert.ok(rev > 0 && rev < allRev, `the state's revenue ${rev} is a part of ${allRev}`);
+  await page.waitForFunction((want) => document.querySelector('[data-panel="revenue"] .value').textContent === want, money(rev), { timeout: 15000 });
+  const tiles = await page.evaluate(() => ({
+    orders: document.querySelector('[data-panel="orders"] .value').textContent,
+    notes: Object.fromEntries([...document.querySelectorAll('[data-panel]')].map((e) => [e.dataset.panel, e.querySelector('.note').textContent])),
+    daily: echarts.getInstanceByDom(document.querySelector('[data-panel="daily_revenue"] .chart')).getOption().series[0].data
+      .reduce((a, v) => a + Number(v), 0),
+  }));
+  console.log('state tiles', pick, JSON.stringify(tiles));
+  assert.equal(tiles.orders, new Intl.NumberFormat('en-US').format(orders));
+  assert.ok(Math.abs(tiles.daily - rev) < 0.01 * tiles.daily + 1, `daily revenue sums to ${tiles.daily}, the state's ${rev}`);
+  for (const id of ['revenue', 'orders', 'aov', 'cancellation_rate', 'daily_revenue', 'aov_daily', 'revenue_by_state']) {
+    assert.equal(tiles.notes[id], '', `${id} follows the state`);
+  }
+  for (const id of ['revenue_by_category', 'customer_segments', 'payment_mix', 'top_products', 'top_sellers']) {
+    assert.match(tiles.notes[id], /shows all states/, `${id} says it shows all states`);
+  }
   assert.ok(await page.evaluate(allRendered));
   await shot('dashboard-state-' + pick);
   await page.selectOption('#f-state', 'all');
@@ -183,6 +258,14 @@ test('pipeline page shows the DAG with statuses and rows', async () => {
   assert.ok(g.nodes > 20 && g.nodes === g.api, JSON.stringify(g));
   assert.ok(g.links > 20 && g.withRows > 20);
   assert.ok(g.labels.includes('gold.daily_revenue') && g.labels.includes('bronze.orders'));
+  // Every edge and label lies inside the chart (nothing cut at the edges).
+  const cut = await page.evaluate(() => {
+    const box = document.querySelector('#dag').getBoundingClientRect();
+    return [...document.querySelectorAll('#dag svg path, #dag svg text')].map((e) => e.getBoundingClientRect())
+      .filter((r) => r.width + r.height > 0 && (r.top < box.top - 1 || r.bottom > box.bottom + 1 || r.left < box.left - 1 || r.right > box.right + 1))
+      .map((r) => [r.left, r.top, r.right, r.bottom].map(Math.round).join(','));
+  });
+  assert.deepEqual(cut, [], 'elements outside the pipeline chart');
   await shot('pipeline');
 });
 
@@ -191,6 +274,20 @@ test('tables page lists tables and shows one table', async () => {
   await page.waitForFunction(() => document.body.dataset.ready === 'tables');
   const n = await page.locator('#table-list a').count();
   assert.ok(n > 20, `tables listed: ${n}`);
+  // Names fit the sidebar (ellipsis, full name on hover); counts agree in number.
+  const side = await page.evaluate(() => [...document.querySelectorAll('#table-list a')].map((a) => {
+    const r = a.getBoundingClientRect();
+    const over = [...a.children].some((c) => c.getBoundingClientRect().right > r.right + 1) || a.scrollWidth > a.clientWidth + 1;
+    return { name: a.querySelector('.name').textContent, count: a.querySelector('.count').textContent, over };
+  }));
+  assert.deepEqual(side.filter((x) => x.over).map((x) => x.name), [], 'names overflowing the sidebar');
+  assert.deepEqual(side.filter((x) => /^1 rows$|^[\d,]*[02-9] row$|^\d*1\d row$/.test(x.count)), [], 'row counts pluralised');
+  assert.equal(side.find((x) => x.name === 'gold.total_revenue')?.count, '1 row');
+  // A DATE shows as a day.
+  await page.click('#table-list a:has-text("gold.daily_revenue")');
+  await page.waitForFunction(() => document.querySelector('#table-summary h2')?.textContent === 'gold.daily_revenue' && document.querySelector('#preview tbody tr'));
+  const day = await page.evaluate(() => document.querySelector('#preview tbody td').textContent);
+  assert.match(day, /^\d{4}-\d{2}-\d{2}$/, 'DATE in the preview: ' + day);
   await page.click('#table-list a:has-text("silver.orders")');
   await page.waitForFunction(() => document.body.dataset.ready === 'tables' && document.querySelector('#preview tbody tr'));
   const d = await page.evaluate(() => ({

@@ -1,0 +1,3 @@
+-- name: silver.paid_orders
+-- materialized: view
+SELECT * FROM silver.orders WHERE status = 'paid'
