@@ -31,15 +31,18 @@ run: build
 # scripts/requirements-test.txt; Java and the delta-spark jars (Maven, from
 # scripts/spark-jars/pom.xml) in .cache/spark-jars, for the tests that write
 # Delta tables with Spark; Debian's chromium and web/ui's pinned npm
-# packages for the UI's browser test (web/browser_test.go). Azurite and the
+# packages for the UI's browser test (web/browser_test.go); psql and the
+# PostgreSQL JDBC driver for web/pgwire's client tests. Azurite and the
 # S3 server (moto) install themselves into .cache on first use.
 SUDO       ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 VENV       ?= .venv
 SPARK_JARS ?= .cache/spark-jars
+PGJDBC     ?= .cache/pgjdbc
 APT_GET    = $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-test-deps: $(VENV)/.installed $(SPARK_JARS)/.installed web/ui/node_modules/.installed
+test-deps: $(VENV)/.installed $(SPARK_JARS)/.installed $(PGJDBC)/.installed web/ui/node_modules/.installed
 	test -x /usr/bin/chromium || ($(APT_GET) update && $(APT_GET) install -y chromium)
+	command -v psql >/dev/null || ($(APT_GET) update && $(APT_GET) install -y postgresql-client)
 
 $(VENV)/.installed: scripts/requirements-test.txt
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
@@ -47,12 +50,23 @@ $(VENV)/.installed: scripts/requirements-test.txt
 	touch $@
 
 $(SPARK_JARS)/.installed: scripts/spark-jars/pom.xml
-	command -v java >/dev/null || ($(APT_GET) update && $(APT_GET) install -y openjdk-17-jre-headless)
+	command -v javac >/dev/null || ($(APT_GET) update && $(APT_GET) install -y openjdk-17-jdk-headless)
 	command -v mvn >/dev/null || ($(APT_GET) update && $(APT_GET) install -y maven)
 	rm -rf $(SPARK_JARS)
 	mvn -B -q -f scripts/spark-jars/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
 		-DincludeGroupIds=io.delta -DoutputDirectory=$(abspath $(SPARK_JARS)) -Dmaven.repo.local=$(abspath .cache/m2)
 	ls $(SPARK_JARS)/delta-spark_*.jar >/dev/null
+	touch $@
+
+# The PostgreSQL JDBC driver web/pgwire's JDBC client test loads (its
+# testdata/JdbcClient.java runs from source, so the JDK, not only the JRE).
+$(PGJDBC)/.installed: scripts/pgjdbc/pom.xml
+	command -v javac >/dev/null || ($(APT_GET) update && $(APT_GET) install -y openjdk-17-jdk-headless)
+	command -v mvn >/dev/null || ($(APT_GET) update && $(APT_GET) install -y maven)
+	rm -rf $(PGJDBC)
+	mvn -B -q -f scripts/pgjdbc/pom.xml dependency:copy-dependencies \
+		-DoutputDirectory=$(abspath $(PGJDBC)) -Dmaven.repo.local=$(abspath .cache/m2)
+	ls $(PGJDBC)/postgresql-*.jar >/dev/null
 	touch $@
 
 web/ui/node_modules/.installed: web/ui/package-lock.json

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -79,6 +80,9 @@ type ServeConfig struct {
 	// QueryMemoryLimit is the engine's memory limit for an API or
 	// dashboard query (default "1GB").
 	QueryMemoryLimit string `yaml:"query_memory_limit"`
+	// PgAddr, when set, also serves the lake over the Postgres wire
+	// protocol on this address (host:port), like --pg-addr.
+	PgAddr string `yaml:"pg_addr"`
 }
 
 // JobConfig is jobs.<name>: which tables a job runs and what starts it.
@@ -402,6 +406,11 @@ func (c *ServeConfig) validate() error {
 		}
 		if n, err := ParseBytes(f.v); err != nil || n <= 0 {
 			return fmt.Errorf("%s: %q is not a positive size (e.g. 32MB, 1GB)", f.key, f.v)
+		}
+	}
+	if c.PgAddr != "" {
+		if _, port, err := net.SplitHostPort(c.PgAddr); err != nil || port == "" {
+			return fmt.Errorf("serve.pg_addr: %q is not host:port (e.g. 127.0.0.1:5433)", c.PgAddr)
 		}
 	}
 	for i, h := range c.AllowedHosts {

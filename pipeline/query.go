@@ -34,6 +34,10 @@ type Session struct {
 	// outside are the roots of tables outside the lake bound through
 	// delta_scan (SessionOptions.OutsideLake), allowed when sealing.
 	outside []string
+	// versions are the versions bound by Refresh, by table: a table whose
+	// version has not moved keeps its binding (and its catalog oid).
+	versions map[string]int64
+	views    map[string]bool
 	// broken holds the damaged tables (see DamagedTableError): left
 	// unbound, so that the other tables stay queryable.
 	broken map[string]error
@@ -84,13 +88,18 @@ func (s *Session) Lake() *Lake { return s.lake }
 // Close releases the engine.
 func (s *Session) Close() error { return s.eng.Close() }
 
-// Refresh rebinds every table to its latest snapshot.
+// Refresh rebinds every table whose latest snapshot is newer than the
+// one bound, and the views over them.
 func (s *Session) Refresh(ctx context.Context) error {
 	names, err := s.lake.Tables(ctx)
 	if err != nil {
 		return err
 	}
+	if s.versions == nil {
+		s.versions, s.views = map[string]int64{}, map[string]bool{}
+	}
 	bound := map[string]bool{}
+	changed := map[string]bool{}
 	s.broken = map[string]error{}
 	for _, n := range names {
 		snap, err := s.lake.Snapshot(ctx, n)
@@ -100,14 +109,21 @@ func (s *Session) Refresh(ctx context.Context) error {
 		if snap == nil {
 			continue
 		}
+		if v, ok := s.versions[n]; ok && v == snap.Version() {
+			bound[n] = true
+			continue
+		}
 		if err := s.eng.Bind(ctx, n, snap, nil); err != nil {
 			if derr := checkDamage(ctx, s.lake, n, snap); derr != nil {
 				s.broken[n] = derr
+				delete(s.versions, n)
 				continue
 			}
 			return err
 		}
 		bound[n] = true
+		s.versions[n] = snap.Version()
+		changed[n] = true
 	}
 	order, err := s.proj.Order()
 	if err != nil {
@@ -117,9 +133,10 @@ func (s *Session) Refresh(ctx context.Context) error {
 		if m.Materialized != View {
 			continue
 		}
-		ok := true
+		ok, moved := true, !s.views[m.Name]
 		for _, d := range m.Deps {
 			ok = ok && bound[d]
+			moved = moved || changed[d]
 		}
 		if !ok {
 			for _, d := range m.Deps {
@@ -129,11 +146,16 @@ func (s *Session) Refresh(ctx context.Context) error {
 			}
 			continue
 		}
+		bound[m.Name] = true
+		if !moved {
+			continue
+		}
+		changed[m.Name] = true
 		// openEngine checked that m.SQL is exactly one query.
 		if err := s.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(Layer(m.Name))+"; CREATE OR REPLACE VIEW "+qualifiedIdent(m.Name)+" AS "+m.SQL); err != nil {
 			return fmt.Errorf("pipeline: view %s: %w", m.Name, err)
 		}
-		bound[m.Name] = true
+		s.views[m.Name] = true
 	}
 	return nil
 }
@@ -329,4 +351,25 @@ func checkModels(ctx context.Context, eng engine.Engine, proj *Project) error {
 		}
 	}
 	return nil
+}
+
+// Describe checks sql like Query and returns, without running it, the
+// engine's type name for each of its parameters ($1, $2, …) and its
+// result columns; nil, nil when the engine cannot tell.
+func (s *Session) Describe(ctx context.Context, sql string) ([]string, []engine.Column, error) {
+	d, ok := s.eng.(interface {
+		Describe(ctx context.Context, sql string) ([]string, []engine.Column, error)
+	})
+	if !ok {
+		return nil, nil, nil
+	}
+	run, err := s.prepare(ctx, sql)
+	if err != nil {
+		return nil, nil, err
+	}
+	params, cols, err := d.Describe(ctx, run)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pipeline: %w", err)
+	}
+	return params, cols, nil
 }

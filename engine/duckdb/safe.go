@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
 )
 
@@ -123,4 +127,122 @@ func explainError(err error) error {
 		return err
 	}
 	return errors.New(m[1] + " needs DuckDB's " + m[2] + " extension, which medallion does not load: it downloads nothing at run time")
+}
+
+// Describe prepares sql without running it and returns the type DuckDB
+// infers for each of its parameters ($1, $2, …), by DuckDB's type name
+// (BIGINT, DATE, VARCHAR; "ANY" when nothing constrains it), and its
+// result columns (a type DuckDB cannot tell yet is a string). It is what
+// the Postgres endpoint describes to clients before they bind values.
+func (e *Engine) Describe(ctx context.Context, sql string) ([]string, []engine.Column, error) {
+	var params []string
+	var cols []engine.Column
+	err := e.conn.Raw(func(dc any) error {
+		pc, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return errors.New("driver cannot prepare")
+		}
+		st, err := pc.PrepareContext(ctx, sql)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		ds, ok := st.(*duckdb.Stmt)
+		if !ok {
+			return errors.New("not a DuckDB statement")
+		}
+		for i := 1; i <= ds.NumInput(); i++ {
+			t, err := ds.ParamType(i)
+			if err != nil {
+				return err
+			}
+			params = append(params, typeName(t))
+		}
+		n, err := ds.ColumnCount()
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			name, err := ds.ColumnName(i)
+			if err != nil {
+				return err
+			}
+			t, err := ds.ColumnType(i)
+			if err != nil {
+				return err
+			}
+			dt := describedType(t)
+			if t == duckdb.TYPE_DECIMAL {
+				if info, err := ds.ColumnTypeInfo(i); err == nil {
+					if d, ok := info.Details().(*duckdb.DecimalDetails); ok {
+						dt = delta.Decimal(int(d.Width), int(d.Scale))
+					}
+				}
+			}
+			cols = append(cols, engine.Column{Name: name, Type: dt})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("duckdb: describe: %w", explainError(err))
+	}
+	return params, cols, nil
+}
+
+// describedType is the Delta type of a described result column, as Scan
+// would report it.
+func describedType(t duckdb.Type) delta.DataType {
+	switch t {
+	case duckdb.TYPE_LIST, duckdb.TYPE_ARRAY:
+		s := delta.Primitive(delta.TypeString)
+		return delta.DataType{Name: delta.TypeArray, ElementType: &s, ContainsNull: true}
+	case duckdb.TYPE_STRUCT, duckdb.TYPE_UNION:
+		return delta.DataType{Name: delta.TypeStruct}
+	case duckdb.TYPE_MAP:
+		s := delta.Primitive(delta.TypeString)
+		return delta.DataType{Name: delta.TypeMap, KeyType: &s, ValueType: &s, ValueContainsNull: true}
+	case duckdb.TYPE_TIMESTAMP_TZ:
+		return delta.Primitive(delta.TypeTimestamp)
+	}
+	if n := typeName(t); n != "ANY" {
+		if dt, _, err := deltaType(n); err == nil {
+			return dt
+		}
+	}
+	return delta.Primitive(delta.TypeString)
+}
+
+// typeName is DuckDB's name of a parameter type.
+func typeName(t duckdb.Type) string {
+	switch t {
+	case duckdb.TYPE_BOOLEAN:
+		return "BOOLEAN"
+	case duckdb.TYPE_TINYINT:
+		return "TINYINT"
+	case duckdb.TYPE_SMALLINT:
+		return "SMALLINT"
+	case duckdb.TYPE_INTEGER:
+		return "INTEGER"
+	case duckdb.TYPE_BIGINT, duckdb.TYPE_UTINYINT, duckdb.TYPE_USMALLINT, duckdb.TYPE_UINTEGER:
+		return "BIGINT"
+	case duckdb.TYPE_HUGEINT, duckdb.TYPE_UBIGINT:
+		return "HUGEINT"
+	case duckdb.TYPE_DECIMAL:
+		return "DECIMAL"
+	case duckdb.TYPE_FLOAT:
+		return "FLOAT"
+	case duckdb.TYPE_DOUBLE:
+		return "DOUBLE"
+	case duckdb.TYPE_DATE:
+		return "DATE"
+	case duckdb.TYPE_TIMESTAMP, duckdb.TYPE_TIMESTAMP_S, duckdb.TYPE_TIMESTAMP_MS, duckdb.TYPE_TIMESTAMP_NS:
+		return "TIMESTAMP"
+	case duckdb.TYPE_TIMESTAMP_TZ:
+		return "TIMESTAMPTZ"
+	case duckdb.TYPE_VARCHAR:
+		return "VARCHAR"
+	case duckdb.TYPE_BLOB:
+		return "BLOB"
+	}
+	return "ANY"
 }

@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -278,4 +279,44 @@ func FuzzCheckQuery(f *testing.F) {
 			t.Fatalf("%q wrote %v", sql, ents)
 		}
 	})
+}
+
+// TestDescribe reads parameter and result types of a statement without
+// running it: the types the Postgres endpoint describes to clients.
+func TestDescribe(t *testing.T) {
+	e, err := Open(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, c := range []struct {
+		sql           string
+		params, types string
+	}{
+		{"SELECT 1 AS a, 'x' AS b", "[]", "[a:integer b:string]"},
+		{"SELECT CAST(? AS DATE) AS d, ?::BIGINT + 1 AS n", "[DATE BIGINT]", "[d:date n:long]"},
+		{"SELECT $1 + INTERVAL 1 DAY AS ambiguous", "[ANY]", ""},
+		{"SELECT 1.5::DECIMAL(10,2) AS m, [1, 2] AS l, {'a': 1} AS s, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS ts, true AS b",
+			"[]", "[m:decimal(10,2) l:array<string> s:struct<> ts:timestamp b:boolean]"},
+		{"SELECT * FROM range(3) WHERE range > $1", "[BIGINT]", "[range:long]"},
+	} {
+		params, cols, err := e.Describe(t.Context(), c.sql)
+		if err != nil {
+			t.Errorf("%s: %v", c.sql, err)
+			continue
+		}
+		if fmt.Sprint(params) != c.params {
+			t.Errorf("%s: parameters %v, want %s", c.sql, params, c.params)
+		}
+		var got []string
+		for _, col := range cols {
+			got = append(got, col.Name+":"+col.Type.String())
+		}
+		if c.types != "" && fmt.Sprint(got) != c.types {
+			t.Errorf("%s: columns %v, want %s", c.sql, got, c.types)
+		}
+	}
+	if _, _, err := e.Describe(t.Context(), "SELECT * FROM no_such_table"); err == nil {
+		t.Error("describing a query over an unknown table: no error")
+	}
 }

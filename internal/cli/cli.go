@@ -17,6 +17,7 @@ import (
 	_ "github.com/medallionhq/medallion/storage/azureblob" // abfss://, az:// lakes and landing zones
 	_ "github.com/medallionhq/medallion/storage/gcsblob"   // gs:// lakes and landing zones
 	_ "github.com/medallionhq/medallion/storage/s3blob"    // s3:// lakes and landing zones
+	"github.com/medallionhq/medallion/web/pgwire"
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=…".
@@ -35,6 +36,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 type app struct {
 	dir    string
+	pg     pgwire.Options // serve --pg-* flags
 	stdout io.Writer
 	stderr io.Writer
 }

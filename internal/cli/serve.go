@@ -31,7 +31,8 @@ binding to any other address requires --token (clients send
 "Authorization: Bearer <token>"). SQL through the API must be one read-only
 query, runs in an engine sandboxed to the lake, and is limited in time, rows,
 answer size and memory. Requests with a foreign Host or Origin are refused, and
-POST bodies must be application/json.`,
+POST bodies must be application/json. With --pg-addr (or serve.pg_addr) it also
+serves the lake read-only over the Postgres wire protocol, for psql and BI tools.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			proj, err := a.project()
@@ -61,6 +62,7 @@ POST bodies must be application/json.`,
 		return nil
 	}
 
+	a.pgFlags(cmd)
 	cmd.Flags().BoolVar(&noStream, "no-stream", false, "serve only: do not run the continuous stream")
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "polling period of the stream when file notifications are unavailable")
 	return cmd
@@ -183,6 +185,10 @@ func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Option
 			})
 		}()
 	}
+	pgDone, err := a.startPg(ctx, proj, opts, logf)
+	if err != nil {
+		return err
+	}
 	if ready == nil {
 		fmt.Fprintf(a.stdout, "serving on http://%s (API under /api/, events at /api/events)\n", srv.Addr())
 	} else {
@@ -190,6 +196,9 @@ func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Option
 	}
 	err = srv.Serve(ctx)
 	cancel()
+	if pgDone != nil {
+		err = errors.Join(err, <-pgDone)
+	}
 	if serr := <-streamDone; serr != nil && !errors.Is(serr, context.Canceled) {
 		err = errors.Join(err, serr)
 	}
