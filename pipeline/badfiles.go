@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/medallionhq/medallion/delta"
 )
 
 // BadFilesTable is the system table of landing files set aside because
@@ -13,6 +15,19 @@ import (
 // One row per source and file: a file that changes is tried again, and its
 // row is marked resolved (resolved_at) once it is ingested.
 const BadFilesTable = "medallion.bad_files"
+
+// badFilesSchema is medallion.bad_files' schema (what recordBadFiles writes).
+func badFilesSchema() *delta.StructType {
+	field := func(name, typ string) delta.StructField {
+		return delta.StructField{Name: name, Type: delta.Primitive(typ), Nullable: true}
+	}
+	return &delta.StructType{Fields: []delta.StructField{
+		field("source", delta.TypeString), field("path", delta.TypeString), field("size", delta.TypeLong),
+		field("modified_at", delta.TypeTimestamp), field("reason", delta.TypeString), field("line", delta.TypeLong),
+		field("first_seen", delta.TypeTimestamp), field("last_seen", delta.TypeTimestamp),
+		field("resolved_at", delta.TypeTimestamp), field("run_id", delta.TypeString),
+	}}
+}
 
 // badFile is a landing file set aside: the version (size, modification
 // time) that was found bad, and why.

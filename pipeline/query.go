@@ -125,6 +125,17 @@ func (s *Session) Refresh(ctx context.Context) error {
 		s.versions[n] = snap.Version()
 		changed[n] = true
 	}
+	// medallion.bad_files exists once a first file is set aside; until
+	// then it reads as empty rather than as an unknown table.
+	if !bound[BadFilesTable] && s.broken[BadFilesTable] == nil {
+		if _, ok := s.versions[BadFilesTable]; !ok {
+			if err := s.eng.BindEmpty(ctx, BadFilesTable, badFilesSchema()); err != nil {
+				return err
+			}
+			s.versions[BadFilesTable] = -1
+		}
+		bound[BadFilesTable] = true
+	}
 	order, err := s.proj.Order()
 	if err != nil {
 		return err

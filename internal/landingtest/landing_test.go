@@ -668,3 +668,25 @@ func TestOptionalColumns(t *testing.T) {
 		t.Errorf("gold.revenue %v, want %v", got, want)
 	}
 }
+
+// TestBadFilesBeforeAnyBadFile: before a first file is set aside,
+// medallion.bad_files reads as an empty table with the columns it has
+// once written, not as an unknown table.
+func TestBadFilesBeforeAnyBadFile(t *testing.T) {
+	p := newProject(t, "")
+	p.land("order_items/part_1.csv", items(1, 4))
+	p.run()
+	if n := p.queryInt("SELECT count(*) FROM medallion.bad_files"); n != 0 {
+		t.Fatalf("medallion.bad_files holds %d rows before any bad file", n)
+	}
+	describe := "SELECT column_name, column_type FROM (DESCRIBE medallion.bad_files)"
+	before := p.query(describe)
+	p.land("order_items/part_2.csv", nil)
+	p.run()
+	if n := p.queryInt("SELECT count(*) FROM medallion.bad_files"); n != 1 {
+		t.Fatalf("medallion.bad_files holds %d rows after one bad file, want 1", n)
+	}
+	if after := p.query(describe); fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Errorf("medallion.bad_files columns before the first bad file %v, after %v", before, after)
+	}
+}
