@@ -69,6 +69,9 @@ type Engine interface {
 	// one or more per partition, returning add actions with stats. Nothing
 	// is committed.
 	Write(ctx context.Context, sql string, dst Target) (*WriteResult, error)
+	// SQLType is the engine's SQL name of a Delta type, for the casts in
+	// statements the pipeline writes. Types the engine cannot name fail.
+	SQLType(t delta.DataType) (string, error)
 	// Close releases the engine.
 	Close() error
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
-	"github.com/medallionhq/medallion/engine/duckdb"
 	"github.com/medallionhq/medallion/internal/filecache"
 	"github.com/medallionhq/medallion/storage"
 )
@@ -931,7 +930,7 @@ func (r *run) typedSQL(s *Source, cols []column, rejects []engine.Reject, files 
 	for _, c := range cols {
 		id := sqlIdent(c.name)
 		v := "NULLIF(" + id + ", '')"
-		t, err := sqlTypeName(c.typ)
+		t, err := sqlTypeName(r.eng, c.typ)
 		if err != nil {
 			return "", fmt.Errorf("pipeline: column %s: %w", c.name, err)
 		}
@@ -980,7 +979,7 @@ func (r *run) typedSQL(s *Source, cols []column, rejects []engine.Reject, files 
 		}
 		var nulls []string
 		for _, c := range cols {
-			t, _ := sqlTypeName(c.typ)
+			t, _ := sqlTypeName(r.eng, c.typ)
 			nulls = append(nulls, "NULL::"+t+" AS "+sqlIdent(c.name))
 		}
 		rej := "SELECT " + strings.Join(nulls, ", ") + ", j.k AS " + ColSourceFile + ", j.s AS " + ColSeq +
@@ -1051,13 +1050,13 @@ func jsonString(s string) string {
 }
 
 // sqlTypeName is the SQL type a text column is cast to; only scalar types
-// can be ingested from text.
-func sqlTypeName(t delta.DataType) (string, error) {
+// can be ingested from text. The engine names the type.
+func sqlTypeName(eng engine.Engine, t delta.DataType) (string, error) {
 	switch t.Name {
 	case delta.TypeArray, delta.TypeMap, delta.TypeStruct, delta.TypeTimestampNTZ:
 		return "", fmt.Errorf("type %s cannot be ingested from text", t)
 	}
-	name, err := duckdb.SQLType(t)
+	name, err := eng.SQLType(t)
 	if err != nil {
 		return "", fmt.Errorf("type %s cannot be ingested from text: %w", t, err)
 	}

@@ -21,7 +21,9 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
 
+	"github.com/medallionhq/medallion/engine"
 	"github.com/medallionhq/medallion/internal/kafkasrc"
 )
 
@@ -143,20 +145,132 @@ func (p *Project) JobOrder() []*JobConfig {
 
 // EngineConfig selects and tunes the engine.
 type EngineConfig struct {
-	// Kind is "duckdb" (default).
+	// Kind is a registered engine kind (engine.Register): "duckdb", the
+	// default.
 	Kind string `yaml:"kind"`
-	// MemoryLimit caps the engine's memory ("4GB").
+	// MemoryLimit, TempDir and Threads are the flat keys of kind duckdb
+	// (engine.memory_limit …), kept for compatibility: they mean
+	// engine.duckdb.memory_limit and so on.
 	MemoryLimit string `yaml:"memory_limit"`
-	// TempDir is where the engine spills; relative to the project.
-	TempDir string `yaml:"temp_dir"`
-	// Threads bounds worker threads (0 = all cores).
-	Threads int `yaml:"threads"`
+	TempDir     string `yaml:"temp_dir"`
+	Threads     int    `yaml:"threads"`
 	// CacheDir holds local copies of remote lake and landing files (the
 	// engine reads local files); relative to the project. Default
 	// .medallion/cache.
 	CacheDir string `yaml:"cache_dir"`
 	// CacheSize bounds the cache ("10GB"). Default 10GB.
 	CacheSize string `yaml:"cache_size"`
+	// Settings holds each kind's own block (engine.<kind>: {…}), keyed by
+	// kind. After loading, Settings[Kind] also holds the flat keys.
+	Settings map[string]map[string]any `yaml:"-"`
+}
+
+// engineFlatKeys are the keys of the engine block that are not a kind's
+// block.
+var engineFlatKeys = []string{"kind", "memory_limit", "temp_dir", "threads", "cache_dir", "cache_size"}
+
+// duckdbFlatKeys are the flat keys that mean engine.duckdb.<key>.
+var duckdbFlatKeys = []string{"memory_limit", "temp_dir", "threads"}
+
+// UnmarshalYAML reads the engine block: the flat keys (strictly: an unknown
+// one fails with its line), and every other key whose value is a mapping as
+// a kind's settings block, checked by resolve.
+func (c *EngineConfig) UnmarshalYAML(node ast.Node) error {
+	type plain EngineConfig
+	settings := map[string]map[string]any{}
+	if m, ok := node.(*ast.MappingNode); ok {
+		flat := *m
+		flat.Values = nil
+		for _, mv := range m.Values {
+			key := mv.Key.GetToken().Value
+			if !slices.Contains(engineFlatKeys, key) {
+				switch mv.Value.Type() {
+				case ast.MappingType, ast.NullType:
+					var block map[string]any
+					if err := yaml.NodeToValue(mv.Value, &block); err != nil {
+						return err
+					}
+					if block == nil {
+						block = map[string]any{}
+					}
+					settings[key] = block
+					continue
+				}
+			}
+			flat.Values = append(flat.Values, mv)
+		}
+		node = &flat
+	}
+	if err := yaml.NodeToValue(node, (*plain)(c), yaml.Strict()); err != nil {
+		return err
+	}
+	c.Settings = settings
+	return nil
+}
+
+// resolve checks the kind and its settings against the registered engine
+// backends and folds the flat duckdb keys into Settings[Kind].
+func (c *EngineConfig) resolve(dir string) error {
+	if c.Kind == "" {
+		c.Kind = "duckdb"
+	}
+	if c.Settings == nil {
+		c.Settings = map[string]map[string]any{}
+	}
+	kinds := engine.Kinds()
+	if !slices.Contains(kinds, c.Kind) {
+		return fmt.Errorf("engine.kind: unknown engine %q (registered: %s)", c.Kind, strings.Join(kinds, ", "))
+	}
+	for k := range c.Settings {
+		if !slices.Contains(kinds, k) {
+			return fmt.Errorf("engine.%s: unknown key: no engine kind %q is registered (registered: %s)", k, k, strings.Join(kinds, ", "))
+		}
+	}
+	block := c.Settings[c.Kind]
+	if block == nil {
+		block = map[string]any{}
+		c.Settings[c.Kind] = block
+	}
+	flat := map[string]bool{}
+	for _, k := range duckdbFlatKeys {
+		var v any
+		switch k {
+		case "memory_limit":
+			if c.MemoryLimit != "" {
+				v = c.MemoryLimit
+			}
+		case "temp_dir":
+			if c.TempDir != "" {
+				v = c.TempDir
+			}
+		case "threads":
+			if c.Threads != 0 {
+				v = c.Threads
+			}
+		}
+		if v == nil {
+			continue
+		}
+		if c.Kind != "duckdb" {
+			return fmt.Errorf("engine.%s: a key of kind duckdb; kind %s takes its settings in engine.%s", k, c.Kind, c.Kind)
+		}
+		if _, dup := block[k]; dup {
+			return fmt.Errorf("engine.%s and engine.duckdb.%s are both set; keep engine.duckdb.%s", k, k, k)
+		}
+		block[k] = v
+		flat[k] = true
+	}
+	if err := engine.Check(&engine.Config{Kind: c.Kind, Settings: block, Dir: dir}); err != nil {
+		var se *engine.SettingError
+		if errors.As(err, &se) {
+			if flat[se.Key] {
+				return fmt.Errorf("engine.%s: %s", se.Key, se.Msg)
+			}
+			return fmt.Errorf("engine.%s.%s: %s", c.Kind, se.Key, se.Msg)
+		}
+		return fmt.Errorf("engine.%s: %w", c.Kind, err)
+	}
+	return nil
 }
 
 // TablesConfig holds Delta table properties applied when the pipeline
@@ -374,15 +488,8 @@ func (p *Project) defaults(cfgName string) error {
 	if c.Models == "" {
 		c.Models = "models"
 	}
-	switch c.Engine.Kind {
-	case "":
-		c.Engine.Kind = "duckdb"
-	case "duckdb":
-	default:
-		return &ConfigError{File: cfgName, Msg: fmt.Sprintf("engine.kind: unknown engine %q (supported: duckdb)", c.Engine.Kind)}
-	}
-	if c.Engine.Threads < 0 {
-		return &ConfigError{File: cfgName, Msg: "engine.threads: must be >= 0"}
+	if err := c.Engine.resolve(p.Dir); err != nil {
+		return &ConfigError{File: cfgName, Msg: err.Error()}
 	}
 	if c.Engine.CacheDir == "" {
 		c.Engine.CacheDir = ".medallion/cache"

@@ -28,7 +28,15 @@ func TestLoadErrors(t *testing.T) {
 		// medallion.yaml
 		{"unknown_key", cfg("unknown_key"), []string{cfg("unknown_key") + ": ", `[3:1] unknown field "landng"`}},
 		{"unknown_engine_key", cfg("unknown_engine_key"), []string{cfg("unknown_engine_key") + ": ", `[4:3] unknown field "memory_limt"`}},
-		{"unknown_engine", cfg("unknown_engine"), []string{cfg("unknown_engine") + `: engine.kind: unknown engine "spark" (supported: duckdb)`}},
+		{"unknown_engine", cfg("unknown_engine"), []string{cfg("unknown_engine") + `: engine.kind: unknown engine "spark" (registered: duckdb)`}},
+		// Each engine kind has its own block, checked by its backend.
+		{"engine_unknown_setting", cfg("engine_unknown_setting"), []string{cfg("engine_unknown_setting") + `: engine.duckdb.memroy_limit: unknown setting (known: memory_limit, temp_dir, threads)`}},
+		{"engine_block_bad_threads", cfg("engine_block_bad_threads"), []string{cfg("engine_block_bad_threads") + `: engine.duckdb.threads: must be >= 0`}},
+		{"engine_block_bad_type", cfg("engine_block_bad_type"), []string{cfg("engine_block_bad_type") + `: engine.duckdb.memory_limit: must be a string`}},
+		{"engine_unregistered_block", cfg("engine_unregistered_block"), []string{cfg("engine_unregistered_block") + `: engine.spark: unknown key: no engine kind "spark" is registered (registered: duckdb)`}},
+		// The flat keys of kind duckdb still work, named as written.
+		{"engine_flat_bad_threads", cfg("engine_flat_bad_threads"), []string{cfg("engine_flat_bad_threads") + `: engine.threads: must be >= 0`}},
+		{"engine_flat_and_block", cfg("engine_flat_and_block"), []string{cfg("engine_flat_and_block") + `: engine.memory_limit and engine.duckdb.memory_limit are both set; keep engine.duckdb.memory_limit`}},
 		// The line is the file's (5), not the line within the source's block.
 		{"unknown_source_key", cfg("unknown_source_key"), []string{cfg("unknown_source_key") + `: [5:5] unknown field "key"`, "3 |   orders:", ">  5 |     key: [order_id]"}},
 		{"unknown_source_mode", cfg("unknown_source_mode"), []string{cfg("unknown_source_mode") + `: sources.orders: mode: unknown mode "merge" (append, upsert or replace)`}},
@@ -261,5 +269,35 @@ func checkOrder(t *testing.T, p *pipeline.Project) {
 				t.Errorf("Order puts %s (#%d) before %s (#%d), which it reads", m.Name, pos[m.Name], d, pos[d])
 			}
 		}
+	}
+}
+
+// TestLoadEngineConfig loads the engine block in its forms: the kind's own
+// block and the flat keys of kind duckdb (kept for compatibility) give the
+// same settings block (numbers as YAML decodes them; the backend reads
+// both), and no engine block gives an empty one.
+func TestLoadEngineConfig(t *testing.T) {
+	cases := []struct {
+		name string
+		want map[string]any
+	}{
+		{"block", map[string]any{"memory_limit": "2GB", "temp_dir": ".medallion/tmp", "threads": uint64(2)}},
+		{"flat", map[string]any{"memory_limit": "2GB", "temp_dir": ".medallion/tmp", "threads": 2}},
+		{"default", map[string]any{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := pipeline.Load(filepath.Join("testdata", "engine", c.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ec := p.Config.Engine
+			if ec.Kind != "duckdb" {
+				t.Errorf("Kind = %q, want duckdb", ec.Kind)
+			}
+			if got := ec.Settings["duckdb"]; !reflect.DeepEqual(got, c.want) {
+				t.Errorf("Settings[duckdb] = %#v, want %#v", got, c.want)
+			}
+		})
 	}
 }

@@ -247,8 +247,8 @@ func (s *Session) prepare(ctx context.Context, sql string) (string, error) {
 }
 
 // allowedDirs are the local directories the session's engine may read:
-// the lake (when local), the file cache and the engine's temp directory,
-// plus the tables outside the lake bound so far when allowed.
+// the lake (when local), the file cache and the tables outside the lake
+// bound so far when allowed (the engine adds its own temp directory).
 func (s *Session) allowedDirs() []string {
 	var dirs []string
 	if root := s.proj.Resolve(s.proj.Config.Lake); !strings.Contains(root, "://") {
@@ -258,9 +258,6 @@ func (s *Session) allowedDirs() []string {
 	}
 	if c, err := cacheFor(s.proj); err == nil {
 		dirs = append(dirs, c.Dir())
-	}
-	if t := s.proj.Config.Engine.TempDir; t != "" {
-		dirs = append(dirs, s.proj.Resolve(t))
 	}
 	return append(dirs, s.outside...)
 }

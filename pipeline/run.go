@@ -16,7 +16,6 @@ import (
 
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
-	"github.com/medallionhq/medallion/engine/duckdb"
 	"github.com/medallionhq/medallion/internal/filecache"
 	"github.com/medallionhq/medallion/storage"
 )
@@ -281,24 +280,13 @@ func openEngine(ctx context.Context, proj *Project, trace io.Writer) (engine.Eng
 // one query.
 func openEngineWith(ctx context.Context, proj *Project, trace io.Writer, memoryLimit string) (engine.Engine, error) {
 	ec := proj.Config.Engine
-	if memoryLimit != "" {
-		ec.MemoryLimit = memoryLimit
-	}
 	cache, err := cacheFor(proj)
 	if err != nil {
 		return nil, err
 	}
-	tmp := ec.TempDir
-	if tmp != "" {
-		tmp = proj.Resolve(tmp)
-		// DuckDB creates only the last folder of its temp directory.
-		if err := os.MkdirAll(tmp, 0o755); err != nil {
-			return nil, fmt.Errorf("pipeline: engine.temp_dir: %w", err)
-		}
-	}
-	eng, err := duckdb.Open(ctx, &duckdb.Options{MemoryLimit: ec.MemoryLimit, TempDir: tmp, Threads: ec.Threads, Trace: trace, Cache: cache})
+	eng, err := engine.Open(ctx, &engine.Config{Kind: ec.Kind, Settings: ec.Settings[ec.Kind], Dir: proj.Dir, MemoryLimit: memoryLimit, Trace: trace, Cache: cache})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pipeline: %w", err)
 	}
 	if err := checkModels(ctx, eng, proj); err != nil {
 		eng.Close()

@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/medallionhq/medallion/engine"
-	"github.com/medallionhq/medallion/engine/duckdb"
 )
 
 // Pre-run validation: before a run writes anything, every model it runs
@@ -68,7 +67,8 @@ func (r *run) validate(ctx context.Context) ([]*ModelError, error) {
 		return nil, nil
 	}
 	if r.valid == nil {
-		eng, err := duckdb.Open(ctx, &duckdb.Options{Threads: 1, MemoryLimit: "256MB"})
+		ec := r.proj.Config.Engine
+		eng, err := engine.Open(ctx, &engine.Config{Kind: ec.Kind, Settings: ec.Settings[ec.Kind], Dir: r.proj.Dir, Threads: 1, MemoryLimit: "256MB"})
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: validation engine: %w", err)
 		}
