@@ -126,7 +126,6 @@ func TestPeerRefusedFeatures(t *testing.T) {
 		// The protocol demands deletion vectors from version 0 on, before
 		// any vector exists.
 		{"deletion_vectors", "deletionVectors", []int64{0, 1}},
-		{"column_mapping", "columnMapping", []int64{0}},
 		{"v2_checkpoint", "v2Checkpoint", []int64{0, 2}},
 		{"variant", "variantType", []int64{0}},
 	} {
