@@ -200,3 +200,61 @@ func TestColumnMappingQueryCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestColumnMappingProtocols: column mapping under table features (reader
+// version 3 listing columnMapping) reads like the legacy reader version 2;
+// a mode the protocol does not back, or an unknown mode, is an error, never
+// a read by logical names. The cases rewrite the protocol or configuration
+// of cm_name's first commit and read version 3 (before the checkpoint), or
+// version 1 for the configuration (the ALTERs of versions 2 and 3 write new
+// metadata).
+func TestColumnMappingProtocols(t *testing.T) {
+	ctx := context.Background()
+	const features = `{"protocol":{"minReaderVersion":3,"minWriterVersion":7,"readerFeatures":["columnMapping"],"writerFeatures":["columnMapping"]}}`
+	for _, tc := range []struct {
+		name, protocol, from, to string
+		version                  int64
+		wantErr                  error
+	}{
+		{name: "reader 3 with readerFeatures", protocol: features, version: 3},
+		{name: "reader 3 without the feature", protocol: `{"protocol":{"minReaderVersion":3,"minWriterVersion":7,"readerFeatures":[],"writerFeatures":["columnMapping"]}}`, version: 3, wantErr: delta.ErrCorruptLog},
+		{name: "reader 1", protocol: `{"protocol":{"minReaderVersion":1,"minWriterVersion":5}}`, version: 3, wantErr: delta.ErrCorruptLog},
+		{name: "unknown mode", from: `"delta.columnMapping.mode":"name"`, to: `"delta.columnMapping.mode":"label"`, version: 1, wantErr: delta.ErrCorruptLog},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyPeerTable(t, "spark", "cm_name")
+			path := commitPath(dir, 0)
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+			changed := false
+			for i, l := range lines {
+				if tc.protocol != "" && strings.HasPrefix(l, `{"protocol":`) {
+					lines[i], changed = tc.protocol, true
+				}
+				if tc.from != "" && strings.HasPrefix(l, `{"metaData":`) && strings.Contains(l, tc.from) {
+					lines[i], changed = strings.Replace(l, tc.from, tc.to, 1), true
+				}
+			}
+			if !changed {
+				t.Fatalf("nothing to rewrite in %s", path)
+			}
+			if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			snap, err := openTable(t, dir, nil).SnapshotAt(ctx, tc.version)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			equalRows(t, rowsOf(t, snap), want(findPeerRead(t, "spark", "cm_name").At[tc.version]...))
+		})
+	}
+}
