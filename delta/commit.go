@@ -298,6 +298,11 @@ func (tx *Transaction) validate() error {
 	if err := checkWriteSupport(b.protocol, md, schema); err != nil {
 		return err
 	}
+	if tx.metadata != nil && b.metadata != nil && b.metadata.ColumnMappingMode() != "none" {
+		// New metadata over a column-mapped table: refused, never a
+		// commit that drops the mapping.
+		return &UnsupportedFeatureError{Features: []string{columnMappingFeature}, Op: "write"}
+	}
 	if boolProperty(md, PropAppendOnly, false) {
 		for _, r := range tx.removes {
 			if r.DataChange {

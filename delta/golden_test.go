@@ -126,7 +126,6 @@ func TestPeerRefusedFeatures(t *testing.T) {
 		// The protocol demands deletion vectors from version 0 on, before
 		// any vector exists.
 		{"deletion_vectors", "deletionVectors", []int64{0, 1}},
-		{"column_mapping", "columnMapping", []int64{0}},
 		{"v2_checkpoint", "v2Checkpoint", []int64{0, 2}},
 		{"variant", "variantType", []int64{0}},
 	} {
@@ -199,7 +198,7 @@ func TestPeerUnknownReaderFeature(t *testing.T) {
 	replaced := false
 	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
 		if strings.HasPrefix(l, `{"protocol":`) {
-			l = `{"protocol":{"minReaderVersion":5,"minWriterVersion":7,"readerFeatures":["columnMapping","blahabl","timestampNtz"],"writerFeatures":["appendOnly","columnMapping"]}}`
+			l = `{"protocol":{"minReaderVersion":5,"minWriterVersion":7,"readerFeatures":["deletionVectors","blahabl","timestampNtz"],"writerFeatures":["appendOnly","deletionVectors"]}}`
 			replaced = true
 		}
 		lines = append(lines, l)
@@ -211,8 +210,8 @@ func TestPeerUnknownReaderFeature(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = openTable(t, dir, nil).Snapshot(context.Background())
-	if !errors.Is(err, delta.ErrUnsupportedFeature) || !strings.Contains(err.Error(), "blahabl") || !strings.Contains(err.Error(), "columnMapping") {
-		t.Fatalf("err = %v, want ErrUnsupportedFeature naming blahabl and columnMapping", err)
+	if !errors.Is(err, delta.ErrUnsupportedFeature) || !strings.Contains(err.Error(), "blahabl") || !strings.Contains(err.Error(), "deletionVectors") {
+		t.Fatalf("err = %v, want ErrUnsupportedFeature naming blahabl and deletionVectors", err)
 	}
 }
 

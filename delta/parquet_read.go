@@ -119,11 +119,15 @@ func ReadDataFile(ctx context.Context, r io.ReaderAt, size int64, schema *Struct
 // an error that names the file.
 func (s *Snapshot) ReadRows(ctx context.Context) ([]Row, error) {
 	var out []Row
+	// Data files, partition values and stats use physical names: the
+	// column-mapped names when the table maps columns.
+	phys := s.schema.PhysicalSchema()
+	parts := s.PhysicalPartitionColumns()
 	for _, add := range s.Files() {
 		if add.DeletionVector != nil {
 			return nil, &UnsupportedFeatureError{Features: []string{"deletionVectors"}, Op: "read"}
 		}
-		rows, err := readAddRows(ctx, s.store, add, s.schema, s.metadata.PartitionColumns)
+		rows, err := readAddRows(ctx, s.store, add, phys, parts)
 		if err != nil {
 			return nil, err
 		}

@@ -103,7 +103,12 @@ func readGoldenFile(t *testing.T, table string, schema *StructType, meta *Metada
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := ReadDataFile(context.Background(), bytes.NewReader(b), int64(len(b)), schema, meta.PartitionColumns, add.PartitionValues)
+	// Files and partition values use physical names (column mapping).
+	parts := make([]string, len(meta.PartitionColumns))
+	for i, c := range meta.PartitionColumns {
+		parts[i] = schema.PhysicalColumn(c)
+	}
+	rows, err := ReadDataFile(context.Background(), bytes.NewReader(b), int64(len(b)), schema.PhysicalSchema(), parts, add.PartitionValues)
 	if err != nil {
 		t.Fatalf("%s/%s: %v", table, add.Path, err)
 	}

@@ -1,6 +1,7 @@
 package delta
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -49,7 +50,7 @@ const (
 
 // readerFeaturesSupported are the reader features this package reads
 // correctly. Everything else is refused by name.
-var readerFeaturesSupported = []string{timestampNtzFeature, vacuumProtocolCheckFeature}
+var readerFeaturesSupported = []string{columnMappingFeature, timestampNtzFeature, vacuumProtocolCheckFeature}
 
 // writerFeaturesSupported are the writer features this package honours when
 // it writes. appendOnly is enforced; invariants only when none are declared.
@@ -75,16 +76,67 @@ func checkReadSupport(p *Protocol, m *Metadata) error {
 				missing = append(missing, f)
 			}
 		}
-	case p.MinReaderVersion == columnMappingReaderVersion:
-		if mode := m.Configuration[PropColumnMappingMode]; mode != "" && mode != "none" {
-			missing = append(missing, columnMappingFeature)
-		}
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
 		return &UnsupportedFeatureError{Features: slices.Compact(missing), Op: "read"}
 	}
-	return nil
+	return checkColumnMapping(p, m)
+}
+
+// ColumnMappingMode is the table's delta.columnMapping.mode: "none" (also
+// when unset), "name" or "id".
+func (m *Metadata) ColumnMappingMode() string {
+	if mode := m.Configuration[PropColumnMappingMode]; mode != "" {
+		return mode
+	}
+	return "none"
+}
+
+// checkColumnMapping checks that a table whose column mapping mode is name
+// or id says so in its protocol (reader version 2, or 3 listing the
+// columnMapping feature) and gives every field, nested ones included, a
+// physical name, so that data files are read by their physical names.
+func checkColumnMapping(p *Protocol, m *Metadata) error {
+	mode := m.ColumnMappingMode()
+	switch mode {
+	case "none":
+		return nil
+	case "name", "id":
+	default:
+		return fmt.Errorf("%w: table property %s = %q (want none, name or id)", ErrCorruptLog, PropColumnMappingMode, mode)
+	}
+	if p.MinReaderVersion < columnMappingReaderVersion ||
+		(p.MinReaderVersion >= tableFeaturesReaderVersion && !slices.Contains(p.ReaderFeatures, columnMappingFeature)) {
+		return fmt.Errorf("%w: %s = %s but the protocol (reader version %d, features %v) lacks columnMapping", ErrCorruptLog, PropColumnMappingMode, mode, p.MinReaderVersion, p.ReaderFeatures)
+	}
+	schema, err := m.Schema()
+	if err != nil {
+		return nil // reported by the caller, which parses the schema too
+	}
+	var walk func(path string, t DataType) error
+	walk = func(path string, t DataType) error {
+		switch t.Name {
+		case TypeStruct:
+			for _, f := range t.Fields {
+				if s, _ := f.Metadata[MetaColumnMappingPhysicalName].(string); s == "" {
+					return fmt.Errorf("%w: column mapping mode %s: field %s%s has no %s", ErrCorruptLog, mode, path, f.Name, MetaColumnMappingPhysicalName)
+				}
+				if err := walk(path+f.Name+".", f.Type); err != nil {
+					return err
+				}
+			}
+		case TypeArray:
+			return walk(path, *t.ElementType)
+		case TypeMap:
+			if err := walk(path, *t.KeyType); err != nil {
+				return err
+			}
+			return walk(path, *t.ValueType)
+		}
+		return nil
+	}
+	return walk("", DataType{Name: TypeStruct, Fields: schema.Fields})
 }
 
 // checkWriteSupport refuses writes to tables whose writer protocol needs
@@ -134,8 +186,18 @@ func checkWriteSupport(p *Protocol, m *Metadata, schema *StructType) error {
 	if schemaHasMeta(schema, invariantsMetaKey) {
 		add(invariantsFeature)
 	}
+	// Writing a column-mapped table needs physical names for new files,
+	// partition values and stats: not implemented, so refused whatever the
+	// protocol says, never a commit that drops the mapping.
+	if m.ColumnMappingMode() != "none" || schemaHasMeta(schema, MetaColumnMappingPhysicalName) || slices.Contains(p.WriterFeatures, columnMappingFeature) {
+		add(columnMappingFeature)
+	}
 	if err := checkReadSupport(p, m); err != nil {
-		return &UnsupportedFeatureError{Features: err.(*UnsupportedFeatureError).Features, Op: "write"}
+		var ufe *UnsupportedFeatureError
+		if !errors.As(err, &ufe) {
+			return err
+		}
+		return &UnsupportedFeatureError{Features: ufe.Features, Op: "write"}
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)

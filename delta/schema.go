@@ -261,3 +261,76 @@ func (f StructField) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(plain(f))
 }
+
+// Field metadata keys of column mapping (reader feature columnMapping).
+const (
+	// MetaColumnMappingID is the field's column id (delta.columnMapping.id).
+	MetaColumnMappingID = "delta.columnMapping.id"
+	// MetaColumnMappingPhysicalName is the field's name in the data files
+	// (delta.columnMapping.physicalName).
+	MetaColumnMappingPhysicalName = "delta.columnMapping.physicalName"
+)
+
+// PhysicalName is the name of the field in the data files, in
+// partitionValues and in stats: its delta.columnMapping.physicalName when
+// the table maps columns, else its name.
+func (f StructField) PhysicalName() string {
+	if s, ok := f.Metadata[MetaColumnMappingPhysicalName].(string); ok && s != "" {
+		return s
+	}
+	return f.Name
+}
+
+// ColumnID is the field's delta.columnMapping.id (the Parquet field_id in
+// mode id) and whether it has one.
+func (f StructField) ColumnID() (int64, bool) {
+	switch v := f.Metadata[MetaColumnMappingID].(type) {
+	case float64:
+		return int64(v), v == float64(int64(v))
+	case json.Number:
+		n, err := v.Int64()
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// PhysicalSchema returns the schema with every field, nested ones included,
+// renamed to its PhysicalName: the schema of the data files of a table with
+// column mapping. Without column mapping it equals s.
+func (s *StructType) PhysicalSchema() *StructType {
+	return &StructType{Fields: physicalFields(s.Fields)}
+}
+
+func physicalFields(fields []StructField) []StructField {
+	out := make([]StructField, len(fields))
+	for i, f := range fields {
+		f.Name = f.PhysicalName()
+		f.Type = physicalType(f.Type)
+		out[i] = f
+	}
+	return out
+}
+
+func physicalType(t DataType) DataType {
+	switch t.Name {
+	case TypeStruct:
+		t.Fields = physicalFields(t.Fields)
+	case TypeArray:
+		e := physicalType(*t.ElementType)
+		t.ElementType = &e
+	case TypeMap:
+		k, v := physicalType(*t.KeyType), physicalType(*t.ValueType)
+		t.KeyType, t.ValueType = &k, &v
+	}
+	return t
+}
+
+// PhysicalColumn returns the physical name of the top-level column named
+// name (case-insensitively), or name itself when the schema has no such
+// column.
+func (s *StructType) PhysicalColumn(name string) string {
+	if f, ok := s.Field(name); ok {
+		return f.PhysicalName()
+	}
+	return name
+}

@@ -52,6 +52,18 @@ func (s *Snapshot) Schema() *StructType { return s.schema }
 // PartitionColumns are the table's partition columns, in order.
 func (s *Snapshot) PartitionColumns() []string { return s.metadata.PartitionColumns }
 
+// PhysicalPartitionColumns are the partition columns by their physical
+// names, the keys of the files' partitionValues: the same as
+// PartitionColumns unless the table maps columns (delta.columnMapping.mode
+// name or id).
+func (s *Snapshot) PhysicalPartitionColumns() []string {
+	out := make([]string, len(s.metadata.PartitionColumns))
+	for i, c := range s.metadata.PartitionColumns {
+		out[i] = s.schema.PhysicalColumn(c)
+	}
+	return out
+}
+
 // Store is the storage the table lives in, rooted at the table.
 func (s *Snapshot) Store() *storage.Store { return s.store }
 

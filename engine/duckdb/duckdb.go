@@ -353,9 +353,20 @@ func (e *Engine) snapshotSQL(ctx context.Context, snap *delta.Snapshot, files []
 	if err != nil {
 		return "", err
 	}
-	parts := snap.PartitionColumns()
+	// Data files, partitionValues and stats name columns by their physical
+	// names (column mapping, modes name and id: Spark writes the physical
+	// name into the Parquet files in both modes); SQL sees logical names.
+	parts := snap.PhysicalPartitionColumns()
+	logicalParts := snap.PartitionColumns()
 	isPart := func(name string) bool {
-		return slices.ContainsFunc(parts, func(p string) bool { return strings.EqualFold(p, name) })
+		return slices.ContainsFunc(logicalParts, func(p string) bool { return strings.EqualFold(p, name) })
+	}
+	if snap.Metadata().ColumnMappingMode() != "none" {
+		for _, f := range schema.Fields {
+			if hasStruct(f.Type) {
+				return "", fmt.Errorf("%w: reading column %q: nested struct fields of a table with column mapping (columnMapping) are not supported", delta.ErrUnsupportedFeature, f.Name)
+			}
+		}
 	}
 	// Group files by partition values.
 	type group struct {
@@ -407,8 +418,9 @@ func (e *Engine) snapshotSQL(ctx context.Context, snap *delta.Snapshot, files []
 			if err != nil {
 				return "", err
 			}
+			phys := f.PhysicalName()
 			if isPart(f.Name) {
-				v := lookup(g.values, f.Name)
+				v := lookup(g.values, phys)
 				if v == nil || (*v == "" && f.Type.Name != delta.TypeString) {
 					cols[i] = "CAST(NULL AS " + t + ") AS " + quoteIdent(f.Name)
 				} else {
@@ -416,11 +428,11 @@ func (e *Engine) snapshotSQL(ctx context.Context, snap *delta.Snapshot, files []
 				}
 				continue
 			}
-			if !g.unknown && i < indexed && !g.present[strings.ToLower(f.Name)] {
+			if !g.unknown && i < indexed && !g.present[strings.ToLower(phys)] {
 				cols[i] = "CAST(NULL AS " + t + ") AS " + quoteIdent(f.Name)
 				continue
 			}
-			cols[i] = "CAST(" + quoteIdent(f.Name) + " AS " + t + ") AS " + quoteIdent(f.Name)
+			cols[i] = "CAST(" + quoteIdent(phys) + " AS " + t + ") AS " + quoteIdent(f.Name)
 		}
 		list := make([]string, len(g.paths))
 		for i, p := range g.paths {
@@ -429,6 +441,19 @@ func (e *Engine) snapshotSQL(ctx context.Context, snap *delta.Snapshot, files []
 		branches = append(branches, "SELECT "+strings.Join(cols, ", ")+" FROM read_parquet(["+strings.Join(list, ", ")+"], union_by_name=true)")
 	}
 	return strings.Join(branches, "\nUNION ALL\n"), nil
+}
+
+// hasStruct reports whether t is or holds a struct.
+func hasStruct(t delta.DataType) bool {
+	switch t.Name {
+	case delta.TypeStruct:
+		return true
+	case delta.TypeArray:
+		return hasStruct(*t.ElementType)
+	case delta.TypeMap:
+		return hasStruct(*t.KeyType) || hasStruct(*t.ValueType)
+	}
+	return false
 }
 
 func lookup(m map[string]*string, name string) *string {

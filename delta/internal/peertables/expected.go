@@ -41,8 +41,33 @@ var cdfRows = []string{
 	"5,Emily,2023-12-29", "6,Carl,2023-12-29", "8,Claire,2023-12-25", "9,Ada,2023-12-25", "10,Borb,2023-12-25",
 }
 
+// cmRows are the rows of the column-mapped tables cm_name and cm_id at
+// their versions: columns renamed, one dropped and one of the same name
+// added again (its old values must not come back).
+var cmRows = map[int64][]string{
+	0: nil,
+	1: {"1,a,x,P1", "2,b,y,P 2"},
+	2: {"1,a,x,P1", "2,b,y,P 2"},
+	3: {"1,a,P1", "2,b,P 2"},
+	4: {"1,a,P1", "2,b,P 2"}, // checkpoint
+	5: {"1,a,P1", "2,b,P 2", "3,c,P1"},
+	6: {"1,a,P1,", "2,b,P 2,", "3,c,P1,"},
+}
+
 // Reads are the readable tables the peers write.
 var Reads = []Read{
+	{
+		Engine: "spark", Table: "cm_name", Version: 7, Files: 4, Columns: "id,New Name,Part Col,gone",
+		Rows: []string{"1,a,P1,", "2,b,P 2,", "3,c,P1,", "4,d,P3,new"}, At: cmRows,
+	},
+	{
+		Engine: "spark", Table: "cm_id", Version: 7, Files: 4, Columns: "id,New Name,Part Col,gone",
+		Rows: []string{"1,a,P1,", "2,b,P 2,", "3,c,P1,", "4,d,P3,new"}, At: cmRows,
+	},
+	{
+		Engine: "spark", Table: "column_mapping", Version: 1, Files: -1, Columns: "Company Very Short,Super Name",
+		Rows: []string{"BME,Timothy Lamb", "BMS,Anthony Johnson", "BMS,Nathan Bennett"},
+	},
 	{
 		Engine: "spark", Table: "checkpoint", Version: 11, Files: 11, Columns: "version",
 		Rows: append(seq(0, 9, "%d"), "0"),

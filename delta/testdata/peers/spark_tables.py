@@ -28,6 +28,11 @@ each starts with a CREATE TABLE, version 0, holding no files):
                     '=', '%' and 'ü'
   deletion_vectors  10 rows, DELETE of two with deletion vectors
   column_mapping    column mapping mode 'name', a partition column with spaces
+  cm_name, cm_id     column mapping mode 'name' (protocol 2/5) and 'id'
+                    (protocol 3/7, readerFeatures), checkpointInterval 4:
+                    INSERT, RENAME COLUMN, DROP COLUMN, RENAME of the
+                    partition column (checkpoint at 4), INSERT, ADD COLUMN
+                    with the dropped column's name, INSERT
   v2_checkpoint     checkpointPolicy v2: JSON checkpoints with Parquet sidecars
   variant           a variant column (feature variantType)
 """
@@ -187,6 +192,31 @@ def main(argv):
         f"INSERT INTO delta.`{p}` VALUES ('BME', 'Timothy Lamb'), ('BMS', 'Anthony Johnson'), "
         "('BMS', 'Nathan Bennett')"
     )
+
+    # cm_name, cm_id: renames (data and partition column), a drop, and a
+    # re-added column named like the dropped one (new physical name: the
+    # dropped values must not come back).
+    for mode, proto in (("name", ("2", "5")), ("id", ("3", "7"))):
+        p = path("cm_" + mode)
+        sql(
+            f"CREATE TABLE delta.`{p}` (id INT, `Old Name` STRING, gone STRING, p STRING) USING delta "
+            "PARTITIONED BY (p) "
+            f"TBLPROPERTIES ('delta.columnMapping.mode' = '{mode}', 'delta.minReaderVersion' = '{proto[0]}', "
+            f"'delta.minWriterVersion' = '{proto[1]}', 'delta.checkpointInterval' = '4')"
+        )
+        sql(f"INSERT INTO delta.`{p}` VALUES (1, 'a', 'x', 'P1'), (2, 'b', 'y', 'P 2')")
+        sql(f"ALTER TABLE delta.`{p}` RENAME COLUMN `Old Name` TO `New Name`")
+        sql(f"ALTER TABLE delta.`{p}` DROP COLUMN gone")
+        sql(f"ALTER TABLE delta.`{p}` RENAME COLUMN p TO `Part Col`")
+        sql(f"INSERT INTO delta.`{p}` VALUES (3, 'c', 'P1')")
+        sql(f"ALTER TABLE delta.`{p}` ADD COLUMNS (gone STRING)")
+        sql(f"INSERT INTO delta.`{p}` VALUES (4, 'd', 'P3', 'new')")
+        # What Spark reads back, for the tests to compare with their
+        # expectations: a header and one line per row, sorted, NULL empty.
+        df = spark.sql(f"SELECT * FROM delta.`{p}`")
+        lines = sorted(",".join("" if v is None else str(v) for v in r) for r in df.collect())
+        with open(p + ".spark.csv", "w", encoding="utf-8") as f:
+            f.write("\n".join([",".join(df.columns)] + lines) + "\n")
 
     # v2_checkpoint
     spark.conf.set("spark.databricks.delta.checkpointV2.topLevelFileFormat", "json")
