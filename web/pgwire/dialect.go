@@ -15,6 +15,29 @@ type segment struct {
 	code bool
 }
 
+// quotedEnd returns the end of the quoted text opening at sql[i] (a ' or
+// a "): past its closing quote, a doubled quote standing for one; with
+// backslash, a backslash escapes the next byte (E'…'). Unclosed, it runs to
+// the end of sql.
+func quotedEnd(sql string, i int, backslash bool) int {
+	q := sql[i]
+	j := i + 1
+	for j < len(sql) {
+		switch {
+		case backslash && sql[j] == '\\':
+			j += 2
+			continue
+		case sql[j] == q && j+1 < len(sql) && sql[j+1] == q:
+			j += 2
+			continue
+		case sql[j] == q:
+			return j + 1
+		}
+		j++
+	}
+	return len(sql)
+}
+
 // lex splits sql into segments the way Postgres' scanner delimits
 // strings ('…' with ” escapes, E'…' with backslash escapes), quoted
 // identifiers ("…"), comments (-- and nested /* */) and dollar quotes
@@ -35,37 +58,11 @@ func lex(sql string) []segment {
 		case ch == '\'':
 			emit(i, true)
 			escapes := i > 0 && (sql[i-1] == 'e' || sql[i-1] == 'E') && (i < 2 || !isIdent(sql[i-2]))
-			j := i + 1
-			for j < len(sql) {
-				if escapes && sql[j] == '\\' {
-					j += 2
-					continue
-				}
-				if sql[j] == '\'' {
-					if j+1 < len(sql) && sql[j+1] == '\'' {
-						j += 2
-						continue
-					}
-					break
-				}
-				j++
-			}
-			i = min(j+1, len(sql))
+			i = quotedEnd(sql, i, escapes)
 			emit(i, false)
 		case ch == '"':
 			emit(i, true)
-			j := i + 1
-			for j < len(sql) {
-				if sql[j] == '"' {
-					if j+1 < len(sql) && sql[j+1] == '"' {
-						j += 2
-						continue
-					}
-					break
-				}
-				j++
-			}
-			i = min(j+1, len(sql))
+			i = quotedEnd(sql, i, false)
 			emit(i, false)
 		case ch == '-' && i+1 < len(sql) && sql[i+1] == '-':
 			emit(i, true)
