@@ -1,44 +1,25 @@
 package cli_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
-	"github.com/medallionhq/medallion/internal/cli"
+	"github.com/medallionhq/medallion/internal/clitest"
 	"github.com/medallionhq/medallion/pipeline"
 )
-
-// cliEnv makes the test binary run the command line instead of the tests
-// (see init), so each medallion command of these tests is an OS process of
-// its own, as when a team runs them one after another.
-const cliEnv = "MEDALLION_TEST_CLI_PROCESS"
-
-func init() {
-	if os.Getenv(cliEnv) != "1" {
-		return
-	}
-	// What cmd/medallion's main does.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
 
 // medallionProc runs the command line in a new process and returns its exit
 // code, stdout and stderr.
 func medallionProc(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
-	cmd.Env = append(os.Environ(), cliEnv+"=1")
+	cmd.Env = clitest.ChildEnv() // an OS process of its own (TestMain)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

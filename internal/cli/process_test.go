@@ -2,36 +2,24 @@ package cli_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
-	"github.com/medallionhq/medallion/internal/cli"
+	"github.com/medallionhq/medallion/internal/clitest"
 )
 
-// childEnv makes the test binary run the command line (its arguments) as
-// a medallion process would, with Ctrl-C and SIGTERM ending its context.
-const childEnv = "MEDALLION_CLI_CHILD"
-
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
-	}
+	clitest.RunIfChild()
 	os.Exit(m.Run())
 }
 
@@ -55,7 +43,7 @@ func startMedallion(t *testing.T, args ...string) *proc {
 	}
 	p := &proc{t: t, lines: make(chan string, 10000), done: make(chan struct{})}
 	p.cmd = exec.Command(exe, args...)
-	p.cmd.Env = append(os.Environ(), childEnv+"=1")
+	p.cmd.Env = clitest.ChildEnv()
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -3,13 +3,11 @@ package landingtest
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -18,21 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medallionhq/medallion/internal/cli"
+	"github.com/medallionhq/medallion/internal/clitest"
 	"github.com/medallionhq/medallion/pipeline"
 )
 
-// childEnv makes the test binary run the medallion command line (its
-// arguments) instead of the tests: every step of a test is its own process.
-const childEnv = "MEDALLION_LANDINGTEST_CLI"
-
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
-	}
+	clitest.RunIfChild()
 	os.Exit(m.Run())
 }
 
@@ -87,7 +76,7 @@ sources:
 func (p *project) medallion(args ...string) (int, string, string) {
 	p.t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"-C", p.dir}, args...)...)
-	cmd.Env = append(os.Environ(), childEnv+"=1", pipeline.LeaseExpiryEnv+"=2s")
+	cmd.Env = clitest.ChildEnv(pipeline.LeaseExpiryEnv + "=2s")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -505,7 +494,7 @@ func (p *project) killAt(marker string) {
 	cmd := exec.Command(os.Args[0], "-C", p.dir, "run")
 	// A killed run leaves the writer lease held until it expires: keep
 	// that short so the next run takes it over soon.
-	cmd.Env = append(os.Environ(), childEnv+"=1", pipeline.LeaseExpiryEnv+"=2s")
+	cmd.Env = clitest.ChildEnv(pipeline.LeaseExpiryEnv + "=2s")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		p.t.Fatal(err)
