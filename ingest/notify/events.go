@@ -88,6 +88,11 @@ func parseEventGrid(body []byte) ([]Event, error) {
 		if typ != "Microsoft.Storage.BlobCreated" {
 			continue // deletions, tier changes, subscription validation...
 		}
+		if ev.Data.API == "CreateFile" {
+			// ADLS Gen2: the file is created empty; its content comes with
+			// the FlushWithClose event.
+			continue
+		}
 		// /blobServices/default/containers/{container}/blobs/{path}
 		rest, ok := strings.CutPrefix(ev.Subject, "/blobServices/default/containers/")
 		container, blob, ok2 := strings.Cut(rest, "/blobs/")
