@@ -112,6 +112,3 @@ func unique(prefix string) string {
 }
 
 var _ = context.Background
-
-// runChild is replaced by the process test's child entry point.
-func runChild() bool { return false }

@@ -394,3 +394,16 @@ func TestPoisonedMessageDoesNotBlock(t *testing.T) {
 		t.Fatalf("queue holds %d messages, want 1 (e.csv's, hidden)", n)
 	}
 }
+
+// queueJunk puts a message that is no notification into the backend's
+// queue (Azure only).
+func (b backend) queueJunk(t *testing.T) {
+	t.Helper()
+	q, err := azqueue.NewQueueClientFromConnectionString(devConn+"QueueEndpoint="+azuriteQueueURL+";", b.queue, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.EnqueueMessage(context.Background(), "not an event", nil); err != nil {
+		t.Fatal(err)
+	}
+}
