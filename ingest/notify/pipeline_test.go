@@ -33,7 +33,7 @@ type azureProject struct {
 	be        backend
 }
 
-func newAzureProject(t *testing.T) *azureProject {
+func newAzureProject(t testing.TB) *azureProject {
 	t.Helper()
 	azuritetest.Need(t)
 	ctx := context.Background()
@@ -65,6 +65,13 @@ sources:
 	if err := os.WriteFile(filepath.Join(dir, "medallion.yaml"), []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "models"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	model := "-- name: gold.order_totals\nSELECT count(*) AS orders, sum(CAST(amount AS BIGINT)) AS amount FROM bronze.orders\n"
+	if err := os.WriteFile(filepath.Join(dir, "models", "order_totals.sql"), []byte(model), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	st, err := storage.Open(ctx, be.landing)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +81,7 @@ sources:
 
 // put lands a CSV file of n orders; notified says whether Event Grid's
 // notification reaches the queue (false: it was lost).
-func (p *azureProject) put(t *testing.T, key string, n int, notified bool) {
+func (p *azureProject) put(t testing.TB, key string, n int, notified bool) {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("order_id,amount\n")
@@ -89,7 +96,7 @@ func (p *azureProject) put(t *testing.T, key string, n int, notified bool) {
 	}
 }
 
-func (p *azureProject) load(t *testing.T) *pipeline.Project {
+func (p *azureProject) load(t testing.TB) *pipeline.Project {
 	t.Helper()
 	proj, err := pipeline.Load(p.dir)
 	if err != nil {
@@ -99,7 +106,7 @@ func (p *azureProject) load(t *testing.T) *pipeline.Project {
 }
 
 // rows returns bronze.orders' row count per landing file.
-func rows(t *testing.T, proj *pipeline.Project) map[string]int64 {
+func rows(t testing.TB, proj *pipeline.Project) map[string]int64 {
 	t.Helper()
 	s, err := pipeline.OpenSession(context.Background(), proj)
 	if err != nil {

@@ -33,14 +33,14 @@ import (
 type backend struct {
 	landing string
 	queue   string
-	land    func(t *testing.T, key string)
-	held    func(t *testing.T) int
+	land    func(t testing.TB, key string)
+	held    func(t testing.TB) int
 	expire  func()
 }
 
 type backendSetup struct {
 	name  string
-	setup func(t *testing.T) backend
+	setup func(t testing.TB) backend
 }
 
 var backends = []backendSetup{
@@ -68,7 +68,7 @@ func eventGridMessage(container, blob string, size int) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-func azureBackend(t *testing.T) backend {
+func azureBackend(t testing.TB) backend {
 	need(t, azuriteQueueAddr, "azurite-queue.sh")
 	t.Setenv("AZURE_STORAGE_CONNECTION_STRING", devConn+"QueueEndpoint="+azuriteQueueURL+";")
 	name := unique("landing-events")
@@ -83,12 +83,12 @@ func azureBackend(t *testing.T) backend {
 	return backend{
 		landing: "az://" + container + "/raw",
 		queue:   name, // resolved against the connection string's QueueEndpoint
-		land: func(t *testing.T, key string) {
+		land: func(t testing.TB, key string) {
 			if _, err := q.EnqueueMessage(context.Background(), eventGridMessage(container, "raw/"+key, 10), nil); err != nil {
 				t.Fatal(err)
 			}
 		},
-		held: func(t *testing.T) int {
+		held: func(t testing.TB) int {
 			p, err := q.GetProperties(context.Background(), nil)
 			if err != nil {
 				t.Fatal(err)
@@ -98,7 +98,7 @@ func azureBackend(t *testing.T) backend {
 	}
 }
 
-func awsConfig(t *testing.T) aws.Config {
+func awsConfig(t testing.TB) aws.Config {
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func awsConfig(t *testing.T) aws.Config {
 	return cfg
 }
 
-func sqsBackend(t *testing.T) backend {
+func sqsBackend(t testing.TB) backend {
 	need(t, motoAddr, "s3server.sh")
 	ctx := context.Background()
 	cfg := awsConfig(t)
@@ -139,12 +139,12 @@ func sqsBackend(t *testing.T) backend {
 	return backend{
 		landing: "s3://" + bucket + "/raw",
 		queue:   aws.ToString(qo.QueueUrl),
-		land: func(t *testing.T, key string) {
+		land: func(t testing.TB, key string) {
 			if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("raw/" + key), Body: strings.NewReader("id\n1\n")}); err != nil {
 				t.Fatal(err)
 			}
 		},
-		held: func(t *testing.T) int {
+		held: func(t testing.TB) int {
 			a, err := sc.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: qo.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{
 				sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
 			if err != nil {
@@ -163,7 +163,7 @@ var (
 	pubsubSkew    time.Duration
 )
 
-func pubsubBackend(t *testing.T) backend {
+func pubsubBackend(t testing.TB) backend {
 	srv := pubsubServer(t)
 	srv.SetTimeNowFunc(func() time.Time {
 		pubsubClockMu.Lock()
@@ -195,7 +195,7 @@ func pubsubBackend(t *testing.T) backend {
 	return backend{
 		landing: "gs://" + bucket + "/raw",
 		queue:   sub,
-		land: func(t *testing.T, key string) {
+		land: func(t testing.TB, key string) {
 			// A Cloud Storage notification (JSON_API_V1) as GCS publishes it.
 			obj := map[string]any{"kind": "storage#object", "name": "raw/" + key, "bucket": bucket, "size": "5", "updated": time.Now().UTC().Format(time.RFC3339Nano), "generation": "1"}
 			data, _ := json.Marshal(obj)
@@ -204,7 +204,7 @@ func pubsubBackend(t *testing.T) backend {
 			ids = append(ids, id)
 			mu.Unlock()
 		},
-		held: func(t *testing.T) int {
+		held: func(t testing.TB) int {
 			mu.Lock()
 			defer mu.Unlock()
 			n := 0
@@ -225,7 +225,7 @@ func pubsubBackend(t *testing.T) backend {
 
 // receiveFiles receives until the hub holds n more files, waiting on the
 // queue (no fixed sleeps); it fails after a bounded number of receives.
-func receiveFiles(t *testing.T, ctx context.Context, hub *notify.Hub, n int) {
+func receiveFiles(t testing.TB, ctx context.Context, hub *notify.Hub, n int) {
 	t.Helper()
 	got := 0
 	for i := 0; got < n; i++ {
@@ -397,7 +397,7 @@ func TestPoisonedMessageDoesNotBlock(t *testing.T) {
 
 // queueJunk puts a message that is no notification into the backend's
 // queue (Azure only).
-func (b backend) queueJunk(t *testing.T) {
+func (b backend) queueJunk(t testing.TB) {
 	t.Helper()
 	q, err := azqueue.NewQueueClientFromConnectionString(devConn+"QueueEndpoint="+azuriteQueueURL+";", b.queue, nil)
 	if err != nil {
