@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -228,4 +229,30 @@ func (r *run) closeNotifications() {
 	if r.opts.Notify == nil && r.notifyHub != nil {
 		r.notifyHub.Close()
 	}
+}
+
+// NotificationSetup returns what the user must create so that the object
+// store notifies source's queue of new files (see notify.Setup).
+func (p *Project) NotificationSetup(source string) (string, error) {
+	var names []string
+	for _, s := range p.Sources {
+		names = append(names, s.Name)
+		if s.Name != source {
+			continue
+		}
+		if s.Listing != "notifications" {
+			return "", fmt.Errorf("pipeline: source %s has listing: %s: set listing: notifications and notifications: {queue: ...} in %s first", source, s.Listing, ConfigFile)
+		}
+		landing := p.Resolve(p.Config.Landing)
+		cfg, err := s.notifyConfig(landing)
+		if err != nil {
+			return "", fmt.Errorf("pipeline: sources.%s: %w", source, err)
+		}
+		loc, err := notify.ParseLanding(landing)
+		if err != nil {
+			return "", fmt.Errorf("pipeline: %w", err)
+		}
+		return notify.Setup(loc, s.Name, s.Path, cfg), nil
+	}
+	return "", fmt.Errorf("pipeline: no source %q (sources: %s)", source, strings.Join(names, ", "))
 }
