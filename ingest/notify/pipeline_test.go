@@ -348,3 +348,42 @@ func TestKillBetweenReceiveAndDelete(t *testing.T) {
 		})
 	}
 }
+
+// TestNotificationsBoundedBatches: files a bounded run leaves for later
+// keep their messages until the run that commits them.
+func TestNotificationsBoundedBatches(t *testing.T) {
+	p := newAzureProject(t)
+	ctx := context.Background()
+	proj := p.load(t)
+	hub, err := pipeline.NewNotificationHub(ctx, proj, notify.HubOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hub.Close()
+	run := func() *pipeline.Report {
+		t.Helper()
+		rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Notify: hub, MaxFiles: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	run() // the start's backfill listing of an empty landing
+	p.put(t, "orders/a.csv", 1, true)
+	p.put(t, "orders/b.csv", 2, true)
+	p.put(t, "orders/c.csv", 3, true)
+	for i, want := range []map[string]int64{
+		{"orders/a.csv": 1},
+		{"orders/a.csv": 1, "orders/b.csv": 2},
+		{"orders/a.csv": 1, "orders/b.csv": 2, "orders/c.csv": 3},
+	} {
+		rep := run()
+		if pending := rep.Pending(); pending != 2-i {
+			t.Fatalf("run %d left %d files pending, want %d", i+1, pending, 2-i)
+		}
+		wantRows(t, rows(t, proj), want)
+		if n := p.be.held(t); n != 2-i {
+			t.Fatalf("queue holds %d messages after run %d, want %d (one per file not yet committed)", n, i+1, 2-i)
+		}
+	}
+}
