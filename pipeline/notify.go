@@ -65,10 +65,21 @@ func (s *Source) notifyConfig(landing string) (notify.Config, error) {
 // none. A stream or serve keeps one across runs (RunOptions.Notify) so that
 // it lists only every backfill_interval; a run without one lists at start.
 func NewNotificationHub(ctx context.Context, proj *Project, opts notify.HubOptions) (*notify.Hub, error) {
+	return NewNotificationHubFor(ctx, proj, nil, opts)
+}
+
+// NewNotificationHubFor is NewNotificationHub for the sources that runs
+// with these selectors (RunOptions.Select) ingest, so that a stream of some
+// tables holds no messages it would never settle.
+func NewNotificationHubFor(ctx context.Context, proj *Project, selectors []string, opts notify.HubOptions) (*notify.Hub, error) {
+	sel, err := proj.Selection(selectors)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
 	var hub *notify.Hub
 	landing := proj.Resolve(proj.Config.Landing)
 	for _, s := range proj.Sources {
-		if s.Listing != "notifications" {
+		if s.Listing != "notifications" || sel != nil && !sel[s.Table] {
 			continue
 		}
 		cfg, err := s.notifyConfig(landing)
@@ -108,10 +119,10 @@ func (nb *notifyBatch) postpone(files []landedFile) {
 	}
 }
 
-// notifications returns the run's hub, opening a one-shot one (closed when
-// the run ends) on first use.
-func (r *run) notifications(ctx context.Context) (*notify.Hub, error) {
-	if r.opts.Notify != nil {
+// notifications returns the run's hub for source s: the caller's if it
+// has s, else a one-shot one (closed when the run ends) opened on first use.
+func (r *run) notifications(ctx context.Context, s *Source) (*notify.Hub, error) {
+	if r.opts.Notify != nil && r.opts.Notify.Has(s.Name) {
 		return r.opts.Notify, nil
 	}
 	r.notifyOnce.Do(func() {
@@ -129,7 +140,7 @@ func (r *run) discoverFiles(ctx context.Context, s *Source, snap *delta.Snapshot
 		files, err := discover(ctx, r.landing, s, snap)
 		return files, nil, err
 	}
-	hub, err := r.notifications(ctx)
+	hub, err := r.notifications(ctx, s)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -226,7 +237,7 @@ func (r *run) settleNotifications(ctx context.Context, s *Source, nb *notifyBatc
 
 // closeNotifications closes a one-shot hub.
 func (r *run) closeNotifications() {
-	if r.opts.Notify == nil && r.notifyHub != nil {
+	if r.notifyHub != nil {
 		r.notifyHub.Close()
 	}
 }

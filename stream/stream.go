@@ -110,7 +110,7 @@ func Run(ctx context.Context, proj *pipeline.Project, opts Options) error {
 	opts.defaults()
 	// Sources with listing: notifications keep one hub for the whole
 	// stream: it lists at start and every backfill interval only.
-	hub, err := pipeline.NewNotificationHub(ctx, proj, notify.HubOptions{Log: opts.Log, Now: opts.Now})
+	hub, err := pipeline.NewNotificationHubFor(ctx, proj, opts.Select, notify.HubOptions{Log: opts.Log, Now: opts.Now})
 	if err != nil {
 		return err
 	}

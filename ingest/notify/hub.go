@@ -116,6 +116,14 @@ func (h *Hub) Add(ctx context.Context, s Source) error {
 	return nil
 }
 
+// Has reports whether the source was added.
+func (h *Hub) Has(source string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.sources[source]
+	return ok
+}
+
 // Close closes the queues.
 func (h *Hub) Close() error {
 	h.mu.Lock()

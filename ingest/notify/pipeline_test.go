@@ -387,3 +387,28 @@ func TestNotificationsBoundedBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestNotificationHubForSelection: a stream of some tables takes the
+// messages of the sources its runs ingest, and no others.
+func TestNotificationHubForSelection(t *testing.T) {
+	p := newAzureProject(t)
+	proj := p.load(t)
+	for _, tc := range []struct {
+		sel  []string
+		want bool
+	}{{nil, true}, {[]string{"gold.order_totals"}, false}, {[]string{"+gold.order_totals"}, true}, {[]string{"bronze.orders+"}, true}} {
+		hub, err := pipeline.NewNotificationHubFor(context.Background(), proj, tc.sel, notify.HubOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hub != nil && hub.Has("orders"); got != tc.want {
+			t.Errorf("select %v: hub has orders = %v, want %v", tc.sel, got, tc.want)
+		}
+		if hub != nil {
+			hub.Close()
+		}
+	}
+	if _, err := pipeline.NewNotificationHubFor(context.Background(), proj, []string{"gold.nope"}, notify.HubOptions{}); err == nil || !strings.Contains(err.Error(), "gold.nope") {
+		t.Errorf("unknown table: err = %v, want one naming gold.nope", err)
+	}
+}
