@@ -41,6 +41,7 @@ type Hub struct {
 	sources map[string]*hubSource   // by name
 	msgs    map[string]*heldMessage // by queue + "\x00" + message id
 	wake    chan struct{}           // closed and replaced when files arrive
+	seq     uint64                  // messages taken so far
 	stats   Stats
 }
 
@@ -62,12 +63,14 @@ type hubSource struct {
 	keys         map[string]time.Time // notified landing keys not yet settled → first notification
 	lastBackfill time.Time            // zero: not yet listed by this process
 	listing      time.Time            // when the backfill being run started
+	taken        uint64               // seq at the last Take: newer messages are not in its batch
 }
 
 // heldMessage is a received message whose files are not all settled.
 type heldMessage struct {
 	q    *hubQueue
 	msg  Message
+	seq  uint64                // order of arrival in the hub
 	keys map[string]*hubSource // landing key → its source
 }
 
@@ -208,7 +211,8 @@ func (h *Hub) take(ctx context.Context, q *hubQueue, msgs []Message) (int, error
 			drop = append(drop, m)
 			continue
 		}
-		held := &heldMessage{q: q, msg: m, keys: map[string]*hubSource{}}
+		h.seq++
+		held := &heldMessage{q: q, msg: m, seq: h.seq, keys: map[string]*hubSource{}}
 		for _, ev := range evs {
 			key, ok := h.loc.Key(ev.Bucket, ev.Object)
 			if !ok {
@@ -269,6 +273,7 @@ func (h *Hub) Take(source string) (Batch, error) {
 	}
 	now := h.opts.Now()
 	var b Batch
+	s.taken = h.seq
 	iv := s.Config.BackfillInterval
 	if s.lastBackfill.IsZero() || (iv > 0 && !now.Before(s.lastBackfill.Add(iv))) {
 		b.Backfill = true
@@ -295,29 +300,38 @@ func (h *Hub) Settle(ctx context.Context, source string, backfilled bool, done f
 	if backfilled {
 		s.lastBackfill = s.listing
 	}
-	for k := range s.keys {
-		if done(k) {
-			delete(s.keys, k)
-		}
-	}
+	// Only messages the last Take saw are settled: one that arrived
+	// since may be about a newer version of a file the run read before.
 	del := map[*hubQueue][]Message{}
-	var ids []string
+	settled := map[string]bool{}
 	for id, m := range h.msgs {
 		for k, ks := range m.keys {
-			if ks == s {
-				if _, pending := s.keys[k]; !pending {
-					delete(m.keys, k)
-				}
+			if ks != s || m.seq > s.taken {
+				continue
+			}
+			d, ok := settled[k]
+			if !ok {
+				d = done(k)
+				settled[k] = d
+			}
+			if d {
+				delete(m.keys, k)
 			}
 		}
 		if len(m.keys) == 0 {
 			del[m.q] = append(del[m.q], m.msg)
-			ids = append(ids, id)
+			delete(h.msgs, id)
 		}
 	}
-	for _, id := range ids {
-		delete(h.msgs, id)
+	pending := map[string]time.Time{}
+	for _, m := range h.msgs {
+		for k, ks := range m.keys {
+			if ks == s {
+				pending[k] = s.keys[k]
+			}
+		}
 	}
+	s.keys = pending
 	h.mu.Unlock()
 	for q, msgs := range del {
 		if err := q.q.Delete(ctx, msgs); err != nil {
