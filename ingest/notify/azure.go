@@ -121,6 +121,7 @@ func firstNonEmpty(vals ...string) string {
 func (q *azureQueue) Receive(ctx context.Context, limit int, visibility, wait time.Duration) ([]Message, error) {
 	n := int32(min(max(limit, 1), 32))
 	vis := int32(max(int64(visibility/time.Second), 1))
+	step := 50 * time.Millisecond
 	for {
 		resp, err := q.c.DequeueMessages(ctx, &azqueue.DequeueMessagesOptions{NumberOfMessages: &n, VisibilityTimeout: &vis})
 		if err != nil {
@@ -140,11 +141,12 @@ func (q *azureQueue) Receive(ctx context.Context, limit int, visibility, wait ti
 			}
 			out = append(out, msg)
 		}
-		// The queue service has no long polling: poll while waiting.
+		// The queue service has no long polling: poll while waiting, at
+		// most every half second.
 		if len(out) > 0 || wait <= 0 {
 			return out, nil
 		}
-		step := min(wait, 100*time.Millisecond)
+		step = min(wait, step*2, 500*time.Millisecond)
 		wait -= step
 		select {
 		case <-ctx.Done():
