@@ -21,16 +21,22 @@ import (
 	"github.com/medallionhq/medallion/storage"
 	_ "github.com/medallionhq/medallion/storage/azureblob" // az:// landings
 	"github.com/medallionhq/medallion/storage/azureblob/azuritetest"
+	_ "github.com/medallionhq/medallion/storage/s3blob" // s3:// landings
 )
 
 // azureProject is a project whose landing is a container in Azurite (blob
 // service) and whose source orders reads it through Event Grid-shaped
-// notifications in an Azurite queue. The lake is on local disk.
+// notifications in an Azurite queue — or, made by newS3Project, a bucket in
+// moto whose real S3 event notifications go to an SQS queue in moto. The
+// lake is on local disk.
 type azureProject struct {
 	dir       string
 	container string
 	landing   *storage.Store // the landing root, to land files with
 	be        backend
+	// autoNotify: the store itself notifies (moto's S3), so a file cannot
+	// land without its notification.
+	autoNotify bool
 }
 
 func newAzureProject(t testing.TB) *azureProject {
@@ -40,7 +46,6 @@ func newAzureProject(t testing.TB) *azureProject {
 	be := azureBackend(t) // the queue, and the connection string with QueueEndpoint
 	cont := strings.TrimPrefix(strings.TrimSuffix(be.landing, "/raw"), "az://")
 	t.Setenv("AZURE_STORAGE_CONNECTION_STRING", azuritetest.ConnectionString+"QueueEndpoint="+azuriteQueueURL+";")
-	t.Setenv(pipeline.LeaseExpiryEnv, "2s") // a killed writer's lease is taken over quickly
 	cc, err := container.NewClientFromConnectionString(azuritetest.ConnectionString, cont, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +54,43 @@ func newAzureProject(t testing.TB) *azureProject {
 		t.Fatalf("create container %s in Azurite: %v", cont, err)
 	}
 	t.Cleanup(func() { cc.Delete(context.Background(), nil) })
+	p := writeProject(t, be)
+	p.container = cont
+	return p
+}
+
+// newS3Project is the project on moto: S3 landing, SQS notifications.
+func newS3Project(t testing.TB) *azureProject {
+	t.Helper()
+	p := writeProject(t, sqsBackend(t))
+	p.autoNotify = true
+	// S3 sends a test event when the notification is configured: clear it.
+	loc, _ := notify.ParseLanding(p.be.landing)
+	q, err := notify.Open(context.Background(), loc, notify.Config{Queue: p.be.queue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	for i := 0; p.be.held(t) > 0; i++ {
+		if i == 20 {
+			t.Fatalf("could not clear the queue: %d messages", p.be.held(t))
+		}
+		msgs, err := q.Receive(context.Background(), 10, time.Minute, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Delete(context.Background(), msgs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
+}
+
+// writeProject writes the project for a backend's landing and queue.
+func writeProject(t testing.TB, be backend) *azureProject {
+	t.Helper()
+	ctx := context.Background()
+	t.Setenv(pipeline.LeaseExpiryEnv, "2s") // a killed writer's lease is taken over quickly
 	dir := t.TempDir()
 	yaml := fmt.Sprintf(`name: notify-test
 lake: lake
@@ -76,7 +118,7 @@ sources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &azureProject{dir: dir, container: cont, landing: st, be: be}
+	return &azureProject{dir: dir, landing: st, be: be}
 }
 
 // put lands a CSV file of n orders; notified says whether Event Grid's
@@ -91,7 +133,10 @@ func (p *azureProject) put(t testing.TB, key string, n int, notified bool) {
 	if err := p.landing.Write(context.Background(), key, []byte(b.String())); err != nil {
 		t.Fatal(err)
 	}
-	if notified {
+	switch {
+	case p.autoNotify && !notified:
+		t.Fatalf("%s: this store notifies every file it gets", key)
+	case notified && !p.autoNotify:
 		p.be.land(t, key)
 	}
 }
@@ -279,9 +324,12 @@ func (q *blockingQueue) Delete(ctx context.Context, msgs []notify.Message) error
 // commit but before it deleted them. The next process loses no file and
 // ingests none twice, and the redelivered messages are dropped.
 func TestKillBetweenReceiveAndDelete(t *testing.T) {
-	for _, where := range []string{"receive", "delete"} {
-		t.Run(where, func(t *testing.T) {
-			p := newAzureProject(t)
+	for _, tc := range []struct {
+		store, where string
+	}{{"azure", "receive"}, {"azure", "delete"}, {"s3", "receive"}, {"s3", "delete"}} {
+		where := tc.where
+		t.Run(tc.store+"/"+where, func(t *testing.T) {
+			p := map[string]func(testing.TB) *azureProject{"azure": newAzureProject, "s3": newS3Project}[tc.store](t)
 			ctx := context.Background()
 			p.put(t, "orders/a.csv", 3, true)
 			p.put(t, "orders/b.csv", 5, true)
