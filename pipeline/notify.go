@@ -221,7 +221,8 @@ func (r *run) statNotified(ctx context.Context, s *Source, keys []string) ([]lan
 }
 
 // settleNotifications tells the hub which notified files this run
-// settled, after the source's commit: their messages are deleted.
+// settled, after the source's commit: their messages are deleted. A failed
+// delete is a warning, not a failed run.
 func (r *run) settleNotifications(ctx context.Context, s *Source, nb *notifyBatch) error {
 	if nb == nil {
 		return nil
@@ -230,7 +231,9 @@ func (r *run) settleNotifications(ctx context.Context, s *Source, nb *notifyBatc
 		return nb.considered[key] && !nb.deferred[key]
 	})
 	if err != nil {
-		return fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+		// The files are committed: the messages left come back after the
+		// visibility timeout and are dropped then.
+		r.logf("warning: %s: %v (the messages come back after the visibility timeout and are dropped then)", s.Table, err)
 	}
 	return nil
 }
