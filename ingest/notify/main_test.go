@@ -13,6 +13,7 @@ import (
 
 	"cloud.google.com/go/pubsub/v2/pstest"
 
+	"github.com/medallionhq/medallion/internal/clitest"
 	"github.com/medallionhq/medallion/internal/scriptservice"
 )
 
@@ -38,7 +39,8 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	if runChild() { // the kill -9 test's child processes run no tests
+	clitest.RunIfChild() // medallion commands run as processes (serve test)
+	if runChild() {      // the kill -9 test's child processes run no tests
 		return
 	}
 	// Every client here and in child processes reaches the emulators and

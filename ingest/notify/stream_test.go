@@ -3,9 +3,13 @@ package notify_test
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/medallionhq/medallion/internal/clitest"
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/stream"
 )
@@ -76,5 +80,68 @@ func TestStreamReactsToNotifications(t *testing.T) {
 	wantRows(t, rows(t, proj), map[string]int64{"orders/before.csv": 2, "orders/a.csv": 3})
 	if n := p.be.held(t); n != 0 {
 		t.Fatalf("queue holds %d messages after the batch, want 0", n)
+	}
+}
+
+// TestServeReactsToNotifications runs `medallion serve` as a process of
+// its own: a notified file reaches gold; a file whose notification was
+// lost does not (until the backfill interval, an hour away).
+func TestServeReactsToNotifications(t *testing.T) {
+	p := newAzureProject(t)
+	proj := p.load(t)
+	p.put(t, "orders/before.csv", 2, false) // found by the start's backfill listing
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "serve", "-C", p.dir, "--addr", "127.0.0.1:0")
+	cmd.Env = clitest.ChildEnv()
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		t.Logf("serve output:\n%s", out.String())
+	}()
+	// waitRows polls the lake (from this process) until bronze.orders has
+	// want, within a generous deadline: the stream's speed is measured by
+	// BenchmarkFileToGold, not here.
+	waitRows := func(want map[string]int64) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			got := rows(t, proj)
+			if len(got) == len(want) {
+				wantRows(t, got, want)
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("bronze.orders rows per file = %v, want %v", got, want)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	waitRows(map[string]int64{"orders/before.csv": 2})
+	p.put(t, "orders/lost.csv", 4, false)
+	p.put(t, "orders/a.csv", 3, true)
+	waitRows(map[string]int64{"orders/before.csv": 2, "orders/a.csv": 3})
+	s, err := pipeline.OpenSession(context.Background(), proj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.Query(context.Background(), "SELECT orders FROM gold.order_totals")
+	for i := 0; err != nil || len(res.Rows) != 1 || res.Rows[0][0] != int64(5); i++ {
+		// gold commits right after bronze in the same batch
+		if i == 600 {
+			t.Fatalf("gold.order_totals = %v (%v), want 5 orders", res, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if err = s.Refresh(context.Background()); err == nil {
+			res, err = s.Query(context.Background(), "SELECT orders FROM gold.order_totals")
+		}
 	}
 }
