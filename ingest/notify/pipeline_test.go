@@ -326,10 +326,10 @@ func (q *blockingQueue) Delete(ctx context.Context, msgs []notify.Message) error
 func TestKillBetweenReceiveAndDelete(t *testing.T) {
 	for _, tc := range []struct {
 		store, where string
-	}{{"azure", "receive"}, {"azure", "delete"}, {"s3", "receive"}, {"s3", "delete"}} {
+	}{{"azure", "receive"}, {"azure", "delete"}, {"s3", "receive"}, {"s3", "delete"}, {"gcs", "receive"}, {"gcs", "delete"}} {
 		where := tc.where
 		t.Run(tc.store+"/"+where, func(t *testing.T) {
-			p := map[string]func(testing.TB) *azureProject{"azure": newAzureProject, "s3": newS3Project}[tc.store](t)
+			p := map[string]func(testing.TB) *azureProject{"azure": newAzureProject, "s3": newS3Project, "gcs": newGCSProject}[tc.store](t)
 			ctx := context.Background()
 			p.put(t, "orders/a.csv", 3, true)
 			p.put(t, "orders/b.csv", 5, true)
