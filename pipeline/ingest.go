@@ -219,7 +219,7 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	files, err := discover(ctx, r.landing, s, snap)
+	files, nb, err := r.discoverFiles(ctx, s, snap)
 	if err != nil {
 		return rep, err
 	}
@@ -292,6 +292,7 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 			size += fs
 		}
 		rep.Pending = len(plans) - n
+		nb.postpone(plans[n:])
 		plans = plans[:n]
 	}
 	if err := r.fetchRemote(ctx, plans); err != nil {
@@ -355,6 +356,10 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	// The bronze commit first: a run that dies here sets the files aside
 	// again (or resolves them) next time.
 	if err := r.recordBadFiles(ctx, s, prevBad, bad, resolved); err != nil {
+		return rep, err
+	}
+	// Only now may the notifications of the settled files go.
+	if err := r.settleNotifications(ctx, s, nb); err != nil {
 		return rep, err
 	}
 	return rep, nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
+	"github.com/medallionhq/medallion/ingest/notify"
 	"github.com/medallionhq/medallion/internal/filecache"
 	"github.com/medallionhq/medallion/storage"
 )
@@ -61,6 +62,10 @@ type RunOptions struct {
 	// itself for its duration, waiting (and saying so through Log) while
 	// another process holds it. See AcquireLease.
 	Lease *Lease
+	// Notify is the hub of the sources with listing: notifications, kept
+	// across runs by a stream or serve (NewNotificationHub). Nil: the run
+	// opens its own, which lists those sources as at a start.
+	Notify *notify.Hub
 }
 
 // Report is what a run did, per table.
@@ -159,6 +164,10 @@ type run struct {
 	// Project.Fingerprint.
 	refresh      map[string]bool
 	fingerprints map[string]string
+	// notifyHub is the run's own notification hub (see notifications).
+	notifyOnce sync.Once
+	notifyHub  *notify.Hub
+	notifyErr  error
 }
 
 // full reports whether the run recomputes table from scratch.
@@ -205,6 +214,7 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 		return rep, err
 	}
 	defer r.eng.Close()
+	defer r.closeNotifications()
 	runErr := r.all(ctx, rep)
 	if cause := context.Cause(ctx); errors.Is(cause, ErrLeaseLost) {
 		runErr = errors.Join(runErr, cause)

@@ -58,7 +58,7 @@ built-in e-commerce project runs (landing ./landing, lake ./lake).`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVarP(&a.dir, "project-dir", "C", ".", "project directory")
-	root.AddCommand(a.initCmd(), a.generateCmd(), a.runCmd(), a.backfillCmd(), a.streamCmd(), a.serveCmd(), a.demoCmd(), a.dashboardCmd(), a.jobsCmd(), a.queryCmd(), a.tablesCmd(), a.historyCmd(), a.optimizeCmd(), a.vacuumCmd(), a.repairCmd())
+	root.AddCommand(a.initCmd(), a.generateCmd(), a.runCmd(), a.backfillCmd(), a.streamCmd(), a.serveCmd(), a.demoCmd(), a.dashboardCmd(), a.jobsCmd(), a.queryCmd(), a.tablesCmd(), a.historyCmd(), a.optimizeCmd(), a.vacuumCmd(), a.repairCmd(), a.notificationsCmd())
 	return root
 }
 
