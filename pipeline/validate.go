@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
 )
 
@@ -241,9 +242,12 @@ func (r *run) check(ctx context.Context, v *validation, m *Model) (*ModelError, 
 	sqlText := m.SQL
 	names := map[string]string{}
 	if w := m.Window; w != nil {
-		if err := v.eng.Exec(ctx, "CREATE OR REPLACE TEMP VIEW __window_input AS SELECT *, NULL::TIMESTAMPTZ AS window_start, NULL::TIMESTAMPTZ AS window_end FROM "+qualifiedIdent(w.Source)); err != nil {
+		null := nullOf(v.eng, delta.Primitive(delta.TypeTimestamp))
+		input, err := v.eng.View(ctx, "SELECT *, "+null+" AS window_start, "+null+" AS window_end FROM "+qualifiedIdent(w.Source))
+		if err != nil {
 			return nil, fmt.Errorf("pipeline: validate %s: %w", m.File, err)
 		}
+		defer v.eng.Release(context.WithoutCancel(ctx), input)
 		cols, err := columnsOf(ctx, v.eng, qualifiedIdent(w.Source))
 		if err != nil {
 			return nil, err
@@ -251,8 +255,8 @@ func (r *run) check(ctx context.Context, v *validation, m *Model) (*ModelError, 
 		if !hasColumn(cols, w.Time) {
 			return m.errorAt(m.headerLineOf("time:"), fmt.Sprintf("window time: column %s is not in %s (its columns: %s)", w.Time, w.Source, strings.Join(cols, ", "))), nil
 		}
-		sqlText = replaceTableRef(sqlText, w.Source, "__window_input")
-		names["__window_input"] = w.Source
+		sqlText = replaceTableRef(sqlText, w.Source, input.Name)
+		names[input.Name] = w.Source
 	}
 	target := qualifiedIdent(m.Name)
 	// The SQL is wrapped, not appended to: a second statement is a syntax
