@@ -91,7 +91,7 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 	}
 	r.logf("%s: %d groups touched by changes", m.Name, len(res.Rows))
 	if len(cols) == 1 && len(res.Rows) <= maxInlineGroups {
-		if f, ok := inlineFilter(cols[0], res); ok {
+		if f, ok := inlineFilter(r.eng, cols[0], res); ok {
 			return groups, f, true, nil
 		}
 	}
@@ -104,7 +104,7 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 
 // inlineFilter renders "col IN (literals) [OR col IS NULL]" for one group
 // column; ok is false for values it cannot render as literals.
-func inlineFilter(col string, res *engine.Result) (string, bool) {
+func inlineFilter(eng engine.Engine, col string, res *engine.Result) (string, bool) {
 	var lits []string
 	hasNull := false
 	for _, row := range res.Rows {
@@ -124,7 +124,11 @@ func inlineFilter(col string, res *engine.Result) (string, bool) {
 			case delta.TypeDate:
 				lits = append(lits, "DATE '"+v.UTC().Format("2006-01-02")+"'")
 			default:
-				lits = append(lits, "TIMESTAMPTZ '"+v.UTC().Format("2006-01-02 15:04:05.999999")+"+00'")
+				lit, err := eng.Literal(v)
+				if err != nil {
+					return "", false
+				}
+				lits = append(lits, lit)
 			}
 		default:
 			return "", false
