@@ -54,9 +54,13 @@ type Sandbox struct {
 	AllowedDirs []string
 }
 
-// Engine is a DuckDB database in memory with one connection.
+// Engine is a DuckDB database in memory with one connection (Open), or a
+// session of a shared Database: one of its connections, with a catalog of
+// its own (Database.Session).
 type Engine struct {
-	db      *sql.DB
+	db      *sql.DB // nil for a session of a Database
+	owner   *Database
+	catalog string // a session's own catalog
 	conn    *sql.Conn
 	seq     int
 	schemas map[string]bool    // schemas created so far
@@ -92,25 +96,9 @@ func Open(ctx context.Context, opts *Options) (*Engine, error) {
 		return nil, fmt.Errorf("duckdb: connect: %w", err)
 	}
 	e := &Engine{db: db, conn: conn, schemas: map[string]bool{}, cached: map[string]bool{}, trace: opts.Trace, cache: opts.Cache}
-	// No medallion process downloads or loads an extension at run time:
-	// what the binary links (parquet, json, icu, core functions) is all
-	// there is, and a feature of another extension fails naming it.
-	settings := []string{"SET TimeZone='UTC'", "SET preserve_insertion_order=true",
-		"SET autoinstall_known_extensions=false", "SET autoload_known_extensions=false"}
-	if opts.MemoryLimit != "" {
-		settings = append(settings, "SET memory_limit="+quoteString(opts.MemoryLimit))
-	}
-	if opts.TempDir != "" {
-		settings = append(settings, "SET temp_directory="+quoteString(opts.TempDir))
-	}
-	if opts.Threads > 0 {
-		settings = append(settings, fmt.Sprintf("SET threads=%d", opts.Threads))
-	}
-	for _, s := range settings {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
-			e.Close()
-			return nil, fmt.Errorf("duckdb: %s: %w", s, err)
-		}
+	if err := configure(ctx, conn, opts); err != nil {
+		e.Close()
+		return nil, err
 	}
 	if opts.Sandbox != nil {
 		if err := e.Sandbox(ctx, opts.Sandbox.AllowedDirs); err != nil {
@@ -121,8 +109,38 @@ func Open(ctx context.Context, opts *Options) (*Engine, error) {
 	return e, nil
 }
 
-// Close releases the database.
+// configure applies the database-wide settings of opts.
+func configure(ctx context.Context, conn *sql.Conn, opts *Options) error {
+	// No medallion process downloads or loads an extension at run time:
+	// what the binary links (parquet, json, icu, core functions) is all
+	// there is, and a feature of another extension fails naming it.
+	settings := []string{"SET GLOBAL TimeZone='UTC'", "SET GLOBAL preserve_insertion_order=true",
+		"SET GLOBAL autoinstall_known_extensions=false", "SET GLOBAL autoload_known_extensions=false"}
+	if opts.MemoryLimit != "" {
+		settings = append(settings, "SET GLOBAL memory_limit="+quoteString(opts.MemoryLimit))
+	}
+	if opts.TempDir != "" {
+		settings = append(settings, "SET GLOBAL temp_directory="+quoteString(opts.TempDir))
+	}
+	if opts.Threads > 0 {
+		settings = append(settings, fmt.Sprintf("SET GLOBAL threads=%d", opts.Threads))
+	}
+	for _, s := range settings {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("duckdb: %s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// Close releases the engine: for a session, its catalog and connection.
 func (e *Engine) Close() error {
+	if e.owner != nil {
+		_, err := e.conn.ExecContext(context.Background(), "USE memory; DETACH DATABASE IF EXISTS "+quoteIdent(e.catalog))
+		err = errors.Join(err, e.conn.Close())
+		e.owner.done()
+		return err
+	}
 	err := e.conn.Close()
 	return errors.Join(err, e.db.Close())
 }
