@@ -275,20 +275,23 @@ func cacheFor(proj *Project) (*filecache.Cache, error) {
 	return c, nil
 }
 
+// openEngine opens a session of the project's engine (see ownerFor) and
+// checks that every model is exactly one query.
 func openEngine(ctx context.Context, proj *Project, trace io.Writer) (engine.Engine, error) {
-	return openEngineWith(ctx, proj, trace, "")
+	return session(ctx, proj, trace, "", nil)
 }
 
-// openEngineWith opens the project's engine (memoryLimit, when set,
-// replacing engine.memory_limit) and checks that every model is exactly
-// one query.
-func openEngineWith(ctx context.Context, proj *Project, trace io.Writer, memoryLimit string) (engine.Engine, error) {
+// openPrivateEngine opens an engine of the project's kind that no other
+// session shares (memoryLimit, when set, replacing engine.memory_limit)
+// and checks that every model is exactly one query: for a session whose
+// sandbox depends on what it reads (delta_scan outside the lake).
+func openPrivateEngine(ctx context.Context, proj *Project, memoryLimit string) (engine.Engine, error) {
 	ec := proj.Config.Engine
 	cache, err := cacheFor(proj)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := engine.Open(ctx, &engine.Config{Kind: ec.Kind, Settings: ec.Settings[ec.Kind], Dir: proj.Dir, MemoryLimit: memoryLimit, Trace: trace, Cache: cache})
+	eng, err := engine.Open(ctx, &engine.Config{Kind: ec.Kind, Settings: ec.Settings[ec.Kind], Dir: proj.Dir, MemoryLimit: memoryLimit, Cache: cache})
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}

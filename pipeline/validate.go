@@ -68,8 +68,9 @@ func (r *run) validate(ctx context.Context) ([]*ModelError, error) {
 		return nil, nil
 	}
 	if r.valid == nil {
-		ec := r.proj.Config.Engine
-		eng, err := engine.Open(ctx, &engine.Config{Kind: ec.Kind, Settings: ec.Settings[ec.Kind], Dir: r.proj.Dir, Threads: 1, MemoryLimit: "256MB"})
+		// A session of the project's engine: the schema check binds
+		// empty tables under the models' names in a catalog of its own.
+		eng, err := session(ctx, r.proj, nil, "", nil)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: validation engine: %w", err)
 		}
