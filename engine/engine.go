@@ -38,6 +38,11 @@ type Engine interface {
 	// BindEmpty makes name an empty relation of the given schema (a table
 	// that does not exist yet).
 	BindEmpty(ctx context.Context, name string, schema *delta.StructType) error
+	// BindQuery makes name (layer.table) the rows of a query: a view read
+	// where it is read, or with materialize, rows computed now (a schema
+	// check's empty table). Binding the name again replaces it. An error
+	// in sql names lines counted from sql's first line.
+	BindQuery(ctx context.Context, name, sql string, materialize bool) error
 	// Load reads landing files into a new relation (LoadResult.Relation)
 	// with every column as text, plus the column _source_file (the file's
 	// path as given), rows in file order. Rows the reader cannot parse are

@@ -966,11 +966,11 @@ func (r *run) typedSQL(ctx context.Context, s *Source, loaded engine.Relation, c
 	// Derived columns over the typed values; metadata columns last.
 	var derived []string
 	for _, item := range s.Derive {
-		derived = append(derived, "("+item.Value.(string)+") AS "+sqlIdent(item.Key.(string)))
+		derived = append(derived, "("+item.Value.(string)+") AS "+r.eng.Quote(item.Key.(string)))
 	}
 	dataCols := make([]string, len(cols))
 	for i, c := range cols {
-		dataCols[i] = sqlIdent(c.name)
+		dataCols[i] = r.eng.Quote(c.name)
 	}
 	out := append(append(dataCols, derived...), metaColumns...)
 	return "SELECT " + strings.Join(out, ", ") + " FROM (" + typed + ") AS typed", nil
@@ -995,8 +995,6 @@ func (r *run) bronzeSchema(ctx context.Context, s *Source, typed engine.Relation
 	}
 	return merged, nil
 }
-
-func sqlIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 

@@ -70,7 +70,7 @@ func (h *JobHistory) List(ctx context.Context, job string, limit int) ([]schedul
 	if limit <= 0 {
 		limit = 100
 	}
-	res, err := eng.Query(ctx, fmt.Sprintf("SELECT job, trigger, reason, attempt, scheduled, started_at, ended_at, status, coalesce(error, ''), coalesced, result FROM %s WHERE %s ORDER BY started_at DESC NULLS LAST LIMIT %d", qualifiedIdent(JobRunsTable), where, limit))
+	res, err := eng.Query(ctx, fmt.Sprintf("SELECT job, trigger, reason, attempt, scheduled, started_at, ended_at, status, coalesce(error, ''), coalesced, result FROM %s WHERE %s ORDER BY started_at DESC NULLS LAST LIMIT %d", qualifiedIdent(eng, JobRunsTable), where, limit))
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: job history: %w", err)
 	}

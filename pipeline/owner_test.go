@@ -19,7 +19,7 @@ func projectOwners(dir string) []*duckdb.Database {
 	var out []*duckdb.Database
 	for k, o := range owners.m {
 		if strings.HasPrefix(k, dir+"\x00") {
-			out = append(out, o.(*duckdb.Database))
+			out = append(out, o.Owner.(*duckdb.Database))
 		}
 	}
 	return out
@@ -108,4 +108,54 @@ func TestOneEngineOwnerPerProject(t *testing.T) {
 			t.Errorf("%d sessions left open", n)
 		}
 	}
+}
+
+// TestIdleOwnersAreBounded: a process going through many projects keeps at
+// most maxIdleOwners owners without sessions, closing the least recently
+// used; an owner with an open session is never closed.
+func TestIdleOwnersAreBounded(t *testing.T) {
+	ctx := t.Context()
+	var busy func()
+	var dirs []string
+	for i := range maxIdleOwners + 3 {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "medallion.yaml"), []byte("name: p\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		proj, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eng, err := openEngine(ctx, proj, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			busy = func() { eng.Close() } // the first stays in use throughout
+		} else {
+			eng.Close()
+		}
+		dirs = append(dirs, dir)
+	}
+	idle := 0
+	owners.Lock()
+	for _, w := range owners.m {
+		if w.sessions == 0 {
+			idle++
+		}
+	}
+	owners.Unlock()
+	if idle > maxIdleOwners {
+		t.Fatalf("%d idle owners, want at most %d", idle, maxIdleOwners)
+	}
+	if len(projectOwners(dirs[0])) != 1 {
+		t.Fatal("the owner with an open session was closed")
+	}
+	if len(projectOwners(dirs[1])) != 0 {
+		t.Fatal("the least recently used idle owner is still open")
+	}
+	if len(projectOwners(dirs[len(dirs)-1])) != 1 {
+		t.Fatal("the most recently used owner was closed")
+	}
+	busy()
 }

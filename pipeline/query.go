@@ -172,7 +172,7 @@ func (s *Session) Refresh(ctx context.Context) error {
 		}
 		changed[m.Name] = true
 		// openEngine checked that m.SQL is exactly one query.
-		if err := s.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(Layer(m.Name))+"; CREATE OR REPLACE VIEW "+qualifiedIdent(m.Name)+" AS "+m.SQL); err != nil {
+		if err := s.eng.BindQuery(ctx, m.Name, m.SQL, false); err != nil {
 			return fmt.Errorf("pipeline: view %s: %w", m.Name, err)
 		}
 		s.views[m.Name] = true

@@ -719,7 +719,7 @@ func (r *run) materialize(ctx context.Context, name string) error {
 				return err
 			}
 		}
-		if err := r.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(Layer(name))+"; CREATE OR REPLACE VIEW "+qualifiedIdent(name)+" AS "+m.SQL); err != nil {
+		if err := r.eng.BindQuery(ctx, name, m.SQL, false); err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("view %s: %w", name, err)
 			}
@@ -773,12 +773,12 @@ func replaceTableRef(sql, table, with string) string {
 	})
 }
 
-func qualifiedIdent(name string) string {
+func qualifiedIdent(eng engine.Engine, name string) string {
 	l, t, ok := strings.Cut(name, ".")
 	if !ok {
-		return sqlIdent(name)
+		return eng.Quote(name)
 	}
-	return sqlIdent(l) + "." + sqlIdent(t)
+	return eng.Quote(l) + "." + eng.Quote(t)
 }
 
 // Logged reports whether the table's part of a run is recorded in

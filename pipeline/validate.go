@@ -32,8 +32,7 @@ type validation struct {
 	// status of each model: statusChecked, or why it was not.
 	status map[string]string
 	// bound are the non-model tables bound so far.
-	bound   map[string]bool
-	schemas map[string]bool
+	bound map[string]bool
 }
 
 const (
@@ -74,7 +73,7 @@ func (r *run) validate(ctx context.Context) ([]*ModelError, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: validation engine: %w", err)
 		}
-		r.valid = &validation{eng: eng, status: map[string]string{}, bound: map[string]bool{}, schemas: map[string]bool{}}
+		r.valid = &validation{eng: eng, status: map[string]string{}, bound: map[string]bool{}}
 	}
 	v := r.valid
 	v.bound = map[string]bool{} // the sources may have changed their tables since the last call
@@ -233,23 +232,16 @@ func (r *run) closeValidation() {
 // check compiles one model whose inputs are bound in v. It returns the
 // model's error, or an error of the engine itself.
 func (r *run) check(ctx context.Context, v *validation, m *Model) (*ModelError, error) {
-	layer := Layer(m.Name)
-	if !v.schemas[layer] {
-		if err := v.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(layer)); err != nil {
-			return nil, fmt.Errorf("pipeline: validate: %w", err)
-		}
-		v.schemas[layer] = true
-	}
 	sqlText := m.SQL
 	names := map[string]string{}
 	if w := m.Window; w != nil {
 		null := nullOf(v.eng, delta.Primitive(delta.TypeTimestamp))
-		input, err := v.eng.View(ctx, "SELECT *, "+null+" AS window_start, "+null+" AS window_end FROM "+qualifiedIdent(w.Source))
+		input, err := v.eng.View(ctx, "SELECT *, "+null+" AS window_start, "+null+" AS window_end FROM "+qualifiedIdent(v.eng, w.Source))
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: validate %s: %w", m.File, err)
 		}
 		defer v.eng.Release(context.WithoutCancel(ctx), input)
-		cols, err := columnsOf(ctx, v.eng, qualifiedIdent(w.Source))
+		cols, err := columnsOf(ctx, v.eng, qualifiedIdent(v.eng, w.Source))
 		if err != nil {
 			return nil, err
 		}
@@ -259,14 +251,15 @@ func (r *run) check(ctx context.Context, v *validation, m *Model) (*ModelError, 
 		sqlText = replaceTableRef(sqlText, w.Source, input.Name)
 		names[input.Name] = w.Source
 	}
-	target := qualifiedIdent(m.Name)
+	target := qualifiedIdent(v.eng, m.Name)
 	// The SQL is wrapped, not appended to: a second statement is a syntax
-	// error here, never run. It starts on line 2 of the statement.
-	stmt := "CREATE OR REPLACE TABLE " + target + " AS SELECT * FROM (\n" + sqlText + "\n) LIMIT 0"
-	if m.Materialized == View {
-		stmt = "CREATE OR REPLACE VIEW " + target + " AS SELECT * FROM (\n" + sqlText + "\n)"
+	// error here, never run. It starts on line 2 of the statement. A
+	// table is computed (with no rows), a view only bound.
+	wrapped := "SELECT * FROM (\n" + sqlText + "\n)"
+	if m.Materialized != View {
+		wrapped += " LIMIT 0"
 	}
-	if err := v.eng.Exec(ctx, stmt); err != nil {
+	if err := v.eng.BindQuery(ctx, m.Name, wrapped, m.Materialized != View); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

@@ -306,14 +306,35 @@ func (e *Engine) BindEmpty(ctx context.Context, name string, schema *delta.Struc
 	return e.createView(ctx, name, body)
 }
 
-func (e *Engine) createView(ctx context.Context, name, body string) error {
-	schema, _, full := qualified(name)
+// BindQuery creates the view (or table) name over a query.
+func (e *Engine) BindQuery(ctx context.Context, name, query string, materialize bool) error {
+	if !materialize {
+		return e.createView(ctx, name, query)
+	}
+	if err := e.ensureSchema(ctx, name); err != nil {
+		return err
+	}
+	_, _, full := qualified(name)
+	return e.Exec(ctx, "CREATE OR REPLACE TABLE "+full+" AS "+query)
+}
+
+// ensureSchema creates the schema of a qualified name.
+func (e *Engine) ensureSchema(ctx context.Context, name string) error {
+	schema, _, _ := qualified(name)
 	if schema != "" && !e.schemas[schema] {
 		if err := e.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoteIdent(schema)); err != nil {
 			return err
 		}
 		e.schemas[schema] = true
 	}
+	return nil
+}
+
+func (e *Engine) createView(ctx context.Context, name, body string) error {
+	if err := e.ensureSchema(ctx, name); err != nil {
+		return err
+	}
+	_, _, full := qualified(name)
 	if err := e.Exec(ctx, "CREATE OR REPLACE VIEW "+full+" AS "+body); err != nil {
 		return err
 	}

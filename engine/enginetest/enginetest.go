@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Engine) {
 		{"WriteStatsAndPartitions", testWrite},
 		{"WriteCastsToTableSchema", testWriteSchema},
 		{"BindSnapshotsAndFileSubsets", testBind},
+		{"BindQueryViewsAndTables", testBindQuery},
 		{"MatchFilesForMerge", testMatchFiles},
 		{"DedupeKeepsNewest", testDedupe},
 		{"UnionByName", testUnion},
@@ -513,6 +514,35 @@ func testBind(t *testing.T, e engine.Engine) {
 	}
 	if len(res.Rows) != 0 || len(res.Columns) != 2 || res.Columns[1].Type.Name != delta.TypeTimestamp {
 		t.Fatalf("empty binding: %+v", res)
+	}
+}
+
+func testBindQuery(t *testing.T, e engine.Engine) {
+	ctx := t.Context()
+	if err := e.Bind(ctx, "silver.src", mustSnap(t, e, "SELECT CAST(1 AS BIGINT) AS v"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.BindQuery(ctx, "gold.view", "SELECT v * 10 AS w FROM silver.src", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.BindQuery(ctx, "gold.table", "SELECT v * 10 AS w FROM silver.src", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Bind(ctx, "silver.src", mustSnap(t, e, "SELECT CAST(2 AS BIGINT) AS v"), nil); err != nil {
+		t.Fatal(err)
+	}
+	// The view reads the new binding; the table kept the rows it computed.
+	want(t, "view and table", query(t, e, "SELECT (SELECT w FROM gold.view), (SELECT w FROM gold.table)"), []string{"20|10"})
+	// Binding again replaces, also a cached view.
+	if err := e.Cache(ctx, "gold.view"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.BindQuery(ctx, "gold.view", "SELECT v * 100 AS w FROM silver.src", false); err != nil {
+		t.Fatal(err)
+	}
+	want(t, "rebound view", query(t, e, "SELECT w FROM gold.view"), []string{"200"})
+	if err := e.BindQuery(ctx, "gold.bad", "SELECT no_such_column\nFROM silver.src", false); err == nil {
+		t.Fatal("a view over a bad query was bound")
 	}
 }
 
