@@ -2,6 +2,27 @@
 // engine that runs models: DuckDB embedded (engine/duckdb) by default, Spark
 // through Spark Connect later. Models are plain SQL over tables named
 // layer.table; nothing above this interface knows which engine runs them.
+//
+// The pipeline drives an engine through operations that return relation
+// handles (Relation), never through temporary names of its own: what is
+// engine-specific SQL (typing text, inference probes, dedupe by key, union
+// by name, window expansion, literals, quoting) lives in the backend. Every
+// backend passes the conformance suite in engine/enginetest.
+//
+// A process holds one Owner per project and takes sessions of it
+// (OpenOwner); a backend that cannot share an engine between sessions need
+// not register an owner: OpenOwner then opens one engine per session.
+//
+// Interface changes of the seam (issue 12, part 1), against the interface
+// engine/spark was first written to:
+//   - Load(ctx, src) takes no name: the rows are LoadResult.Relation.
+//   - MatchFiles takes the relation of keys as a Relation, not a name.
+//   - New methods: FileColumns, BindQuery, Materialize, View, BindRelation,
+//     Release, UnionByName, Dedupe, Probe, TypeText, ExpandWindows, Quote,
+//     Literal, EpochMillis; new types Relation, TypeProbe, TypeSpec,
+//     Windows.
+//   - New: Owner, SessionOptions, OwnerFunc, RegisterOwner (optional for a
+//     backend), OpenOwner, Config.Sandbox.
 package engine
 
 import (
