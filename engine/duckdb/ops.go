@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -62,26 +63,24 @@ func (e *Engine) BindRelation(ctx context.Context, snap *delta.Snapshot, files [
 
 // Release drops relations, newest first.
 func (e *Engine) Release(ctx context.Context, rels ...engine.Relation) error {
-	var stmts []string
+	var errs []error
 	for i := len(rels) - 1; i >= 0; i-- {
 		r := rels[i]
+		var stmt string
 		switch e.rels[r.Name] {
 		case relTable:
-			stmts = append(stmts, "DROP TABLE IF EXISTS "+r.Name)
+			stmt = "DROP TABLE IF EXISTS " + r.Name
 		case relView:
-			stmts = append(stmts, "DROP VIEW IF EXISTS "+r.Name)
+			stmt = "DROP VIEW IF EXISTS " + r.Name
 		default:
 			continue
 		}
 		delete(e.rels, r.Name)
+		if err := e.Exec(ctx, stmt); err != nil {
+			errs = append(errs, fmt.Errorf("duckdb: release %s: %w", r.Name, err))
+		}
 	}
-	if len(stmts) == 0 {
-		return nil
-	}
-	if err := e.Exec(ctx, strings.Join(stmts, "; ")); err != nil {
-		return fmt.Errorf("duckdb: release: %w", err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // UnionByName is a view of the queries' rows combined by column name.
