@@ -159,7 +159,22 @@ func TestBuiltInModelsRunOnSpark(t *testing.T) {
 					t.Fatalf("row %d (sorted) on Spark\n  %s\non DuckDB\n  %s", i, g[i], w[i])
 				}
 			}
+			for i := range got.Columns {
+				if got.Columns[i].Type.String() != want.Columns[i].Type.String() {
+					t.Errorf("column %s is %s on Spark, %s on DuckDB", got.Columns[i].Name, got.Columns[i].Type, want.Columns[i].Type)
+				}
+			}
 		})
+		if m.Materialized == pipeline.View {
+			// The models after it read the view, on both engines.
+			layer, name, _ := strings.Cut(m.Name, ".")
+			stmt := `CREATE SCHEMA IF NOT EXISTS "` + layer + `"; CREATE OR REPLACE VIEW "` + layer + `"."` + name + `" AS ` + m.SQL
+			for _, eng := range []engine.Engine{duck, sp} {
+				if err := eng.Exec(ctx, stmt); err != nil {
+					t.Fatalf("view %s: %v", m.Name, err)
+				}
+			}
+		}
 	}
 	if ran != 27 {
 		t.Errorf("ran %d non-window models, want the built-in project's 27", ran)

@@ -180,6 +180,19 @@ func dialect(toks []token, resolve func(name string) (string, error)) ([]token, 
 					continue
 				}
 			}
+			// A bound one-part name (the pipeline's internal relations).
+			prevDot := i > 0 && toks[i-1].text == "."
+			nextTok := next(toks, i+1)
+			if !prevDot && (nextTok >= len(toks) || toks[nextTok].text != "." && toks[nextTok].text != "(") {
+				spark, err := resolve(strings.ToLower(name))
+				if err != nil {
+					return nil, err
+				}
+				if spark != "" {
+					out = append(out, token{tokBacktick, backtick(spark)})
+					continue
+				}
+			}
 			if t.kind == tokWord && strings.EqualFold(t.text, "regexp_replace") {
 				rewritten, n, err := regexpReplace(toks[i:], resolve)
 				if err != nil {

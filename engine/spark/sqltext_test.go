@@ -9,7 +9,7 @@ import (
 // names become their views, "quoted" names `quoted`, regexp_replace's 'g'
 // goes; strings, comments and unbound names stay as written.
 func TestDialect(t *testing.T) {
-	bound := map[string]string{"silver.orders": "__m_silver__orders", "gold.x y": "__m_gold__x y"}
+	bound := map[string]string{"silver.orders": "__m_silver__orders", "gold.x y": "__m_gold__x y", "__delta_scan_1": "__m___delta_scan_1"}
 	resolve := func(n string) (string, error) { return bound[n], nil }
 	for _, tc := range []struct{ in, want, err string }{
 		{"SELECT * FROM silver.orders o", "SELECT * FROM `__m_silver__orders` o", ""},
@@ -22,6 +22,8 @@ func TestDialect(t *testing.T) {
 		{`SELECT regexp_replace(x, 'a', 'b') FROM t`, `SELECT regexp_replace(x, 'a', 'b') FROM t`, ""},
 		{`SELECT regexp_replace(x, 'a', 'b', 'i') FROM t`, "", "option 'i'"},
 		{`SELECT 'it''s' FROM t`, `SELECT 'it''s' FROM t`, ""},
+		{"SELECT count(*) FROM __delta_scan_1 d JOIN silver.orders USING (id)", "SELECT count(*) FROM `__m___delta_scan_1` d JOIN `__m_silver__orders` USING (id)", ""},
+		{"SELECT __delta_scan_1.x, __delta_scan_1(1) FROM t", "SELECT __delta_scan_1.x, __delta_scan_1(1) FROM t", ""},
 	} {
 		toks, err := lex(tc.in)
 		if err != nil {
