@@ -123,3 +123,20 @@ func TestCheckQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestExecRefusesWrites: statements that create or change tables fail
+// with ErrUnsupported naming the statement (model writes are not on Spark
+// yet), before anything reaches Spark.
+func TestExecRefusesWrites(t *testing.T) {
+	for _, stmt := range []string{
+		"CREATE OR REPLACE TEMP TABLE __result AS SELECT 1",
+		"CREATE TABLE silver.x AS SELECT 1",
+		"INSERT INTO t VALUES (1)",
+		"DELETE FROM t",
+	} {
+		err := (&spark.Engine{}).Exec(t.Context(), stmt)
+		if !errors.Is(err, spark.ErrUnsupported) || !strings.Contains(err.Error(), strings.ToUpper(strings.Fields(stmt)[0])) {
+			t.Errorf("Exec(%q) = %v, want ErrUnsupported naming the statement", stmt, err)
+		}
+	}
+}

@@ -430,6 +430,9 @@ func (e *Engine) Exec(ctx context.Context, text string) error {
 			e.set(name, &relation{view: true, sql: body})
 			continue
 		}
+		if writes(words) {
+			return fmt.Errorf("%w: creating or changing tables (%s)", ErrUnsupported, strings.ToUpper(strings.Join(words[:min(len(words), 4)], " ")))
+		}
 		run, err := e.translate(ctx, render(st), nil)
 		if err != nil {
 			return err
@@ -439,6 +442,21 @@ func (e *Engine) Exec(ctx context.Context, text string) error {
 		}
 	}
 	return nil
+}
+
+// writes reports whether a statement's leading words create or change a
+// table (not implemented on Spark yet: model results are written by Write).
+func writes(words []string) bool {
+	if len(words) == 0 {
+		return false
+	}
+	switch words[0] {
+	case "insert", "update", "delete", "merge", "drop", "alter", "truncate":
+		return true
+	case "create":
+		return slices.Contains(words, "table")
+	}
+	return false
 }
 
 // leadingWords are the first n words of a statement, lower-case.

@@ -32,14 +32,24 @@ func TestMain(m *testing.M) {
 // standard output, failing the test unless it exits 0.
 func medallion(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
+	out, err := medallionErr(t.Context(), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// medallionErr is medallion for other goroutines than the test's: it
+// returns the failure.
+func medallionErr(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Env = clitest.ChildEnv()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("medallion %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+		return "", fmt.Errorf("medallion %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
-	return stdout.String()
+	return stdout.String(), nil
 }
 
 // answer is a table's rows as medallion's own query prints them, each
