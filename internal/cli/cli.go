@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	_ "github.com/medallionhq/medallion/engine/duckdb" // engine kind duckdb
+	_ "github.com/medallionhq/medallion/engine/spark"  // engine kind spark (Spark Connect)
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/pipeline/ecommerce"
 	_ "github.com/medallionhq/medallion/storage/azureblob" // abfss://, az:// lakes and landing zones
