@@ -80,7 +80,8 @@ type config struct {
 
 type measure struct {
 	wall   time.Duration
-	maxRSS int64 // bytes
+	cpu    time.Duration // user + system, all threads
+	maxRSS int64         // bytes
 }
 
 type contender struct {
@@ -194,7 +195,7 @@ func run(ctx context.Context) error {
 					if err != nil {
 						return fmt.Errorf("%s %s: %w", scale, k.name, err)
 					}
-					fmt.Printf("%s rep %d %-46s %7.2fs %6.0f MB\n", scale, r+1, k.name, m.wall.Seconds(), mb(m.maxRSS))
+					fmt.Printf("%s rep %d %-46s %7.2fs wall %7.2fs CPU %6.0f MB\n", scale, r+1, k.name, m.wall.Seconds(), m.cpu.Seconds(), mb(m.maxRSS))
 					res[i] = append(res[i], m)
 					got, err := k.gold(ctx, dir)
 					if err != nil {
@@ -212,10 +213,12 @@ func run(ctx context.Context) error {
 			}
 			base := median(res[0]).wall
 			lines = append(lines, fmt.Sprintf("\n%s: %d orders (seed %d), %d run(s) each, interleaved; gold of every contender equal to medallion's", strings.ToUpper(scale), orders, c.seed, reps))
-			lines = append(lines, "| contender | median wall | × medallion | peak RSS (max) |", "|---|---|---|---|")
+			baseCPU := medianCPU(res[0])
+			lines = append(lines, "| contender | median wall | × medallion | median CPU (user+sys) | × medallion | peak RSS (max) |", "|---|---|---|---|---|---|")
 			for i, k := range contenders {
-				m := median(res[i])
-				lines = append(lines, fmt.Sprintf("| %s | %.2f s | %.2f | %.2f GB |", k.name, m.wall.Seconds(), m.wall.Seconds()/base.Seconds(), gb(maxRSS(res[i]))))
+				m, cpu := median(res[i]), medianCPU(res[i])
+				lines = append(lines, fmt.Sprintf("| %s | %.2f s | %.2f | %.2f s | %.2f | %.2f GB |", k.name, m.wall.Seconds(), m.wall.Seconds()/base.Seconds(),
+					cpu.Seconds(), cpu.Seconds()/baseCPU.Seconds(), gb(maxRSS(res[i]))))
 			}
 		case "incr":
 			inc, err := incremental(ctx, c)
@@ -289,7 +292,8 @@ func incremental(ctx context.Context, c config) ([]string, error) {
 			return nil, fmt.Errorf("incr nothing new: %w", err)
 		}
 		idle = append(idle, m2)
-		fmt.Printf("incr rep %d: full refresh %.2fs, increment %.2fs, nothing new %.2fs\n", r+1, full[r].wall.Seconds(), m.wall.Seconds(), m2.wall.Seconds())
+		fmt.Printf("incr rep %d: full refresh %.2fs (CPU %.2fs), increment %.2fs (CPU %.2fs), nothing new %.2fs (CPU %.2fs)\n", r+1,
+			full[r].wall.Seconds(), full[r].cpu.Seconds(), m.wall.Seconds(), m.cpu.Seconds(), m2.wall.Seconds(), m2.cpu.Seconds())
 		// The incremental lake's gold must equal the full refresh's of
 		// the same landing; checked on the first repetition.
 		if r == 0 {
@@ -318,12 +322,15 @@ func incremental(ctx context.Context, c config) ([]string, error) {
 		}
 	}
 	f, i, n := median(full), median(incr), median(idle)
+
 	return []string{
 		fmt.Sprintf("\nINCREMENT: %d new orders of existing customers (orders, order_items and payments files) over a lake of %d orders, medallion, %d interleaved runs; its gold equal to a full refresh's", c.incrOrders, c.sf1Orders, c.reps),
-		"| run | median wall | % of full refresh | peak RSS (max) |", "|---|---|---|---|",
-		fmt.Sprintf("| full refresh (SF1 + increment) | %.2f s | 100 %% | %.2f GB |", f.wall.Seconds(), gb(maxRSS(full))),
-		fmt.Sprintf("| the increment | %.2f s | %.0f %% | %.2f GB |", i.wall.Seconds(), 100*i.wall.Seconds()/f.wall.Seconds(), gb(maxRSS(incr))),
-		fmt.Sprintf("| nothing new | %.2f s | %.0f %% | %.2f GB |", n.wall.Seconds(), 100*n.wall.Seconds()/f.wall.Seconds(), gb(maxRSS(idle))),
+		"| run | median wall | % of full refresh | median CPU | % of full refresh | peak RSS (max) |", "|---|---|---|---|---|---|",
+		fmt.Sprintf("| full refresh (SF1 + increment) | %.2f s | 100 %% | %.2f s | 100 %% | %.2f GB |", f.wall.Seconds(), medianCPU(full).Seconds(), gb(maxRSS(full))),
+		fmt.Sprintf("| the increment | %.2f s | %.0f %% | %.2f s | %.0f %% | %.2f GB |", i.wall.Seconds(), 100*i.wall.Seconds()/f.wall.Seconds(),
+			medianCPU(incr).Seconds(), 100*medianCPU(incr).Seconds()/medianCPU(full).Seconds(), gb(maxRSS(incr))),
+		fmt.Sprintf("| nothing new | %.2f s | %.0f %% | %.2f s | %.0f %% | %.2f GB |", n.wall.Seconds(), 100*n.wall.Seconds()/f.wall.Seconds(),
+			medianCPU(idle).Seconds(), 100*medianCPU(idle).Seconds()/medianCPU(full).Seconds(), gb(maxRSS(idle))),
 	}, nil
 }
 
@@ -350,11 +357,12 @@ func timed(ctx context.Context, dir string, argv []string) (measure, error) {
 	if err != nil {
 		return measure{}, fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, tail(out.String(), 2000))
 	}
-	var rss int64
+	m := measure{wall: wall}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss * 1024 // KiB on Linux
+		m.maxRSS = ru.Maxrss * 1024 // KiB on Linux
+		m.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
-	return measure{wall: wall, maxRSS: rss}, nil
+	return m, nil
 }
 
 func tail(s string, n int) string {
@@ -368,6 +376,12 @@ func median(ms []measure) measure {
 	s := slices.Clone(ms)
 	sort.Slice(s, func(i, j int) bool { return s[i].wall < s[j].wall })
 	return s[len(s)/2]
+}
+
+func medianCPU(ms []measure) time.Duration {
+	s := slices.Clone(ms)
+	sort.Slice(s, func(i, j int) bool { return s[i].cpu < s[j].cpu })
+	return s[len(s)/2].cpu
 }
 
 func maxRSS(ms []measure) int64 {
