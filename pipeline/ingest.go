@@ -955,16 +955,23 @@ func (r *run) typedSQL(s *Source, cols []column, rejects []engine.Reject, files 
 		rescued = "CAST(to_json(map_from_entries(list_filter([" + strings.Join(rescue, ", ") + "], x -> x.v IS NOT NULL))) AS VARCHAR)"
 		rescued = "CASE WHEN " + strings.Join(fails, " OR ") + " THEN " + rescued + " END"
 	}
-	var mapping []string
-	for i, f := range files {
-		mapping = append(mapping, "("+sqlString(f.local)+", "+sqlString(f.key)+", "+strconv.Itoa(i)+")")
+	// Each row's landing key by its local file: a CASE over the batch's
+	// files (a join with a VALUES list of them hashed every row's path);
+	// rows of no listed file are left out, as the join left them.
+	var whens, locals []string
+	for _, f := range files {
+		whens = append(whens, " WHEN "+sqlString(f.local)+" THEN "+sqlString(f.key))
+		locals = append(locals, sqlString(f.local))
 	}
-	files_ := "(VALUES " + strings.Join(mapping, ", ") + ") AS f(local, key, idx)"
-	meta := "f.key AS " + ColSourceFile + ", l.rowid + 1 AS " + ColSeq +
+	keyOf, inFiles := "CASE l._source_file"+strings.Join(whens, "")+" END", "l._source_file IN ("+strings.Join(locals, ", ")+")"
+	if len(files) == 0 {
+		keyOf, inFiles = "NULL::VARCHAR", "false"
+	}
+	meta := keyOf + " AS " + ColSourceFile + ", l.rowid + 1 AS " + ColSeq +
 		", " + sqlString(r.started.UTC().Format("2006-01-02 15:04:05.000000")) + "::TIMESTAMPTZ AS " + ColIngestedAt +
 		", " + sqlString(r.batchID) + " AS " + ColBatchID
 	typed := "SELECT " + strings.Join(sel, ", ") + ", " + meta + ", " + rescued + " AS " + ColRescuedData +
-		" FROM __landed l JOIN " + files_ + " ON l._source_file = f.local"
+		" FROM __landed l WHERE " + inFiles
 	// Rejected records: every data column NULL, the raw text rescued.
 	if len(rejects) > 0 {
 		var rows []string

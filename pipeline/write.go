@@ -86,12 +86,22 @@ func (r *run) dedupe(ctx context.Context, w writeSpec) (string, int64, error) {
 		pick = "arg_max(__row, row(" + strings.Join(seq, ", ") + "))"
 	}
 	nulls := strings.Join(nullCheck, " OR ")
+	// Most batches hold each key once (a full refresh of clean data): a
+	// pass over the key columns alone finds that, and the relation is then
+	// its own deduplication, without the aggregate over whole rows below.
+	res, err := r.eng.Query(ctx, "SELECT count(*) FROM (SELECT 1 FROM "+w.relation+" WHERE NOT ("+nulls+") GROUP BY "+strings.Join(keys, ", ")+" HAVING count(*) > 1)")
+	if err != nil {
+		return "", 0, err
+	}
+	if toInt(res.Rows[0][0]) == 0 {
+		return w.relation, 0, nil
+	}
 	q := "CREATE OR REPLACE TEMP TABLE __dedup AS SELECT unnest(" + pick + ") FROM " + w.relation + " AS __row WHERE NOT (" + nulls + ") GROUP BY " + strings.Join(keys, ", ") +
 		" UNION ALL BY NAME SELECT * FROM " + w.relation + " WHERE " + nulls
 	if err := r.eng.Exec(ctx, q); err != nil {
 		return "", 0, err
 	}
-	res, err := r.eng.Query(ctx, "SELECT (SELECT count(*) FROM "+w.relation+") - (SELECT count(*) FROM __dedup)")
+	res, err = r.eng.Query(ctx, "SELECT (SELECT count(*) FROM "+w.relation+") - (SELECT count(*) FROM __dedup)")
 	if err != nil {
 		return "", 0, err
 	}
