@@ -922,6 +922,9 @@ func (r *run) infer(ctx context.Context, cols []string) ([]delta.DataType, error
 	return out, nil
 }
 
+// caseMaxFiles is the most files typedSQL maps to their keys with a CASE.
+const caseMaxFiles = 64
+
 // typedSQL casts the loaded text columns to their types, moving values that
 // do not fit into _rescued_data, adds derived and metadata columns, and
 // turns rejected records into rows that keep the raw text.
@@ -955,23 +958,34 @@ func (r *run) typedSQL(s *Source, cols []column, rejects []engine.Reject, files 
 		rescued = "CAST(to_json(map_from_entries(list_filter([" + strings.Join(rescue, ", ") + "], x -> x.v IS NOT NULL))) AS VARCHAR)"
 		rescued = "CASE WHEN " + strings.Join(fails, " OR ") + " THEN " + rescued + " END"
 	}
-	// Each row's landing key by its local file: a CASE over the batch's
-	// files (a join with a VALUES list of them hashed every row's path);
-	// rows of no listed file are left out, as the join left them.
-	var whens, locals []string
-	for _, f := range files {
-		whens = append(whens, " WHEN "+sqlString(f.local)+" THEN "+sqlString(f.key))
-		locals = append(locals, sqlString(f.local))
-	}
-	keyOf, inFiles := "CASE l._source_file"+strings.Join(whens, "")+" END", "l._source_file IN ("+strings.Join(locals, ", ")+")"
-	if len(files) == 0 {
-		keyOf, inFiles = "NULL::VARCHAR", "false"
+	// Each row's landing key by its local file: for a batch of a few files
+	// a CASE over them (cheaper than hashing every row's path into a join);
+	// for many, a join with a VALUES list of them. Either way rows of no
+	// listed file are left out.
+	from := "__landed l"
+	var keyOf string
+	if len(files) <= caseMaxFiles {
+		var whens, locals []string
+		for _, f := range files {
+			whens = append(whens, " WHEN "+sqlString(f.local)+" THEN "+sqlString(f.key))
+			locals = append(locals, sqlString(f.local))
+		}
+		keyOf, from = "CASE l._source_file"+strings.Join(whens, "")+" END", from+" WHERE l._source_file IN ("+strings.Join(locals, ", ")+")"
+		if len(files) == 0 {
+			keyOf, from = "NULL::VARCHAR", "__landed l WHERE false"
+		}
+	} else {
+		var mapping []string
+		for i, f := range files {
+			mapping = append(mapping, "("+sqlString(f.local)+", "+sqlString(f.key)+", "+strconv.Itoa(i)+")")
+		}
+		keyOf, from = "f.key", from+" JOIN (VALUES "+strings.Join(mapping, ", ")+") AS f(local, key, idx) ON l._source_file = f.local"
 	}
 	meta := keyOf + " AS " + ColSourceFile + ", l.rowid + 1 AS " + ColSeq +
 		", " + sqlString(r.started.UTC().Format("2006-01-02 15:04:05.000000")) + "::TIMESTAMPTZ AS " + ColIngestedAt +
 		", " + sqlString(r.batchID) + " AS " + ColBatchID
 	typed := "SELECT " + strings.Join(sel, ", ") + ", " + meta + ", " + rescued + " AS " + ColRescuedData +
-		" FROM __landed l WHERE " + inFiles
+		" FROM " + from
 	// Rejected records: every data column NULL, the raw text rescued.
 	if len(rejects) > 0 {
 		var rows []string
