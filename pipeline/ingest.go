@@ -913,6 +913,9 @@ func (r *run) infer(ctx context.Context, rel engine.Relation, cols []string) ([]
 	return out, nil
 }
 
+// caseMaxFiles is the most files typedSQL maps to their keys with a CASE.
+const caseMaxFiles = 64
+
 // typedSQL casts the loaded text columns to their types, moving values that
 // do not fit into _rescued_data, adds derived and metadata columns, and
 // turns rejected records into rows that keep the raw text.
@@ -932,20 +935,38 @@ func (r *run) typedSQL(ctx context.Context, s *Source, loaded engine.Relation, c
 	for i, c := range cols {
 		sel[i] = "l." + r.eng.Quote(c.name)
 	}
-	var mapping []string
-	for i, f := range files {
-		mapping = append(mapping, "("+sqlString(f.local)+", "+sqlString(f.key)+", "+strconv.Itoa(i)+")")
+	// Each row's landing key by its local file: for a batch of a few files
+	// a CASE over them (cheaper than hashing every row's path into a join);
+	// for many, a join with a VALUES list of them. Either way rows of no
+	// listed file are left out.
+	from := typedRel.Name + " l"
+	var keyOf string
+	if len(files) <= caseMaxFiles {
+		var whens, locals []string
+		for _, f := range files {
+			whens = append(whens, " WHEN "+sqlString(f.local)+" THEN "+sqlString(f.key))
+			locals = append(locals, sqlString(f.local))
+		}
+		keyOf, from = "CASE l._source_file"+strings.Join(whens, "")+" END", from+" WHERE l._source_file IN ("+strings.Join(locals, ", ")+")"
+		if len(files) == 0 {
+			keyOf, from = nullOf(r.eng, delta.DataType{Name: delta.TypeString}), typedRel.Name+" l WHERE false"
+		}
+	} else {
+		var mapping []string
+		for i, f := range files {
+			mapping = append(mapping, "("+sqlString(f.local)+", "+sqlString(f.key)+", "+strconv.Itoa(i)+")")
+		}
+		keyOf, from = "f.key", from+" JOIN (VALUES "+strings.Join(mapping, ", ")+") AS f(local, key, idx) ON l._source_file = f.local"
 	}
-	files_ := "(VALUES " + strings.Join(mapping, ", ") + ") AS f(local, key, idx)"
 	ingestedAt, err := r.timeLiteral(r.started)
 	if err != nil {
 		return "", err
 	}
-	meta := "f.key AS " + ColSourceFile + ", l." + ColSeq + " AS " + ColSeq +
+	meta := keyOf + " AS " + ColSourceFile + ", l." + ColSeq + " AS " + ColSeq +
 		", " + ingestedAt + " AS " + ColIngestedAt +
 		", " + sqlString(r.batchID) + " AS " + ColBatchID
 	typed := "SELECT " + strings.Join(append(sel, meta, "l."+ColRescuedData+" AS "+ColRescuedData), ", ") +
-		" FROM " + typedRel.Name + " l JOIN " + files_ + " ON l._source_file = f.local"
+		" FROM " + from
 	// Rejected records: every data column NULL, the raw text rescued.
 	if len(rejects) > 0 {
 		var rows []string

@@ -70,11 +70,27 @@ func (r *run) dedupe(ctx context.Context, w writeSpec) (engine.Relation, int64, 
 	if len(w.keys) == 0 {
 		return w.relation, 0, nil
 	}
+	// Most batches hold each key once (a full refresh of clean data): a
+	// pass over the key columns alone finds that, and the relation is then
+	// its own deduplication, without the engine's dedupe over whole rows.
+	keys := make([]string, len(w.keys))
+	nulls := make([]string, len(w.keys))
+	for i, k := range w.keys {
+		keys[i] = r.eng.Quote(k)
+		nulls[i] = keys[i] + " IS NULL"
+	}
+	res, err := r.eng.Query(ctx, "SELECT count(*) FROM (SELECT 1 FROM "+w.relation.Name+" WHERE NOT ("+strings.Join(nulls, " OR ")+") GROUP BY "+strings.Join(keys, ", ")+" HAVING count(*) > 1) AS repeated")
+	if err != nil {
+		return engine.Relation{}, 0, err
+	}
+	if toInt(res.Rows[0][0]) == 0 {
+		return w.relation, 0, nil
+	}
 	rel, err := r.keep(r.eng.Dedupe(ctx, w.relation, w.keys, w.sequenceBy))
 	if err != nil {
 		return engine.Relation{}, 0, err
 	}
-	res, err := r.eng.Query(ctx, "SELECT (SELECT count(*) FROM "+w.relation.Name+") - (SELECT count(*) FROM "+rel.Name+")")
+	res, err = r.eng.Query(ctx, "SELECT (SELECT count(*) FROM "+w.relation.Name+") - (SELECT count(*) FROM "+rel.Name+")")
 	if err != nil {
 		return engine.Relation{}, 0, err
 	}
