@@ -50,7 +50,7 @@ const (
 
 // readerFeaturesSupported are the reader features this package reads
 // correctly. Everything else is refused by name.
-var readerFeaturesSupported = []string{columnMappingFeature, timestampNtzFeature, vacuumProtocolCheckFeature}
+var readerFeaturesSupported = []string{columnMappingFeature, timestampNtzFeature, vacuumProtocolCheckFeature, deletionVectorsFeature}
 
 // writerFeaturesSupported are the writer features this package honours when
 // it writes. appendOnly is enforced; invariants only when none are declared.

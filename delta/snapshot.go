@@ -25,8 +25,8 @@ type Snapshot struct {
 	protocol   *Protocol
 	metadata   *Metadata
 	schema     *StructType
-	files      map[string]*Add    // by decoded path
-	tombstones map[string]*Remove // by decoded path
+	files      map[string]*Add    // by logicalID: decoded path and deletion vector
+	tombstones map[string]*Remove // by logicalID
 	txns       map[string]Txn
 
 	sortedOnce sync.Once
@@ -128,6 +128,17 @@ func fileID(path string) string {
 	return path
 }
 
+// logicalID is a file's identity in the log: its path and the unique id of
+// its deletion vector, as the protocol reconciles actions (a DELETE with
+// deletion vectors removes the file with its old vector and adds it with a
+// new one, in either order within the commit).
+func logicalID(path string, dv *DeletionVector) string {
+	if dv == nil {
+		return fileID(path)
+	}
+	return fileID(path) + "\x00" + dv.UniqueID()
+}
+
 // replay builds snapshot state from a starting point and ordered commits.
 type replay struct {
 	protocol   *Protocol
@@ -153,11 +164,11 @@ func (r *replay) apply(actions []Action) {
 		a := &actions[i]
 		switch {
 		case a.Add != nil:
-			id := fileID(a.Add.Path)
+			id := logicalID(a.Add.Path, a.Add.DeletionVector)
 			r.files[id] = a.Add
 			delete(r.tombstones, id)
 		case a.Remove != nil:
-			id := fileID(a.Remove.Path)
+			id := logicalID(a.Remove.Path, a.Remove.DeletionVector)
 			delete(r.files, id)
 			r.tombstones[id] = a.Remove
 		case a.MetaData != nil:
@@ -179,11 +190,6 @@ func (r *replay) snapshot(store *storage.Store, version int64, ts time.Time) (*S
 	}
 	if err := checkReadSupport(r.protocol, r.metadata); err != nil {
 		return nil, err
-	}
-	for _, f := range r.files {
-		if f.DeletionVector != nil {
-			return nil, &UnsupportedFeatureError{Features: []string{"deletionVectors"}, Op: "read"}
-		}
 	}
 	schema, err := r.metadata.Schema()
 	if ufe := (*UnsupportedFeatureError)(nil); errors.As(err, &ufe) {

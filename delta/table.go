@@ -342,7 +342,7 @@ func (t *Table) Changes(ctx context.Context, from, to int64) (added []*Add, remo
 		carried := false
 		for _, a := range acts {
 			if a.Remove != nil && !a.Remove.DataChange {
-				if _, ok := live[fileID(a.Remove.Path)]; ok {
+				if _, ok := live[logicalID(a.Remove.Path, a.Remove.DeletionVector)]; ok {
 					carried = true
 				}
 			}
@@ -350,9 +350,9 @@ func (t *Table) Changes(ctx context.Context, from, to int64) (added []*Add, remo
 		for _, a := range acts {
 			switch {
 			case a.Add != nil && (a.Add.DataChange || carried):
-				live[fileID(a.Add.Path)] = a.Add
+				live[logicalID(a.Add.Path, a.Add.DeletionVector)] = a.Add
 			case a.Remove != nil:
-				delete(live, fileID(a.Remove.Path))
+				delete(live, logicalID(a.Remove.Path, a.Remove.DeletionVector))
 				if a.Remove.DataChange {
 					removed = append(removed, a.Remove)
 				}

@@ -372,6 +372,9 @@ func (e *Engine) snapshotSQL(ctx context.Context, snap *delta.Snapshot, files []
 	type group struct {
 		values map[string]*string
 		paths  []string
+		// where filters out the rows a deletion vector deletes; a file
+		// with a vector is a group of its own (row positions are per file).
+		where string
 		// present are the columns some file of the group holds, from the
 		// files' stats (nil: unknown, assume all). Columns added to the
 		// schema after a file was written are NULL in it.
@@ -381,12 +384,22 @@ func (e *Engine) snapshotSQL(ctx context.Context, snap *delta.Snapshot, files []
 	var groups []*group
 	byKey := map[string]*group{}
 	for i, a := range files {
-		k := partitionKey(parts, a.PartitionValues)
-		g, ok := byKey[k]
-		if !ok {
-			g = &group{values: a.PartitionValues, present: map[string]bool{}}
-			byKey[k] = g
+		var g *group
+		if a.DeletionVector != nil {
+			where, err := deletedRowsFilter(ctx, snap, a)
+			if err != nil {
+				return "", err
+			}
+			g = &group{values: a.PartitionValues, present: map[string]bool{}, where: where}
 			groups = append(groups, g)
+		} else {
+			k := partitionKey(parts, a.PartitionValues)
+			var ok bool
+			if g, ok = byKey[k]; !ok {
+				g = &group{values: a.PartitionValues, present: map[string]bool{}}
+				byKey[k] = g
+				groups = append(groups, g)
+			}
 		}
 		g.paths = append(g.paths, paths[i])
 		st, err := delta.ParseStats(a.Stats)
@@ -437,6 +450,10 @@ func (e *Engine) snapshotSQL(ctx context.Context, snap *delta.Snapshot, files []
 		list := make([]string, len(g.paths))
 		for i, p := range g.paths {
 			list[i] = quoteString(p)
+		}
+		if g.where != "" {
+			branches = append(branches, "SELECT "+strings.Join(cols, ", ")+" FROM read_parquet(["+strings.Join(list, ", ")+"], file_row_number=true) WHERE "+g.where)
+			continue
 		}
 		branches = append(branches, "SELECT "+strings.Join(cols, ", ")+" FROM read_parquet(["+strings.Join(list, ", ")+"], union_by_name=true)")
 	}
