@@ -303,3 +303,63 @@ func queryCLI(t *testing.T, sql string) []string {
 	slices.Sort(rows)
 	return append([]string{strings.Join(recs[0], ",")}, rows...)
 }
+
+// TestDeletionVectorsChanges: a DELETE that adds a vector to a file is a
+// change: Changes reports the file with its new vector as added and with
+// its old one as removed, and the rows of the two differ by exactly the
+// deleted rows (what incremental models recompute their groups from).
+func TestDeletionVectorsChanges(t *testing.T) {
+	ctx := context.Background()
+	dir := peerDir(t, "spark", "dv_ops")
+	tbl := openTable(t, dir, nil)
+	snap, err := tbl.SnapshotAt(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added, removed, err := tbl.Changes(ctx, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(added) == 0 || len(added) != len(removed) {
+		t.Fatalf("DELETE: %d added, %d removed, want the same files on both sides", len(added), len(removed))
+	}
+	read := func(files []*delta.Add) []string {
+		var out []string
+		for _, a := range files {
+			rows, err := snap.ReadFileRows(ctx, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				out = append(out, formatRow(snap, r))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	var olds []*delta.Add
+	for _, r := range removed {
+		if r.DeletionVector != nil {
+			t.Errorf("removed %s had no vector before the first DELETE, got %+v", r.Path, r.DeletionVector)
+		}
+		olds = append(olds, &delta.Add{Path: r.Path, PartitionValues: r.PartitionValues, DeletionVector: r.DeletionVector})
+	}
+	for _, a := range added {
+		if a.DeletionVector == nil {
+			t.Errorf("added %s has no vector", a.Path)
+		}
+	}
+	before, after := read(olds), read(added)
+	var gone []string
+	for _, r := range before {
+		if !slices.Contains(after, r) {
+			gone = append(gone, r)
+		}
+	}
+	if want := []string{"0,a,0", "10,a,10", "15,b,15", "5,b,5"}; !slices.Equal(gone, want) {
+		t.Errorf("rows the DELETE removed: %q, want %q", gone, want)
+	}
+	if len(after) != len(before)-4 {
+		t.Errorf("%d rows after, %d before", len(after), len(before))
+	}
+}
