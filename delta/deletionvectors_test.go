@@ -286,11 +286,28 @@ func TestDeletionVectorsQueryCLI(t *testing.T) {
 // header and the sorted rows of its CSV output.
 func queryCLI(t *testing.T, sql string) []string {
 	t.Helper()
-	cmd := exec.Command(medallionBin(t), "query", "-C", t.TempDir(), "--format", "csv", sql)
+	return queryCLIIn(t, t.TempDir(), sql)
+}
+
+// queryCLIIn runs `medallion query` in the project folder dir.
+func queryCLIIn(t *testing.T, dir, sql string) []string {
+	t.Helper()
+	out, err := runQueryCLI(t, dir, sql)
+	if err != nil {
+		t.Fatalf("medallion query %s: %v", sql, err)
+	}
+	return out
+}
+
+// runQueryCLI is queryCLIIn returning the command's failure (with its
+// stderr) instead of failing the test.
+func runQueryCLI(t *testing.T, dir, sql string) ([]string, error) {
+	t.Helper()
+	cmd := exec.Command(medallionBin(t), "query", "-C", dir, "--format", "csv", sql)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("medallion query %s: %v\n%s", sql, err, stderr.String())
+		return nil, fmt.Errorf("%w: %s", err, stderr.String())
 	}
 	recs, err := csv.NewReader(&stdout).ReadAll()
 	if err != nil || len(recs) == 0 {
@@ -301,7 +318,7 @@ func queryCLI(t *testing.T, sql string) []string {
 		rows = append(rows, strings.Join(r, ","))
 	}
 	slices.Sort(rows)
-	return append([]string{strings.Join(recs[0], ",")}, rows...)
+	return append([]string{strings.Join(recs[0], ",")}, rows...), nil
 }
 
 // TestDeletionVectorsChanges: a DELETE that adds a vector to a file is a

@@ -3,6 +3,7 @@ package delta
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -263,7 +264,8 @@ func readCommits(ctx context.Context, store *storage.Store, from, to int64) ([][
 	return out, nil
 }
 
-// readCheckpoint reads every part of a checkpoint.
+// readCheckpoint reads every part of a checkpoint: the parts of a classic
+// one, or a v2 checkpoint (JSON or Parquet) and the sidecars it names.
 func readCheckpoint(ctx context.Context, store *storage.Store, parts []logFile) ([]Action, error) {
 	var all []Action
 	for _, p := range parts {
@@ -271,13 +273,67 @@ func readCheckpoint(ctx context.Context, store *storage.Store, parts []logFile) 
 		if err != nil {
 			return nil, fmt.Errorf("delta: read checkpoint %d: %w", p.version, err)
 		}
-		acts, err := readCheckpointParquet(bytes.NewReader(b), int64(len(b)))
+		var acts []Action
+		if strings.HasSuffix(p.key, ".json") {
+			acts, err = ParseActions(p.key, b)
+		} else {
+			acts, err = readCheckpointParquet(bytes.NewReader(b), int64(len(b)))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("delta: checkpoint %s (version %d): %w", p.key, p.version, err)
 		}
-		all = append(all, acts...)
+		for _, a := range acts {
+			if a.Sidecar == nil {
+				all = append(all, a)
+				continue
+			}
+			side, err := readSidecar(ctx, store, p, a.Sidecar)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, side...)
+		}
 	}
 	return all, nil
+}
+
+// SidecarFile is the sidecar action of a v2 checkpoint: a Parquet file
+// under _delta_log/_sidecars holding add and remove actions.
+type SidecarFile struct {
+	Path             string `json:"path"`
+	SizeInBytes      int64  `json:"sizeInBytes"`
+	ModificationTime int64  `json:"modificationTime"`
+}
+
+// readSidecar reads the add and remove actions of one sidecar a v2
+// checkpoint names.
+func readSidecar(ctx context.Context, store *storage.Store, cp logFile, raw json.RawMessage) ([]Action, error) {
+	var sc SidecarFile
+	if err := json.Unmarshal(raw, &sc); err != nil || sc.Path == "" {
+		return nil, fmt.Errorf("%w: checkpoint %s: bad sidecar action %s", ErrCorruptLog, cp.key, raw)
+	}
+	if strings.Contains(sc.Path, "://") || strings.HasPrefix(sc.Path, "/") || slices.Contains(strings.Split(sc.Path, "/"), "..") {
+		return nil, fmt.Errorf("%w: checkpoint %s: sidecar %q outside %s/_sidecars", ErrUnsupportedFeature, cp.key, sc.Path, logDir)
+	}
+	key, err := FileKey(sc.Path)
+	if err != nil {
+		return nil, err
+	}
+	key = logDir + "/_sidecars/" + key
+	b, err := store.ReadAll(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("delta: checkpoint %s (version %d): sidecar: %w", cp.key, cp.version, err)
+	}
+	acts, err := readCheckpointParquet(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, fmt.Errorf("delta: sidecar %s of checkpoint %d: %w", key, cp.version, err)
+	}
+	for _, a := range acts {
+		if a.Add == nil && a.Remove == nil {
+			return nil, fmt.Errorf("%w: sidecar %s holds a %s action (only add and remove belong there)", ErrCorruptLog, key, a.kind())
+		}
+	}
+	return acts, nil
 }
 
 // loadSnapshot rebuilds the table at version (latest when version < 0) from

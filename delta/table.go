@@ -235,7 +235,9 @@ func (l *logListing) commitTimes() []versionTime {
 	slices.Sort(vs)
 	out := make([]versionTime, len(vs))
 	for i, v := range vs {
-		ts := l.commits[v].modTime
+		// Milliseconds, as Delta's commit timestamps and Spark's
+		// timestampAsOf count.
+		ts := l.commits[v].modTime.Truncate(time.Millisecond)
 		if i > 0 && !ts.After(out[i-1].ts) {
 			ts = out[i-1].ts.Add(time.Millisecond)
 		}

@@ -345,6 +345,12 @@ func emptySQL(schema *delta.StructType) (string, error) {
 // schema column in order: data columns from the files (NULL where a file
 // lacks one), partition columns from the log's partition values.
 func (e *Engine) snapshotSQL(ctx context.Context, snap *delta.Snapshot, files []*delta.Add) (string, error) {
+	return e.snapshotSQLWith(ctx, snap, files, nil)
+}
+
+// snapshotSQLWith is snapshotSQL with extra select expressions after the
+// schema's columns (the change data feed's columns).
+func (e *Engine) snapshotSQLWith(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, extra []string) (string, error) {
 	schema := snap.Schema()
 	if len(files) == 0 {
 		return emptySQL(schema)
@@ -447,6 +453,7 @@ func (e *Engine) snapshotSQL(ctx context.Context, snap *delta.Snapshot, files []
 			}
 			cols[i] = "CAST(" + quoteIdent(phys) + " AS " + t + ") AS " + quoteIdent(f.Name)
 		}
+		cols = append(cols, extra...)
 		list := make([]string, len(g.paths))
 		for i, p := range g.paths {
 			list[i] = quoteString(p)

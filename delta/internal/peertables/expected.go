@@ -105,6 +105,29 @@ var Reads = []Read{
 		Rows: seq(1, 8, "%d"), At: map[int64][]string{0: nil, 1: seq(0, 9, "%d")},
 	},
 	{
+		Engine: "spark", Table: "v2_checkpoint", Version: 4, Files: 4, Columns: "id,name,created_at",
+		Rows: seq(1, 4, "%[1]d,name %[1]d,2025-08-09T14:44:18.184471Z"),
+		At:   map[int64][]string{0: nil, 2: seq(1, 2, "%[1]d,name %[1]d,2025-08-09T14:44:18.184471Z"), 3: seq(1, 3, "%[1]d,name %[1]d,2025-08-09T14:44:18.184471Z")},
+	},
+	{
+		Engine: "spark", Table: "v2_checkpoint_parquet", Version: 4, Files: 4, Columns: "id,name",
+		Rows: seq(1, 4, "%[1]d,name %[1]d"),
+		At:   map[int64][]string{0: nil, 3: seq(1, 3, "%[1]d,name %[1]d")},
+	},
+	{
+		Engine: "spark", Table: "type_widening", Version: 5, Files: 2, Columns: "s,i,f",
+		Rows: []string{"1,1,1.5", "100000,10000000000,2.25"},
+		At:   map[int64][]string{0: nil, 1: {"1,1,1.5"}, 4: {"1,1,1.5"}},
+	},
+	{
+		Engine: "spark", Table: "dbx_features", Version: 3, Files: -1, Columns: "id,ts,s",
+		Rows: []string{"1,2026-12-01T10:00:00.000000,one", "3,,three"},
+		At: map[int64][]string{
+			0: nil, 1: {"1,2026-12-01T10:00:00.000000,one", "2,2026-12-01T11:30:00.500000,two"},
+			2: {"1,2026-12-01T10:00:00.000000,one", "2,2026-12-01T11:30:00.500000,two", "3,,three"},
+		},
+	},
+	{
 		Engine: "spark", Table: "dv_ops", Version: 6, Files: -1, Columns: "id,grp,amount",
 		Rows: dvOps[6], At: dvOps,
 	},

@@ -18,7 +18,8 @@ each starts with a CREATE TABLE, version 0, holding no files):
   cdf               change data feed, partitioned by a date: write 10 rows,
                     UPDATE, UPDATE, DELETE (cdc files and data files with a
                     _change_type column), checkpoint at 4, append 4 rows,
-                    UPDATE
+                    UPDATE; Spark's feed of versions 0-6 in
+                    cdf.changes.spark.csv
   types             schema evolution from one NOT NULL integer to every
                     primitive type plus struct/map/array; the last append
                     collects no stats
@@ -39,7 +40,9 @@ each starts with a CREATE TABLE, version 0, holding no files):
                     5: append 20 rows (one file per partition), DELETE,
                     UPDATE, MERGE, DELETE (checkpoint at 5), INSERT; Spark's
                     reading of every version (versionAsOf) in
-                    dv_ops.v<N>.spark.csv
+                    dv_ops.v<N>.spark.csv, and as of version 3's commit time
+                    (timestampAsOf; the time in dv_ops.ts3.txt) in
+                    dv_ops.ts3.spark.csv
   dv_purge          deletion vectors on: append (no vector yet), DELETE,
                     REORG ... APPLY (PURGE) (no vector again)
   dv_big            deletion vectors on: 100000 rows in one file, DELETE of
@@ -143,6 +146,17 @@ def main(argv):
         "(13, 'Ryan', DATE'2023-12-22'), (14, 'Zach', DATE'2023-12-25')"
     )
     sql(f"UPDATE delta.`{p}` SET id = id + 1 WHERE id >= 11")
+
+    # Spark's change data feed of every version (table_changes), the commit
+    # time as milliseconds since the epoch.
+    df = (
+        spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", 0)
+        .option("endingVersion", 6).load(p)
+        .selectExpr("*", "unix_millis(_commit_timestamp) AS commit_ms").drop("_commit_timestamp")
+    )
+    lines = sorted(",".join("" if v is None else str(v) for v in r) for r in df.collect())
+    with open(p + ".changes.spark.csv", "w", encoding="utf-8") as f:
+        f.write("\n".join([",".join(df.columns)] + lines) + "\n")
 
     # types: version 0 has one NOT NULL integer; version 1 widens the schema.
     p = path("types")
@@ -284,6 +298,15 @@ def main(argv):
     sql(f"INSERT INTO delta.`{p}` VALUES (200, 'a', 200)")
     for v in range(0, 7):
         spark_csv(p, f"{p}.v{v}.spark.csv", v)
+    # Time travel by timestamp: Spark's reading as of version 3's commit
+    # time, and that time (milliseconds since the epoch, UTC).
+    ts3 = spark.sql(f"DESCRIBE HISTORY delta.`{p}`").where("version = 3").select("timestamp").collect()[0][0]
+    with open(p + ".ts3.txt", "w", encoding="utf-8") as f:
+        f.write(ts3.strftime("%Y-%m-%d %H:%M:%S.%f") + "\n")
+    df = spark.read.format("delta").option("timestampAsOf", ts3.strftime("%Y-%m-%d %H:%M:%S.%f")).load(p)
+    lines = sorted(",".join("" if v is None else str(v) for v in r) for r in df.collect())
+    with open(p + ".ts3.spark.csv", "w", encoding="utf-8") as f:
+        f.write("\n".join([",".join(df.columns)] + lines) + "\n")
 
     # dv_purge: the feature listed with no vector, before and after one.
     p = path("dv_purge")
