@@ -372,7 +372,18 @@ func loadSnapshot(ctx context.Context, store *storage.Store, l *logListing, vers
 	for _, acts := range commits {
 		r.apply(acts)
 	}
-	return r.snapshot(store, version, l.timestampOf(version))
+	ts := l.timestampOf(version)
+	if len(commits) > 0 {
+		ts = commitTime(commits[len(commits)-1], ts)
+	} else if _, ok := l.commits[version]; ok && r.metadata != nil && boolProperty(r.metadata, PropEnableInCommitTimestamps, false) {
+		// Rebuilt from a checkpoint alone: the commit holds the time.
+		acts, err := readCommit(ctx, store, version)
+		if err != nil {
+			return nil, err
+		}
+		ts = commitTime(acts, ts)
+	}
+	return r.snapshot(store, version, ts)
 }
 
 // oldestReconstructable is the oldest version that a checkpoint plus
@@ -404,9 +415,24 @@ func (l *logListing) timestampOf(v int64) time.Time {
 
 // next applies commits after s, in order, giving the snapshot at the last.
 func (s *Snapshot) next(commits [][]Action, version int64, ts time.Time) (*Snapshot, error) {
+	if len(commits) > 0 {
+		ts = commitTime(commits[len(commits)-1], ts)
+	}
 	r := s.toReplay()
 	for _, acts := range commits {
 		r.apply(acts)
 	}
 	return r.snapshot(s.store, version, ts)
+}
+
+// commitTime is a commit's time: its in-commit timestamp (writer feature
+// inCommitTimestamp) when its commitInfo carries one, else fallback (the
+// commit file's modification time).
+func commitTime(acts []Action, fallback time.Time) time.Time {
+	for _, a := range acts {
+		if a.CommitInfo != nil && a.CommitInfo.InCommitTimestamp != nil {
+			return time.UnixMilli(*a.CommitInfo.InCommitTimestamp)
+		}
+	}
+	return fallback
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -201,6 +202,9 @@ func (t *Table) SnapshotAsOf(ctx context.Context, ts time.Time) (*Snapshot, erro
 	if len(versions) == 0 {
 		return nil, fmt.Errorf("%w: no commits in %s/%s", ErrNotATable, t.store.URL(), logDir)
 	}
+	if err := t.inCommitTimes(ctx, l, versions); err != nil {
+		return nil, err
+	}
 	oldest := l.oldestReconstructable()
 	best := int64(-1)
 	for _, vt := range versions {
@@ -219,6 +223,51 @@ func (t *Table) SnapshotAsOf(ctx context.Context, ts time.Time) (*Snapshot, erro
 		return nil, fmt.Errorf("%w: timestamp %s is before the earliest available commit (%s)", ErrVersionNotFound, ts.UTC().Format(time.RFC3339Nano), first.UTC().Format(time.RFC3339Nano))
 	}
 	return loadSnapshot(ctx, t.store, l, best)
+}
+
+// Table properties of in-commit timestamps (writer feature
+// inCommitTimestamp).
+const (
+	PropEnableInCommitTimestamps     = "delta.enableInCommitTimestamps"
+	propInCommitTimestampEnablementV = "delta.inCommitTimestampEnablementVersion"
+)
+
+// inCommitTimes replaces, in versions, the modification times of the
+// commits made with in-commit timestamps on by the timestamps in their
+// commitInfo, as the protocol requires of readers once the latest version
+// has them on: from the enablement version on, the commit files' times do
+// not count.
+func (t *Table) inCommitTimes(ctx context.Context, l *logListing, versions []versionTime) error {
+	latest, err := loadSnapshot(ctx, t.store, l, -1)
+	if err != nil {
+		return err
+	}
+	if !boolProperty(latest.metadata, PropEnableInCommitTimestamps, false) {
+		return nil
+	}
+	from := int64(0)
+	if v, ok := latest.Property(propInCommitTimestampEnablementV); ok {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			from = n
+		}
+	}
+	first := slices.IndexFunc(versions, func(vt versionTime) bool { return vt.version >= from })
+	if first < 0 {
+		return nil
+	}
+	commits, err := readCommits(ctx, t.store, versions[first].version, versions[len(versions)-1].version)
+	if err != nil {
+		return err
+	}
+	for i, acts := range commits {
+		vt := &versions[first+i]
+		ts := commitTime(acts, time.Time{})
+		if ts.IsZero() {
+			return fmt.Errorf("%w: version %d has no inCommitTimestamp though %s is on from version %d", ErrCorruptLog, vt.version, PropEnableInCommitTimestamps, from)
+		}
+		vt.ts = ts
+	}
+	return nil
 }
 
 type versionTime struct {

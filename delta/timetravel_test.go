@@ -1,13 +1,17 @@
 package delta_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/delta/internal/peertables"
 )
 
@@ -146,5 +150,58 @@ func TestTableChangesSQL(t *testing.T) {
 	got = queryCLIIn(t, dir, "SELECT * EXCLUDE (_commit_timestamp), epoch_ms(_commit_timestamp) AS commit_ms FROM table_changes('silver.cdf', 5)")
 	if !slices.Equal(got[1:], want5) {
 		t.Errorf("table_changes 5..:\n got %q\nwant %q", got[1:], want5)
+	}
+}
+
+// TestInCommitTimestamps: a table with in-commit timestamps (dbx_features)
+// travels by the timestamps in its commits, not by the commit files'
+// modification times, which a copy or a restore changes: here every commit
+// file is touched to now.
+func TestInCommitTimestamps(t *testing.T) {
+	ctx := context.Background()
+	dir := copyPeerTable(t, "spark", "dbx_features")
+	ict := map[int64]int64{}
+	now := time.Now()
+	for v := int64(0); v <= 3; v++ {
+		p := commitPath(dir, v)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acts, err := delta.ParseActions(p, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range acts {
+			if a.CommitInfo != nil && a.CommitInfo.InCommitTimestamp != nil {
+				ict[v] = *a.CommitInfo.InCommitTimestamp
+			}
+		}
+		if _, ok := ict[v]; !ok {
+			t.Fatalf("version %d has no inCommitTimestamp", v)
+		}
+		if err := os.Chtimes(p, now, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tbl := openTable(t, dir, nil)
+	for v := int64(0); v <= 3; v++ {
+		at, err := tbl.SnapshotAt(ctx, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := at.Timestamp().UnixMilli(); got != ict[v] {
+			t.Errorf("version %d: Timestamp %d, want its inCommitTimestamp %d", v, got, ict[v])
+		}
+		snap, err := tbl.SnapshotAsOf(ctx, time.UnixMilli(ict[v]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap.Version() != v {
+			t.Errorf("as of version %d's inCommitTimestamp: version %d", v, snap.Version())
+		}
+	}
+	if _, err := tbl.SnapshotAsOf(ctx, time.UnixMilli(ict[0]-1)); !errors.Is(err, delta.ErrVersionNotFound) {
+		t.Errorf("before the first commit: err = %v, want ErrVersionNotFound", err)
 	}
 }
