@@ -176,6 +176,19 @@ var deltaScanRE = regexp.MustCompile(`(?i)\bdelta_scan\s*\(\s*'((?:[^']|'')*)'\s
 // Check returns nil when sql is exactly one read-only query, else an
 // error wrapping ErrNotReadOnly or the parser's error.
 func (s *Session) Check(ctx context.Context, sql string) error {
+	// Time travel and table_changes (timetravel.go) are checked as the
+	// names they will be bound under.
+	refs, err := findTimeTravel(sql)
+	if err != nil {
+		return err
+	}
+	if len(refs) > 0 {
+		names := make([]string, len(refs))
+		for i := range refs {
+			names[i] = fmt.Sprintf("__time_travel_%d", i)
+		}
+		sql = replaceRefs(sql, refs, names)
+	}
 	if err := s.eng.CheckQuery(ctx, sql); err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}

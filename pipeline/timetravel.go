@@ -297,22 +297,30 @@ func (s *Session) rewriteTimeTravel(ctx context.Context, sql string) (string, er
 	if err != nil || len(refs) == 0 {
 		return sql, err
 	}
-	var sb strings.Builder
-	last := 0
-	for _, r := range refs {
-		name, err := s.bindRef(ctx, r)
-		if err != nil {
+	names := make([]string, len(refs))
+	for i, r := range refs {
+		if names[i], err = s.bindRef(ctx, r); err != nil {
 			return "", err
 		}
+	}
+	return replaceRefs(sql, refs, names), nil
+}
+
+// replaceRefs replaces each reference of sql by its name (and the alias
+// the reference needs).
+func replaceRefs(sql string, refs []ttRef, names []string) string {
+	var sb strings.Builder
+	last := 0
+	for i, r := range refs {
 		sb.WriteString(sql[last:r.start])
-		sb.WriteString(name)
+		sb.WriteString(names[i])
 		if r.alias != "" {
 			sb.WriteString(" AS " + sqlIdent(r.alias))
 		}
 		last = r.end
 	}
 	sb.WriteString(sql[last:])
-	return sb.String(), nil
+	return sb.String()
 }
 
 // bindRef binds one reference under a fresh name.
