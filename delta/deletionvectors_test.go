@@ -412,3 +412,25 @@ func TestDatabricksFeaturesQueryCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestDeletionVectorsLiveRows: the row counts the stats give (`medallion
+// tables`, the API's table list) leave out the rows vectors delete.
+func TestDeletionVectorsLiveRows(t *testing.T) {
+	for _, name := range dvTables {
+		snap, err := openTable(t, peerDir(t, "spark", name), nil).Snapshot(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var total int64
+		for _, a := range snap.Files() {
+			n, ok := a.LiveRows()
+			if !ok {
+				t.Fatalf("%s: %s has no numRecords", name, a.Path)
+			}
+			total += n
+		}
+		if want := int64(len(findPeerRead(t, "spark", name).Rows)); total != want {
+			t.Errorf("%s: %d live rows by the stats, want %d", name, total, want)
+		}
+	}
+}

@@ -254,3 +254,18 @@ func (dv *DeletionVector) UniqueID() string {
 	}
 	return id
 }
+
+// LiveRows is the number of rows of the data file that are in the table:
+// numRecords of its stats less the rows its deletion vector deletes. ok is
+// false when the stats do not count the rows.
+func (a *Add) LiveRows() (n int64, ok bool) {
+	st, err := ParseStats(a.Stats)
+	if err != nil || st == nil || st.NumRecords < 0 {
+		return 0, false
+	}
+	n = st.NumRecords
+	if a.DeletionVector != nil {
+		n -= a.DeletionVector.Cardinality
+	}
+	return n, true
+}
