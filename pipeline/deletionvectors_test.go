@@ -106,7 +106,9 @@ SELECT sku, sum(qty) AS qty, count(*) AS n FROM bronze.items GROUP BY sku
 	if tr := tableReport(rep, "gold.by_sku"); tr == nil || tr.Status != pipeline.StatusOK {
 		t.Fatalf("gold.by_sku after the DELETE: %+v", tr)
 	}
-	if !slices.ContainsFunc(log, func(s string) bool { return strings.Contains(s, "gold.by_sku") && strings.Contains(s, "groups touched by changes") }) {
+	if !slices.ContainsFunc(log, func(s string) bool {
+		return strings.Contains(s, "gold.by_sku") && strings.Contains(s, "groups touched by changes")
+	}) {
 		t.Errorf("the run did not recompute gold.by_sku by touched groups:\n%s", strings.Join(log, "\n"))
 	}
 	if got := rowsText(query(t, proj, "SELECT sku, qty, n FROM gold.by_sku ORDER BY sku")); got != "a,1,1 c,3,1 d,4,1" {
