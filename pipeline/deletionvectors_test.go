@@ -117,6 +117,23 @@ SELECT sku, sum(qty) AS qty, count(*) AS n FROM bronze.items GROUP BY sku
 	if got := rowsText(query(t, proj, "SELECT sku FROM bronze.items ORDER BY sku")); got != "a c d" {
 		t.Errorf("bronze after the DELETE: %s, want b gone", got)
 	}
+
+	// medallion does not write deletion vectors: ingesting into the table
+	// now is refused naming the feature, and the table keeps its rows.
+	if err := os.WriteFile(filepath.Join(proj.Dir, "landing", "items", "c.csv"), []byte("sku,qty,price\nb,9,90\ne,5,50\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = pipeline.Run(ctx, proj, pipeline.RunOptions{})
+	msg := fmt.Sprint(err)
+	if tr := tableReport(rep, "bronze.items"); tr != nil {
+		msg += " " + tr.Error
+	}
+	if !strings.Contains(msg, "deletionVectors") {
+		t.Errorf("ingest into a table with deletion vectors: err %v, report %q; want a refusal naming deletionVectors", err, msg)
+	}
+	if got := rowsText(query(t, proj, "SELECT sku FROM bronze.items ORDER BY sku")); got != "a c d" {
+		t.Errorf("bronze after the refused ingest: %s, want a c d", got)
+	}
 }
 
 // rowsText renders rows as "v,v v,v" for comparisons.
