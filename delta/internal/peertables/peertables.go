@@ -29,7 +29,7 @@ const installHint = "run `make test-deps` from the repository root"
 // Timeouts of the writer scripts: Spark starts a JVM and runs some hundred
 // small jobs, which on a busy 2-core machine takes minutes.
 const (
-	sparkTimeout   = 15 * time.Minute
+	sparkTimeout   = 25 * time.Minute
 	deltaRSTimeout = 3 * time.Minute
 )
 
