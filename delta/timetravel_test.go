@@ -69,6 +69,10 @@ func TestTimeTravelVersionSQL(t *testing.T) {
 			}
 		}
 	}
+	// DuckDB's delta extension spelling, which medallion binds itself.
+	if got, spark := queryCLIIn(t, dir, "SELECT * FROM delta_scan('"+path+"', version => 2)"), sparkCSV(t, "dv_ops.v2.spark.csv"); !slices.Equal(got, spark) {
+		t.Errorf("delta_scan(…, version => 2):\n got %q\nSpark %q", got, spark)
+	}
 	// The latest version and an older one in one statement.
 	got := queryCLIIn(t, dir, "SELECT (SELECT count(*) FROM silver.dv_ops) AS now, (SELECT count(*) FROM silver.dv_ops VERSION AS OF 1) AS then")
 	if want := []string{"now,then", fmt.Sprintf("%d,%d", len(sparkCSV(t, "dv_ops.v6.spark.csv"))-1, len(sparkCSV(t, "dv_ops.v1.spark.csv"))-1)}; !slices.Equal(got, want) {

@@ -15,6 +15,7 @@ import (
 //	SELECT … FROM gold.daily_revenue VERSION AS OF 3
 //	SELECT … FROM gold.daily_revenue TIMESTAMP AS OF '2026-12-01 10:00'
 //	SELECT … FROM delta_scan('path') VERSION AS OF 3
+//	SELECT … FROM delta_scan('path', version => 3)   (DuckDB's spelling)
 //	SELECT … FROM table_changes('silver.orders', 3[, 5])
 //
 // DuckDB's parser knows none of these. Before a statement is checked, each
@@ -238,6 +239,15 @@ func findTimeTravel(sql string) ([]ttRef, error) {
 			r.end = at(j).end
 			refs = append(refs, r)
 			i = j
+		case isWord(t, "delta_scan") && at(i+1).kind == '(' && at(i+2).kind == 's' && at(i+3).kind == ',' &&
+			isWord(at(i+4), "version") && at(i+5).kind == '=' && at(i+6).kind == '>' && at(i+8).kind == ')':
+			// DuckDB's delta extension spelling: delta_scan('path', version => n).
+			n, err := strconv.ParseInt(at(i+7).text, 10, 64)
+			if at(i+7).kind != 'n' || err != nil || n < 0 {
+				return nil, fmt.Errorf("pipeline: delta_scan(…, version => n) needs a version number, not %q", at(i+7).text)
+			}
+			refs = append(refs, ttRef{start: t.start, end: at(i + 8).end, path: at(i + 2).text, version: n})
+			i += 8
 		case isWord(t, "delta_scan") && at(i+1).kind == '(' && at(i+2).kind == 's' && at(i+3).kind == ')':
 			r := ttRef{start: t.start, path: at(i + 2).text}
 			j, ok, err := asOf(i+4, &r)

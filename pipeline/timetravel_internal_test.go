@@ -21,6 +21,8 @@ func TestFindTimeTravel(t *testing.T) {
 		{sql: `SELECT * FROM "Gold"."Daily Revenue" TIMESTAMP AS OF '2026-12-01 10:00' JOIN x.y ON true`, want: []string{"Gold.Daily Revenue@'2026-12-01 10:00' Daily Revenue"}},
 		{sql: "SELECT * FROM GOLD.Rev VERSION AS OF 1 UNION ALL SELECT * FROM gold.rev VERSION AS OF 2", want: []string{"gold.rev@1 rev", "gold.rev@2 rev"}},
 		{sql: "SELECT * FROM delta_scan('/tmp/t''s') VERSION AS OF 0", want: []string{"/tmp/t's@0 "}},
+		{sql: "SELECT * FROM delta_scan('/t', version => 2) d", want: []string{"/t@2 "}},
+		{sql: "SELECT * FROM delta_scan('/t', version => x)", err: "version number"},
 		{sql: "SELECT * FROM table_changes('silver.orders', 3)", want: []string{"silver.orders@3..-1 "}},
 		{sql: "SELECT * FROM table_changes( 'silver.orders' , 3 , 5 ) c", want: []string{"silver.orders@3..5 "}},
 		{sql: "SELECT 'gold.x VERSION AS OF 3', \"gold.x VERSION AS OF 3\" FROM t -- gold.x VERSION AS OF 3\n/* gold.x VERSION AS OF 3 */", want: nil},
