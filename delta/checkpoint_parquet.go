@@ -2,6 +2,7 @@ package delta
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -455,7 +456,24 @@ var (
 	protocolReadT = structT([]string{"minReaderVersion", "minWriterVersion", "readerFeatures", "writerFeatures"},
 		longT(), longT(), strListT(), strListT())
 	domainMetadataReadT = structT([]string{"domain", "configuration", "removed"}, strT(), strT(), boolT())
+	sidecarReadT        = structT([]string{"path", "sizeInBytes", "modificationTime"}, strT(), longT(), longT())
 )
+
+// sidecarFromRow renders a sidecar row as the sidecar action's JSON.
+func sidecarFromRow(s []any) (json.RawMessage, error) {
+	p, ok := getStr(s, 0)
+	if !ok || p == "" {
+		return nil, errors.New("sidecar without path")
+	}
+	return json.Marshal(SidecarFile{Path: p, SizeInBytes: derefInt64(getInt64Ptr(s, 1)), ModificationTime: derefInt64(getInt64Ptr(s, 2))})
+}
+
+func derefInt64(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
 
 // readCheckpointParquet reads one classic checkpoint file (or one part of a
 // multi-part checkpoint) written by this package, Spark/Delta or delta-rs. It
@@ -463,10 +481,9 @@ var (
 // in file order; other columns (commitInfo, cdc, stats_parsed when stats is
 // present, partitionValues_parsed, …) are ignored. An add whose stats JSON is
 // absent gets stats rebuilt from stats_parsed when the checkpoint has it.
-// Add.DeletionVector is set when the file holds one, for the caller to
-// refuse. A checkpoint that references sidecars or carries
-// checkpointMetadata (a v2 checkpoint) gives an *UnsupportedFeatureError for
-// v2Checkpoint; every other failure wraps ErrCorruptLog.
+// Add.DeletionVector is set when the file holds one. The sidecar actions of
+// a v2 checkpoint are returned for the caller to read the sidecars they
+// name; checkpointMetadata is skipped. Every failure wraps ErrCorruptLog.
 func readCheckpointParquet(r io.ReaderAt, size int64) ([]Action, error) {
 	acts, err := readCheckpointActions(r, size)
 	if err != nil {
@@ -508,7 +525,10 @@ func readCheckpointActions(r io.ReaderAt, size int64) ([]Action, error) {
 			continue
 		}
 		t := types[i]
-		if i == ckSidecar || i == ckCheckpointMetadata {
+		switch i {
+		case ckSidecar:
+			t = sidecarReadT
+		case ckCheckpointMetadata:
 			if t, err = naturalType(col); err != nil {
 				return nil, fmt.Errorf("column %s: %w", name, err)
 			}
@@ -536,9 +556,7 @@ func readCheckpointActions(r io.ReaderAt, size int64) ([]Action, error) {
 			}
 			vals[i] = v
 		}
-		if vals[ckSidecar] != nil || vals[ckCheckpointMetadata] != nil {
-			return nil, &UnsupportedFeatureError{Features: []string{"v2Checkpoint"}, Op: "read"}
-		}
+		vals[ckCheckpointMetadata] = nil // the version is the file name's
 		for i, v := range vals {
 			if v == nil {
 				continue
@@ -562,6 +580,8 @@ func readCheckpointActions(r io.ReaderAt, size int64) ([]Action, error) {
 				a.Protocol, err = protocolFromRow(s)
 			case ckDomainMetadata:
 				a.DomainMetadata, err = domainMetadataFromRow(s)
+			case ckSidecar:
+				a.Sidecar, err = sidecarFromRow(s)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("row %d: %w", row, err)

@@ -395,8 +395,7 @@ func TestCheckpointParquetPeers(t *testing.T) {
 
 // TestCheckpointParquetSparkSidecar reads the Parquet sidecar of a v2
 // checkpoint Spark wrote: the classic add columns plus the newer ones
-// (stats_parsed, deletionVector, ...). The table itself is refused
-// (v2Checkpoint); the sidecar's adds must still parse.
+// (stats_parsed, deletionVector, ...).
 func TestCheckpointParquetSparkSidecar(t *testing.T) {
 	dir := filepath.Join(peertables.Spark(t), "v2_checkpoint")
 	sidecars, _ := filepath.Glob(filepath.Join(dir, "_delta_log", "_sidecars", "00000000000000000003.*.parquet"))
@@ -436,26 +435,29 @@ type v2Row struct {
 	} `parquet:"protocol,optional"`
 }
 
-func TestCheckpointParquetRefusesV2(t *testing.T) {
-	for name, row := range map[string]v2Row{
-		"checkpointMetadata": {CheckpointMetadata: &v2Meta{Version: 3}},
-		"sidecar":            {Sidecar: &v2Sidecar{Path: "a.parquet", SizeInBytes: 10}},
-	} {
-		t.Run(name, func(t *testing.T) {
-			var buf bytes.Buffer
-			rows := []v2Row{{Protocol: &struct {
-				MinReaderVersion int32 `parquet:"minReaderVersion"`
-				MinWriterVersion int32 `parquet:"minWriterVersion"`
-			}{3, 7}}, row}
-			if err := parquet.Write(&buf, rows); err != nil {
-				t.Fatal(err)
-			}
-			_, err := readCheckpointParquet(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-			var ufe *UnsupportedFeatureError
-			if !errors.Is(err, ErrUnsupportedFeature) || !errors.As(err, &ufe) || !strings.Contains(err.Error(), "v2Checkpoint") {
-				t.Fatalf("err = %v, want an unsupported v2Checkpoint error", err)
-			}
-		})
+// TestCheckpointParquetV2Actions: in a Parquet v2 checkpoint, sidecar rows
+// come back as sidecar actions (for the reader to follow) and
+// checkpointMetadata rows are skipped.
+func TestCheckpointParquetV2Actions(t *testing.T) {
+	var buf bytes.Buffer
+	rows := []v2Row{{Protocol: &struct {
+		MinReaderVersion int32 `parquet:"minReaderVersion"`
+		MinWriterVersion int32 `parquet:"minWriterVersion"`
+	}{3, 7}}, {CheckpointMetadata: &v2Meta{Version: 3}}, {Sidecar: &v2Sidecar{Path: "a.parquet", SizeInBytes: 10}}}
+	if err := parquet.Write(&buf, rows); err != nil {
+		t.Fatal(err)
+	}
+	acts, err := readCheckpointParquet(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := countKinds(acts); got["protocol"] != 1 || got["sidecar"] != 1 || len(got) != 2 {
+		t.Fatalf("actions %v, want a protocol and a sidecar", got)
+	}
+	for _, a := range acts {
+		if a.Sidecar != nil && !strings.Contains(string(a.Sidecar), `"path":"a.parquet"`) {
+			t.Errorf("sidecar %s", a.Sidecar)
+		}
 	}
 }
 

@@ -72,7 +72,7 @@ func (tx *Transaction) RemoveAdd(a *Add, dataChange bool) {
 	ext := true
 	tx.removes = append(tx.removes, &Remove{
 		Path: a.Path, DeletionTimestamp: &ts, DataChange: dataChange, ExtendedFileMetadata: &ext,
-		PartitionValues: a.PartitionValues, Size: &size, Tags: a.Tags,
+		PartitionValues: a.PartitionValues, Size: &size, Tags: a.Tags, DeletionVector: a.DeletionVector,
 	})
 	tx.readFiles[fileID(a.Path)] = true
 }

@@ -153,3 +153,12 @@ func logFiles(t testing.TB, dir string) []string {
 func commitPath(dir string, v int64) string {
 	return filepath.Join(dir, "_delta_log", fmt.Sprintf("%020d.json", v))
 }
+
+// formatRow renders a row as rowsOf does.
+func formatRow(snap *delta.Snapshot, r delta.Row) string {
+	parts := make([]string, len(r))
+	for j, v := range r {
+		parts[j] = delta.FormatValue(v, snap.Schema().Fields[j].Type)
+	}
+	return strings.Join(parts, ",")
+}

@@ -108,6 +108,7 @@ func listLogFrom(ctx context.Context, store *storage.Store, from int64) (*logLis
 	}
 	l := &logListing{commits: map[int64]logFile{}, checkpoints: map[int64][]logFile{}, v2: map[int64]bool{}, maxCommit: -1}
 	parts := map[int64]map[int]map[int]logFile{} // version → parts → part → file
+	v2 := map[int64]logFile{}
 	for _, o := range objs {
 		lf, ok := parseLogName(o.Key)
 		if !ok {
@@ -128,9 +129,17 @@ func listLogFrom(ctx context.Context, store *storage.Store, from int64) (*logLis
 			parts[lf.version][lf.parts][lf.part] = lf
 		case kindV2Checkpoint:
 			l.v2[lf.version] = true
-			l.others = append(l.others, lf)
+			// A v2 checkpoint is one file (plus the sidecars it names).
+			if _, ok := v2[lf.version]; !ok {
+				v2[lf.version] = lf
+			}
 		default:
 			l.others = append(l.others, lf)
+		}
+	}
+	for v, lf := range v2 {
+		if _, ok := parts[v]; !ok {
+			l.checkpoints[v] = []logFile{lf}
 		}
 	}
 	// A checkpoint counts only when all its parts exist.

@@ -235,7 +235,9 @@ func (t *Table) Vacuum(ctx context.Context, opts *VacuumOptions) (VacuumResult, 
 	if err != nil {
 		return VacuumResult{}, err
 	}
-	if err := checkWriteSupport(snap.protocol, snap.metadata, snap.schema); err != nil {
+	// Vacuum writes no data: deletion vectors need no writer support here,
+	// only that the vector files still in use are kept (below).
+	if err := checkWriteSupport(snap.protocol, snap.metadata, snap.schema); err != nil && !onlyFeatures(err, deletionVectorsFeature) {
 		return VacuumResult{}, err
 	}
 	tableRetention, err := durationProperty(snap.metadata, PropDeletedFileRetention, defaultDeletedFileRetention)
@@ -254,12 +256,21 @@ func (t *Table) Vacuum(ctx context.Context, opts *VacuumOptions) (VacuumResult, 
 	}
 	cutoff := t.opts.Now().Add(-retention)
 	keep := make(map[string]bool, len(snap.files)+len(snap.tombstones))
-	for id := range snap.files {
-		keep[id] = true
+	// Keep a file and the file of its deletion vector, if it has one.
+	keepFile := func(path string, dv *DeletionVector) {
+		keep[fileID(path)] = true
+		if dv != nil && dv.StorageType == DVUUID {
+			if k, err := DVFileKey(dv); err == nil {
+				keep[k] = true
+			}
+		}
 	}
-	for id, r := range snap.tombstones {
+	for _, a := range snap.files {
+		keepFile(a.Path, a.DeletionVector)
+	}
+	for _, r := range snap.tombstones {
 		if r.DeletionTimestamp == nil || time.UnixMilli(*r.DeletionTimestamp).After(cutoff) {
-			keep[id] = true
+			keepFile(r.Path, r.DeletionVector)
 		}
 	}
 	objs, err := t.store.List(ctx, "")
@@ -283,6 +294,21 @@ func (t *Table) Vacuum(ctx context.Context, opts *VacuumOptions) (VacuumResult, 
 		}
 	}
 	return res, nil
+}
+
+// onlyFeatures reports whether err is an UnsupportedFeatureError naming
+// only the given features.
+func onlyFeatures(err error, features ...string) bool {
+	var ufe *UnsupportedFeatureError
+	if !errors.As(err, &ufe) {
+		return false
+	}
+	for _, f := range ufe.Features {
+		if !slices.Contains(features, f) {
+			return false
+		}
+	}
+	return true
 }
 
 // hiddenPath reports whether any element of key starts with "_" or "." and is
@@ -587,8 +613,8 @@ func (t *Table) MissingFiles(ctx context.Context, snap *Snapshot) ([]*Add, error
 		present[o.Key] = true
 	}
 	var missing []*Add
-	for id, a := range snap.files {
-		if !present[id] {
+	for _, a := range snap.files {
+		if !present[fileID(a.Path)] {
 			missing = append(missing, a)
 		}
 	}

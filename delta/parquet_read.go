@@ -125,16 +125,52 @@ func (s *Snapshot) ReadRows(ctx context.Context) ([]Row, error) {
 	phys := s.schema.PhysicalSchema()
 	parts := s.PhysicalPartitionColumns()
 	for _, add := range s.Files() {
-		if add.DeletionVector != nil {
-			return nil, &UnsupportedFeatureError{Features: []string{"deletionVectors"}, Op: "read"}
-		}
-		rows, err := readAddRows(ctx, s.store, add, phys, parts)
+		rows, err := s.readFileRows(ctx, add, phys, parts)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, rows...)
 	}
 	return out, nil
+}
+
+// ReadFileRows reads the rows of one data file of the table (active in this
+// snapshot or not: a removed file of an older version, say) under the
+// snapshot's schema, without the rows its deletion vector deletes.
+func (s *Snapshot) ReadFileRows(ctx context.Context, add *Add) ([]Row, error) {
+	return s.readFileRows(ctx, add, s.schema.PhysicalSchema(), s.PhysicalPartitionColumns())
+}
+
+func (s *Snapshot) readFileRows(ctx context.Context, add *Add, phys *StructType, parts []string) ([]Row, error) {
+	rows, err := readAddRows(ctx, s.store, add, phys, parts)
+	if err != nil {
+		return nil, err
+	}
+	if add.DeletionVector != nil {
+		if rows, err = s.dropDeleted(ctx, add, rows); err != nil {
+			return nil, err
+		}
+	}
+	return rows, nil
+}
+
+// dropDeleted removes the rows of a data file that its deletion vector
+// deletes; rows are the file's rows in file order.
+func (s *Snapshot) dropDeleted(ctx context.Context, add *Add, rows []Row) ([]Row, error) {
+	dv, err := ReadDeletionVector(ctx, s.store, add.DeletionVector)
+	if err != nil {
+		return nil, fmt.Errorf("delta: data file %s: %w", add.Path, err)
+	}
+	if m := dv.Maximum(); !dv.IsEmpty() && m >= uint64(len(rows)) {
+		return nil, fmt.Errorf("%w: data file %s has %d rows, its deletion vector deletes row %d", ErrBadDeletionVector, add.Path, len(rows), m)
+	}
+	kept := rows[:0]
+	for i, r := range rows {
+		if !dv.Contains(uint64(i)) {
+			kept = append(kept, r)
+		}
+	}
+	return kept, nil
 }
 
 // smallFileLimit is the size up to which a data file is read into memory

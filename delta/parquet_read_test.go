@@ -58,9 +58,9 @@ func goldenState(t *testing.T, table string) (*Metadata, []*Add) {
 			case a.MetaData != nil:
 				meta = a.MetaData
 			case a.Add != nil:
-				files[a.Add.Path] = a.Add
+				files[a.Add.Path+"\x00"+a.Add.DeletionVector.UniqueID()] = a.Add
 			case a.Remove != nil:
-				delete(files, a.Remove.Path)
+				delete(files, a.Remove.Path+"\x00"+a.Remove.DeletionVector.UniqueID())
 			}
 		}
 	}
@@ -147,7 +147,26 @@ func TestReadDataFileGolden(t *testing.T) {
 			}
 			var rows []Row
 			for _, a := range adds {
-				rows = append(rows, readGoldenFile(t, table, schema, meta, a)...)
+				fileRows := readGoldenFile(t, table, schema, meta, a)
+				if a.DeletionVector != nil {
+					// Rows a deletion vector deletes are not in the table.
+					store, err := storage.Open(context.Background(), goldenPath(t, table))
+					if err != nil {
+						t.Fatal(err)
+					}
+					dv, err := ReadDeletionVector(context.Background(), store, a.DeletionVector)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var kept []Row
+					for i, r := range fileRows {
+						if !dv.Contains(uint64(i)) {
+							kept = append(kept, r)
+						}
+					}
+					fileRows = kept
+				}
+				rows = append(rows, fileRows...)
 			}
 			got := formatRows(rows, schema)
 			var names []string

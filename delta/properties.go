@@ -46,11 +46,14 @@ const (
 	identityColumnsFeature        = "identityColumns"
 	deletionVectorsFeature        = "deletionVectors"
 	variantTypeFeature            = "variantType"
+	v2CheckpointFeature           = "v2Checkpoint"
+	typeWideningFeature           = "typeWidening"
+	typeWideningPreviewFeature    = "typeWidening-preview"
 )
 
 // readerFeaturesSupported are the reader features this package reads
 // correctly. Everything else is refused by name.
-var readerFeaturesSupported = []string{columnMappingFeature, timestampNtzFeature, vacuumProtocolCheckFeature}
+var readerFeaturesSupported = []string{columnMappingFeature, timestampNtzFeature, vacuumProtocolCheckFeature, deletionVectorsFeature, v2CheckpointFeature, typeWideningFeature, typeWideningPreviewFeature}
 
 // writerFeaturesSupported are the writer features this package honours when
 // it writes. appendOnly is enforced; invariants only when none are declared.

@@ -3,6 +3,7 @@ package delta
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -25,8 +26,8 @@ type Snapshot struct {
 	protocol   *Protocol
 	metadata   *Metadata
 	schema     *StructType
-	files      map[string]*Add    // by decoded path
-	tombstones map[string]*Remove // by decoded path
+	files      map[string]*Add    // by logicalID: decoded path and deletion vector
+	tombstones map[string]*Remove // by logicalID
 	txns       map[string]Txn
 
 	sortedOnce sync.Once
@@ -128,6 +129,17 @@ func fileID(path string) string {
 	return path
 }
 
+// logicalID is a file's identity in the log: its path and the unique id of
+// its deletion vector, as the protocol reconciles actions (a DELETE with
+// deletion vectors removes the file with its old vector and adds it with a
+// new one, in either order within the commit).
+func logicalID(path string, dv *DeletionVector) string {
+	if dv == nil {
+		return fileID(path)
+	}
+	return fileID(path) + "\x00" + dv.UniqueID()
+}
+
 // replay builds snapshot state from a starting point and ordered commits.
 type replay struct {
 	protocol   *Protocol
@@ -153,11 +165,11 @@ func (r *replay) apply(actions []Action) {
 		a := &actions[i]
 		switch {
 		case a.Add != nil:
-			id := fileID(a.Add.Path)
+			id := logicalID(a.Add.Path, a.Add.DeletionVector)
 			r.files[id] = a.Add
 			delete(r.tombstones, id)
 		case a.Remove != nil:
-			id := fileID(a.Remove.Path)
+			id := logicalID(a.Remove.Path, a.Remove.DeletionVector)
 			delete(r.files, id)
 			r.tombstones[id] = a.Remove
 		case a.MetaData != nil:
@@ -179,11 +191,6 @@ func (r *replay) snapshot(store *storage.Store, version int64, ts time.Time) (*S
 	}
 	if err := checkReadSupport(r.protocol, r.metadata); err != nil {
 		return nil, err
-	}
-	for _, f := range r.files {
-		if f.DeletionVector != nil {
-			return nil, &UnsupportedFeatureError{Features: []string{"deletionVectors"}, Op: "read"}
-		}
 	}
 	schema, err := r.metadata.Schema()
 	if ufe := (*UnsupportedFeatureError)(nil); errors.As(err, &ufe) {
@@ -257,7 +264,8 @@ func readCommits(ctx context.Context, store *storage.Store, from, to int64) ([][
 	return out, nil
 }
 
-// readCheckpoint reads every part of a checkpoint.
+// readCheckpoint reads every part of a checkpoint: the parts of a classic
+// one, or a v2 checkpoint (JSON or Parquet) and the sidecars it names.
 func readCheckpoint(ctx context.Context, store *storage.Store, parts []logFile) ([]Action, error) {
 	var all []Action
 	for _, p := range parts {
@@ -265,13 +273,67 @@ func readCheckpoint(ctx context.Context, store *storage.Store, parts []logFile) 
 		if err != nil {
 			return nil, fmt.Errorf("delta: read checkpoint %d: %w", p.version, err)
 		}
-		acts, err := readCheckpointParquet(bytes.NewReader(b), int64(len(b)))
+		var acts []Action
+		if strings.HasSuffix(p.key, ".json") {
+			acts, err = ParseActions(p.key, b)
+		} else {
+			acts, err = readCheckpointParquet(bytes.NewReader(b), int64(len(b)))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("delta: checkpoint %s (version %d): %w", p.key, p.version, err)
 		}
-		all = append(all, acts...)
+		for _, a := range acts {
+			if a.Sidecar == nil {
+				all = append(all, a)
+				continue
+			}
+			side, err := readSidecar(ctx, store, p, a.Sidecar)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, side...)
+		}
 	}
 	return all, nil
+}
+
+// SidecarFile is the sidecar action of a v2 checkpoint: a Parquet file
+// under _delta_log/_sidecars holding add and remove actions.
+type SidecarFile struct {
+	Path             string `json:"path"`
+	SizeInBytes      int64  `json:"sizeInBytes"`
+	ModificationTime int64  `json:"modificationTime"`
+}
+
+// readSidecar reads the add and remove actions of one sidecar a v2
+// checkpoint names.
+func readSidecar(ctx context.Context, store *storage.Store, cp logFile, raw json.RawMessage) ([]Action, error) {
+	var sc SidecarFile
+	if err := json.Unmarshal(raw, &sc); err != nil || sc.Path == "" {
+		return nil, fmt.Errorf("%w: checkpoint %s: bad sidecar action %s", ErrCorruptLog, cp.key, raw)
+	}
+	if strings.Contains(sc.Path, "://") || strings.HasPrefix(sc.Path, "/") || slices.Contains(strings.Split(sc.Path, "/"), "..") {
+		return nil, fmt.Errorf("%w: checkpoint %s: sidecar %q outside %s/_sidecars", ErrUnsupportedFeature, cp.key, sc.Path, logDir)
+	}
+	key, err := FileKey(sc.Path)
+	if err != nil {
+		return nil, err
+	}
+	key = logDir + "/_sidecars/" + key
+	b, err := store.ReadAll(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("delta: checkpoint %s (version %d): sidecar: %w", cp.key, cp.version, err)
+	}
+	acts, err := readCheckpointParquet(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, fmt.Errorf("delta: sidecar %s of checkpoint %d: %w", key, cp.version, err)
+	}
+	for _, a := range acts {
+		if a.Add == nil && a.Remove == nil {
+			return nil, fmt.Errorf("%w: sidecar %s holds a %s action (only add and remove belong there)", ErrCorruptLog, key, a.kind())
+		}
+	}
+	return acts, nil
 }
 
 // loadSnapshot rebuilds the table at version (latest when version < 0) from
@@ -310,7 +372,18 @@ func loadSnapshot(ctx context.Context, store *storage.Store, l *logListing, vers
 	for _, acts := range commits {
 		r.apply(acts)
 	}
-	return r.snapshot(store, version, l.timestampOf(version))
+	ts := l.timestampOf(version)
+	if len(commits) > 0 {
+		ts = commitTime(commits[len(commits)-1], ts)
+	} else if _, ok := l.commits[version]; ok && r.metadata != nil && boolProperty(r.metadata, PropEnableInCommitTimestamps, false) {
+		// Rebuilt from a checkpoint alone: the commit holds the time.
+		acts, err := readCommit(ctx, store, version)
+		if err != nil {
+			return nil, err
+		}
+		ts = commitTime(acts, ts)
+	}
+	return r.snapshot(store, version, ts)
 }
 
 // oldestReconstructable is the oldest version that a checkpoint plus
@@ -342,9 +415,24 @@ func (l *logListing) timestampOf(v int64) time.Time {
 
 // next applies commits after s, in order, giving the snapshot at the last.
 func (s *Snapshot) next(commits [][]Action, version int64, ts time.Time) (*Snapshot, error) {
+	if len(commits) > 0 {
+		ts = commitTime(commits[len(commits)-1], ts)
+	}
 	r := s.toReplay()
 	for _, acts := range commits {
 		r.apply(acts)
 	}
 	return r.snapshot(s.store, version, ts)
+}
+
+// commitTime is a commit's time: its in-commit timestamp (writer feature
+// inCommitTimestamp) when its commitInfo carries one, else fallback (the
+// commit file's modification time).
+func commitTime(acts []Action, fallback time.Time) time.Time {
+	for _, a := range acts {
+		if a.CommitInfo != nil && a.CommitInfo.InCommitTimestamp != nil {
+			return time.UnixMilli(*a.CommitInfo.InCommitTimestamp)
+		}
+	}
+	return fallback
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -207,6 +208,9 @@ func (t *Table) SnapshotAsOf(ctx context.Context, ts time.Time) (*Snapshot, erro
 	if len(versions) == 0 {
 		return nil, fmt.Errorf("%w: no commits in %s/%s", ErrNotATable, t.store.URL(), logDir)
 	}
+	if err := t.inCommitTimes(ctx, l, versions); err != nil {
+		return nil, err
+	}
 	oldest := l.oldestReconstructable()
 	best := int64(-1)
 	for _, vt := range versions {
@@ -227,6 +231,51 @@ func (t *Table) SnapshotAsOf(ctx context.Context, ts time.Time) (*Snapshot, erro
 	return loadSnapshot(ctx, t.store, l, best)
 }
 
+// Table properties of in-commit timestamps (writer feature
+// inCommitTimestamp).
+const (
+	PropEnableInCommitTimestamps     = "delta.enableInCommitTimestamps"
+	propInCommitTimestampEnablementV = "delta.inCommitTimestampEnablementVersion"
+)
+
+// inCommitTimes replaces, in versions, the modification times of the
+// commits made with in-commit timestamps on by the timestamps in their
+// commitInfo, as the protocol requires of readers once the latest version
+// has them on: from the enablement version on, the commit files' times do
+// not count.
+func (t *Table) inCommitTimes(ctx context.Context, l *logListing, versions []versionTime) error {
+	latest, err := loadSnapshot(ctx, t.store, l, -1)
+	if err != nil {
+		return err
+	}
+	if !boolProperty(latest.metadata, PropEnableInCommitTimestamps, false) {
+		return nil
+	}
+	from := int64(0)
+	if v, ok := latest.Property(propInCommitTimestampEnablementV); ok {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			from = n
+		}
+	}
+	first := slices.IndexFunc(versions, func(vt versionTime) bool { return vt.version >= from })
+	if first < 0 {
+		return nil
+	}
+	commits, err := readCommits(ctx, t.store, versions[first].version, versions[len(versions)-1].version)
+	if err != nil {
+		return err
+	}
+	for i, acts := range commits {
+		vt := &versions[first+i]
+		ts := commitTime(acts, time.Time{})
+		if ts.IsZero() {
+			return fmt.Errorf("%w: version %d has no inCommitTimestamp though %s is on from version %d", ErrCorruptLog, vt.version, PropEnableInCommitTimestamps, from)
+		}
+		vt.ts = ts
+	}
+	return nil
+}
+
 type versionTime struct {
 	version int64
 	ts      time.Time
@@ -241,7 +290,9 @@ func (l *logListing) commitTimes() []versionTime {
 	slices.Sort(vs)
 	out := make([]versionTime, len(vs))
 	for i, v := range vs {
-		ts := l.commits[v].modTime
+		// Milliseconds, as Delta's commit timestamps and Spark's
+		// timestampAsOf count.
+		ts := l.commits[v].modTime.Truncate(time.Millisecond)
 		if i > 0 && !ts.After(out[i-1].ts) {
 			ts = out[i-1].ts.Add(time.Millisecond)
 		}
@@ -348,7 +399,7 @@ func (t *Table) Changes(ctx context.Context, from, to int64) (added []*Add, remo
 		carried := false
 		for _, a := range acts {
 			if a.Remove != nil && !a.Remove.DataChange {
-				if _, ok := live[fileID(a.Remove.Path)]; ok {
+				if _, ok := live[logicalID(a.Remove.Path, a.Remove.DeletionVector)]; ok {
 					carried = true
 				}
 			}
@@ -356,9 +407,9 @@ func (t *Table) Changes(ctx context.Context, from, to int64) (added []*Add, remo
 		for _, a := range acts {
 			switch {
 			case a.Add != nil && (a.Add.DataChange || carried):
-				live[fileID(a.Add.Path)] = a.Add
+				live[logicalID(a.Add.Path, a.Add.DeletionVector)] = a.Add
 			case a.Remove != nil:
-				delete(live, fileID(a.Remove.Path))
+				delete(live, logicalID(a.Remove.Path, a.Remove.DeletionVector))
 				if a.Remove.DataChange {
 					removed = append(removed, a.Remove)
 				}

@@ -61,7 +61,7 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 		files := append([]*delta.Add{}, added...)
 		for _, rm := range removed {
 			// Old versions of changed rows: their groups change too.
-			files = append(files, &delta.Add{Path: rm.Path, PartitionValues: rm.PartitionValues, Stats: rm.Stats})
+			files = append(files, &delta.Add{Path: rm.Path, PartitionValues: rm.PartitionValues, Stats: rm.Stats, DeletionVector: rm.DeletionVector})
 		}
 		// The same changes (table, from, to) serve every model of the run:
 		// bind them, and the views over them, once.

@@ -185,6 +185,19 @@ var deltaScanRE = regexp.MustCompile(`(?i)\bdelta_scan\s*\(\s*'((?:[^']|'')*)'\s
 // Check returns nil when sql is exactly one read-only query, else an
 // error wrapping ErrNotReadOnly or the parser's error.
 func (s *Session) Check(ctx context.Context, sql string) error {
+	// Time travel and table_changes (timetravel.go) are checked as the
+	// names they will be bound under.
+	refs, err := findTimeTravel(sql)
+	if err != nil {
+		return err
+	}
+	if len(refs) > 0 {
+		names := make([]string, len(refs))
+		for i := range refs {
+			names[i] = fmt.Sprintf("__time_travel_%d", i)
+		}
+		sql = replaceRefs(sql, refs, names, s.eng.Quote)
+	}
 	if err := s.eng.CheckQuery(ctx, sql); err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
@@ -221,6 +234,10 @@ func (s *Session) Scan(ctx context.Context, sql string, columns func([]engine.Co
 // delta_scan('path'), seals the engine and checks the statement that will
 // run.
 func (s *Session) prepare(ctx context.Context, sql string) (string, error) {
+	sql, err := s.rewriteTimeTravel(ctx, sql)
+	if err != nil {
+		return "", err
+	}
 	if err := s.Check(ctx, sql); err != nil {
 		return "", err
 	}
@@ -266,19 +283,7 @@ func (s *Session) allowedDirs() []string {
 // SessionOptions.OutsideLake, loc must be inside the lake (symlinks
 // resolved) before anything is read.
 func (s *Session) bindPath(ctx context.Context, loc string) (string, error) {
-	root := s.proj.Resolve(s.proj.Config.Lake)
-	inside := insideLake(loc, root)
-	if !inside && !s.opts.OutsideLake {
-		return "", fmt.Errorf("pipeline: delta_scan('%s'): only tables inside the project's lake (%s) can be read", loc, root)
-	}
-	if !inside && s.sealed {
-		return "", fmt.Errorf("pipeline: delta_scan('%s'): a table outside the lake must be named in the session's first statement", loc)
-	}
-	store, err := storage.Open(ctx, loc)
-	if err != nil {
-		return "", err
-	}
-	tbl, err := delta.OpenTable(ctx, store, nil)
+	tbl, err := s.openPath(ctx, loc)
 	if err != nil {
 		return "", err
 	}
@@ -289,17 +294,46 @@ func (s *Session) bindPath(ctx context.Context, loc string) (string, error) {
 	if snap == nil {
 		return "", fmt.Errorf("pipeline: delta_scan('%s'): no Delta table there", loc)
 	}
-	if !inside {
-		if p, ok := store.LocalPath(""); ok {
-			s.outside = append(s.outside, p)
-		}
-	}
 	s.seq++
 	name := fmt.Sprintf("__delta_scan_%d", s.seq)
 	if err := s.eng.Bind(ctx, name, snap, nil); err != nil {
 		return "", err
 	}
 	return name, nil
+}
+
+// openPath opens the Delta table at loc for delta_scan, time travel or
+// table_changes. Without SessionOptions.OutsideLake, loc must be inside
+// the lake (symlinks resolved) before anything is read; a table outside
+// the lake must be named before the session seals its engine.
+func (s *Session) openPath(ctx context.Context, loc string) (*delta.Table, error) {
+	root := s.proj.Resolve(s.proj.Config.Lake)
+	inside := insideLake(loc, root)
+	if !inside && !s.opts.OutsideLake {
+		return nil, fmt.Errorf("pipeline: delta_scan('%s'): only tables inside the project's lake (%s) can be read", loc, root)
+	}
+	if !inside && s.sealed {
+		return nil, fmt.Errorf("pipeline: delta_scan('%s'): a table outside the lake must be named in the session's first statement", loc)
+	}
+	store, err := storage.Open(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	tbl, err := delta.OpenTable(ctx, store, nil)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := tbl.Exists(ctx); err != nil {
+		return nil, fmt.Errorf("pipeline: delta_scan('%s'): %w", loc, err)
+	} else if !ok {
+		return nil, fmt.Errorf("pipeline: delta_scan('%s'): no Delta table there", loc)
+	}
+	if !inside {
+		if p, ok := store.LocalPath(""); ok {
+			s.outside = append(s.outside, p)
+		}
+	}
+	return tbl, nil
 }
 
 // insideLake reports whether loc (as delta_scan would open it) is the lake

@@ -65,12 +65,12 @@ func tableInfo(name string, snap *delta.Snapshot) TableInfo {
 	ti := TableInfo{Name: name, Layer: pipeline.Layer(name), Version: snap.Version(), Files: snap.NumFiles(), Updated: snap.Timestamp().UTC(), RowsExact: true}
 	for _, f := range snap.Files() {
 		ti.Bytes += f.Size
-		st, err := delta.ParseStats(f.Stats)
-		if err != nil || st == nil || st.NumRecords < 0 {
+		n, ok := f.LiveRows() // without the rows a deletion vector deletes
+		if !ok {
 			ti.RowsExact = false
 			continue
 		}
-		ti.Rows += st.NumRecords
+		ti.Rows += n
 	}
 	return ti
 }

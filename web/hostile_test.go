@@ -358,7 +358,7 @@ func (e *hostileEnv) hostileSQL() []string {
 		"SELECT * FROM delta_scan('"+e.lake+"/../../other/lake/silver/items')",
 		"SELECT * FROM delta_scan('"+e.lake+"' || '/../../other/lake/silver/items')",
 		"SELECT * FROM delta_scan('file://"+e.otherLake+"')",
-		"SELECT * FROM delta_scan('"+e.lake+"/silver/items', version => 0)",
+		"SELECT * FROM delta_scan('"+e.otherLake+"', version => 0)", // medallion binds version => itself: inside the lake only
 		"SELECT * FROM query('SELECT content FROM read_text(''"+e.txt+"'')')",
 		"SELECT * FROM query_table('"+e.txt+"')",
 		"SELECT content FROM read_text((SELECT '"+e.txt+"'))",

@@ -385,6 +385,12 @@ func emptySQL(schema *delta.StructType) (string, error) {
 // schema column in order: data columns from the files (NULL where a file
 // lacks one), partition columns from the log's partition values.
 func (e *Engine) snapshotSQL(ctx context.Context, snap *delta.Snapshot, files []*delta.Add) (string, error) {
+	return e.snapshotSQLWith(ctx, snap, files, nil)
+}
+
+// snapshotSQLWith is snapshotSQL with extra select expressions after the
+// schema's columns (the change data feed's columns).
+func (e *Engine) snapshotSQLWith(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, extra []string) (string, error) {
 	schema := snap.Schema()
 	if len(files) == 0 {
 		return emptySQL(schema)
@@ -412,6 +418,9 @@ func (e *Engine) snapshotSQL(ctx context.Context, snap *delta.Snapshot, files []
 	type group struct {
 		values map[string]*string
 		paths  []string
+		// where filters out the rows a deletion vector deletes; a file
+		// with a vector is a group of its own (row positions are per file).
+		where string
 		// present are the columns some file of the group holds, from the
 		// files' stats (nil: unknown, assume all). Columns added to the
 		// schema after a file was written are NULL in it.
@@ -421,12 +430,22 @@ func (e *Engine) snapshotSQL(ctx context.Context, snap *delta.Snapshot, files []
 	var groups []*group
 	byKey := map[string]*group{}
 	for i, a := range files {
-		k := partitionKey(parts, a.PartitionValues)
-		g, ok := byKey[k]
-		if !ok {
-			g = &group{values: a.PartitionValues, present: map[string]bool{}}
-			byKey[k] = g
+		var g *group
+		if a.DeletionVector != nil {
+			where, err := deletedRowsFilter(ctx, snap, a)
+			if err != nil {
+				return "", err
+			}
+			g = &group{values: a.PartitionValues, present: map[string]bool{}, where: where}
 			groups = append(groups, g)
+		} else {
+			k := partitionKey(parts, a.PartitionValues)
+			var ok bool
+			if g, ok = byKey[k]; !ok {
+				g = &group{values: a.PartitionValues, present: map[string]bool{}}
+				byKey[k] = g
+				groups = append(groups, g)
+			}
 		}
 		g.paths = append(g.paths, paths[i])
 		st, err := delta.ParseStats(a.Stats)
@@ -474,9 +493,14 @@ func (e *Engine) snapshotSQL(ctx context.Context, snap *delta.Snapshot, files []
 			}
 			cols[i] = "CAST(" + quoteIdent(phys) + " AS " + t + ") AS " + quoteIdent(f.Name)
 		}
+		cols = append(cols, extra...)
 		list := make([]string, len(g.paths))
 		for i, p := range g.paths {
 			list[i] = quoteString(p)
+		}
+		if g.where != "" {
+			branches = append(branches, "SELECT "+strings.Join(cols, ", ")+" FROM read_parquet(["+strings.Join(list, ", ")+"], file_row_number=true) WHERE "+g.where)
+			continue
 		}
 		branches = append(branches, "SELECT "+strings.Join(cols, ", ")+" FROM read_parquet(["+strings.Join(list, ", ")+"], union_by_name=true)")
 	}

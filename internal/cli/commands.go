@@ -281,8 +281,8 @@ func (a *app) tablesCmd() *cobra.Command {
 				var rows, size int64
 				for _, f := range snap.Files() {
 					size += f.Size
-					if st, err := delta.ParseStats(f.Stats); err == nil && st != nil && st.NumRecords > 0 {
-						rows += st.NumRecords
+					if n, ok := f.LiveRows(); ok && n > 0 {
+						rows += n
 					}
 				}
 				tw.row(n, snap.Version(), snap.NumFiles(), rows, humanBytes(size), snap.Timestamp().Local().Format("2006-01-02 15:04:05"))

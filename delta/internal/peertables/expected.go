@@ -54,8 +54,99 @@ var cmRows = map[int64][]string{
 	6: {"1,a,P1,", "2,b,P 2,", "3,c,P1,"},
 }
 
+// dvOps are the rows of the dv_ops table (id,grp,amount) at each version:
+// the DELETE, UPDATE and MERGE of spark_tables.py write deletion vectors.
+var dvOps = func() map[int64][]string {
+	rows := map[int]string{}
+	put := func(id int, amount int) {
+		g := "a"
+		if id%2 != 0 {
+			g = "b"
+		}
+		rows[id] = fmt.Sprintf("%d,%s,%d", id, g, amount)
+	}
+	snap := func() []string {
+		var out []string
+		for _, r := range rows {
+			out = append(out, r)
+		}
+		slices.Sort(out)
+		return out
+	}
+	at := map[int64][]string{0: nil}
+	for i := range 20 {
+		put(i, i)
+	}
+	at[1] = snap()
+	for _, i := range []int{0, 5, 10, 15} {
+		delete(rows, i)
+	}
+	at[2] = snap()
+	put(1, 10)
+	put(2, 20)
+	at[3] = snap()
+	put(3, -3)
+	put(100, 100)
+	at[4] = snap()
+	delete(rows, 7)
+	at[5] = snap()
+	put(200, 200)
+	at[6] = snap()
+	return at
+}()
+
+// DVBigKept reports whether dv_big keeps row id after its DELETE.
+func DVBigKept(id int) bool { return id%3 != 0 && (id < 50000 || id > 70000) }
+
 // Reads are the readable tables the peers write.
 var Reads = []Read{
+	{
+		Engine: "spark", Table: "deletion_vectors", Version: 2, Files: 1, Columns: "value",
+		Rows: seq(1, 8, "%d"), At: map[int64][]string{0: nil, 1: seq(0, 9, "%d")},
+	},
+	{
+		Engine: "spark", Table: "v2_checkpoint", Version: 4, Files: 4, Columns: "id,name,created_at",
+		Rows: seq(1, 4, "%[1]d,name %[1]d,2025-08-09T14:44:18.184471Z"),
+		At:   map[int64][]string{0: nil, 2: seq(1, 2, "%[1]d,name %[1]d,2025-08-09T14:44:18.184471Z"), 3: seq(1, 3, "%[1]d,name %[1]d,2025-08-09T14:44:18.184471Z")},
+	},
+	{
+		Engine: "spark", Table: "v2_checkpoint_parquet", Version: 4, Files: 4, Columns: "id,name",
+		Rows: seq(1, 4, "%[1]d,name %[1]d"),
+		At:   map[int64][]string{0: nil, 3: seq(1, 3, "%[1]d,name %[1]d")},
+	},
+	{
+		Engine: "spark", Table: "type_widening", Version: 5, Files: 2, Columns: "s,i,f",
+		Rows: []string{"1,1,1.5", "100000,10000000000,2.25"},
+		At:   map[int64][]string{0: nil, 1: {"1,1,1.5"}, 4: {"1,1,1.5"}},
+	},
+	{
+		Engine: "spark", Table: "dbx_features", Version: 3, Files: -1, Columns: "id,ts,s",
+		Rows: []string{"1,2026-12-01T10:00:00.000000,one", "3,,three"},
+		At: map[int64][]string{
+			0: nil, 1: {"1,2026-12-01T10:00:00.000000,one", "2,2026-12-01T11:30:00.500000,two"},
+			2: {"1,2026-12-01T10:00:00.000000,one", "2,2026-12-01T11:30:00.500000,two", "3,,three"},
+		},
+	},
+	{
+		Engine: "spark", Table: "dv_ops", Version: 6, Files: -1, Columns: "id,grp,amount",
+		Rows: dvOps[6], At: dvOps,
+	},
+	{
+		Engine: "spark", Table: "dv_purge", Version: 3, Files: 1, Columns: "id",
+		Rows: seq(3, 9, "%d"), At: map[int64][]string{0: nil, 1: seq(0, 9, "%d"), 2: seq(3, 9, "%d")},
+	},
+	{
+		Engine: "spark", Table: "dv_big", Version: 2, Files: 1, Columns: "id",
+		Rows: func() []string {
+			var out []string
+			for i := range 100000 {
+				if DVBigKept(i) {
+					out = append(out, fmt.Sprint(i))
+				}
+			}
+			return out
+		}(),
+	},
 	{
 		Engine: "spark", Table: "cm_name", Version: 7, Files: 4, Columns: "id,New Name,Part Col,gone",
 		Rows: []string{"1,a,P1,", "2,b,P 2,", "3,c,P1,", "4,d,P3,new"}, At: cmRows,

@@ -29,7 +29,7 @@ const installHint = "run `make test-deps` from the repository root"
 // Timeouts of the writer scripts: Spark starts a JVM and runs some hundred
 // small jobs, which on a busy 2-core machine takes minutes.
 const (
-	sparkTimeout   = 15 * time.Minute
+	sparkTimeout   = 25 * time.Minute
 	deltaRSTimeout = 3 * time.Minute
 )
 
@@ -132,10 +132,16 @@ func SparkJars() (string, error) {
 }
 
 // Spark returns the folder of the tables spark_tables.py wrote (one
-// sub-folder per table), writing them on the first call.
+// sub-folder per table), writing them on the first call, or the folder
+// $MEDALLION_SPARK_TABLES names.
 func Spark(t testing.TB) string {
 	t.Helper()
 	return tables(t, "spark", func() *result {
+		// A folder spark_tables.py wrote before (by hand, from the current
+		// script): saves the minutes Spark takes, when iterating on a test.
+		if d := os.Getenv("MEDALLION_SPARK_TABLES"); d != "" {
+			return &result{dir: d}
+		}
 		py, reason := python("pyspark")
 		if reason != "" {
 			return &result{reason: reason}

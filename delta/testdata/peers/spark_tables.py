@@ -18,7 +18,8 @@ each starts with a CREATE TABLE, version 0, holding no files):
   cdf               change data feed, partitioned by a date: write 10 rows,
                     UPDATE, UPDATE, DELETE (cdc files and data files with a
                     _change_type column), checkpoint at 4, append 4 rows,
-                    UPDATE
+                    UPDATE; Spark's feed of versions 0-6 in
+                    cdf.changes.spark.csv
   types             schema evolution from one NOT NULL integer to every
                     primitive type plus struct/map/array; the last append
                     collects no stats
@@ -35,6 +36,24 @@ each starts with a CREATE TABLE, version 0, holding no files):
                     with the dropped column's name, INSERT
   v2_checkpoint     checkpointPolicy v2: JSON checkpoints with Parquet sidecars
   variant           a variant column (feature variantType)
+  dv_ops            deletion vectors on, partitioned by grp, checkpointInterval
+                    5: append 20 rows (one file per partition), DELETE,
+                    UPDATE, MERGE, DELETE (checkpoint at 5), INSERT; Spark's
+                    reading of every version (versionAsOf) in
+                    dv_ops.v<N>.spark.csv, and as of version 3's commit time
+                    (timestampAsOf; the time in dv_ops.ts3.txt) in
+                    dv_ops.ts3.spark.csv
+  dv_purge          deletion vectors on: append (no vector yet), DELETE,
+                    REORG ... APPLY (PURGE) (no vector again)
+  dv_big            deletion vectors on: 100000 rows in one file, DELETE of
+                    every third row and of a range (array, bitmap and run
+                    containers)
+  v2_checkpoint_parquet  checkpointPolicy v2 with a Parquet top-level checkpoint
+  type_widening     typeWidening: SMALLINT -> INT, INT -> BIGINT, FLOAT -> DOUBLE
+                    after rows were written with the narrow types
+  dbx_features      what a Databricks table carries: CLUSTER BY (clustering,
+                    domainMetadata), rowTracking, inCommitTimestamp,
+                    timestamp_ntz, deletion vectors and v2 checkpoints
 """
 
 import glob
@@ -127,6 +146,17 @@ def main(argv):
         "(13, 'Ryan', DATE'2023-12-22'), (14, 'Zach', DATE'2023-12-25')"
     )
     sql(f"UPDATE delta.`{p}` SET id = id + 1 WHERE id >= 11")
+
+    # Spark's change data feed of every version (table_changes), the commit
+    # time as milliseconds since the epoch.
+    df = (
+        spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", 0)
+        .option("endingVersion", 6).load(p)
+        .selectExpr("*", "unix_millis(_commit_timestamp) AS commit_ms").drop("_commit_timestamp")
+    )
+    lines = sorted(",".join("" if v is None else str(v) for v in r) for r in df.collect())
+    with open(p + ".changes.spark.csv", "w", encoding="utf-8") as f:
+        f.write("\n".join([",".join(df.columns)] + lines) + "\n")
 
     # types: version 0 has one NOT NULL integer; version 1 widens the schema.
     p = path("types")
@@ -233,6 +263,99 @@ def main(argv):
     p = path("variant")
     sql(f"CREATE TABLE delta.`{p}` (id INT, v VARIANT) USING delta")
     sql(f"INSERT INTO delta.`{p}` SELECT 1, parse_json('{{\"a\": 1}}')")
+
+    def spark_csv(p, dst, version=None):
+        # What Spark reads back: a header and one line per row, sorted, NULL
+        # empty; the tests compare medallion's reading with it.
+        r = spark.read.format("delta")
+        if version is not None:
+            r = r.option("versionAsOf", version)
+        df = r.load(p)
+        lines = sorted(",".join("" if v is None else str(v) for v in row) for row in df.collect())
+        with open(dst, "w", encoding="utf-8") as f:
+            f.write("\n".join([",".join(df.columns)] + lines) + "\n")
+
+    # dv_ops: deletion vectors written by DELETE, UPDATE and MERGE.
+    p = path("dv_ops")
+    sql(
+        f"CREATE TABLE delta.`{p}` (id INT, grp STRING, amount BIGINT) USING delta PARTITIONED BY (grp) "
+        "TBLPROPERTIES ('delta.enableDeletionVectors' = 'true', 'delta.checkpointInterval' = '5')"
+    )
+    (
+        spark.range(20)
+        .selectExpr("CAST(id AS INT) AS id", "IF(id % 2 = 0, 'a', 'b') AS grp", "id AS amount")
+        .repartition(1)
+        .write.format("delta").mode("append").save(p)
+    )
+    sql(f"DELETE FROM delta.`{p}` WHERE id % 5 = 0")
+    sql(f"UPDATE delta.`{p}` SET amount = amount * 10 WHERE id IN (1, 2)")
+    sql(
+        f"MERGE INTO delta.`{p}` t USING (SELECT * FROM VALUES (3, 'b', CAST(-3 AS BIGINT)), "
+        "(100, 'a', CAST(100 AS BIGINT)) AS s(id, grp, amount)) s ON t.id = s.id "
+        "WHEN MATCHED THEN UPDATE SET amount = s.amount WHEN NOT MATCHED THEN INSERT *"
+    )
+    sql(f"DELETE FROM delta.`{p}` WHERE id = 7")
+    sql(f"INSERT INTO delta.`{p}` VALUES (200, 'a', 200)")
+    for v in range(0, 7):
+        spark_csv(p, f"{p}.v{v}.spark.csv", v)
+    # Time travel by timestamp: Spark's reading as of version 3's commit
+    # time, and that time (milliseconds since the epoch, UTC).
+    ts3 = spark.sql(f"DESCRIBE HISTORY delta.`{p}`").where("version = 3").select("timestamp").collect()[0][0]
+    with open(p + ".ts3.txt", "w", encoding="utf-8") as f:
+        f.write(ts3.strftime("%Y-%m-%d %H:%M:%S.%f") + "\n")
+    df = spark.read.format("delta").option("timestampAsOf", ts3.strftime("%Y-%m-%d %H:%M:%S.%f")).load(p)
+    lines = sorted(",".join("" if v is None else str(v) for v in r) for r in df.collect())
+    with open(p + ".ts3.spark.csv", "w", encoding="utf-8") as f:
+        f.write("\n".join([",".join(df.columns)] + lines) + "\n")
+
+    # dv_purge: the feature listed with no vector, before and after one.
+    p = path("dv_purge")
+    sql(f"CREATE TABLE delta.`{p}` (id INT) USING delta TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')")
+    spark.range(10).selectExpr("CAST(id AS INT) AS id").coalesce(1).write.format("delta").mode("append").save(p)
+    sql(f"DELETE FROM delta.`{p}` WHERE id < 3")
+    sql(f"REORG TABLE delta.`{p}` APPLY (PURGE)")
+
+    # dv_big: one file, a vector with every kind of roaring container.
+    p = path("dv_big")
+    sql(f"CREATE TABLE delta.`{p}` (id BIGINT) USING delta TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')")
+    spark.range(100000).coalesce(1).write.format("delta").mode("append").save(p)
+    sql(f"DELETE FROM delta.`{p}` WHERE id % 3 = 0 OR id BETWEEN 50000 AND 70000")
+
+    # v2_checkpoint_parquet
+    spark.conf.set("spark.databricks.delta.checkpointV2.topLevelFileFormat", "parquet")
+    p = path("v2_checkpoint_parquet")
+    sql(
+        f"CREATE TABLE delta.`{p}` (id BIGINT, name STRING) USING delta "
+        "TBLPROPERTIES ('delta.checkpointPolicy' = 'v2', 'delta.checkpointInterval' = '3')"
+    )
+    for v in range(1, 5):
+        sql(f"INSERT INTO delta.`{p}` VALUES ({v}, 'name {v}')")
+    spark.conf.unset("spark.databricks.delta.checkpointV2.topLevelFileFormat")
+
+    # type_widening
+    p = path("type_widening")
+    sql(
+        f"CREATE TABLE delta.`{p}` (s SMALLINT, i INT, f FLOAT) USING delta "
+        "TBLPROPERTIES ('delta.enableTypeWidening' = 'true')"
+    )
+    sql(f"INSERT INTO delta.`{p}` VALUES (1, 1, 1.5)")
+    sql(f"ALTER TABLE delta.`{p}` ALTER COLUMN s TYPE INT")
+    sql(f"ALTER TABLE delta.`{p}` ALTER COLUMN i TYPE BIGINT")
+    sql(f"ALTER TABLE delta.`{p}` ALTER COLUMN f TYPE DOUBLE")
+    sql(f"INSERT INTO delta.`{p}` VALUES (100000, 10000000000, 2.25)")
+    spark_csv(p, p + ".spark.csv")
+
+    # dbx_features
+    p = path("dbx_features")
+    sql(
+        f"CREATE TABLE delta.`{p}` (id BIGINT, ts TIMESTAMP_NTZ, s STRING) USING delta CLUSTER BY (id) "
+        "TBLPROPERTIES ('delta.enableRowTracking' = 'true', 'delta.enableInCommitTimestamps' = 'true', "
+        "'delta.enableDeletionVectors' = 'true', 'delta.checkpointPolicy' = 'v2', 'delta.checkpointInterval' = '2')"
+    )
+    sql(f"INSERT INTO delta.`{p}` VALUES (1, TIMESTAMP_NTZ'2026-12-01 10:00:00', 'one'), (2, TIMESTAMP_NTZ'2026-12-01 11:30:00.5', 'two')")
+    sql(f"INSERT INTO delta.`{p}` VALUES (3, NULL, 'three')")
+    sql(f"DELETE FROM delta.`{p}` WHERE id = 2")
+    spark_csv(p, p + ".spark.csv")
 
     print(json.dumps({"spark": spark.version, "tables": names}))
     spark.stop()
