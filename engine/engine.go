@@ -77,6 +77,11 @@ type Engine interface {
 	// how a merge by key finds the files to rewrite. With nullSafe, NULL
 	// keys match NULL keys.
 	MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, keys []string, relation Relation, nullSafe bool) ([]*delta.Add, error)
+	// BindChanges makes name the change data feed of a table (the files
+	// delta.Table.ChangeFeed lists, read at snap's schema): the table's
+	// columns, then _change_type, _commit_version and _commit_timestamp,
+	// as Spark's table_changes gives them.
+	BindChanges(ctx context.Context, name string, snap *delta.Snapshot, files []delta.ChangeFile) error
 
 	// Relation operations. Each returns a handle on a new relation the
 	// engine names uniquely; statements read it as Relation.Name. The

@@ -295,11 +295,6 @@ func parseTimestamp(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("pipeline: TIMESTAMP AS OF '%s': not a timestamp (want e.g. '2026-12-01 10:00' or '2026-12-01T10:00:00Z')", s)
 }
 
-// changeBinder is an engine that binds a table's change data feed.
-type changeBinder interface {
-	BindChanges(ctx context.Context, name string, snap *delta.Snapshot, files []delta.ChangeFile) error
-}
-
 // rewriteTimeTravel binds what the time-travel and change-feed references
 // of sql name and returns sql with each replaced by its bound name.
 func (s *Session) rewriteTimeTravel(ctx context.Context, sql string) (string, error) {
@@ -359,10 +354,6 @@ func (s *Session) bindRef(ctx context.Context, r ttRef) (string, error) {
 	s.seq++
 	if r.changes {
 		name := fmt.Sprintf("__table_changes_%d", s.seq)
-		cb, ok := s.eng.(changeBinder)
-		if !ok {
-			return "", fmt.Errorf("pipeline: table_changes: the %T engine cannot read a change data feed", s.eng)
-		}
 		end := r.endVersion
 		if end < 0 {
 			latest, err := tbl.Snapshot(ctx)
@@ -379,7 +370,7 @@ func (s *Session) bindRef(ctx context.Context, r ttRef) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("pipeline: table_changes(%s): %w", what, err)
 		}
-		if err := cb.BindChanges(ctx, name, snap, files); err != nil {
+		if err := s.eng.BindChanges(ctx, name, snap, files); err != nil {
 			return "", err
 		}
 		return name, nil

@@ -153,3 +153,8 @@ func (e *Engine) Literal(v any) (string, error) {
 // EpochMillis is the milliseconds since the epoch of a timestamp
 // expression.
 func (e *Engine) EpochMillis(expr string) string { return "unix_millis(" + expr + ")" }
+
+// BindChanges is not implemented on Spark yet.
+func (e *Engine) BindChanges(ctx context.Context, name string, snap *delta.Snapshot, files []delta.ChangeFile) error {
+	return unsupported("reading a change data feed (table_changes)")
+}
