@@ -541,3 +541,29 @@ func TestDeletionVectorsOptimize(t *testing.T) {
 	}
 	checkRows(t, snap, want)
 }
+
+// TestDeletionVectorsOptimizeCLI: `medallion optimize` on Spark's dv_ops in
+// a project's lake, a separate OS process, compacts it; `medallion query`,
+// another process, then reads the rows Spark reads, at the new version and
+// at the version before the compaction.
+func TestDeletionVectorsOptimizeCLI(t *testing.T) {
+	dir := lakeProject(t, "dv_ops")
+	before, err := openTable(t, filepath.Join(dir, "lake", "silver", "dv_ops"), nil).Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(medallionBin(t), "optimize", "-C", dir, "silver.dv_ops").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "compacted") {
+		t.Fatalf("medallion optimize: %v\n%s", err, out)
+	}
+	pr := findPeerRead(t, "spark", "dv_ops")
+	want := append([]string{pr.Columns}, slices.Sorted(slices.Values(pr.Rows))...)
+	for _, sql := range []string{
+		"SELECT * FROM silver.dv_ops",
+		fmt.Sprintf("SELECT * FROM silver.dv_ops VERSION AS OF %d", before.Version()),
+	} {
+		if got := queryCLIIn(t, dir, sql); !slices.Equal(got, want) {
+			t.Errorf("%s after optimize:\n got %.400q\nwant %.400q", sql, got, want)
+		}
+	}
+}
