@@ -45,7 +45,8 @@ func writeCommit(t *testing.T, proj *pipeline.Project, table string, snap *delta
 }
 
 // TestModelTimeTravel: a model pinned to version N of a table (VERSION AS
-// OF, and TIMESTAMP AS OF that version's commit time) keeps N's rows while
+// OF, TIMESTAMP AS OF that version's commit time, and delta_scan of its path
+// in both spellings) keeps N's rows while
 // the table moves on, is recomputed on every run, and a model next to it
 // reading the latest version sees the new rows.
 func TestModelTimeTravel(t *testing.T) {
@@ -67,6 +68,10 @@ FROM bronze.items VERSION AS OF %d
 		"models/at_time.sql": fmt.Sprintf(`-- name: gold.at_time
 SELECT count(*) AS n, sum(i.qty) AS qty FROM bronze.items TIMESTAMP AS OF '%s' i
 `, ts),
+		"models/by_path.sql": fmt.Sprintf(`-- name: gold.by_path
+SELECT (SELECT count(*) FROM delta_scan('%[1]s') VERSION AS OF %[2]d) AS n,
+       (SELECT sum(qty) FROM delta_scan('%[1]s', version => %[2]d)) AS qty
+`, filepath.Join(proj.Resolve(proj.Config.Lake), "bronze", "items"), pinned.Version()),
 		"models/latest.sql": `-- name: gold.latest
 SELECT count(*) AS n FROM bronze.items
 `,
@@ -81,7 +86,7 @@ SELECT count(*) AS n FROM bronze.items
 		if err != nil {
 			t.Fatalf("run %d: %v", run, err)
 		}
-		for _, name := range []string{"gold.pinned", "gold.at_time"} {
+		for _, name := range []string{"gold.pinned", "gold.at_time", "gold.by_path"} {
 			if tr := tableReport(rep, name); tr == nil || tr.Status != pipeline.StatusOK {
 				t.Errorf("run %d: %s: %+v, want ok (recomputed every run)", run, name, tr)
 			}
@@ -91,6 +96,9 @@ SELECT count(*) AS n FROM bronze.items
 		}
 		if got := rowsText(query(t, proj, "SELECT n, qty FROM gold.at_time")); got != "3,6" {
 			t.Errorf("run %d: gold.at_time = %s, want 3,6", run, got)
+		}
+		if got := rowsText(query(t, proj, "SELECT n, qty FROM gold.by_path")); got != "3,6" {
+			t.Errorf("run %d: gold.by_path = %s, want 3,6", run, got)
 		}
 		want := map[int]string{1: "5", 2: "7", 3: "7"}[run] // bronze keeps every row
 		if got := rowsText(query(t, proj, "SELECT n FROM gold.latest")); got != want {
