@@ -33,6 +33,10 @@ type Transaction struct {
 	params    map[string]any
 	metrics   map[string]string
 	extra     map[string]json.RawMessage
+	// keepsVectors: the transaction adds only files without deletion
+	// vectors and removes files with theirs (Optimize), so a table with
+	// deletion vectors may take it.
+	keepsVectors bool
 }
 
 // CommitResult tells what a commit did.
@@ -295,7 +299,8 @@ func (tx *Transaction) validate() error {
 		}
 		schema = s
 	}
-	if err := checkWriteSupport(b.protocol, md, schema); err != nil {
+	if err := checkWriteSupport(b.protocol, md, schema); err != nil &&
+		!(tx.keepsVectors && tx.metadata == nil && onlyFeatures(err, deletionVectorsFeature)) {
 		return err
 	}
 	if tx.metadata != nil && b.metadata != nil && b.metadata.ColumnMappingMode() != "none" {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -244,7 +245,8 @@ func TestDeletionVectorsVacuum(t *testing.T) {
 
 // TestDeletionVectorsWritesRefused: medallion does not write deletion
 // vectors; every write into a table with the feature is refused naming it,
-// and the log is left as it was.
+// and the log is left as it was (optimize, which applies the vectors, is
+// TestDeletionVectorsOptimize).
 func TestDeletionVectorsWritesRefused(t *testing.T) {
 	ctx := context.Background()
 	dir := copyPeerTable(t, "spark", "dv_ops")
@@ -255,7 +257,6 @@ func TestDeletionVectorsWritesRefused(t *testing.T) {
 	for what, write := range map[string]func() error{
 		"append":    func() error { _, err := tbl.Append(ctx, []*delta.Add{add}, nil); return err },
 		"overwrite": func() error { _, err := tbl.Overwrite(ctx, []*delta.Add{add}, nil, nil); return err },
-		"optimize":  func() error { _, err := tbl.Optimize(ctx, &delta.OptimizeOptions{}); return err },
 	} {
 		err := write()
 		if !errors.Is(err, delta.ErrUnsupportedFeature) || !strings.Contains(err.Error(), "deletionVectors") {
@@ -431,6 +432,138 @@ func TestDeletionVectorsLiveRows(t *testing.T) {
 		}
 		if want := int64(len(findPeerRead(t, "spark", name).Rows)); total != want {
 			t.Errorf("%s: %d live rows by the stats, want %d", name, total, want)
+		}
+	}
+}
+
+// TestDeletionVectorsOptimize: optimize compacts the small files of Spark's
+// dv_ops, whose files carry deletion vectors: the rows the vectors delete
+// are not copied, each removed file's remove action carries its vector, the
+// new files carry none, the table reads as Spark reads it, and a later
+// vacuum drops the vector files no file uses any more.
+func TestDeletionVectorsOptimize(t *testing.T) {
+	ctx := context.Background()
+	dir := copyPeerTable(t, "spark", "dv_ops")
+	tbl := openTable(t, dir, nil)
+	before, err := tbl.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vectors := map[string]*delta.DeletionVector{}
+	for _, a := range before.Files() {
+		if a.DeletionVector != nil {
+			vectors[a.Path] = a.DeletionVector
+		}
+	}
+	res, err := tbl.Optimize(ctx, &delta.OptimizeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Version < 0 || res.FilesRemoved < 2 {
+		t.Fatalf("optimize did nothing: %+v", res)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "_delta_log", fmt.Sprintf("%020d.json", res.Version)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	removedVectors := map[string]bool{}
+	for line := range strings.Lines(string(b)) {
+		var a delta.Action
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case a.Remove != nil:
+			want := vectors[a.Remove.Path]
+			got := a.Remove.DeletionVector
+			if (want == nil) != (got == nil) || want != nil && got.UniqueID() != want.UniqueID() {
+				t.Errorf("remove %s carries vector %+v, want the file's %+v", a.Remove.Path, got, want)
+			}
+			if got != nil {
+				k, err := delta.DVFileKey(got)
+				if err != nil {
+					t.Fatal(err)
+				}
+				removedVectors[k] = true
+			}
+		case a.Add != nil && a.Add.DeletionVector != nil:
+			t.Errorf("optimize added %s with a deletion vector", a.Add.Path)
+		}
+	}
+	if len(removedVectors) == 0 {
+		t.Fatalf("optimize compacted no file with a deletion vector (vectors %v): the test proves nothing", slices.Collect(maps.Keys(vectors)))
+	}
+	after, err := openTable(t, dir, nil).Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := findPeerRead(t, "spark", "dv_ops").Rows
+	checkRows(t, after, want)
+	var records int64
+	for _, a := range after.Files() {
+		n, ok := a.LiveRows()
+		if !ok {
+			t.Fatalf("%s: no row count in its stats", a.Path)
+		}
+		records += n
+	}
+	if records != int64(len(want)) {
+		t.Errorf("the files' stats count %d live rows, want %d", records, len(want))
+	}
+
+	inUse := map[string]bool{}
+	for _, a := range after.Files() {
+		if a.DeletionVector != nil {
+			k, err := delta.DVFileKey(a.DeletionVector)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inUse[k] = true
+		}
+	}
+	zero := time.Duration(0)
+	later := openTable(t, dir, &delta.Options{Now: func() time.Time { return time.Now().Add(time.Hour) }})
+	if _, err := later.Vacuum(ctx, &delta.VacuumOptions{Retention: &zero, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	for k := range removedVectors {
+		if _, err := os.Stat(filepath.Join(dir, k)); !inUse[k] && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("vacuum left %s, the vector of a compacted file (%v)", k, err)
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "deletion_vector_*.bin"))
+	if len(left) != len(inUse) {
+		t.Errorf("%d vector files left, want the %d in use", len(left), len(inUse))
+	}
+	snap, err := openTable(t, dir, nil).Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, snap, want)
+}
+
+// TestDeletionVectorsOptimizeCLI: `medallion optimize` on Spark's dv_ops in
+// a project's lake, a separate OS process, compacts it; `medallion query`,
+// another process, then reads the rows Spark reads, at the new version and
+// at the version before the compaction.
+func TestDeletionVectorsOptimizeCLI(t *testing.T) {
+	dir := lakeProject(t, "dv_ops")
+	before, err := openTable(t, filepath.Join(dir, "lake", "silver", "dv_ops"), nil).Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(medallionBin(t), "optimize", "-C", dir, "silver.dv_ops").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "compacted") {
+		t.Fatalf("medallion optimize: %v\n%s", err, out)
+	}
+	pr := findPeerRead(t, "spark", "dv_ops")
+	want := append([]string{pr.Columns}, slices.Sorted(slices.Values(pr.Rows))...)
+	for _, sql := range []string{
+		"SELECT * FROM silver.dv_ops",
+		fmt.Sprintf("SELECT * FROM silver.dv_ops VERSION AS OF %d", before.Version()),
+	} {
+		if got := queryCLIIn(t, dir, sql); !slices.Equal(got, want) {
+			t.Errorf("%s after optimize:\n got %.400q\nwant %.400q", sql, got, want)
 		}
 	}
 }

@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2/roaring64"
 	"github.com/google/uuid"
 	"github.com/parquet-go/parquet-go"
 
@@ -349,9 +351,12 @@ type OptimizeResult struct {
 // Optimize compacts small files: in each partition, files smaller than the
 // target size are bin-packed into groups of about the target size and each
 // group with at least MinFiles files is rewritten as one file. Rows are
-// copied as they are (same Parquet schema only); the commit marks the change
+// copied as they are (same Parquet schema only), except the rows a file's
+// deletion vector deletes, which are left out; each old file's remove
+// action carries its vector, and the new files carry none (vacuum later
+// drops the vector files no file uses). The commit marks the change
 // dataChange=false, so it conflicts only with a concurrent removal of the
-// same files.
+// same files (a DELETE that adds a vector to one of them included).
 func (t *Table) Optimize(ctx context.Context, opts *OptimizeOptions) (OptimizeResult, error) {
 	o := OptimizeOptions{TargetSize: 128 << 20, MinFiles: 2}
 	if opts != nil {
@@ -368,7 +373,9 @@ func (t *Table) Optimize(ctx context.Context, opts *OptimizeOptions) (OptimizeRe
 	if err != nil {
 		return res, err
 	}
-	if err := checkWriteSupport(snap.protocol, snap.metadata, snap.schema); err != nil {
+	// Deletion vectors: the rows a file's vector deletes are not copied,
+	// and the file's remove action carries its vector (compact).
+	if err := checkWriteSupport(snap.protocol, snap.metadata, snap.schema); err != nil && !onlyFeatures(err, deletionVectorsFeature) {
 		return res, err
 	}
 	if err := o.Where.Validate(snap.schema, snap.PartitionColumns()); err != nil {
@@ -394,6 +401,7 @@ func (t *Table) Optimize(ctx context.Context, opts *OptimizeOptions) (OptimizeRe
 		groups[k] = append(groups[k], a)
 	}
 	tx := t.Begin(snap)
+	tx.keepsVectors = true
 	tx.SetOperation("OPTIMIZE", map[string]any{"predicate": jsonList([]string{o.Where.String()}), "zOrderBy": "[]"})
 	for _, k := range order {
 		files := groups[k]
@@ -501,15 +509,10 @@ func (t *Table) compact(ctx context.Context, snap *Snapshot, bin []*Add, minFile
 			continue
 		}
 		var buf bytes.Buffer
-		w := parquet.NewWriter(&buf, group[0].file.Schema(), parquet.Compression(&parquet.Snappy))
+		w := parquet.NewWriter(&buf, writerSchema(group[0].file.Schema()), parquet.Compression(&parquet.Snappy))
 		for _, g := range group {
-			for _, rg := range g.file.RowGroups() {
-				rows := rg.Rows()
-				_, err := parquet.CopyRows(w, rows)
-				rows.Close()
-				if err != nil {
-					return compaction{}, fmt.Errorf("delta: optimize: copy rows of %s: %w", g.add.Path, err)
-				}
+			if err := t.copyLiveRows(ctx, w, g.add, g.file); err != nil {
+				return compaction{}, err
 			}
 		}
 		if err := w.Close(); err != nil {
@@ -543,6 +546,62 @@ func (t *Table) compact(ctx context.Context, snap *Snapshot, bin []*Add, minFile
 		}
 	}
 	return out, nil
+}
+
+// copyLiveRows copies the rows of file a (opened as f) to w, leaving out
+// the rows a's deletion vector deletes (the vector counts rows from 0
+// across the file's row groups).
+func (t *Table) copyLiveRows(ctx context.Context, w *parquet.Writer, a *Add, f *parquet.File) error {
+	var deleted *roaring64.Bitmap
+	if a.DeletionVector != nil {
+		bm, err := ReadDeletionVector(ctx, t.store, a.DeletionVector)
+		if err != nil {
+			return fmt.Errorf("delta: optimize: %s: %w", a.Path, err)
+		}
+		deleted = bm
+	}
+	var index uint64
+	buf := make([]parquet.Row, 256)
+	live := make([]parquet.Row, 0, len(buf))
+	for _, rg := range f.RowGroups() {
+		rows := rg.Rows()
+		if deleted == nil {
+			_, err := parquet.CopyRows(w, rows)
+			rows.Close()
+			if err != nil {
+				return fmt.Errorf("delta: optimize: copy rows of %s: %w", a.Path, err)
+			}
+			continue
+		}
+		for {
+			n, err := rows.ReadRows(buf)
+			live = live[:0]
+			for _, r := range buf[:n] {
+				if !deleted.Contains(index) {
+					live = append(live, r)
+				}
+				index++
+			}
+			if len(live) > 0 {
+				if _, werr := w.WriteRows(live); werr != nil {
+					rows.Close()
+					return fmt.Errorf("delta: optimize: copy rows of %s: %w", a.Path, werr)
+				}
+			}
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("delta: optimize: read rows of %s: %w", a.Path, err)
+			}
+		}
+		rows.Close()
+	}
+	if deleted != nil && index != uint64(f.NumRows()) {
+		return fmt.Errorf("delta: optimize: %s: read %d rows of %d", a.Path, index, f.NumRows())
+	}
+	return nil
 }
 
 // EncodePath percent-encodes a storage key for an add action's path, one

@@ -291,6 +291,11 @@ func ParseModel(file, text string, vars map[string]any) (*Model, error) {
 		}
 	}
 	m.Deps = tableRefs(body)
+	deps, err := timeTravelDeps(m, m.Deps)
+	if err != nil {
+		return nil, &ConfigError{File: file, Msg: err.Error()}
+	}
+	m.Deps = deps
 	if w := m.Window; w != nil {
 		if err := w.validate(m); err != nil {
 			return nil, &ConfigError{File: file, Msg: "window: " + err.Error()}

@@ -379,12 +379,13 @@ func insideLake(loc, lakeRoot string) bool {
 // a syntax error anywhere, so nothing of it runs either).
 func checkModels(ctx context.Context, eng engine.Engine, proj *Project) error {
 	for _, m := range proj.Models {
-		if err := eng.CheckQuery(ctx, m.SQL); errors.Is(err, engine.ErrNotQuery) {
+		sql := checkableSQL(eng, m.SQL) // time travel: timetravel_models.go
+		if err := eng.CheckQuery(ctx, sql); errors.Is(err, engine.ErrNotQuery) {
 			// The parser reads the SQL inside a subquery as one statement,
 			// so its error points at the line where the second statement
 			// (or the statement that is not a query) starts.
 			line := 0
-			if werr := eng.CheckQuery(ctx, "SELECT * FROM (\n"+m.SQL+"\n)"); werr != nil && !errors.Is(werr, engine.ErrNotQuery) {
+			if werr := eng.CheckQuery(ctx, "SELECT * FROM (\n"+sql+"\n)"); werr != nil && !errors.Is(werr, engine.ErrNotQuery) {
 				line = m.sqlError(werr, 2, nil).Line
 			}
 			return m.errorAt(line, fmt.Sprintf("a model must be exactly one SELECT: %v", err))

@@ -582,7 +582,8 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 			changed = append(changed, in) // recomputed; its txn is already recorded
 		}
 	}
-	if own != nil && len(changed) == 0 && !r.refresh[m.Name] {
+	timeTravel := hasTimeTravel(m) // recomputed in full each run (timetravel_models.go)
+	if own != nil && len(changed) == 0 && !r.refresh[m.Name] && !timeTravel {
 		tr.Status, tr.Version = StatusUpToDate, own.Version()
 		return tr, nil
 	}
@@ -636,12 +637,18 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 			return tr, err
 		}
 	}
+	var ttNames map[string]string
+	if timeTravel {
+		if sqlText, ttNames, err = bindModelTimeTravel(ctx, r.eng, r.lake, m); err != nil {
+			return tr, err
+		}
+	}
 	result, err := r.table(ctx, sqlText)
 	if err != nil {
 		if ctx.Err() != nil {
 			return tr, err
 		}
-		return tr, m.sqlError(err, 1, nil)
+		return tr, m.sqlError(err, 1, ttNames)
 	}
 	if tr.RowsIn, err = r.count(ctx, result, ""); err != nil {
 		return tr, err

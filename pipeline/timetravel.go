@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/engine"
 )
 
 // Time travel and the change data feed in SQL, as Spark SQL spells them:
@@ -330,68 +331,79 @@ func replaceRefs(sql string, refs []ttRef, names []string, quote func(string) st
 
 // bindRef binds one reference under a fresh name.
 func (s *Session) bindRef(ctx context.Context, r ttRef) (string, error) {
+	s.seq++
+	name := ttName(r, s.seq)
+	if err := bindTimeTravel(ctx, s.eng, s.lake, s.openPath, name, r); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// ttName is the name reference r is bound under, numbered seq.
+func ttName(r ttRef, seq int) string {
+	if r.changes {
+		return fmt.Sprintf("__table_changes_%d", seq)
+	}
+	return fmt.Sprintf("__time_travel_%d", seq)
+}
+
+// bindTimeTravel binds what reference r names (a table of lake, or the
+// Delta table open opens for delta_scan and table_changes paths) at its
+// version, or its change data feed, in eng under name.
+func bindTimeTravel(ctx context.Context, eng engine.Engine, lake *Lake, open func(context.Context, string) (*delta.Table, error), name string, r ttRef) error {
 	what := r.table
 	var tbl *delta.Table
 	if r.path != "" {
 		what = "delta_scan('" + r.path + "')"
-		t, err := s.openPath(ctx, r.path)
+		t, err := open(ctx, r.path)
 		if err != nil {
-			return "", err
+			return err
 		}
 		tbl = t
 	} else {
-		t, err := s.lake.Table(ctx, r.table)
+		t, err := lake.Table(ctx, r.table)
 		if err != nil {
-			return "", err
+			return err
 		}
 		if ok, err := t.Exists(ctx); err != nil {
-			return "", err
+			return err
 		} else if !ok {
-			return "", fmt.Errorf("pipeline: %s: no such table in the lake", r.table)
+			return fmt.Errorf("pipeline: %s: no such table in the lake", r.table)
 		}
 		tbl = t
 	}
-	s.seq++
 	if r.changes {
-		name := fmt.Sprintf("__table_changes_%d", s.seq)
 		end := r.endVersion
 		if end < 0 {
 			latest, err := tbl.Snapshot(ctx)
 			if err != nil {
-				return "", fmt.Errorf("pipeline: table_changes(%s): %w", what, err)
+				return fmt.Errorf("pipeline: table_changes(%s): %w", what, err)
 			}
 			end = latest.Version()
 		}
 		files, err := tbl.ChangeFeed(ctx, r.version, end)
 		if err != nil {
-			return "", fmt.Errorf("pipeline: table_changes(%s, %d, %d): %w", what, r.version, end, err)
+			return fmt.Errorf("pipeline: table_changes(%s, %d, %d): %w", what, r.version, end, err)
 		}
 		snap, err := tbl.SnapshotAt(ctx, end)
 		if err != nil {
-			return "", fmt.Errorf("pipeline: table_changes(%s): %w", what, err)
+			return fmt.Errorf("pipeline: table_changes(%s): %w", what, err)
 		}
-		if err := s.eng.BindChanges(ctx, name, snap, files); err != nil {
-			return "", err
-		}
-		return name, nil
+		return eng.BindChanges(ctx, name, snap, files)
 	}
 	var snap *delta.Snapshot
 	var err error
 	if r.timestamp != "" {
 		ts, perr := parseTimestamp(r.timestamp)
 		if perr != nil {
-			return "", perr
+			return perr
 		}
 		snap, err = tbl.SnapshotAsOf(ctx, ts)
 	} else {
 		snap, err = tbl.SnapshotAt(ctx, r.version)
 	}
 	if err != nil {
-		return "", fmt.Errorf("pipeline: %s: %w", what, err)
+		return fmt.Errorf("pipeline: %s: %w", what, err)
 	}
-	name := fmt.Sprintf("__time_travel_%d", s.seq)
-	if err := s.eng.Bind(ctx, name, snap, nil); err != nil {
-		return "", err
-	}
-	return name, nil
+	return eng.Bind(ctx, name, snap, nil)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 
@@ -234,6 +235,18 @@ func (r *run) closeValidation() {
 func (r *run) check(ctx context.Context, v *validation, m *Model) (*ModelError, error) {
 	sqlText := m.SQL
 	names := map[string]string{}
+	if hasTimeTravel(m) {
+		// Pinned versions and change feeds are bound as they will be read
+		// (the log only; the check reads no rows).
+		text, back, err := bindModelTimeTravel(ctx, v.eng, r.lake, m)
+		if merr := (*ModelError)(nil); errors.As(err, &merr) {
+			return merr, nil
+		} else if err != nil {
+			return nil, err
+		}
+		sqlText = text
+		maps.Copy(names, back)
+	}
 	if w := m.Window; w != nil {
 		null := nullOf(v.eng, delta.Primitive(delta.TypeTimestamp))
 		input, err := v.eng.View(ctx, "SELECT *, "+null+" AS window_start, "+null+" AS window_end FROM "+qualifiedIdent(v.eng, w.Source))
