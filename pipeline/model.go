@@ -144,6 +144,9 @@ type Model struct {
 	BackfillDate string `yaml:"backfill_date"`
 	// Expectations are checked on every row the model produces.
 	Expectations []Expectation `yaml:"expectations"`
+	// CDC makes the model apply change rows (or snapshots) by Keys, ordered
+	// by SequenceBy, as SCD type 1 or 2 (see CDC in cdc.go).
+	CDC *CDC `yaml:"cdc"`
 }
 
 var tableRefRE = regexp.MustCompile(`(?i)\b(bronze|silver|gold)\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)\b`)
@@ -294,6 +297,11 @@ func ParseModel(file, text string, vars map[string]any) (*Model, error) {
 	if w := m.Window; w != nil {
 		if err := w.validate(m); err != nil {
 			return nil, &ConfigError{File: file, Msg: "window: " + err.Error()}
+		}
+	}
+	if m.CDC != nil {
+		if err := m.CDC.validate(m); err != nil {
+			return nil, &ConfigError{File: file, Line: m.headerLineOf("cdc"), Msg: "cdc: " + err.Error()}
 		}
 	}
 	return m, nil

@@ -571,6 +571,9 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	if m.Window != nil {
 		return r.window(ctx, m, tr, tbl, own, versions, snaps, txns, fp)
 	}
+	if m.CDC != nil {
+		return r.cdc(ctx, m, tr, tbl, own, versions, snaps, txns, fp)
+	}
 	sqlText := m.SQL
 	incremental := false
 	if m.Incremental != "" && own != nil && !r.full(m.Name) {

@@ -1,0 +1,545 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/medallionhq/medallion/delta"
+)
+
+// Columns of an SCD type 2 table: the sequence value of the change that
+// opened a row and of the change that closed it (NULL: the open row).
+const (
+	ColStartAt = "__start_at"
+	ColEndAt   = "__end_at"
+)
+
+// Rules a CDC model adds to its expectations: change rows without their key
+// (truncates excepted) or without a sequence value go to the quarantine
+// table.
+const sequenceNotNull = "sequence_by_not_null"
+
+// CDC makes a model apply change rows to its table by key, as Lakeflow's
+// AUTO CDC (APPLY CHANGES) does. The model's SQL yields change rows (or, with
+// Snapshot, complete snapshots); the model's keys identify a row and its
+// sequence_by orders the changes of a key. See README, "Change data
+// capture".
+type CDC struct {
+	// SCD is 1 (default: the table holds the latest row of each key) or 2
+	// (the table keeps every version of a row with __start_at and __end_at).
+	SCD int `yaml:"scd"`
+	// Snapshot says the SQL yields complete snapshots (a replace source):
+	// the change set is the difference against the table's current rows.
+	Snapshot bool `yaml:"snapshot"`
+	// ApplyAsDeletes is an SQL condition over a change row that makes it
+	// a delete of its key ("op = 'd'").
+	ApplyAsDeletes string `yaml:"apply_as_deletes"`
+	// ApplyAsTruncates is an SQL condition that makes a change row a
+	// truncate: every key is deleted as of its sequence value.
+	ApplyAsTruncates string `yaml:"apply_as_truncates"`
+	// ExceptColumns are columns of the change rows the table leaves out
+	// (an operation code, for instance).
+	ExceptColumns []string `yaml:"except_columns"`
+	// TrackHistoryOn (SCD 2) are the columns whose change opens a new
+	// version; a change to another column updates the open row in place.
+	// TrackHistoryExcept are the columns that do not (all others do).
+	TrackHistoryOn     []string `yaml:"track_history_on"`
+	TrackHistoryExcept []string `yaml:"track_history_except"`
+}
+
+// validate checks a CDC model's header.
+func (c *CDC) validate(m *Model) error {
+	switch c.SCD {
+	case 0:
+		c.SCD = 1
+	case 1, 2:
+	default:
+		return fmt.Errorf("scd: %d is not 1 or 2", c.SCD)
+	}
+	switch {
+	case len(m.Keys) == 0:
+		return errors.New("a CDC model needs keys (the header's keys: [...])")
+	case m.Materialized == View || m.Incremental != "" || len(m.IncrementalBy) > 0 || m.Window != nil:
+		return errors.New("a CDC model is a table without incremental, incremental_by or window (it applies its changes incrementally itself)")
+	case c.SCD == 1 && (len(c.TrackHistoryOn) > 0 || len(c.TrackHistoryExcept) > 0):
+		return errors.New("track_history_on and track_history_except need scd: 2")
+	case len(c.TrackHistoryOn) > 0 && len(c.TrackHistoryExcept) > 0:
+		return errors.New("track_history_on and track_history_except exclude each other")
+	case c.Snapshot && (c.ApplyAsDeletes != "" || c.ApplyAsTruncates != ""):
+		return errors.New("a snapshot model takes no apply_as_deletes or apply_as_truncates: a key missing from the next snapshot is deleted")
+	}
+	for _, list := range [][]string{c.ExceptColumns, c.TrackHistoryOn, c.TrackHistoryExcept} {
+		for _, col := range list {
+			if !identRE.MatchString(col) {
+				return fmt.Errorf("invalid column name %q", col)
+			}
+		}
+	}
+	for _, k := range m.Keys {
+		if slices.Contains(c.ExceptColumns, k) {
+			return fmt.Errorf("except_columns: %s is a key", k)
+		}
+	}
+	return nil
+}
+
+// cdcCols are a CDC model's column lists, resolved against its output.
+type cdcCols struct {
+	keys, seq, arrival, data, tracked []string
+	del, trunc                        string // SQL conditions ("false" when not set)
+}
+
+func quoteAll(cols []string) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = sqlIdent(c)
+	}
+	return out
+}
+
+func joinIdents(prefix string, cols []string) string {
+	parts := quoteAll(cols)
+	for i := range parts {
+		parts[i] = prefix + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// resolveCDC checks the model's columns against its output schema.
+func (r *run) resolveCDC(m *Model, out *delta.StructType) (*cdcCols, error) {
+	c := m.CDC
+	has := func(col string) bool { _, ok := out.Field(col); return ok }
+	line := func(needle string) int { return m.headerLineOf(needle) }
+	for _, col := range []string{ColStartAt, ColEndAt} {
+		if has(col) {
+			return nil, m.errorAt(line("cdc"), fmt.Sprintf("cdc: the SQL yields a column %s, which the CDC table reserves", col))
+		}
+	}
+	cc := &cdcCols{keys: m.Keys, del: "false", trunc: "false"}
+	cc.seq = m.SequenceBy
+	if len(cc.seq) == 0 {
+		for _, col := range []string{ColIngestedAt, ColSeq} {
+			if has(col) {
+				cc.seq = append(cc.seq, col)
+			}
+		}
+	}
+	if len(cc.seq) == 0 {
+		return nil, m.errorAt(line("cdc"), "cdc: needs sequence_by (the column(s) that order the changes of a key)")
+	}
+	check := func(what string, cols []string) error {
+		for _, col := range cols {
+			if !has(col) {
+				return m.errorAt(line(what), fmt.Sprintf("%s: the SQL yields no column %s", what, col))
+			}
+		}
+		return nil
+	}
+	for _, ch := range []struct {
+		what string
+		cols []string
+	}{{"keys", cc.keys}, {"sequence_by", cc.seq}, {"except_columns", c.ExceptColumns}, {"track_history_on", c.TrackHistoryOn}, {"track_history_except", c.TrackHistoryExcept}} {
+		if err := check(ch.what, ch.cols); err != nil {
+			return nil, err
+		}
+	}
+	for _, col := range []string{ColIngestedAt, ColSeq} {
+		if has(col) && !slices.Contains(cc.seq, col) {
+			cc.arrival = append(cc.arrival, col)
+		}
+	}
+	for _, f := range out.Fields {
+		if slices.Contains(c.ExceptColumns, f.Name) {
+			continue
+		}
+		cc.data = append(cc.data, f.Name)
+		switch {
+		case slices.Contains(cc.keys, f.Name):
+		case len(c.TrackHistoryOn) > 0:
+			if slices.Contains(c.TrackHistoryOn, f.Name) {
+				cc.tracked = append(cc.tracked, f.Name)
+			}
+		case slices.Contains(c.TrackHistoryExcept, f.Name), slices.Contains(cc.seq, f.Name), isMeta(f.Name):
+		default:
+			cc.tracked = append(cc.tracked, f.Name)
+		}
+	}
+	if c.ApplyAsDeletes != "" {
+		cc.del = "coalesce((" + c.ApplyAsDeletes + "), false)"
+	}
+	if c.ApplyAsTruncates != "" {
+		cc.trunc = "coalesce((" + c.ApplyAsTruncates + "), false)"
+	}
+	return cc, nil
+}
+
+// cdcExpectations are the model's expectations plus the CDC rules: a change
+// row needs its key (a truncate excepted) and its sequence value.
+func (cc *cdcCols) expectations(m *Model) []Expectation {
+	rules := slices.Clone(m.Expectations)
+	var keys, seq []string
+	for _, k := range cc.keys {
+		keys = append(keys, sqlIdent(k)+" IS NOT NULL")
+	}
+	for _, s := range cc.seq {
+		seq = append(seq, sqlIdent(s)+" IS NOT NULL")
+	}
+	rules = append(rules,
+		Expectation{Name: keysNotNull, Expr: "(" + strings.Join(keys, " AND ") + ") OR " + cc.trunc, Action: Quarantine},
+		Expectation{Name: sequenceNotNull, Expr: strings.Join(seq, " AND "), Action: Quarantine})
+	return rules
+}
+
+// cdc runs a CDC model (see CDC). The table is a function of every change
+// row the model's SQL yields: each run recomputes the history of the keys
+// its inputs' new rows touch from all their change rows (all keys on the
+// first run, after a truncate, or when an input was replaced), so changes
+// that arrive late, twice or out of order give the same table as if they had
+// arrived in order, and a rerun after a crash changes nothing. A snapshot
+// model diffs the new snapshot against the table's current rows instead.
+func (r *run) cdc(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Table, own *delta.Snapshot, versions map[string]int64, snaps map[string]*delta.Snapshot, txns []delta.Txn, fp string) (*TableReport, error) {
+	for _, d := range m.Deps {
+		if err := r.materialize(ctx, d); err != nil {
+			return tr, err
+		}
+	}
+	// The columns the SQL yields.
+	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP VIEW __cdc_sql AS "+m.SQL); err != nil {
+		if ctx.Err() != nil {
+			return tr, err
+		}
+		return tr, m.sqlError(err, 1, nil)
+	}
+	outSchema, err := r.relationSchema(ctx, "__cdc_sql")
+	if err != nil {
+		return tr, err
+	}
+	cc, err := r.resolveCDC(m, outSchema)
+	if err != nil {
+		return tr, err
+	}
+	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "definition": fp, "cdc": fmt.Sprintf("scd%d", m.CDC.SCD)}
+	w := writeSpec{table: m.Name, tbl: tbl, snap: own, partitionBy: m.PartitionBy, txns: txns, info: info}
+	if m.CDC.Snapshot {
+		return r.cdcSnapshot(ctx, m, tr, cc, w)
+	}
+
+	// Which keys changed since the last run?
+	filter, incremental := "", false
+	if own != nil && !r.full(m.Name) {
+		var changed []string
+		for _, in := range r.tableInputs(m) {
+			if v, ok := own.TxnVersion(modelTxn(m.Name, in)); !ok || v != versions[in] {
+				changed = append(changed, in)
+			}
+		}
+		byKey := *m
+		byKey.IncrementalBy = m.Keys
+		f, ok, err := r.changedGroups(ctx, &byKey, own, changed, versions, snaps)
+		if err != nil {
+			return tr, err
+		}
+		if ok && cc.trunc != "false" {
+			// A new truncate changes every key.
+			n, err := r.cdcNewTruncates(ctx, m, own, changed, versions, cc)
+			if err != nil {
+				return tr, err
+			}
+			if n > 0 {
+				r.logf("%s: the new changes truncate the table; recomputing every key", m.Name)
+				ok = false
+			}
+		}
+		filter, incremental = f, ok
+	}
+	sqlText := m.SQL
+	if incremental {
+		// Every change row of the touched keys, and every truncate.
+		sqlText = "SELECT * FROM (" + m.SQL + ") AS __m WHERE " + filter + " OR " + cc.trunc
+	}
+	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __result AS "+sqlText); err != nil {
+		if ctx.Err() != nil {
+			return tr, err
+		}
+		return tr, m.sqlError(err, 1, nil)
+	}
+	cnt, err := r.eng.Query(ctx, "SELECT count(*) FROM __result")
+	if err != nil {
+		return tr, err
+	}
+	tr.RowsIn = toInt(cnt.Rows[0][0])
+	checked := *m
+	checked.Keys = nil // the CDC rules replace the plain keys rule
+	checked.Expectations = cc.expectations(m)
+	if err := r.expect(ctx, &checked, tbl, tr); err != nil {
+		return tr, err
+	}
+	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __cdc_out AS "+cc.historySQL(m.CDC.SCD, "__checked")); err != nil {
+		return tr, fmt.Errorf("cdc: %w", err)
+	}
+	if w.schema, err = r.relationSchema(ctx, "__cdc_out"); err != nil {
+		return tr, err
+	}
+	w.relation = "__cdc_out"
+	info["incremental"] = incremental
+	var cr delta.CommitResult
+	if incremental {
+		w.keys = m.Keys
+		cr, err = r.replaceGroups(ctx, w, tr)
+	} else {
+		cr, err = r.overwrite(ctx, w, tr)
+	}
+	if err != nil {
+		return tr, err
+	}
+	return tr, r.committed(ctx, m.Name, cr, tr)
+}
+
+// cdcNewTruncates counts the truncates among the rows the model's changed
+// inputs gained (their changes were bound by changedGroups).
+func (r *run) cdcNewTruncates(ctx context.Context, m *Model, own *delta.Snapshot, changed []string, versions map[string]int64, cc *cdcCols) (int64, error) {
+	var total int64
+	for _, in := range changed {
+		last, _ := own.TxnVersion(modelTxn(m.Name, in))
+		name := fmt.Sprintf("__chg_%s_%d_%d", strings.ReplaceAll(in, ".", "_"), last, versions[in])
+		if !r.bound[name] {
+			return 0, fmt.Errorf("cdc: changes of %s are not bound", in)
+		}
+		q, err := r.rewriteForChanges(ctx, m.SQL, in, name)
+		if err != nil {
+			return 0, err
+		}
+		res, err := r.eng.Query(ctx, "SELECT count(*) FROM ("+q+") AS __m WHERE "+cc.trunc)
+		if err != nil {
+			return 0, fmt.Errorf("cdc: apply_as_truncates: %w", err)
+		}
+		total += toInt(res.Rows[0][0])
+	}
+	return total, nil
+}
+
+// historySQL computes the table's rows from the change rows in rel.
+//
+// The changes of a key are ordered by sequence_by (its columns compared
+// left to right); at equal sequence values a delete comes after an upsert,
+// then rows ingested later (_ingested_at, _seq) come after earlier ones; of
+// the changes of a key with equal sequence values only the last counts (so
+// a delete beats an upsert, and a change landed twice counts once). A
+// truncate is a delete of every key as of its sequence value.
+//
+// SCD 1: a key's row is its last change, unless that is a delete.
+// SCD 2: an upsert opens a new version when the key has no open row or a
+// tracked column changed; otherwise it updates the open row in place. A
+// version's __start_at is the first sequence_by value of the upsert that
+// opened it, __end_at that of the change that closed it (the next version's
+// upsert, or a delete); the open row has __end_at NULL.
+func (cc *cdcCols) historySQL(scd int, rel string) string {
+	k := joinIdents("", cc.keys)
+	var order []string
+	for _, s := range cc.seq {
+		order = append(order, sqlIdent(s)+" ASC")
+	}
+	order = append(order, "__del ASC")
+	for _, a := range cc.arrival {
+		order = append(order, sqlIdent(a)+" ASC NULLS FIRST")
+	}
+	var tcols []string
+	for _, s := range append(slices.Clone(cc.seq), cc.arrival...) {
+		tcols = append(tcols, "t."+sqlIdent(s))
+	}
+	events := fmt.Sprintf(`WITH __e AS (SELECT *, %s AS __del, %s AS __trn FROM %s),
+__k AS (SELECT DISTINCT %s FROM __e WHERE NOT __trn),
+__t AS (SELECT %s FROM __e t WHERE __trn),
+__ev AS (SELECT * EXCLUDE (__trn) FROM __e WHERE NOT __trn
+  UNION ALL BY NAME SELECT __k.*, %s, true AS __del FROM __k CROSS JOIN __t t),
+__o AS (SELECT *, row_number() OVER (PARTITION BY %s ORDER BY %s) AS __ord FROM __ev),
+__d AS (SELECT * FROM __o QUALIFY __ord = max(__ord) OVER (PARTITION BY %s, %s))`,
+		cc.del, cc.trunc, rel, k, strings.Join(tcols, ", "), strings.Join(tcols, ", "), k, strings.Join(order, ", "), k, joinIdents("", cc.seq))
+	var pack []string
+	for _, c := range cc.data {
+		pack = append(pack, sqlIdent(c)+" := "+sqlIdent(c))
+	}
+	row := "struct_pack(" + strings.Join(pack, ", ") + ")"
+	if scd == 1 {
+		return events + fmt.Sprintf(`
+SELECT %s FROM __d QUALIFY __ord = max(__ord) OVER (PARTITION BY %s) AND NOT __del`, joinIdents("", cc.data), k)
+	}
+	trk := "0"
+	if len(cc.tracked) > 0 {
+		var tp []string
+		for _, c := range cc.tracked {
+			tp = append(tp, sqlIdent(c)+" := "+sqlIdent(c))
+		}
+		trk = "struct_pack(" + strings.Join(tp, ", ") + ")"
+	}
+	seq1 := sqlIdent(cc.seq[0])
+	return events + fmt.Sprintf(`,
+__p AS (SELECT *, %s AS __trk, lag(__del) OVER __w AS __pdel, lag(%s) OVER __w AS __ptrk FROM __d WINDOW __w AS (PARTITION BY %s ORDER BY __ord)),
+__s AS (SELECT *, sum(CASE WHEN NOT __del AND (__pdel IS NULL OR __pdel OR __ptrk IS DISTINCT FROM __trk) THEN 1 ELSE 0 END)
+  OVER (PARTITION BY %s ORDER BY __ord ROWS UNBOUNDED PRECEDING) AS __g FROM __p),
+__v AS (SELECT %s, __g, min(%s) FILTER (WHERE NOT __del) AS __st, min(%s) FILTER (WHERE __del) AS __dl,
+  arg_max(%s, __ord) FILTER (WHERE NOT __del) AS __row FROM __s WHERE __g > 0 GROUP BY %s, __g),
+__h AS (SELECT __row, __st, coalesce(__dl, lead(__st) OVER (PARTITION BY %s ORDER BY __g)) AS __en FROM __v)
+SELECT unnest(__row), __st AS %s, __en AS %s FROM __h`,
+		trk, trk, k, k, k, seq1, seq1, row, k, joinIdents("__v.", cc.keys), sqlIdent(ColStartAt), sqlIdent(ColEndAt))
+}
+
+// cdcSnapshot applies a snapshot model: the new snapshot (every row the SQL
+// yields, all with one sequence value: the greatest sequence_by value among
+// them) is compared with the table's current rows.
+//
+// SCD 1: the table becomes the snapshot. SCD 2: a key missing from the
+// snapshot has its open row closed; a key whose tracked columns changed has
+// its open row closed and a new one opened at the snapshot's sequence
+// value; a key whose other columns changed has its open row updated in
+// place; a new key gets an open row. A snapshot whose sequence value is not
+// after every one the table holds is older than what was applied: it is
+// skipped and its input version recorded. An empty snapshot is skipped too
+// (a lost or truncated file must not delete every key).
+func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cdcCols, w writeSpec) (*TableReport, error) {
+	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __result AS "+m.SQL); err != nil {
+		if ctx.Err() != nil {
+			return tr, err
+		}
+		return tr, m.sqlError(err, 1, nil)
+	}
+	checked := *m
+	checked.Keys = nil
+	checked.Expectations = cc.expectations(m)
+	if err := r.expect(ctx, &checked, w.tbl, tr); err != nil {
+		return tr, err
+	}
+	k := joinIdents("", cc.keys)
+	res, err := r.eng.Query(ctx, "SELECT count(*), (SELECT count(*) FROM (SELECT "+k+" FROM __checked GROUP BY ALL HAVING count(*) > 1)) FROM __checked")
+	if err != nil {
+		return tr, fmt.Errorf("cdc: %w", err)
+	}
+	tr.RowsIn = toInt(res.Rows[0][0])
+	if dups := toInt(res.Rows[0][1]); dups > 0 {
+		sample, _ := r.eng.Query(ctx, "SELECT "+k+" FROM __checked GROUP BY ALL HAVING count(*) > 1 LIMIT 1")
+		ex := ""
+		if sample != nil && len(sample.Rows) > 0 {
+			ex = ": " + formatRow(sample)
+		}
+		return tr, fmt.Errorf("cdc: the snapshot holds %d keys more than once (a snapshot has one row per key)%s", dups, ex)
+	}
+	if tr.RowsIn == 0 {
+		r.logf("warning: %s: the snapshot is empty; skipped (an empty snapshot does not delete every key)", m.Name)
+		return r.cdcSkip(ctx, m, tr, w)
+	}
+	seq1 := sqlIdent(cc.seq[0])
+	data := joinIdents("", cc.data)
+	if m.CDC.SCD == 1 {
+		if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __cdc_out AS SELECT "+data+" FROM __checked"); err != nil {
+			return tr, fmt.Errorf("cdc: %w", err)
+		}
+		return r.cdcWrite(ctx, m, tr, w)
+	}
+	seqVal := "(SELECT max(" + seq1 + ") FROM __checked)"
+	if w.snap == nil || r.full(m.Name) {
+		// __end_at: NULL of the sequence column's type.
+		q := "SELECT " + data + ", " + seqVal + " AS " + sqlIdent(ColStartAt) + ", CASE WHEN false THEN " + seqVal + " END AS " + sqlIdent(ColEndAt) + " FROM __checked"
+		if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __cdc_out AS "+q); err != nil {
+			return tr, fmt.Errorf("cdc: %w", err)
+		}
+		return r.cdcWrite(ctx, m, tr, w)
+	}
+	if err := r.eng.Bind(ctx, "__cdc_target", w.snap, nil); err != nil {
+		return tr, err
+	}
+	last, err := r.eng.Query(ctx, "SELECT "+seqVal+" <= (SELECT max(greatest("+sqlIdent(ColStartAt)+", coalesce("+sqlIdent(ColEndAt)+", "+sqlIdent(ColStartAt)+"))) FROM __cdc_target)")
+	if err != nil {
+		return tr, fmt.Errorf("cdc: %w", err)
+	}
+	if stale, _ := last.Rows[0][0].(bool); stale {
+		r.logf("warning: %s: the snapshot's %s is not after the last one applied; skipped", m.Name, cc.seq[0])
+		return r.cdcSkip(ctx, m, tr, w)
+	}
+	on := make([]string, len(cc.keys))
+	for i, key := range cc.keys {
+		on[i] = "p." + sqlIdent(key) + " = n." + sqlIdent(key)
+	}
+	same := func(cols []string) string {
+		if len(cols) == 0 {
+			return "true"
+		}
+		parts := make([]string, len(cols))
+		for i, c := range cols {
+			parts[i] = "p." + sqlIdent(c) + " IS NOT DISTINCT FROM n." + sqlIdent(c)
+		}
+		return "(" + strings.Join(parts, " AND ") + ")"
+	}
+	var compared []string // every column but keys, sequence and ingestion metadata
+	for _, c := range cc.data {
+		if !slices.Contains(cc.keys, c) && !slices.Contains(cc.seq, c) && !isMeta(c) {
+			compared = append(compared, c)
+		}
+	}
+	st, en := sqlIdent(ColStartAt), sqlIdent(ColEndAt)
+	q := fmt.Sprintf(`WITH __n AS (SELECT %[1]s FROM __checked),
+__p AS (SELECT * FROM __cdc_target WHERE %[3]s IS NULL),
+__j AS (SELECT p, n, p.%[5]s IS NOT NULL AS __inp, n.%[5]s IS NOT NULL AS __inn, %[6]s AS __same_trk, %[7]s AS __same_all
+  FROM __p p FULL OUTER JOIN __n n ON %[8]s)
+SELECT * FROM __cdc_target WHERE %[3]s IS NOT NULL
+UNION ALL BY NAME -- open rows kept, or updated in place
+SELECT unnest(CASE WHEN __same_all THEN struct_pack(%[9]s) ELSE struct_pack(%[10]s) END), p.%[2]s AS %[2]s, NULL AS %[3]s
+  FROM __j WHERE __inp AND __inn AND __same_trk
+UNION ALL BY NAME -- open rows closed: the key is gone or a tracked column changed
+SELECT unnest(struct_pack(%[9]s)), p.%[2]s AS %[2]s, %[4]s AS %[3]s FROM __j WHERE __inp AND NOT (__inn AND __same_trk)
+UNION ALL BY NAME -- new versions
+SELECT unnest(struct_pack(%[10]s)), %[4]s AS %[2]s, NULL AS %[3]s FROM __j WHERE __inn AND NOT (__inp AND __same_trk)`,
+		data, st, en, seqVal, sqlIdent(cc.keys[0]), same(cc.tracked), same(compared), strings.Join(on, " AND "),
+		packFrom("p", cc.data), packFrom("n", cc.data))
+	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __cdc_out AS SELECT "+data+", "+st+", "+en+" FROM ("+q+")"); err != nil {
+		return tr, fmt.Errorf("cdc: %w", err)
+	}
+	return r.cdcWrite(ctx, m, tr, w)
+}
+
+// packFrom is struct_pack's argument list for alias.cols.
+func packFrom(alias string, cols []string) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = sqlIdent(c) + " := " + alias + "." + sqlIdent(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// cdcWrite replaces the table's rows with __cdc_out.
+func (r *run) cdcWrite(ctx context.Context, m *Model, tr *TableReport, w writeSpec) (*TableReport, error) {
+	schema, err := r.relationSchema(ctx, "__cdc_out")
+	if err != nil {
+		return tr, err
+	}
+	w.schema, w.relation = schema, "__cdc_out"
+	cr, err := r.overwrite(ctx, w, tr)
+	if err != nil {
+		return tr, err
+	}
+	return tr, r.committed(ctx, m.Name, cr, tr)
+}
+
+// cdcSkip records the inputs' versions (and the definition) without
+// changing the table's rows, so the skipped snapshot is not looked at again.
+func (r *run) cdcSkip(ctx context.Context, m *Model, tr *TableReport, w writeSpec) (*TableReport, error) {
+	if w.snap == nil {
+		tr.Status = StatusUpToDate
+		return tr, nil
+	}
+	tx := w.tbl.Begin(w.snap)
+	tx.SetOperation("SET TBLPROPERTIES", nil)
+	for _, t := range w.txns {
+		tx.SetTxn(t.AppID, t.Version)
+	}
+	if err := tx.SetCommitInfo("medallion", w.info); err != nil {
+		return tr, err
+	}
+	cr, err := tx.Commit(ctx)
+	if err != nil {
+		return tr, err
+	}
+	return tr, r.committed(ctx, m.Name, cr, tr)
+}
