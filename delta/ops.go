@@ -41,6 +41,9 @@ type WriteOptions struct {
 	// lower version fails the append instead of letting it apply the same
 	// input twice. Nil starts from the table's cached snapshot.
 	Base *Snapshot
+	// ChangeData are change data files (already written) committed as cdc
+	// actions with the data: see AddCDCFile.
+	ChangeData []*AddCDCFile
 }
 
 func (tx *Transaction) applyWriteOptions(o *WriteOptions, mode string) error {
@@ -64,6 +67,7 @@ func (tx *Transaction) applyWriteOptions(o *WriteOptions, mode string) error {
 	if o.Metadata != nil {
 		tx.SetMetadata(o.Metadata)
 	}
+	tx.AddChangeData(o.ChangeData...)
 	for k, v := range o.CommitInfo {
 		if err := tx.SetCommitInfo(k, v); err != nil {
 			return err
