@@ -130,3 +130,30 @@ func (t *Table) ChangeFiles(ctx context.Context, from, to int64) ([]ChangeFile, 
 	}
 	return out, nil
 }
+
+// SetProtocol commits a new protocol (an upgrade) with the transaction.
+func (tx *Transaction) SetProtocol(p *Protocol) { tx.protocol = p }
+
+// ChangeDataFeedProtocol returns the protocol p upgraded to allow the change
+// data feed (writer version 4, or the changeDataFeed writer feature for a
+// table-features protocol), or nil when p already allows it.
+func ChangeDataFeedProtocol(p *Protocol) *Protocol {
+	switch {
+	case p == nil:
+		return nil
+	case p.MinWriterVersion >= tableFeaturesWriterVersion:
+		for _, f := range p.WriterFeatures {
+			if f == changeDataFeedFeature {
+				return nil
+			}
+		}
+		np := *p
+		np.WriterFeatures = append(append([]string{}, p.WriterFeatures...), changeDataFeedFeature)
+		return &np
+	case p.MinWriterVersion >= changeDataFeedWriterVersion:
+		return nil
+	}
+	np := *p
+	np.MinWriterVersion = changeDataFeedWriterVersion
+	return &np
+}

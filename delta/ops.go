@@ -44,6 +44,8 @@ type WriteOptions struct {
 	// ChangeData are change data files (already written) committed as cdc
 	// actions with the data: see AddCDCFile.
 	ChangeData []*AddCDCFile
+	// Protocol, when set, upgrades the table's protocol in the same commit.
+	Protocol *Protocol
 }
 
 func (tx *Transaction) applyWriteOptions(o *WriteOptions, mode string) error {
@@ -68,6 +70,9 @@ func (tx *Transaction) applyWriteOptions(o *WriteOptions, mode string) error {
 		tx.SetMetadata(o.Metadata)
 	}
 	tx.AddChangeData(o.ChangeData...)
+	if o.Protocol != nil {
+		tx.SetProtocol(o.Protocol)
+	}
 	for k, v := range o.CommitInfo {
 		if err := tx.SetCommitInfo(k, v); err != nil {
 			return err

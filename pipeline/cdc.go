@@ -222,7 +222,10 @@ func (r *run) cdc(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Tab
 		return tr, err
 	}
 	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "definition": fp, "cdc": fmt.Sprintf("scd%d", m.CDC.SCD)}
-	w := writeSpec{table: m.Name, tbl: tbl, snap: own, partitionBy: m.PartitionBy, txns: txns, info: info}
+	w := writeSpec{table: m.Name, tbl: tbl, snap: own, partitionBy: m.PartitionBy, txns: txns, info: info, properties: m.Properties, rowKeys: m.Keys}
+	if m.CDC.SCD == 2 {
+		w.rowKeys = append(slices.Clone(m.Keys), ColStartAt) // a version of a key
+	}
 	if m.CDC.Snapshot {
 		return r.cdcSnapshot(ctx, m, tr, cc, w)
 	}

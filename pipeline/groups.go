@@ -235,6 +235,9 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, tr *TableReport) (
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
+	if err := r.changeData(ctx, &w, touchedRelation(touched), query); err != nil {
+		return delta.CommitResult{}, err
+	}
 	cnt, err := r.eng.Query(ctx, "SELECT count(*) FROM "+w.relation)
 	if err != nil {
 		return delta.CommitResult{}, err

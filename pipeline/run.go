@@ -648,7 +648,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	}
 	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "incremental": incremental || grouped, "definition": fp}
 	w := writeSpec{table: m.Name, tbl: tbl, snap: own, relation: "__checked", schema: schema, partitionBy: m.PartitionBy,
-		keys: m.Keys, sequenceBy: seq, txns: txns, info: info}
+		keys: m.Keys, sequenceBy: seq, txns: txns, info: info, properties: m.Properties, rowKeys: m.Keys}
 	var cr delta.CommitResult
 	switch {
 	case grouped:
