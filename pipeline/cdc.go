@@ -442,7 +442,7 @@ func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cd
 		return r.cdcWrite(ctx, m, tr, w)
 	}
 	seqVal := "(SELECT max(" + seq1 + ") FROM __checked)"
-	if w.snap == nil || r.full(m.Name) {
+	if w.snap == nil || r.refresh[m.Name] {
 		// __end_at: NULL of the sequence column's type.
 		q := "SELECT " + data + ", " + seqVal + " AS " + sqlIdent(ColStartAt) + ", CASE WHEN false THEN " + seqVal + " END AS " + sqlIdent(ColEndAt) + " FROM __checked"
 		if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __cdc_out AS "+q); err != nil {
@@ -545,4 +545,42 @@ func (r *run) cdcSkip(ctx context.Context, m *Model, tr *TableReport, w writeSpe
 		return tr, err
 	}
 	return tr, r.committed(ctx, m.Name, cr, tr)
+}
+
+// checkCDC is the pre-run check of a CDC model (validate.go): its columns
+// and conditions against the SQL's output (target, an empty table of it),
+// which it then reshapes into the CDC table's columns for the models
+// downstream.
+func (r *run) checkCDC(ctx context.Context, v *validation, m *Model, target string, cols []string) (*ModelError, error) {
+	out := &delta.StructType{}
+	for _, c := range cols {
+		out.Fields = append(out.Fields, delta.StructField{Name: c})
+	}
+	cc, err := r.resolveCDC(m, out)
+	if err != nil {
+		var me *ModelError
+		if errors.As(err, &me) {
+			return me, nil
+		}
+		return nil, err
+	}
+	for _, cond := range []struct{ key, expr string }{{"apply_as_deletes", m.CDC.ApplyAsDeletes}, {"apply_as_truncates", m.CDC.ApplyAsTruncates}} {
+		if cond.expr == "" {
+			continue
+		}
+		if _, err := v.eng.Query(ctx, "SELECT count(*) FILTER (WHERE (\n"+cond.expr+"\n)) FROM "+target); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return m.errorAt(m.headerLineOf(cond.key), fmt.Sprintf("cdc %s (%s): %s", cond.key, cond.expr, engineMessage(err, nil))), nil
+		}
+	}
+	shape := "SELECT " + joinIdents("", cc.data)
+	if m.CDC.SCD == 2 {
+		shape += ", " + sqlIdent(cc.seq[0]) + " AS " + sqlIdent(ColStartAt) + ", " + sqlIdent(cc.seq[0]) + " AS " + sqlIdent(ColEndAt)
+	}
+	if err := v.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __cdc_shape AS "+shape+" FROM "+target+"; CREATE OR REPLACE TABLE "+target+" AS SELECT * FROM __cdc_shape"); err != nil {
+		return nil, fmt.Errorf("pipeline: validate %s: %w", m.File, err)
+	}
+	return nil, nil
 }
