@@ -19,7 +19,8 @@ import (
 // landing again as they are approved, shipped and delivered), for the CDC
 // models (silver.customers_history, silver.order_status_history).
 
-// MoveCustomers replaces dir/customers/customers.csv (a file Generate wrote)
+// MoveCustomers replaces the customers file under dir/customers (the one CSV
+// file Generate wrote there)
 // by a copy in which about fraction of the customers moved: each takes the
 // zip code prefix, city and state of another customer picked at random. The
 // new file is written aside and renamed into place (a reader sees the old or
@@ -30,7 +31,11 @@ func MoveCustomers(ctx context.Context, dir string, fraction float64, seed int64
 	if fraction < 0 || fraction > 1 {
 		return 0, fmt.Errorf("datagen: move customers: fraction %v is not between 0 and 1", fraction)
 	}
-	path := filepath.Join(dir, SourceCustomers, "customers.csv")
+	files, err := filepath.Glob(filepath.Join(dir, SourceCustomers, "*.csv"))
+	if err != nil || len(files) != 1 {
+		return 0, fmt.Errorf("datagen: move customers: want one CSV file in %s, found %v (%v)", filepath.Join(dir, SourceCustomers), files, err)
+	}
+	path := files[0]
 	header, rows, err := readCSV(path)
 	if err != nil {
 		return 0, err
