@@ -349,26 +349,34 @@ func (cc *cdcCols) historySQL(scd int, rel string) string {
 	for _, a := range cc.arrival {
 		order = append(order, sqlIdent(a)+" ASC NULLS FIRST")
 	}
-	var tcols []string
-	for _, s := range append(slices.Clone(cc.seq), cc.arrival...) {
-		tcols = append(tcols, "t."+sqlIdent(s))
-	}
-	events := fmt.Sprintf(`WITH __e AS (SELECT *, %s AS __del, %s AS __trn FROM %s),
+	seqRow := "row(" + joinIdents("", cc.seq) + ")"
+	events := fmt.Sprintf("WITH __ev AS (SELECT *, %s AS __del FROM %s)", cc.del, rel)
+	if cc.trunc != "false" {
+		var tcols []string
+		for _, s := range append(slices.Clone(cc.seq), cc.arrival...) {
+			tcols = append(tcols, "t."+sqlIdent(s))
+		}
+		events = fmt.Sprintf(`WITH __e AS (SELECT *, %s AS __del, %s AS __trn FROM %s),
 __k AS (SELECT DISTINCT %s FROM __e WHERE NOT __trn),
 __t AS (SELECT %s FROM __e t WHERE __trn),
 __ev AS (SELECT * EXCLUDE (__trn) FROM __e WHERE NOT __trn
-  UNION ALL BY NAME SELECT __k.*, %s, true AS __del FROM __k CROSS JOIN __t t),
-__o AS (SELECT *, row_number() OVER (PARTITION BY %s ORDER BY %s) AS __ord FROM __ev),
-__d AS (SELECT * FROM __o QUALIFY __ord = max(__ord) OVER (PARTITION BY %s, %s))`,
-		cc.del, cc.trunc, rel, k, strings.Join(tcols, ", "), strings.Join(tcols, ", "), k, strings.Join(order, ", "), k, joinIdents("", cc.seq))
+  UNION ALL BY NAME SELECT __k.*, %s, true AS __del FROM __k CROSS JOIN __t t)`,
+			cc.del, cc.trunc, rel, k, strings.Join(tcols, ", "), strings.Join(tcols, ", "))
+	}
+	// One sort: each key's changes in order; a change followed by one with
+	// the same sequence values is superseded (__nseq: the next one's).
+	events += fmt.Sprintf(`,
+__o AS (SELECT *, row_number() OVER __w AS __ord, lead(%s) OVER __w AS __nseq FROM __ev WINDOW __w AS (PARTITION BY %s ORDER BY %s)),
+__d AS (SELECT * FROM __o WHERE __nseq IS NULL OR __nseq <> %s)`, seqRow, k, strings.Join(order, ", "), seqRow)
 	var pack []string
 	for _, c := range cc.data {
 		pack = append(pack, sqlIdent(c)+" := "+sqlIdent(c))
 	}
 	row := "struct_pack(" + strings.Join(pack, ", ") + ")"
 	if scd == 1 {
+		// The last change of each key: the one no change follows.
 		return events + fmt.Sprintf(`
-SELECT %s FROM __d QUALIFY __ord = max(__ord) OVER (PARTITION BY %s) AND NOT __del`, joinIdents("", cc.data), k)
+SELECT %s FROM __o WHERE __nseq IS NULL AND NOT __del`, joinIdents("", cc.data))
 	}
 	trk := "0"
 	if len(cc.tracked) > 0 {
