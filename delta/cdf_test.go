@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -87,4 +90,20 @@ func TestChangeDataFiles(t *testing.T) {
 	}
 	// The snapshot ignores change data files.
 	equalRows(t, rowsOf(t, mustSnapshot(t, tbl)), want("1,a,x", "2,B,x"))
+	// Vacuum deletes change data files older than the retention, and only
+	// those.
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, key), old, old); err != nil {
+		t.Fatal(err)
+	}
+	res, err := tbl.Vacuum(ctx, &delta.VacuumOptions{Retention: ptr(7 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Files, []string{key}) {
+		t.Errorf("vacuum deleted %v, want only the expired change data file %s", res.Files, key)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "_delta_log")); err != nil {
+		t.Errorf("vacuum touched the log: %v", err)
+	}
 }
