@@ -541,7 +541,7 @@ func (r *run) cdcSkip(ctx context.Context, m *Model, tr *TableReport, w writeSpe
 		return tr, nil
 	}
 	tx := w.tbl.Begin(w.snap)
-	tx.SetOperation("SET TBLPROPERTIES", nil)
+	tx.SetOperation("CDC SNAPSHOT SKIPPED", nil) // no data: the inputs' versions only
 	for _, t := range w.txns {
 		tx.SetTxn(t.AppID, t.Version)
 	}
