@@ -5,7 +5,7 @@ ORDERS  ?= 100000
 ADDR    ?= 127.0.0.1:8080
 PY      ?= python3
 
-.PHONY: all build demo run test test-deps vet fmt bench bench-delta bench-pipeline fuzz tidy clean ui
+.PHONY: all build demo run test test-deps vet fmt bench bench-deps bench-compare bench-delta bench-pipeline fuzz tidy clean ui
 
 all: build
 
@@ -86,7 +86,26 @@ vet:
 test: test-deps vet
 	$(GO) test -count=1 -timeout 30m ./...
 
-bench: bench-delta bench-pipeline
+bench: bench-compare bench-delta
+
+# The comparison of issue 17 (scripts/benchcmp): medallion run vs the
+# gold-only DuckDB reference vs the polars + deltalake peer
+# (scripts/bench/polars_peer.py), interleaved, medians, ratios, peak RSS,
+# every contender's gold checked equal to medallion's. SCALES=sf1,incr by
+# default; SCALES=sf1,incr,sf10 adds SF10 (1M orders, one run, ~2.5 GB disk).
+SCALES ?= sf1,incr
+REPS   ?= 3
+bench-compare: build bench-deps
+	$(GO) build -o bin/benchcmp ./scripts/benchcmp
+	bin/benchcmp -bin $(BIN) -python $(VENV)/bin/python -scales $(SCALES) -reps $(REPS)
+
+# The peer's Python packages (polars, deltalake) in .venv.
+bench-deps: $(VENV)/.bench-installed
+
+$(VENV)/.bench-installed: scripts/requirements-bench.txt
+	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-bench.txt
+	touch $@
 
 bench-delta:
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./delta/

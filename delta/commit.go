@@ -564,21 +564,36 @@ func (t *Table) cleanupLogs(ctx context.Context, snap *Snapshot) error {
 		return err
 	}
 	cutoff := t.opts.Now().Add(-retention)
+	t.mu.Lock()
+	oldest := t.oldestCheckpoint
+	t.mu.Unlock()
+	if !oldest.IsZero() && cutoff.Before(oldest) {
+		return nil // no checkpoint is old enough yet (see Table.oldestCheckpoint)
+	}
 	l, err := listLog(ctx, t.store)
 	if err != nil {
 		return err
 	}
 	boundary := int64(-1)
+	oldest = time.Time{}
 	for cv := range l.checkpoints {
+		ts := l.timestampOf(cv)
+		if oldest.IsZero() || ts.Before(oldest) {
+			oldest = ts
+		}
 		if cv > snap.version {
 			continue
 		}
-		ts := l.timestampOf(cv)
 		if !ts.After(cutoff) && cv > boundary {
 			boundary = cv
 		}
 	}
 	if boundary <= 0 {
+		if boundary < 0 {
+			t.mu.Lock()
+			t.oldestCheckpoint = oldest
+			t.mu.Unlock()
+		}
 		return nil
 	}
 	var victims []logFile

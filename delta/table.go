@@ -74,6 +74,12 @@ type Table struct {
 
 	mu    sync.Mutex
 	cache *Snapshot
+	// oldestCheckpoint is the modification time of the oldest checkpoint
+	// the last log clean-up that deleted nothing saw (zero: no such
+	// clean-up yet). Until the retention cutoff passes it no checkpoint can
+	// be old enough to make log files expendable (a checkpoint written
+	// since is newer), so clean-up skips listing the log.
+	oldestCheckpoint time.Time
 }
 
 // OpenTable returns a handle to the table rooted at store. It does no I/O:

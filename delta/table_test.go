@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -484,6 +485,40 @@ func TestCheckpointsAndLogCleanup(t *testing.T) {
 	}
 	if _, err := openTable(t, dir, nil).SnapshotAt(ctx, 5); !errors.Is(err, delta.ErrVersionNotFound) {
 		t.Fatalf("version 5 after cleanup: got %v, want ErrVersionNotFound", err)
+	}
+	if got := len(rowsOf(t, mustSnapshot(t, openTable(t, dir, nil)))); got != 9 {
+		t.Fatalf("got %d rows after cleanup, want 9", got)
+	}
+}
+
+// TestLogCleanupOnceTheClockPasses keeps one Table (and so its memory of
+// the oldest checkpoint, which lets clean-ups skip listing the log while no
+// checkpoint can have expired) across a clock that moves 40 days ahead: its
+// next checkpoint must still remove the expired log.
+func TestLogCleanupOnceTheClockPasses(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	tbl, dir := newTable(t, &delta.Options{Now: func() time.Time { return time.Unix(0, now.Load()) }},
+		map[string]string{delta.PropCheckpointInterval: "3"})
+	for i := range 7 { // checkpoints at 3 and 6, each followed by a clean-up that deletes nothing
+		if err := appendRow(tbl, "a", int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if files := logFiles(t, dir); !slices.Contains(files, "00000000000000000000.json") {
+		t.Fatalf("log cleaned up before its retention: %v", files)
+	}
+	now.Add(int64(40 * 24 * time.Hour))
+	for i := range 2 { // version 9 checkpoints and cleans up
+		if err := appendRow(tbl, "a", int64(100+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := logFiles(t, dir)
+	for _, f := range files {
+		if strings.HasPrefix(f, "0000000000000000000") && f < "00000000000000000009" {
+			t.Fatalf("expired log file %s survived cleanup: %v", f, files)
+		}
 	}
 	if got := len(rowsOf(t, mustSnapshot(t, openTable(t, dir, nil)))); got != 9 {
 		t.Fatalf("got %d rows after cleanup, want 9", got)

@@ -2,11 +2,33 @@
 // engine that runs models: DuckDB embedded (engine/duckdb) by default, Spark
 // through Spark Connect later. Models are plain SQL over tables named
 // layer.table; nothing above this interface knows which engine runs them.
+//
+// The pipeline drives an engine through operations that return relation
+// handles (Relation), never through temporary names of its own: what is
+// engine-specific SQL (typing text, inference probes, dedupe by key, union
+// by name, window expansion, literals, quoting) lives in the backend. Every
+// backend passes the conformance suite in engine/enginetest.
+//
+// A process holds one Owner per project and takes sessions of it
+// (OpenOwner); a backend that cannot share an engine between sessions need
+// not register an owner: OpenOwner then opens one engine per session.
+//
+// Interface changes of the seam (issue 12, part 1), against the interface
+// engine/spark was first written to:
+//   - Load(ctx, src) takes no name: the rows are LoadResult.Relation.
+//   - MatchFiles takes the relation of keys as a Relation, not a name.
+//   - New methods: FileColumns, BindQuery, Materialize, View, BindRelation,
+//     Release, UnionByName, Dedupe, Probe, TypeText, ExpandWindows, Quote,
+//     Literal, EpochMillis; new types Relation, TypeProbe, TypeSpec,
+//     Windows.
+//   - New: Owner, SessionOptions, OwnerFunc, RegisterOwner (optional for a
+//     backend), OpenOwner, Config.Sandbox.
 package engine
 
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/storage"
@@ -37,16 +59,70 @@ type Engine interface {
 	// BindEmpty makes name an empty relation of the given schema (a table
 	// that does not exist yet).
 	BindEmpty(ctx context.Context, name string, schema *delta.StructType) error
-	// Load reads landing files into a temporary relation name with every
-	// column as text, plus the column _source_file (the file's path as
-	// given). Rows the reader cannot parse are returned as Rejects, not
-	// dropped silently.
-	Load(ctx context.Context, name string, src Source) (*LoadResult, error)
+	// BindQuery makes name (layer.table) the rows of a query: a view read
+	// where it is read, or with materialize, rows computed now (a schema
+	// check's empty table). Binding the name again replaces it. An error
+	// in sql names lines counted from sql's first line.
+	BindQuery(ctx context.Context, name, sql string, materialize bool) error
+	// Load reads landing files into a new relation (LoadResult.Relation)
+	// with every column as text, plus the column _source_file (the file's
+	// path as given), rows in file order. Rows the reader cannot parse are
+	// returned as Rejects, not dropped silently.
+	Load(ctx context.Context, src Source) (*LoadResult, error)
+	// FileColumns lists the data columns Load would find in src without
+	// loading its rows (Parquet: the footer; CSV: the header line).
+	FileColumns(ctx context.Context, src Source) ([]string, error)
 	// MatchFiles returns the files among files of snap that hold at least
-	// one row whose key columns equal those of a row of relation (a bound
-	// name or temporary table). It is how a merge by key finds the files to
-	// rewrite. With nullSafe, NULL keys match NULL keys.
-	MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, keys []string, relation string, nullSafe bool) ([]*delta.Add, error)
+	// one row whose key columns equal those of a row of relation. It is
+	// how a merge by key finds the files to rewrite. With nullSafe, NULL
+	// keys match NULL keys.
+	MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, keys []string, relation Relation, nullSafe bool) ([]*delta.Add, error)
+
+	// Relation operations. Each returns a handle on a new relation the
+	// engine names uniquely; statements read it as Relation.Name. The
+	// caller releases what it no longer needs (Release); Close releases
+	// everything.
+
+	// Materialize computes a query's rows now and keeps them.
+	Materialize(ctx context.Context, sql string) (Relation, error)
+	// View names a query; its rows are computed where it is read.
+	View(ctx context.Context, sql string) (Relation, error)
+	// BindRelation is Bind under a name of the engine's choosing.
+	BindRelation(ctx context.Context, snap *delta.Snapshot, files []*delta.Add) (Relation, error)
+	// Release drops relations; releasing one twice is not an error.
+	Release(ctx context.Context, rels ...Relation) error
+	// UnionByName is the rows of every query, columns matched by name; a
+	// column a query lacks is NULL in its rows. Column order: the first
+	// query's, then new columns in order of appearance.
+	UnionByName(ctx context.Context, queries ...string) (Relation, error)
+	// Dedupe keeps one row per key of rel: the greatest by sequenceBy
+	// (compared in order), any one without sequenceBy. Rows with a NULL
+	// key column are all kept.
+	Dedupe(ctx context.Context, rel Relation, keys, sequenceBy []string) (Relation, error)
+	// Probe counts, over the first sample rows of rel, how many non-empty
+	// (trimmed) values of each text column fit each inferable type.
+	Probe(ctx context.Context, rel Relation, cols []string, sample int) ([]TypeProbe, error)
+	// TypeText casts the text columns of a loaded relation to types. See
+	// TypeSpec for the relation it returns.
+	TypeText(ctx context.Context, rel Relation, spec TypeSpec) (Relation, error)
+	// ExpandWindows is the rows of source in each event-time window that
+	// holds them, with the columns window_start and window_end added. See
+	// Windows.
+	ExpandWindows(ctx context.Context, source string, w Windows) (Relation, error)
+
+	// Dialect: SQL text for the glue statements the pipeline writes
+	// around models.
+
+	// Quote quotes an identifier.
+	Quote(ident string) string
+	// Literal renders a value (nil, bool, int64, float64, string,
+	// time.Time as a timestamp with time zone) as a SQL literal. A typed
+	// NULL is written CAST(NULL AS <SQLType>). It fails only for a type
+	// not listed here.
+	Literal(v any) (string, error)
+	// EpochMillis is an expression for the milliseconds since the epoch
+	// of a timestamp expression.
+	EpochMillis(expr string) string
 	// Query runs a statement and returns its rows.
 	Query(ctx context.Context, sql string) (*Result, error)
 	// Scan runs a statement, calls columns once with its result columns,
@@ -74,6 +150,46 @@ type Engine interface {
 	SQLType(t delta.DataType) (string, error)
 	// Close releases the engine.
 	Close() error
+}
+
+// Relation is a handle on a relation an engine operation made. Name is how
+// SQL statements of the same engine read it; it is unique for the engine's
+// lifetime and means nothing to another engine.
+type Relation struct {
+	Name string
+}
+
+// TypeProbe is what Probe counts for one text column: the values that are
+// not empty after trimming, and among them those that read as a whole
+// number (Long), a floating-point number (Double), a timestamp, a date
+// written yyyy-mm-dd, and true/false in any case.
+type TypeProbe struct {
+	NonEmpty, Long, Double, Timestamp, Date, Boolean int64
+}
+
+// TypeSpec says how TypeText types a loaded relation. Its result has, in
+// order: Columns (empty text is NULL; a value that does not fit its type,
+// integers included when they have a fraction, is NULL), then
+// _source_file, then Ordinal (the row's 1-based position in load order),
+// then Rescue: NULL when every value fit, else a JSON object mapping each
+// column whose value did not fit to the value's text.
+type TypeSpec struct {
+	Columns []Column
+	Ordinal string
+	Rescue  string
+}
+
+// Windows are event-time windows of Size starting every Slide (tumbling
+// when equal), aligned to the epoch. ExpandWindows returns, for each row of
+// the source whose Time column is not NULL, one row per window holding its
+// time whose end is after After and at or before Until. window_start and
+// window_end are timestamps with time zone.
+type Windows struct {
+	Time        string
+	Size, Slide time.Duration
+	// After and Until bound the window ends, in milliseconds since the
+	// epoch.
+	After, Until int64
 }
 
 // Format is a landing file format.
@@ -110,6 +226,8 @@ type Reject struct {
 
 // LoadResult describes a Load.
 type LoadResult struct {
+	// Relation holds the rows.
+	Relation Relation
 	// Columns are the data columns found, in file order (without
 	// _source_file).
 	Columns []string

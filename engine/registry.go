@@ -36,6 +36,9 @@ type Config struct {
 	// Cache holds local copies of remote files, for backends that read
 	// only local files.
 	Cache *filecache.Cache
+	// Sandbox, when non-nil, confines an Owner's sessions to these
+	// directories from the start (OpenOwner). Open ignores it.
+	Sandbox []string
 }
 
 // OpenFunc opens an engine of a registered kind.

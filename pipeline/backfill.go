@@ -72,18 +72,19 @@ func Backfill(ctx context.Context, proj *Project, table string, from, to time.Ti
 		}
 	}
 	inRange := fmt.Sprintf("(%s) BETWEEN DATE '%s' AND DATE '%s'", m.BackfillDate, from.Format(time.DateOnly), to.Format(time.DateOnly))
-	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __result AS SELECT * FROM ("+m.SQL+") AS __m WHERE "+inRange); err != nil {
+	defer r.scope(ctx)()
+	result, err := r.table(ctx, "SELECT * FROM ("+m.SQL+") AS __m WHERE "+inRange)
+	if err != nil {
 		return tr, fmt.Errorf("pipeline: backfill %s: %w", table, err)
 	}
-	cnt, err := r.eng.Query(ctx, "SELECT count(*) FROM __result")
+	if tr.RowsIn, err = r.count(ctx, result, ""); err != nil {
+		return tr, err
+	}
+	checked, err := r.expect(ctx, m, result, tr)
 	if err != nil {
 		return tr, err
 	}
-	tr.RowsIn = toInt(cnt.Rows[0][0])
-	if err := r.expect(ctx, m, tbl, tr); err != nil {
-		return tr, err
-	}
-	w := writeSpec{table: table, tbl: tbl, snap: own, relation: "__checked", schema: own.Schema(), partitionBy: m.PartitionBy, keys: m.Keys}
+	w := writeSpec{table: table, tbl: tbl, snap: own, relation: checked, schema: own.Schema(), partitionBy: m.PartitionBy, keys: m.Keys}
 	rel, dups, err := r.dedupe(ctx, w)
 	if err != nil {
 		return tr, err
@@ -91,27 +92,35 @@ func Backfill(ctx context.Context, proj *Project, table string, from, to time.Ti
 	tr.Duplicates = dups
 	// The partitions the range touches, before and after; their new content
 	// is the recomputed rows plus their rows of other dates.
-	if err := r.eng.Bind(ctx, "__own", own, nil); err != nil {
+	ownRel, err := r.keep(r.eng.BindRelation(ctx, own, nil))
+	if err != nil {
 		return tr, err
 	}
 	parts := make([]string, len(m.PartitionBy))
 	for i, p := range m.PartitionBy {
-		parts[i] = sqlIdent(p)
+		parts[i] = r.eng.Quote(p)
 	}
 	cols := strings.Join(parts, ", ")
 	conds := make([]string, len(parts))
 	for i, p := range parts {
 		conds[i] = "g." + p + " IS NOT DISTINCT FROM o." + p
 	}
-	q := "CREATE OR REPLACE TEMP TABLE __groups AS SELECT DISTINCT " + cols + " FROM " + rel + " UNION SELECT DISTINCT " + cols + " FROM __own WHERE " + inRange +
-		"; CREATE OR REPLACE TEMP TABLE __backfill AS SELECT * FROM " + rel +
-		" UNION ALL BY NAME SELECT * FROM __own o WHERE EXISTS (SELECT 1 FROM __groups g WHERE " + strings.Join(conds, " AND ") + ") AND NOT coalesce(" + inRange + ", false)"
-	if err := r.eng.Exec(ctx, q); err != nil {
+	groups, err := r.table(ctx, "SELECT DISTINCT "+cols+" FROM "+rel.Name+" UNION SELECT DISTINCT "+cols+" FROM "+ownRel.Name+" WHERE "+inRange)
+	if err != nil {
 		return tr, fmt.Errorf("pipeline: backfill %s: %w", table, err)
 	}
-	w.relation, w.keys = "__backfill", m.PartitionBy
+	union, err := r.keep(r.eng.UnionByName(ctx, "SELECT * FROM "+rel.Name,
+		"SELECT * FROM "+ownRel.Name+" o WHERE EXISTS (SELECT 1 FROM "+groups.Name+" g WHERE "+strings.Join(conds, " AND ")+") AND NOT coalesce("+inRange+", false)"))
+	if err != nil {
+		return tr, fmt.Errorf("pipeline: backfill %s: %w", table, err)
+	}
+	backfill, err := r.table(ctx, "SELECT * FROM "+union.Name)
+	if err != nil {
+		return tr, fmt.Errorf("pipeline: backfill %s: %w", table, err)
+	}
+	w.relation, w.keys = backfill, m.PartitionBy
 	w.info = map[string]any{"batch_id": r.batchID, "model": m.Name, "backfill": map[string]string{"from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly)}}
-	cr, err := r.replaceGroups(ctx, w, tr)
+	cr, err := r.replaceGroups(ctx, w, groups, tr)
 	if err != nil {
 		return tr, err
 	}

@@ -50,7 +50,7 @@ func (r *run) badFiles(ctx context.Context, s *Source) (map[string]badFile, erro
 	if err != nil || !ok {
 		return out, err
 	}
-	res, err := r.eng.Query(ctx, "SELECT path, size, epoch_ms(modified_at), reason, coalesce(line, 0), epoch_ms(first_seen) FROM "+BadFilesTable+
+	res, err := r.eng.Query(ctx, "SELECT path, size, "+r.eng.EpochMillis("modified_at")+", reason, coalesce(line, 0), "+r.eng.EpochMillis("first_seen")+" FROM "+BadFilesTable+
 		" WHERE source = "+sqlString(s.Name)+" AND resolved_at IS NULL")
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: read %s: %w", BadFilesTable, err)
@@ -70,27 +70,28 @@ func (r *run) recordBadFiles(ctx context.Context, s *Source, prev map[string]bad
 		return nil
 	}
 	now := r.started.UTC()
-	ts := func(t time.Time) string { return sqlString(t.UTC().Format(time.RFC3339Nano)) + "::TIMESTAMPTZ" }
+	ts := func(t time.Time) string { return tsLit(r.eng, t) }
+	nullLine := nullOf(r.eng, delta.Primitive(delta.TypeLong))
 	var rows []string
 	for _, b := range bad {
 		first := now
 		if p, ok := prev[b.key]; ok {
 			first = p.firstSeen
 		}
-		line := "NULL::BIGINT"
+		line := nullLine
 		if b.line > 0 {
-			line = fmt.Sprintf("%d::BIGINT", b.line)
+			line = fmt.Sprintf("CAST(%d AS BIGINT)", b.line)
 		}
-		rows = append(rows, fmt.Sprintf("(%s, %s, %d::BIGINT, %s, %s, %s, %s, %s, NULL::TIMESTAMPTZ, %s)",
-			sqlString(s.Name), sqlString(b.key), b.size, ts(time.UnixMilli(b.mtime)), sqlString(b.reason), line, ts(first), ts(now), sqlString(r.batchID)))
+		rows = append(rows, fmt.Sprintf("(%s, %s, CAST(%d AS BIGINT), %s, %s, %s, %s, %s, %s, %s)",
+			sqlString(s.Name), sqlString(b.key), b.size, ts(time.UnixMilli(b.mtime)), sqlString(b.reason), line, ts(first), ts(now), ts(time.Time{}), sqlString(r.batchID)))
 	}
 	for _, key := range resolved {
 		p := prev[key]
-		line := "NULL::BIGINT"
+		line := nullLine
 		if p.line > 0 {
-			line = fmt.Sprintf("%d::BIGINT", p.line)
+			line = fmt.Sprintf("CAST(%d AS BIGINT)", p.line)
 		}
-		rows = append(rows, fmt.Sprintf("(%s, %s, %d::BIGINT, %s, %s, %s, %s, %s, %s, %s)",
+		rows = append(rows, fmt.Sprintf("(%s, %s, CAST(%d AS BIGINT), %s, %s, %s, %s, %s, %s, %s)",
 			sqlString(s.Name), sqlString(key), p.size, ts(time.UnixMilli(p.mtime)), sqlString(p.reason), line, ts(p.firstSeen), ts(now), ts(now), sqlString(r.batchID)))
 	}
 	q := "SELECT * FROM (VALUES " + strings.Join(rows, ", ") + ") AS v(source, path, size, modified_at, reason, line, first_seen, last_seen, resolved_at, run_id)"
@@ -102,14 +103,16 @@ func (r *run) recordBadFiles(ctx context.Context, s *Source, prev map[string]bad
 	if err != nil {
 		return err
 	}
-	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __bad_files AS "+q); err != nil {
+	defer r.scope(ctx)()
+	batch, err := r.table(ctx, q)
+	if err != nil {
 		return fmt.Errorf("pipeline: %s: %w", BadFilesTable, err)
 	}
-	schema, err := r.relationSchema(ctx, "__bad_files")
+	schema, err := r.relationSchema(ctx, batch)
 	if err != nil {
 		return err
 	}
-	w := writeSpec{table: BadFilesTable, tbl: tbl, snap: snap, relation: "__bad_files", schema: schema, keys: []string{"source", "path"},
+	w := writeSpec{table: BadFilesTable, tbl: tbl, snap: snap, relation: batch, schema: schema, keys: []string{"source", "path"},
 		info: map[string]any{"batch_id": r.batchID, "source": s.Name}}
 	if _, err := r.merge(ctx, w, &TableReport{}); err != nil {
 		return fmt.Errorf("pipeline: %s: %w", BadFilesTable, err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/engine"
 )
 
 // Columns of an SCD type 2 table: the sequence value of the change that
@@ -89,19 +90,20 @@ func (c *CDC) validate(m *Model) error {
 // cdcCols are a CDC model's column lists, resolved against its output.
 type cdcCols struct {
 	keys, seq, arrival, data, tracked []string
-	del, trunc                        string // SQL conditions ("false" when not set)
+	del, trunc                        string              // SQL conditions ("false" when not set)
+	q                                 func(string) string // the engine's identifier quoting
 }
 
-func quoteAll(cols []string) []string {
+func (cc *cdcCols) quoteAll(cols []string) []string {
 	out := make([]string, len(cols))
 	for i, c := range cols {
-		out[i] = sqlIdent(c)
+		out[i] = cc.q(c)
 	}
 	return out
 }
 
-func joinIdents(prefix string, cols []string) string {
-	parts := quoteAll(cols)
+func (cc *cdcCols) joinIdents(prefix string, cols []string) string {
+	parts := cc.quoteAll(cols)
 	for i := range parts {
 		parts[i] = prefix + parts[i]
 	}
@@ -109,7 +111,7 @@ func joinIdents(prefix string, cols []string) string {
 }
 
 // resolveCDC checks the model's columns against its output schema.
-func (r *run) resolveCDC(m *Model, out *delta.StructType) (*cdcCols, error) {
+func (r *run) resolveCDC(m *Model, out *delta.StructType, quote func(string) string) (*cdcCols, error) {
 	c := m.CDC
 	has := func(col string) bool { _, ok := out.Field(col); return ok }
 	line := func(needle string) int { return m.headerLineOf(needle) }
@@ -118,7 +120,7 @@ func (r *run) resolveCDC(m *Model, out *delta.StructType) (*cdcCols, error) {
 			return nil, m.errorAt(line("cdc"), fmt.Sprintf("cdc: the SQL yields a column %s, which the CDC table reserves", col))
 		}
 	}
-	cc := &cdcCols{keys: m.Keys, del: "false", trunc: "false"}
+	cc := &cdcCols{keys: m.Keys, del: "false", trunc: "false", q: quote}
 	cc.seq = m.SequenceBy
 	if len(cc.seq) == 0 {
 		for _, col := range []string{ColIngestedAt, ColSeq} {
@@ -182,10 +184,10 @@ func (cc *cdcCols) expectations(m *Model) []Expectation {
 	rules := slices.Clone(m.Expectations)
 	var keys, seq []string
 	for _, k := range cc.keys {
-		keys = append(keys, sqlIdent(k)+" IS NOT NULL")
+		keys = append(keys, cc.q(k)+" IS NOT NULL")
 	}
 	for _, s := range cc.seq {
-		seq = append(seq, sqlIdent(s)+" IS NOT NULL")
+		seq = append(seq, cc.q(s)+" IS NOT NULL")
 	}
 	rules = append(rules,
 		Expectation{Name: keysNotNull, Expr: "(" + strings.Join(keys, " AND ") + ") OR " + cc.trunc, Action: Quarantine},
@@ -207,17 +209,18 @@ func (r *run) cdc(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Tab
 		}
 	}
 	// The columns the SQL yields.
-	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP VIEW __cdc_sql AS "+m.SQL); err != nil {
+	sqlRel, err := r.view(ctx, m.SQL)
+	if err != nil {
 		if ctx.Err() != nil {
 			return tr, err
 		}
 		return tr, m.sqlError(err, 1, nil)
 	}
-	outSchema, err := r.relationSchema(ctx, "__cdc_sql")
+	outSchema, err := r.relationSchema(ctx, sqlRel)
 	if err != nil {
 		return tr, err
 	}
-	cc, err := r.resolveCDC(m, outSchema)
+	cc, err := r.resolveCDC(m, outSchema, r.eng.Quote)
 	if err != nil {
 		return tr, err
 	}
@@ -232,6 +235,7 @@ func (r *run) cdc(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Tab
 
 	// Which keys changed since the last run?
 	filter, incremental := "", false
+	var groups engine.Relation // the keys touched, when incremental
 	if own != nil && !r.full(m.Name) {
 		var changed []string
 		for _, in := range r.tableInputs(m) {
@@ -241,7 +245,7 @@ func (r *run) cdc(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Tab
 		}
 		byKey := *m
 		byKey.IncrementalBy = m.Keys
-		f, ok, err := r.changedGroups(ctx, &byKey, own, changed, versions, snaps)
+		g, f, ok, err := r.changedGroups(ctx, &byKey, own, changed, versions, snaps)
 		if err != nil {
 			return tr, err
 		}
@@ -256,42 +260,43 @@ func (r *run) cdc(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Tab
 				ok = false
 			}
 		}
-		filter, incremental = f, ok
+		filter, incremental, groups = f, ok, g
 	}
 	sqlText := m.SQL
 	if incremental {
 		// Every change row of the touched keys, and every truncate.
 		sqlText = "SELECT * FROM (" + m.SQL + ") AS __m WHERE " + filter + " OR " + cc.trunc
 	}
-	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __result AS "+sqlText); err != nil {
+	result, err := r.table(ctx, sqlText)
+	if err != nil {
 		if ctx.Err() != nil {
 			return tr, err
 		}
 		return tr, m.sqlError(err, 1, nil)
 	}
-	cnt, err := r.eng.Query(ctx, "SELECT count(*) FROM __result")
+	if tr.RowsIn, err = r.count(ctx, result, ""); err != nil {
+		return tr, err
+	}
+	rules := *m
+	rules.Keys = nil // the CDC rules replace the plain keys rule
+	rules.Expectations = cc.expectations(m)
+	checked, err := r.expect(ctx, &rules, result, tr)
 	if err != nil {
 		return tr, err
 	}
-	tr.RowsIn = toInt(cnt.Rows[0][0])
-	checked := *m
-	checked.Keys = nil // the CDC rules replace the plain keys rule
-	checked.Expectations = cc.expectations(m)
-	if err := r.expect(ctx, &checked, tbl, tr); err != nil {
-		return tr, err
-	}
-	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __cdc_out AS "+cc.historySQL(m.CDC.SCD, "__checked")); err != nil {
+	out, err := r.table(ctx, cc.historySQL(m.CDC.SCD, checked.Name))
+	if err != nil {
 		return tr, fmt.Errorf("cdc: %w", err)
 	}
-	if w.schema, err = r.relationSchema(ctx, "__cdc_out"); err != nil {
+	if w.schema, err = r.relationSchema(ctx, out); err != nil {
 		return tr, err
 	}
-	w.relation = "__cdc_out"
+	w.relation = out
 	info["incremental"] = incremental
 	var cr delta.CommitResult
 	if incremental {
 		w.keys = m.Keys
-		cr, err = r.replaceGroups(ctx, w, tr)
+		cr, err = r.replaceGroups(ctx, w, groups, tr)
 	} else {
 		cr, err = r.overwrite(ctx, w, tr)
 	}
@@ -340,21 +345,21 @@ func (r *run) cdcNewTruncates(ctx context.Context, m *Model, own *delta.Snapshot
 // opened it, __end_at that of the change that closed it (the next version's
 // upsert, or a delete); the open row has __end_at NULL.
 func (cc *cdcCols) historySQL(scd int, rel string) string {
-	k := joinIdents("", cc.keys)
+	k := cc.joinIdents("", cc.keys)
 	var order []string
 	for _, s := range cc.seq {
-		order = append(order, sqlIdent(s)+" ASC")
+		order = append(order, cc.q(s)+" ASC")
 	}
 	order = append(order, "__del ASC")
 	for _, a := range cc.arrival {
-		order = append(order, sqlIdent(a)+" ASC NULLS FIRST")
+		order = append(order, cc.q(a)+" ASC NULLS FIRST")
 	}
-	seqRow := "row(" + joinIdents("", cc.seq) + ")"
+	seqRow := "row(" + cc.joinIdents("", cc.seq) + ")"
 	events := fmt.Sprintf("WITH __ev AS (SELECT *, %s AS __del FROM %s)", cc.del, rel)
 	if cc.trunc != "false" {
 		var tcols []string
 		for _, s := range append(slices.Clone(cc.seq), cc.arrival...) {
-			tcols = append(tcols, "t."+sqlIdent(s))
+			tcols = append(tcols, "t."+cc.q(s))
 		}
 		events = fmt.Sprintf(`WITH __e AS (SELECT *, %s AS __del, %s AS __trn FROM %s),
 __k AS (SELECT DISTINCT %s FROM __e WHERE NOT __trn),
@@ -370,23 +375,23 @@ __o AS (SELECT *, row_number() OVER __w AS __ord, lead(%s) OVER __w AS __nseq FR
 __d AS (SELECT * FROM __o WHERE __nseq IS NULL OR __nseq <> %s)`, seqRow, k, strings.Join(order, ", "), seqRow)
 	var pack []string
 	for _, c := range cc.data {
-		pack = append(pack, sqlIdent(c)+" := "+sqlIdent(c))
+		pack = append(pack, cc.q(c)+" := "+cc.q(c))
 	}
 	row := "struct_pack(" + strings.Join(pack, ", ") + ")"
 	if scd == 1 {
 		// The last change of each key: the one no change follows.
 		return events + fmt.Sprintf(`
-SELECT %s FROM __o WHERE __nseq IS NULL AND NOT __del`, joinIdents("", cc.data))
+SELECT %s FROM __o WHERE __nseq IS NULL AND NOT __del`, cc.joinIdents("", cc.data))
 	}
 	trk := "0"
 	if len(cc.tracked) > 0 {
 		var tp []string
 		for _, c := range cc.tracked {
-			tp = append(tp, sqlIdent(c)+" := "+sqlIdent(c))
+			tp = append(tp, cc.q(c)+" := "+cc.q(c))
 		}
 		trk = "struct_pack(" + strings.Join(tp, ", ") + ")"
 	}
-	seq1 := sqlIdent(cc.seq[0])
+	seq1 := cc.q(cc.seq[0])
 	return events + fmt.Sprintf(`,
 __p AS (SELECT *, %s AS __trk, lag(__del) OVER __w AS __pdel, lag(%s) OVER __w AS __ptrk FROM __d WINDOW __w AS (PARTITION BY %s ORDER BY __ord)),
 __s AS (SELECT *, sum(CASE WHEN NOT __del AND (__pdel IS NULL OR __pdel OR __ptrk IS DISTINCT FROM __trk) THEN 1 ELSE 0 END)
@@ -395,7 +400,7 @@ __v AS (SELECT %s, __g, min(%s) FILTER (WHERE NOT __del) AS __st, min(%s) FILTER
   arg_max(%s, __ord) FILTER (WHERE NOT __del) AS __row FROM __s WHERE __g > 0 GROUP BY %s, __g),
 __h AS (SELECT __row, __st, coalesce(__dl, lead(__st) OVER (PARTITION BY %s ORDER BY __g)) AS __en FROM __v)
 SELECT unnest(__row), __st AS %s, __en AS %s FROM __h`,
-		trk, trk, k, k, k, seq1, seq1, row, k, joinIdents("__v.", cc.keys), sqlIdent(ColStartAt), sqlIdent(ColEndAt))
+		trk, trk, k, k, k, seq1, seq1, row, k, cc.joinIdents("__v.", cc.keys), cc.q(ColStartAt), cc.q(ColEndAt))
 }
 
 // cdcSnapshot applies a snapshot model: the new snapshot (every row the SQL
@@ -411,26 +416,28 @@ SELECT unnest(__row), __st AS %s, __en AS %s FROM __h`,
 // skipped and its input version recorded. An empty snapshot is skipped too
 // (a lost or truncated file must not delete every key).
 func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cdcCols, w writeSpec) (*TableReport, error) {
-	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __result AS "+m.SQL); err != nil {
+	result, err := r.table(ctx, m.SQL)
+	if err != nil {
 		if ctx.Err() != nil {
 			return tr, err
 		}
 		return tr, m.sqlError(err, 1, nil)
 	}
-	checked := *m
-	checked.Keys = nil
-	checked.Expectations = cc.expectations(m)
-	if err := r.expect(ctx, &checked, w.tbl, tr); err != nil {
+	rules := *m
+	rules.Keys = nil // the CDC rules replace the plain keys rule
+	rules.Expectations = cc.expectations(m)
+	checked, err := r.expect(ctx, &rules, result, tr)
+	if err != nil {
 		return tr, err
 	}
-	k := joinIdents("", cc.keys)
-	res, err := r.eng.Query(ctx, "SELECT count(*), (SELECT count(*) FROM (SELECT "+k+" FROM __checked GROUP BY ALL HAVING count(*) > 1)) FROM __checked")
+	k := cc.joinIdents("", cc.keys)
+	res, err := r.eng.Query(ctx, "SELECT count(*), (SELECT count(*) FROM (SELECT "+k+" FROM "+checked.Name+" GROUP BY "+k+" HAVING count(*) > 1) AS __d) FROM "+checked.Name)
 	if err != nil {
 		return tr, fmt.Errorf("cdc: %w", err)
 	}
 	tr.RowsIn = toInt(res.Rows[0][0])
 	if dups := toInt(res.Rows[0][1]); dups > 0 {
-		sample, _ := r.eng.Query(ctx, "SELECT "+k+" FROM __checked GROUP BY ALL HAVING count(*) > 1 LIMIT 1")
+		sample, _ := r.eng.Query(ctx, "SELECT "+k+" FROM "+checked.Name+" GROUP BY "+k+" HAVING count(*) > 1 LIMIT 1")
 		ex := ""
 		if sample != nil && len(sample.Rows) > 0 {
 			ex = ": " + formatRow(sample)
@@ -441,27 +448,30 @@ func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cd
 		r.logf("warning: %s: the snapshot is empty; skipped (an empty snapshot does not delete every key)", m.Name)
 		return r.cdcSkip(ctx, m, tr, w)
 	}
-	seq1 := sqlIdent(cc.seq[0])
-	data := joinIdents("", cc.data)
+	seq1 := cc.q(cc.seq[0])
+	data := cc.joinIdents("", cc.data)
 	if m.CDC.SCD == 1 {
-		if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __cdc_out AS SELECT "+data+" FROM __checked"); err != nil {
+		out, err := r.table(ctx, "SELECT "+data+" FROM "+checked.Name)
+		if err != nil {
 			return tr, fmt.Errorf("cdc: %w", err)
 		}
-		return r.cdcWrite(ctx, m, tr, w)
+		return r.cdcWrite(ctx, m, tr, w, out)
 	}
-	seqVal := "(SELECT max(" + seq1 + ") FROM __checked)"
+	seqVal := "(SELECT max(" + seq1 + ") FROM " + checked.Name + ")"
 	if w.snap == nil || r.refresh[m.Name] {
 		// __end_at: NULL of the sequence column's type.
-		q := "SELECT " + data + ", " + seqVal + " AS " + sqlIdent(ColStartAt) + ", CASE WHEN false THEN " + seqVal + " END AS " + sqlIdent(ColEndAt) + " FROM __checked"
-		if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __cdc_out AS "+q); err != nil {
+		q := "SELECT " + data + ", " + seqVal + " AS " + cc.q(ColStartAt) + ", CASE WHEN false THEN " + seqVal + " END AS " + cc.q(ColEndAt) + " FROM " + checked.Name
+		out, err := r.table(ctx, q)
+		if err != nil {
 			return tr, fmt.Errorf("cdc: %w", err)
 		}
-		return r.cdcWrite(ctx, m, tr, w)
+		return r.cdcWrite(ctx, m, tr, w, out)
 	}
-	if err := r.eng.Bind(ctx, "__cdc_target", w.snap, nil); err != nil {
+	target, err := r.keep(r.eng.BindRelation(ctx, w.snap, nil))
+	if err != nil {
 		return tr, err
 	}
-	last, err := r.eng.Query(ctx, "SELECT "+seqVal+" <= (SELECT max(greatest("+sqlIdent(ColStartAt)+", coalesce("+sqlIdent(ColEndAt)+", "+sqlIdent(ColStartAt)+"))) FROM __cdc_target)")
+	last, err := r.eng.Query(ctx, "SELECT "+seqVal+" <= (SELECT max(greatest("+cc.q(ColStartAt)+", coalesce("+cc.q(ColEndAt)+", "+cc.q(ColStartAt)+"))) FROM "+target.Name+")")
 	if err != nil {
 		return tr, fmt.Errorf("cdc: %w", err)
 	}
@@ -471,7 +481,7 @@ func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cd
 	}
 	on := make([]string, len(cc.keys))
 	for i, key := range cc.keys {
-		on[i] = "p." + sqlIdent(key) + " = n." + sqlIdent(key)
+		on[i] = "p." + cc.q(key) + " = n." + cc.q(key)
 	}
 	same := func(cols []string) string {
 		if len(cols) == 0 {
@@ -479,7 +489,7 @@ func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cd
 		}
 		parts := make([]string, len(cols))
 		for i, c := range cols {
-			parts[i] = "p." + sqlIdent(c) + " IS NOT DISTINCT FROM n." + sqlIdent(c)
+			parts[i] = "p." + cc.q(c) + " IS NOT DISTINCT FROM n." + cc.q(c)
 		}
 		return "(" + strings.Join(parts, " AND ") + ")"
 	}
@@ -489,12 +499,12 @@ func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cd
 			compared = append(compared, c)
 		}
 	}
-	st, en := sqlIdent(ColStartAt), sqlIdent(ColEndAt)
-	q := fmt.Sprintf(`WITH __n AS (SELECT %[1]s FROM __checked),
-__p AS (SELECT * FROM __cdc_target WHERE %[3]s IS NULL),
+	st, en := cc.q(ColStartAt), cc.q(ColEndAt)
+	q := fmt.Sprintf(`WITH __n AS (SELECT %[1]s FROM %[11]s),
+__p AS (SELECT * FROM %[12]s WHERE %[3]s IS NULL),
 __j AS (SELECT p, n, p.%[5]s IS NOT NULL AS __inp, n.%[5]s IS NOT NULL AS __inn, %[6]s AS __same_trk, %[7]s AS __same_all
   FROM __p p FULL OUTER JOIN __n n ON %[8]s)
-SELECT * FROM __cdc_target WHERE %[3]s IS NOT NULL
+SELECT * FROM %[12]s WHERE %[3]s IS NOT NULL
 UNION ALL BY NAME -- open rows kept, or updated in place
 SELECT unnest(CASE WHEN __same_all THEN struct_pack(%[9]s) ELSE struct_pack(%[10]s) END), p.%[2]s AS %[2]s, NULL AS %[3]s
   FROM __j WHERE __inp AND __inn AND __same_trk
@@ -502,30 +512,31 @@ UNION ALL BY NAME -- open rows closed: the key is gone or a tracked column chang
 SELECT unnest(struct_pack(%[9]s)), p.%[2]s AS %[2]s, %[4]s AS %[3]s FROM __j WHERE __inp AND NOT (__inn AND __same_trk)
 UNION ALL BY NAME -- new versions
 SELECT unnest(struct_pack(%[10]s)), %[4]s AS %[2]s, NULL AS %[3]s FROM __j WHERE __inn AND NOT (__inp AND __same_trk)`,
-		data, st, en, seqVal, sqlIdent(cc.keys[0]), same(cc.tracked), same(compared), strings.Join(on, " AND "),
-		packFrom("p", cc.data), packFrom("n", cc.data))
-	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __cdc_out AS SELECT "+data+", "+st+", "+en+" FROM ("+q+")"); err != nil {
+		data, st, en, seqVal, cc.q(cc.keys[0]), same(cc.tracked), same(compared), strings.Join(on, " AND "),
+		cc.packFrom("p", cc.data), cc.packFrom("n", cc.data), checked.Name, target.Name)
+	out, err := r.table(ctx, "SELECT "+data+", "+st+", "+en+" FROM ("+q+") AS __h")
+	if err != nil {
 		return tr, fmt.Errorf("cdc: %w", err)
 	}
-	return r.cdcWrite(ctx, m, tr, w)
+	return r.cdcWrite(ctx, m, tr, w, out)
 }
 
 // packFrom is struct_pack's argument list for alias.cols.
-func packFrom(alias string, cols []string) string {
+func (cc *cdcCols) packFrom(alias string, cols []string) string {
 	parts := make([]string, len(cols))
 	for i, c := range cols {
-		parts[i] = sqlIdent(c) + " := " + alias + "." + sqlIdent(c)
+		parts[i] = cc.q(c) + " := " + alias + "." + cc.q(c)
 	}
 	return strings.Join(parts, ", ")
 }
 
-// cdcWrite replaces the table's rows with __cdc_out.
-func (r *run) cdcWrite(ctx context.Context, m *Model, tr *TableReport, w writeSpec) (*TableReport, error) {
-	schema, err := r.relationSchema(ctx, "__cdc_out")
+// cdcWrite replaces the table's rows with the rows of out.
+func (r *run) cdcWrite(ctx context.Context, m *Model, tr *TableReport, w writeSpec, out engine.Relation) (*TableReport, error) {
+	schema, err := r.relationSchema(ctx, out)
 	if err != nil {
 		return tr, err
 	}
-	w.schema, w.relation = schema, "__cdc_out"
+	w.schema, w.relation = schema, out
 	cr, err := r.overwrite(ctx, w, tr)
 	if err != nil {
 		return tr, err
@@ -559,12 +570,12 @@ func (r *run) cdcSkip(ctx context.Context, m *Model, tr *TableReport, w writeSpe
 // and conditions against the SQL's output (target, an empty table of it),
 // which it then reshapes into the CDC table's columns for the models
 // downstream.
-func (r *run) checkCDC(ctx context.Context, v *validation, m *Model, target string, cols []string) (*ModelError, error) {
+func (r *run) checkCDC(ctx context.Context, v *validation, m *Model, target, wrapped string, cols []string) (*ModelError, error) {
 	out := &delta.StructType{}
 	for _, c := range cols {
 		out.Fields = append(out.Fields, delta.StructField{Name: c})
 	}
-	cc, err := r.resolveCDC(m, out)
+	cc, err := r.resolveCDC(m, out, v.eng.Quote)
 	if err != nil {
 		var me *ModelError
 		if errors.As(err, &me) {
@@ -583,11 +594,11 @@ func (r *run) checkCDC(ctx context.Context, v *validation, m *Model, target stri
 			return m.errorAt(m.headerLineOf(cond.key), fmt.Sprintf("cdc %s (%s): %s", cond.key, cond.expr, engineMessage(err, nil))), nil
 		}
 	}
-	shape := "SELECT " + joinIdents("", cc.data)
+	shape := "SELECT " + cc.joinIdents("", cc.data)
 	if m.CDC.SCD == 2 {
-		shape += ", " + sqlIdent(cc.seq[0]) + " AS " + sqlIdent(ColStartAt) + ", " + sqlIdent(cc.seq[0]) + " AS " + sqlIdent(ColEndAt)
+		shape += ", " + cc.q(cc.seq[0]) + " AS " + cc.q(ColStartAt) + ", " + cc.q(cc.seq[0]) + " AS " + cc.q(ColEndAt)
 	}
-	if err := v.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __cdc_shape AS "+shape+" FROM "+target+"; CREATE OR REPLACE TABLE "+target+" AS SELECT * FROM __cdc_shape"); err != nil {
+	if err := v.eng.BindQuery(ctx, m.Name, shape+" FROM (\n"+wrapped+"\n) AS __w", true); err != nil {
 		return nil, fmt.Errorf("pipeline: validate %s: %w", m.File, err)
 	}
 	return nil, nil

@@ -64,49 +64,59 @@ func (r *run) changeFeedOn(w *writeSpec) bool {
 }
 
 // changeData writes the change data files of a commit that replaces the
-// rows of oldRel (the rows of the files it removes; "" when it removes none)
-// by the rows of the query newQuery (the rows of the files it adds), when the
-// table's change data feed is on. A row only in the old rows is a delete,
-// only in the new ones an insert; when w.rowKeys identify a row, a deleted
-// and an inserted row with the same key are an update (update_preimage,
-// update_postimage). It sets w.changeData to their cdc actions, or, when no
-// row changed (the files were rewritten with the same rows), w.noDataChange.
-func (r *run) changeData(ctx context.Context, w *writeSpec, oldRel, newQuery string) error {
+// rows of old (the rows of the files it removes; the zero Relation when it
+// removes none) by the rows of the query newQuery (the rows of the files it
+// adds), when the table's change data feed is on. A row only in the old rows
+// is a delete, only in the new ones an insert; when w.rowKeys identify a
+// row, a deleted and an inserted row with the same key are an update
+// (update_preimage, update_postimage). It sets w.changeData to their cdc
+// actions, or, when no row changed (the files were rewritten with the same
+// rows), w.noDataChange.
+func (r *run) changeData(ctx context.Context, w *writeSpec, old engine.Relation, newQuery string) error {
 	if !r.changeFeedOn(w) {
 		return nil
 	}
 	cols := make([]string, len(w.schema.Fields))
 	for i, f := range w.schema.Fields {
-		cols[i] = sqlIdent(f.Name)
+		cols[i] = r.eng.Quote(f.Name)
 	}
 	sel := strings.Join(cols, ", ")
-	old := "SELECT " + sel + " FROM " + oldRel
-	if oldRel == "" {
-		old = "SELECT " + sel + " FROM (" + newQuery + ") WHERE false"
+	newRel, err := r.table(ctx, "SELECT "+sel+" FROM ("+newQuery+") AS __n")
+	if err != nil {
+		return fmt.Errorf("change data feed: %w", err)
 	}
-	match := func(other string) string {
+	oldRows := "SELECT " + sel + " FROM " + newRel.Name + " WHERE false"
+	if old.Name != "" {
+		oldRows = "SELECT " + sel + " FROM " + old.Name
+	}
+	del, err := r.table(ctx, oldRows+" EXCEPT ALL SELECT "+sel+" FROM "+newRel.Name)
+	if err != nil {
+		return fmt.Errorf("change data feed: %w", err)
+	}
+	ins, err := r.table(ctx, "SELECT "+sel+" FROM "+newRel.Name+" EXCEPT ALL "+oldRows)
+	if err != nil {
+		return fmt.Errorf("change data feed: %w", err)
+	}
+	match := func(other engine.Relation) string {
 		if len(w.rowKeys) == 0 {
 			return "false"
 		}
 		conds := make([]string, len(w.rowKeys))
 		for i, k := range w.rowKeys {
-			conds[i] = "o." + sqlIdent(k) + " IS NOT DISTINCT FROM c." + sqlIdent(k)
+			conds[i] = "o." + r.eng.Quote(k) + " IS NOT DISTINCT FROM c." + r.eng.Quote(k)
 		}
-		return "EXISTS (SELECT 1 FROM " + other + " o WHERE " + strings.Join(conds, " AND ") + ")"
+		return "EXISTS (SELECT 1 FROM " + other.Name + " o WHERE " + strings.Join(conds, " AND ") + ")"
 	}
-	q := "CREATE OR REPLACE TEMP TABLE __cdf_new AS SELECT " + sel + " FROM (" + newQuery + ");\n" +
-		"CREATE OR REPLACE TEMP TABLE __cdf_del AS " + old + " EXCEPT ALL SELECT * FROM __cdf_new;\n" +
-		"CREATE OR REPLACE TEMP TABLE __cdf_ins AS SELECT * FROM __cdf_new EXCEPT ALL " + old + ";\n" +
-		"CREATE OR REPLACE TEMP TABLE __cdf AS SELECT c.*, CASE WHEN " + match("__cdf_ins") + " THEN '" + delta.ChangeUpdatePreimage + "' ELSE '" + delta.ChangeDelete + "' END AS " + delta.ColChangeType + " FROM __cdf_del c\n" +
-		"UNION ALL SELECT c.*, CASE WHEN " + match("__cdf_del") + " THEN '" + delta.ChangeUpdatePostimage + "' ELSE '" + delta.ChangeInsert + "' END FROM __cdf_ins c"
-	if err := r.eng.Exec(ctx, q); err != nil {
+	changes, err := r.table(ctx, "SELECT c.*, CASE WHEN "+match(ins)+" THEN "+sqlString(delta.ChangeUpdatePreimage)+" ELSE "+sqlString(delta.ChangeDelete)+" END AS "+r.eng.Quote(delta.ColChangeType)+" FROM "+del.Name+" c\n"+
+		"UNION ALL SELECT c.*, CASE WHEN "+match(del)+" THEN "+sqlString(delta.ChangeUpdatePostimage)+" ELSE "+sqlString(delta.ChangeInsert)+" END FROM "+ins.Name+" c")
+	if err != nil {
 		return fmt.Errorf("change data feed: %w", err)
 	}
-	n, err := r.eng.Query(ctx, "SELECT count(*) FROM __cdf")
+	n, err := r.count(ctx, changes, "")
 	if err != nil {
 		return err
 	}
-	if toInt(n.Rows[0][0]) == 0 {
+	if n == 0 {
 		w.noDataChange = true
 		return nil
 	}
@@ -116,7 +126,7 @@ func (r *run) changeData(ctx context.Context, w *writeSpec, oldRel, newQuery str
 	}
 	schema := &delta.StructType{Fields: append(append([]delta.StructField{}, w.schema.Fields...),
 		delta.StructField{Name: delta.ColChangeType, Type: delta.Primitive(delta.TypeString), Nullable: true})}
-	res, err := r.eng.Write(ctx, "SELECT * FROM __cdf", engine.Target{Store: sub, PartitionColumns: w.partitionBy, Schema: schema})
+	res, err := r.eng.Write(ctx, "SELECT * FROM "+changes.Name, engine.Target{Store: sub, PartitionColumns: w.partitionBy, Schema: schema})
 	if err != nil {
 		return fmt.Errorf("change data feed: %w", err)
 	}
@@ -124,13 +134,4 @@ func (r *run) changeData(ctx context.Context, w *writeSpec, oldRel, newQuery str
 		w.changeData = append(w.changeData, &delta.AddCDCFile{Path: delta.ChangeDataDir + "/" + a.Path, PartitionValues: a.PartitionValues, Size: a.Size})
 	}
 	return nil
-}
-
-// touchedRelation is the relation of the rows of the files a rewrite
-// removes: __merge_target when it removes any.
-func touchedRelation(touched []*delta.Add) string {
-	if len(touched) == 0 {
-		return ""
-	}
-	return "__merge_target"
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
 )
 
@@ -23,29 +22,29 @@ const (
 // QuarantineTable is the table that keeps a model's quarantined rows.
 func QuarantineTable(table string) string { return table + "_quarantine" }
 
-// expect checks the model's expectations on __result and leaves the rows to
-// write in __checked: quarantined rows go to the quarantine table, dropped
-// rows are counted, a failed fail-expectation stops the model.
-func (r *run) expect(ctx context.Context, m *Model, _ *delta.Table, tr *TableReport) error {
+// expect checks the model's expectations on its result and returns the
+// rows to write: quarantined rows go to the quarantine table, dropped rows
+// are counted, a failed fail-expectation stops the model.
+func (r *run) expect(ctx context.Context, m *Model, result engine.Relation, tr *TableReport) (engine.Relation, error) {
 	rules := append([]Expectation{}, m.Expectations...)
 	if len(m.Keys) > 0 {
 		var conds []string
 		for _, k := range m.Keys {
-			conds = append(conds, sqlIdent(k)+" IS NOT NULL")
+			conds = append(conds, r.eng.Quote(k)+" IS NOT NULL")
 		}
 		rules = append(rules, Expectation{Name: keysNotNull, Expr: strings.Join(conds, " AND "), Action: Quarantine})
 	}
 	if len(rules) == 0 {
-		return r.eng.Exec(ctx, "CREATE OR REPLACE TEMP VIEW __checked AS SELECT * FROM __result")
+		return result, nil
 	}
 	failing := func(e Expectation) string { return "(NOT coalesce((" + e.Expr + "), false))" }
 	counts := make([]string, len(rules))
 	for i, e := range rules {
 		counts[i] = "count(*) FILTER (WHERE " + failing(e) + ")"
 	}
-	res, err := r.eng.Query(ctx, "SELECT "+strings.Join(counts, ", ")+" FROM __result")
+	res, err := r.eng.Query(ctx, "SELECT "+strings.Join(counts, ", ")+" FROM "+result.Name)
 	if err != nil {
-		return fmt.Errorf("expectations: %w", err)
+		return engine.Relation{}, fmt.Errorf("expectations: %w", err)
 	}
 	var quarantine, drop []string
 	var qNames []string
@@ -55,12 +54,12 @@ func (r *run) expect(ctx context.Context, m *Model, _ *delta.Table, tr *TableRep
 		switch e.Action {
 		case Fail:
 			if n > 0 {
-				sample, _ := r.eng.Query(ctx, "SELECT * FROM __result WHERE "+failing(e)+" LIMIT 1")
+				sample, _ := r.eng.Query(ctx, "SELECT * FROM "+result.Name+" WHERE "+failing(e)+" LIMIT 1")
 				ex := ""
 				if sample != nil && len(sample.Rows) > 0 {
 					ex = fmt.Sprintf("; first failing row: %s", formatRow(sample))
 				}
-				return fmt.Errorf("expectation %q (%s) failed for %d rows (action fail)%s", e.Name, e.Expr, n, ex)
+				return engine.Relation{}, fmt.Errorf("expectation %q (%s) failed for %d rows (action fail)%s", e.Name, e.Expr, n, ex)
 			}
 		case Quarantine:
 			quarantine = append(quarantine, failing(e))
@@ -77,37 +76,42 @@ func (r *run) expect(ctx context.Context, m *Model, _ *delta.Table, tr *TableRep
 	if len(quarantine) > 0 {
 		q := strings.Join(quarantine, " OR ")
 		keep = append(keep, "NOT ("+q+")")
-		sel := "SELECT *, array_to_string(list_filter([" + strings.Join(qNames, ", ") + "], x -> x IS NOT NULL), ', ') AS " + ColQuarantineRule +
-			", " + sqlString(r.batchID) + " AS " + ColQuarantineBatch + ", " + sqlString(r.started.UTC().Format("2006-01-02 15:04:05.000000")) + "::TIMESTAMPTZ AS " + ColQuarantinedAt +
-			" FROM __result WHERE " + q
-		if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __quarantine AS "+sel); err != nil {
-			return fmt.Errorf("quarantine: %w", err)
-		}
-		n, err := r.eng.Query(ctx, "SELECT count(*) FROM __quarantine")
+		at, err := r.timeLiteral(r.started)
 		if err != nil {
-			return err
+			return engine.Relation{}, err
 		}
-		tr.Quarantined = toInt(n.Rows[0][0])
+		// concat_ws skips NULLs: the names of the rules the row failed.
+		sel := "SELECT *, concat_ws(', ', " + strings.Join(qNames, ", ") + ") AS " + ColQuarantineRule +
+			", " + sqlString(r.batchID) + " AS " + ColQuarantineBatch + ", " + at + " AS " + ColQuarantinedAt +
+			" FROM " + result.Name + " WHERE " + q
+		quarantined, err := r.table(ctx, sel)
+		if err != nil {
+			return engine.Relation{}, fmt.Errorf("quarantine: %w", err)
+		}
+		if tr.Quarantined, err = r.count(ctx, quarantined, ""); err != nil {
+			return engine.Relation{}, err
+		}
 		if tr.Quarantined > 0 {
-			if err := r.writeQuarantine(ctx, m); err != nil {
-				return fmt.Errorf("quarantine: %w", err)
+			if err := r.writeQuarantine(ctx, m, quarantined); err != nil {
+				return engine.Relation{}, fmt.Errorf("quarantine: %w", err)
 			}
 		}
 	}
 	if len(drop) > 0 {
 		d := strings.Join(drop, " OR ")
-		n, err := r.eng.Query(ctx, "SELECT count(*) FROM __result WHERE "+strings.Join(keep, " AND ")+" AND ("+d+")")
+		n, err := r.count(ctx, result, strings.Join(keep, " AND ")+" AND ("+d+")")
 		if err != nil {
-			return err
+			return engine.Relation{}, err
 		}
-		tr.Dropped = toInt(n.Rows[0][0])
+		tr.Dropped = n
 		keep = append(keep, "NOT ("+d+")")
 	}
-	return r.eng.Exec(ctx, "CREATE OR REPLACE TEMP VIEW __checked AS SELECT * FROM __result WHERE "+strings.Join(keep, " AND "))
+	return r.view(ctx, "SELECT * FROM "+result.Name+" WHERE "+strings.Join(keep, " AND "))
 }
 
-// writeQuarantine appends __quarantine to the model's quarantine table.
-func (r *run) writeQuarantine(ctx context.Context, m *Model) error {
+// writeQuarantine appends the quarantined rows to the model's quarantine
+// table.
+func (r *run) writeQuarantine(ctx context.Context, m *Model, rows engine.Relation) error {
 	name := QuarantineTable(m.Name)
 	tbl, err := r.lake.Table(ctx, name)
 	if err != nil {
@@ -117,14 +121,14 @@ func (r *run) writeQuarantine(ctx context.Context, m *Model) error {
 	if err != nil {
 		return err
 	}
-	schema, err := r.relationSchema(ctx, "__quarantine")
+	schema, err := r.relationSchema(ctx, rows)
 	if err != nil {
 		return err
 	}
 	if snap != nil {
 		schema = mergeSchema(snap.Schema(), schema)
 	}
-	w := writeSpec{table: name, tbl: tbl, snap: snap, relation: "__quarantine", schema: schema, info: map[string]any{"batch_id": r.batchID, "model": m.Name}}
+	w := writeSpec{table: name, tbl: tbl, snap: snap, relation: rows, schema: schema, info: map[string]any{"batch_id": r.batchID, "model": m.Name}}
 	_, err = r.appendRows(ctx, w, &TableReport{})
 	return err
 }

@@ -20,14 +20,15 @@ const maxInlineGroups = 5000
 // changedGroups finds the incremental_by groups that the rows changed since
 // the model's last run touch: for each changed input it evaluates the
 // model's SQL with that input (and the views over it) reduced to its changed
-// rows — added and removed files — and collects the group values. It leaves
-// them in __groups and returns the filter that restricts the model to them.
+// rows — added and removed files — and collects the group values. It returns
+// them as a relation and the filter that restricts the model to them.
 // ok is false when the changes cannot be read (the log was cleaned up), and
 // the model must be recomputed whole.
-func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, changed []string, versions map[string]int64, snaps map[string]*delta.Snapshot) (string, bool, error) {
+func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, changed []string, versions map[string]int64, snaps map[string]*delta.Snapshot) (engine.Relation, string, bool, error) {
+	var none engine.Relation
 	cols := make([]string, len(m.IncrementalBy))
 	for i, c := range m.IncrementalBy {
-		cols[i] = sqlIdent(c)
+		cols[i] = r.eng.Quote(c)
 	}
 	for _, in := range changed {
 		if !r.isStream(in) {
@@ -36,26 +37,26 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 			// that found nothing before finds something now): recompute
 			// whole.
 			r.logf("%s: %s was replaced, not appended to; recomputing in full", m.Name, in)
-			return "", false, nil
+			return none, "", false, nil
 		}
 	}
 	var parts []string
 	for _, in := range changed {
 		last, ok := own.TxnVersion(modelTxn(m.Name, in))
 		if !ok {
-			return "", false, nil
+			return none, "", false, nil
 		}
 		tbl, err := r.lake.Table(ctx, in)
 		if err != nil {
-			return "", false, err
+			return none, "", false, err
 		}
 		added, removed, err := tbl.Changes(ctx, last, versions[in])
 		if errors.Is(err, delta.ErrVersionNotFound) {
 			r.logf("%s: changes of %s since version %d are gone; recomputing in full", m.Name, in, last)
-			return "", false, nil
+			return none, "", false, nil
 		}
 		if err != nil {
-			return "", false, err
+			return none, "", false, err
 		}
 		files := append([]*delta.Add{}, added...)
 		for _, rm := range removed {
@@ -67,42 +68,43 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 		name := fmt.Sprintf("__chg_%s_%d_%d", strings.ReplaceAll(in, ".", "_"), last, versions[in])
 		if !r.bound[name] {
 			if err := r.eng.Bind(ctx, name, snaps[in], files); err != nil {
-				return "", false, err
+				return none, "", false, err
 			}
 			r.bound[name] = true
 		}
 		q, err := r.rewriteForChanges(ctx, m.SQL, in, name)
 		if err != nil {
-			return "", false, err
+			return none, "", false, err
 		}
 		parts = append(parts, "SELECT DISTINCT "+strings.Join(cols, ", ")+" FROM ("+q+") AS __g")
 	}
 	if len(parts) == 0 {
-		return "", false, nil
+		return none, "", false, nil
 	}
-	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __groups AS "+strings.Join(parts, " UNION ")); err != nil {
-		return "", false, fmt.Errorf("touched groups: %w", err)
-	}
-	res, err := r.eng.Query(ctx, "SELECT * FROM __groups LIMIT "+fmt.Sprint(maxInlineGroups+1))
+	groups, err := r.table(ctx, strings.Join(parts, " UNION "))
 	if err != nil {
-		return "", false, err
+		return none, "", false, fmt.Errorf("touched groups: %w", err)
+	}
+	res, err := r.eng.Query(ctx, "SELECT * FROM "+groups.Name+" LIMIT "+fmt.Sprint(maxInlineGroups+1))
+	if err != nil {
+		return none, "", false, err
 	}
 	r.logf("%s: %d groups touched by changes", m.Name, len(res.Rows))
 	if len(cols) == 1 && len(res.Rows) <= maxInlineGroups {
-		if f, ok := inlineFilter(cols[0], res); ok {
-			return f, true, nil
+		if f, ok := inlineFilter(r.eng, cols[0], res); ok {
+			return groups, f, true, nil
 		}
 	}
 	conds := make([]string, len(cols))
 	for i, c := range cols {
 		conds[i] = "__gr." + c + " IS NOT DISTINCT FROM __m." + c
 	}
-	return "EXISTS (SELECT 1 FROM __groups __gr WHERE " + strings.Join(conds, " AND ") + ")", true, nil
+	return groups, "EXISTS (SELECT 1 FROM " + groups.Name + " __gr WHERE " + strings.Join(conds, " AND ") + ")", true, nil
 }
 
 // inlineFilter renders "col IN (literals) [OR col IS NULL]" for one group
 // column; ok is false for values it cannot render as literals.
-func inlineFilter(col string, res *engine.Result) (string, bool) {
+func inlineFilter(eng engine.Engine, col string, res *engine.Result) (string, bool) {
 	var lits []string
 	hasNull := false
 	for _, row := range res.Rows {
@@ -122,7 +124,11 @@ func inlineFilter(col string, res *engine.Result) (string, bool) {
 			case delta.TypeDate:
 				lits = append(lits, "DATE '"+v.UTC().Format("2006-01-02")+"'")
 			default:
-				lits = append(lits, "TIMESTAMPTZ '"+v.UTC().Format("2006-01-02 15:04:05.999999")+"+00'")
+				lit, err := eng.Literal(v)
+				if err != nil {
+					return "", false
+				}
+				lits = append(lits, lit)
 			}
 		default:
 			return "", false
@@ -164,12 +170,14 @@ func (r *run) rewriteForChanges(ctx context.Context, sql, table, changes string)
 		if !r.bound[name] {
 			// Computed once per run: the changed rows are few, and every
 			// model over this view reuses them.
-			if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+name+" AS "+inner); err != nil {
+			rel, err := r.eng.Materialize(ctx, inner)
+			if err != nil {
 				return "", fmt.Errorf("view %s over changes of %s: %w", d, table, err)
 			}
+			r.chgViews[name] = rel
 			r.bound[name] = true
 		}
-		out = replaceTableRef(out, d, name)
+		out = replaceTableRef(out, d, r.chgViews[name].Name)
 	}
 	return out, nil
 }
@@ -203,29 +211,36 @@ func (r *run) reads(m *Model, table string) bool {
 	return false
 }
 
-// replaceGroups replaces the rows of the touched groups (__groups) with the
+// replaceGroups replaces the rows of the touched groups (groups) with the
 // recomputed ones (the relation), rewriting only the files that hold those
 // groups.
-func (r *run) replaceGroups(ctx context.Context, w writeSpec, tr *TableReport) (delta.CommitResult, error) {
+func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Relation, tr *TableReport) (delta.CommitResult, error) {
 	md, err := r.ensure(ctx, &w)
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
-	touched, err := r.eng.MatchFiles(ctx, w.snap, w.snap.Files(), w.keys, "__groups", true)
+	touched, err := r.eng.MatchFiles(ctx, w.snap, w.snap.Files(), w.keys, groups, true)
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
-	query := "SELECT * FROM " + w.relation
+	query := "SELECT * FROM " + w.relation.Name
+	var old engine.Relation // the rows of the touched files
 	if len(touched) > 0 {
-		if err := r.eng.Bind(ctx, "__merge_target", w.snap, touched); err != nil {
+		old, err = r.keep(r.eng.BindRelation(ctx, w.snap, touched))
+		if err != nil {
 			return delta.CommitResult{}, err
 		}
 		conds := make([]string, len(w.keys))
 		for i, k := range w.keys {
-			conds[i] = "g." + sqlIdent(k) + " IS NOT DISTINCT FROM t." + sqlIdent(k)
+			conds[i] = "g." + r.eng.Quote(k) + " IS NOT DISTINCT FROM t." + r.eng.Quote(k)
 		}
-		query = "SELECT * FROM __merge_target t WHERE NOT EXISTS (SELECT 1 FROM __groups g WHERE " + strings.Join(conds, " AND ") + ") UNION ALL BY NAME SELECT * FROM " + w.relation
-		res, err := r.eng.Query(ctx, "SELECT count(*) FROM __merge_target t WHERE EXISTS (SELECT 1 FROM __groups g WHERE "+strings.Join(conds, " AND ")+")")
+		inGroups := "EXISTS (SELECT 1 FROM " + groups.Name + " g WHERE " + strings.Join(conds, " AND ") + ")"
+		merged, err := r.keep(r.eng.UnionByName(ctx, "SELECT * FROM "+old.Name+" t WHERE NOT "+inGroups, "SELECT * FROM "+w.relation.Name))
+		if err != nil {
+			return delta.CommitResult{}, err
+		}
+		query = "SELECT * FROM " + merged.Name
+		res, err := r.eng.Query(ctx, "SELECT count(*) FROM "+old.Name+" t WHERE "+inGroups)
 		if err != nil {
 			return delta.CommitResult{}, err
 		}
@@ -235,14 +250,12 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, tr *TableReport) (
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
-	if err := r.changeData(ctx, &w, touchedRelation(touched), query); err != nil {
+	if err := r.changeData(ctx, &w, old, query); err != nil {
 		return delta.CommitResult{}, err
 	}
-	cnt, err := r.eng.Query(ctx, "SELECT count(*) FROM "+w.relation)
-	if err != nil {
+	if tr.RowsOut, err = r.count(ctx, w.relation, ""); err != nil {
 		return delta.CommitResult{}, err
 	}
-	tr.RowsOut = toInt(cnt.Rows[0][0])
 	return commitRewrite(ctx, w, md, map[string]any{"predicate": `["replace the groups touched by changes (` + strings.Join(w.keys, ", ") + `)"]`}, touched, res.Adds)
 }
 

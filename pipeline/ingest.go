@@ -207,6 +207,7 @@ func (st fileState) stateTxns(f landedFile, offset, lines int64) []delta.Txn {
 // file that cannot be read is set aside in medallion.bad_files and the
 // rest of the source goes on.
 func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
+	defer r.scope(ctx)()
 	rep := &TableReport{Table: s.Table, Kind: "source"}
 	if s.Kafka != nil {
 		return r.ingestKafka(ctx, s, rep)
@@ -219,7 +220,7 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	files, err := discover(ctx, r.landing, s, snap)
+	files, nb, err := r.discoverFiles(ctx, s, snap)
 	if err != nil {
 		return rep, err
 	}
@@ -292,6 +293,7 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 			size += fs
 		}
 		rep.Pending = len(plans) - n
+		nb.postpone(plans[n:])
 		plans = plans[:n]
 	}
 	if err := r.fetchRemote(ctx, plans); err != nil {
@@ -357,10 +359,14 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	if err := r.recordBadFiles(ctx, s, prevBad, bad, resolved); err != nil {
 		return rep, err
 	}
+	// Only now may the notifications of the settled files go.
+	if err := r.settleNotifications(ctx, s, nb); err != nil {
+		return rep, err
+	}
 	return rep, nil
 }
 
-// loadFiles reads the files into the engine relation __landed. When the
+// loadFiles reads the files into an engine relation. When the
 // engine cannot read the batch, each file is tried alone: those it cannot
 // read are set aside (with the engine's error), the rest are read.
 func (r *run) loadFiles(ctx context.Context, s *Source, src engine.Source, files []landedFile) (*engine.LoadResult, []landedFile, []badFile, error) {
@@ -371,8 +377,9 @@ func (r *run) loadFiles(ctx context.Context, s *Source, src engine.Source, files
 		}
 		return src
 	}
-	lr, err := r.eng.Load(ctx, "__landed", with(files))
+	lr, err := r.eng.Load(ctx, with(files))
 	if err == nil {
+		r.rels = append(r.rels, lr.Relation)
 		return lr, files, nil, nil
 	}
 	if ctx.Err() != nil {
@@ -382,7 +389,11 @@ func (r *run) loadFiles(ctx context.Context, s *Source, src engine.Source, files
 	var good []landedFile
 	var bad []badFile
 	for _, f := range files {
-		if _, err := r.eng.Load(ctx, "__probe", with([]landedFile{f})); err != nil {
+		probe, err := r.eng.Load(ctx, with([]landedFile{f}))
+		if err == nil {
+			err = r.eng.Release(ctx, probe.Relation)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, nil, ctx.Err()
 			}
@@ -393,17 +404,17 @@ func (r *run) loadFiles(ctx context.Context, s *Source, src engine.Source, files
 		}
 		good = append(good, f)
 	}
-	_ = r.eng.Exec(ctx, "DROP TABLE IF EXISTS __probe")
 	if len(bad) == 0 {
 		return nil, nil, nil, fmt.Errorf("pipeline: source %s: %w", s.Name, batchErr)
 	}
 	if len(good) == 0 {
 		return nil, nil, bad, nil
 	}
-	lr, err = r.eng.Load(ctx, "__landed", with(good))
+	lr, err = r.eng.Load(ctx, with(good))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}
+	r.rels = append(r.rels, lr.Relation)
 	return lr, good, bad, nil
 }
 
@@ -411,7 +422,7 @@ func (r *run) loadFiles(ctx context.Context, s *Source, src engine.Source, files
 // the file's landing key for its local path.
 func fileEngineMessage(err error, f landedFile) string {
 	msg, _, _ := strings.Cut(err.Error(), "\n")
-	msg = strings.TrimPrefix(msg, "duckdb: load __probe: ")
+	msg = strings.TrimPrefix(msg, "duckdb: load: ")
 	return strings.TrimSpace(strings.ReplaceAll(msg, f.local, f.key))
 }
 
@@ -467,7 +478,7 @@ func (r *run) prepare(ctx context.Context, s *Source, snap *delta.Snapshot, plan
 		}
 		cols := sc.header
 		if s.Format == "parquet" {
-			if cols, err = r.parquetColumns(ctx, f.local); err != nil {
+			if cols, err = r.eng.FileColumns(ctx, engine.Source{Format: engine.Parquet, Files: []string{f.local}}); err != nil {
 				if ctx.Err() != nil {
 					return nil, nil, cleanup, ctx.Err()
 				}
@@ -707,28 +718,16 @@ func sqlIdentifiers(sql string) []string {
 	return out
 }
 
-// parquetColumns lists a Parquet file's columns.
-func (r *run) parquetColumns(ctx context.Context, local string) ([]string, error) {
-	res, err := r.eng.Query(ctx, "SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet("+sqlString(local)+"))")
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, row := range res.Rows {
-		out = append(out, fmt.Sprint(row[0]))
-	}
-	return out, nil
-}
-
 // land loads files into the source's bronze table: reads them, types the
 // columns (rescuing what does not fit), and commits the rows with txns in
 // one commit, by the source's mode.
 func (r *run) land(ctx context.Context, s *Source, rep *TableReport, tbl *delta.Table, snap *delta.Snapshot, src engine.Source, load []landedFile, txns []delta.Txn, info map[string]any, replace bool, lr *engine.LoadResult) error {
 	if lr == nil {
 		var err error
-		if lr, err = r.eng.Load(ctx, "__landed", src); err != nil {
+		if lr, err = r.eng.Load(ctx, src); err != nil {
 			return fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 		}
+		r.rels = append(r.rels, lr.Relation)
 	}
 	rep.Rejected = int64(len(lr.Rejects))
 	rep.RowsIn = lr.Rows + rep.Rejected
@@ -743,28 +742,29 @@ func (r *run) land(ctx context.Context, s *Source, rep *TableReport, tbl *delta.
 	if snap != nil {
 		existing = snap.Schema()
 	}
-	cols, err := r.columnTypes(ctx, s, lr.Columns, existing)
+	cols, err := r.columnTypes(ctx, s, lr.Relation, lr.Columns, existing)
 	if err != nil {
 		return err
 	}
-	typedSQL, err := r.typedSQL(s, cols, lr.Rejects, load)
+	typedSQL, err := r.typedSQL(ctx, s, lr.Relation, cols, lr.Rejects, load)
 	if err != nil {
 		return err
 	}
-	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __typed AS "+typedSQL); err != nil {
+	typed, err := r.table(ctx, typedSQL)
+	if err != nil {
 		return fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}
-	res, err := r.eng.Query(ctx, "SELECT count(*), count("+ColRescuedData+") FROM __typed")
+	res, err := r.eng.Query(ctx, "SELECT count(*), count("+ColRescuedData+") FROM "+typed.Name)
 	if err != nil {
 		return err
 	}
 	rep.Rescued = toInt(res.Rows[0][1]) - rep.Rejected
-	schema, err := r.bronzeSchema(ctx, s, existing)
+	schema, err := r.bronzeSchema(ctx, s, typed, existing)
 	if err != nil {
 		return err
 	}
 	info["rows"], info["rescued"], info["rejected"] = rep.RowsIn, rep.Rescued, rep.Rejected
-	w := writeSpec{table: s.Table, tbl: tbl, snap: snap, relation: "__typed", schema: schema, partitionBy: s.PartitionBy, txns: txns, info: info}
+	w := writeSpec{table: s.Table, tbl: tbl, snap: snap, relation: typed, schema: schema, partitionBy: s.PartitionBy, txns: txns, info: info}
 	var cr delta.CommitResult
 	switch {
 	case s.Mode == ModeUpsert && !r.opts.FullRefresh:
@@ -838,7 +838,7 @@ type column struct {
 
 // columnTypes decides each loaded column's type: a schema hint, else the
 // table's existing type, else inferred from the values.
-func (r *run) columnTypes(ctx context.Context, s *Source, loaded []string, existing *delta.StructType) ([]column, error) {
+func (r *run) columnTypes(ctx context.Context, s *Source, rel engine.Relation, loaded []string, existing *delta.StructType) ([]column, error) {
 	var out []column
 	var unknown []int
 	for _, c := range loaded {
@@ -866,7 +866,7 @@ func (r *run) columnTypes(ctx context.Context, s *Source, loaded []string, exist
 	for i, j := range unknown {
 		names[i] = out[j].name
 	}
-	types, err := r.infer(ctx, names)
+	types, err := r.infer(ctx, rel, names)
 	if err != nil {
 		return nil, err
 	}
@@ -886,34 +886,25 @@ const inferSample = 20000
 
 // infer picks, for each text column, the narrowest type most of its values
 // fit: long, double, date, timestamp, boolean, else string. One scan.
-func (r *run) infer(ctx context.Context, cols []string) ([]delta.DataType, error) {
-	const probes = 6
-	var sel []string
-	for _, col := range cols {
-		v := "NULLIF(trim(" + sqlIdent(col) + "), '')"
-		sel = append(sel, "count("+v+")", "count(CASE WHEN regexp_full_match("+v+", '[+-]?[0-9]+') THEN TRY_CAST("+v+" AS BIGINT) END)", "count(TRY_CAST("+v+" AS DOUBLE))",
-			"count(TRY_CAST("+v+" AS TIMESTAMP))", "count(CASE WHEN regexp_full_match("+v+", '\\d{4}-\\d{2}-\\d{2}') THEN 1 END)",
-			"count(CASE WHEN lower("+v+") IN ('true', 'false') THEN 1 END)")
-	}
-	res, err := r.eng.Query(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM (SELECT * FROM __landed LIMIT "+strconv.Itoa(inferSample)+")")
+func (r *run) infer(ctx context.Context, rel engine.Relation, cols []string) ([]delta.DataType, error) {
+	probes, err := r.eng.Probe(ctx, rel, cols, inferSample)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: infer types: %w", err)
 	}
 	out := make([]delta.DataType, len(cols))
-	for i := range cols {
-		row := res.Rows[0][i*probes : (i+1)*probes]
-		n := float64(toInt(row[0]))
-		fits := func(k int) bool { return n > 0 && float64(toInt(row[k])) >= inferThreshold*n }
+	for i, p := range probes {
+		n := float64(p.NonEmpty)
+		fits := func(k int64) bool { return n > 0 && float64(k) >= inferThreshold*n }
 		switch {
-		case fits(1):
+		case fits(p.Long):
 			out[i] = delta.Primitive(delta.TypeLong)
-		case fits(2):
+		case fits(p.Double):
 			out[i] = delta.Primitive(delta.TypeDouble)
-		case fits(3) && fits(4):
+		case fits(p.Timestamp) && fits(p.Date):
 			out[i] = delta.Primitive(delta.TypeDate)
-		case fits(3):
+		case fits(p.Timestamp):
 			out[i] = delta.Primitive(delta.TypeTimestamp)
-		case fits(5):
+		case fits(p.Boolean):
 			out[i] = delta.Primitive(delta.TypeBoolean)
 		default:
 			out[i] = delta.Primitive(delta.TypeString)
@@ -922,49 +913,60 @@ func (r *run) infer(ctx context.Context, cols []string) ([]delta.DataType, error
 	return out, nil
 }
 
+// caseMaxFiles is the most files typedSQL maps to their keys with a CASE.
+const caseMaxFiles = 64
+
 // typedSQL casts the loaded text columns to their types, moving values that
 // do not fit into _rescued_data, adds derived and metadata columns, and
 // turns rejected records into rows that keep the raw text.
-func (r *run) typedSQL(s *Source, cols []column, rejects []engine.Reject, files []landedFile) (string, error) {
-	var sel, rescue, fails []string
+func (r *run) typedSQL(ctx context.Context, s *Source, loaded engine.Relation, cols []column, rejects []engine.Reject, files []landedFile) (string, error) {
+	spec := engine.TypeSpec{Ordinal: ColSeq, Rescue: ColRescuedData}
 	for _, c := range cols {
-		id := sqlIdent(c.name)
-		v := "NULLIF(" + id + ", '')"
-		t, err := sqlTypeName(r.eng, c.typ)
-		if err != nil {
+		if _, err := sqlTypeName(r.eng, c.typ); err != nil {
 			return "", fmt.Errorf("pipeline: column %s: %w", c.name, err)
 		}
-		if c.typ.Name == delta.TypeString {
-			sel = append(sel, v+" AS "+id)
-			continue
+		spec.Columns = append(spec.Columns, engine.Column{Name: c.name, Type: c.typ})
+	}
+	typedRel, err := r.keep(r.eng.TypeText(ctx, loaded, spec))
+	if err != nil {
+		return "", fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+	}
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		sel[i] = "l." + r.eng.Quote(c.name)
+	}
+	// Each row's landing key by its local file: for a batch of a few files
+	// a CASE over them (cheaper than hashing every row's path into a join);
+	// for many, a join with a VALUES list of them. Either way rows of no
+	// listed file are left out.
+	from := typedRel.Name + " l"
+	var keyOf string
+	if len(files) <= caseMaxFiles {
+		var whens, locals []string
+		for _, f := range files {
+			whens = append(whens, " WHEN "+sqlString(f.local)+" THEN "+sqlString(f.key))
+			locals = append(locals, sqlString(f.local))
 		}
-		cast := "TRY_CAST(trim(" + v + ") AS " + t + ")"
-		switch c.typ.Name {
-		case delta.TypeLong, delta.TypeInteger, delta.TypeShort, delta.TypeByte:
-			// The engine would round "10.5" into an integer: only whole
-			// numbers cast, the rest is rescued.
-			cast = "CASE WHEN regexp_full_match(trim(" + v + "), '[+-]?[0-9]+') THEN " + cast + " END"
+		keyOf, from = "CASE l._source_file"+strings.Join(whens, "")+" END", from+" WHERE l._source_file IN ("+strings.Join(locals, ", ")+")"
+		if len(files) == 0 {
+			keyOf, from = nullOf(r.eng, delta.DataType{Name: delta.TypeString}), typedRel.Name+" l WHERE false"
 		}
-		sel = append(sel, cast+" AS "+id)
-		fail := "(" + v + " IS NOT NULL AND " + cast + " IS NULL)"
-		fails = append(fails, fail)
-		rescue = append(rescue, "{'k': "+sqlString(c.name)+", 'v': CASE WHEN "+fail+" THEN "+id+" END}")
+	} else {
+		var mapping []string
+		for i, f := range files {
+			mapping = append(mapping, "("+sqlString(f.local)+", "+sqlString(f.key)+", "+strconv.Itoa(i)+")")
+		}
+		keyOf, from = "f.key", from+" JOIN (VALUES "+strings.Join(mapping, ", ")+") AS f(local, key, idx) ON l._source_file = f.local"
 	}
-	rescued := "NULL::VARCHAR"
-	if len(rescue) > 0 {
-		rescued = "CAST(to_json(map_from_entries(list_filter([" + strings.Join(rescue, ", ") + "], x -> x.v IS NOT NULL))) AS VARCHAR)"
-		rescued = "CASE WHEN " + strings.Join(fails, " OR ") + " THEN " + rescued + " END"
+	ingestedAt, err := r.timeLiteral(r.started)
+	if err != nil {
+		return "", err
 	}
-	var mapping []string
-	for i, f := range files {
-		mapping = append(mapping, "("+sqlString(f.local)+", "+sqlString(f.key)+", "+strconv.Itoa(i)+")")
-	}
-	files_ := "(VALUES " + strings.Join(mapping, ", ") + ") AS f(local, key, idx)"
-	meta := "f.key AS " + ColSourceFile + ", l.rowid + 1 AS " + ColSeq +
-		", " + sqlString(r.started.UTC().Format("2006-01-02 15:04:05.000000")) + "::TIMESTAMPTZ AS " + ColIngestedAt +
+	meta := keyOf + " AS " + ColSourceFile + ", l." + ColSeq + " AS " + ColSeq +
+		", " + ingestedAt + " AS " + ColIngestedAt +
 		", " + sqlString(r.batchID) + " AS " + ColBatchID
-	typed := "SELECT " + strings.Join(sel, ", ") + ", " + meta + ", " + rescued + " AS " + ColRescuedData +
-		" FROM __landed l JOIN " + files_ + " ON l._source_file = f.local"
+	typed := "SELECT " + strings.Join(append(sel, meta, "l."+ColRescuedData+" AS "+ColRescuedData), ", ") +
+		" FROM " + from
 	// Rejected records: every data column NULL, the raw text rescued.
 	if len(rejects) > 0 {
 		var rows []string
@@ -979,11 +981,10 @@ func (r *run) typedSQL(s *Source, cols []column, rejects []engine.Reject, files 
 		}
 		var nulls []string
 		for _, c := range cols {
-			t, _ := sqlTypeName(r.eng, c.typ)
-			nulls = append(nulls, "NULL::"+t+" AS "+sqlIdent(c.name))
+			nulls = append(nulls, nullOf(r.eng, c.typ)+" AS "+r.eng.Quote(c.name))
 		}
 		rej := "SELECT " + strings.Join(nulls, ", ") + ", j.k AS " + ColSourceFile + ", j.s AS " + ColSeq +
-			", " + sqlString(r.started.UTC().Format("2006-01-02 15:04:05.000000")) + "::TIMESTAMPTZ AS " + ColIngestedAt +
+			", " + ingestedAt + " AS " + ColIngestedAt +
 			", " + sqlString(r.batchID) + " AS " + ColBatchID + ", j.raw AS " + ColRescuedData +
 			" FROM (VALUES " + strings.Join(rows, ", ") + ") AS j(k, s, raw)"
 		typed = typed + " UNION ALL " + rej
@@ -991,11 +992,11 @@ func (r *run) typedSQL(s *Source, cols []column, rejects []engine.Reject, files 
 	// Derived columns over the typed values; metadata columns last.
 	var derived []string
 	for _, item := range s.Derive {
-		derived = append(derived, "("+item.Value.(string)+") AS "+sqlIdent(item.Key.(string)))
+		derived = append(derived, "("+item.Value.(string)+") AS "+r.eng.Quote(item.Key.(string)))
 	}
 	dataCols := make([]string, len(cols))
 	for i, c := range cols {
-		dataCols[i] = sqlIdent(c.name)
+		dataCols[i] = r.eng.Quote(c.name)
 	}
 	out := append(append(dataCols, derived...), metaColumns...)
 	return "SELECT " + strings.Join(out, ", ") + " FROM (" + typed + ") AS typed", nil
@@ -1003,8 +1004,8 @@ func (r *run) typedSQL(s *Source, cols []column, rejects []engine.Reject, files 
 
 // bronzeSchema is the table schema for the typed batch: the existing schema
 // plus any new columns (schema evolution adds them at the end, nullable).
-func (r *run) bronzeSchema(ctx context.Context, s *Source, existing *delta.StructType) (*delta.StructType, error) {
-	batch, err := r.relationSchema(ctx, "__typed")
+func (r *run) bronzeSchema(ctx context.Context, s *Source, typed engine.Relation, existing *delta.StructType) (*delta.StructType, error) {
+	batch, err := r.relationSchema(ctx, typed)
 	if err != nil {
 		return nil, err
 	}
@@ -1020,8 +1021,6 @@ func (r *run) bronzeSchema(ctx context.Context, s *Source, existing *delta.Struc
 	}
 	return merged, nil
 }
-
-func sqlIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 

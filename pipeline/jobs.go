@@ -38,14 +38,9 @@ func (h *JobHistory) Append(ctx context.Context, r scheduler.Run) error {
 	if err != nil {
 		return fmt.Errorf("pipeline: job history: %w", err)
 	}
-	ts := func(t time.Time) string {
-		if t.IsZero() {
-			return "NULL::TIMESTAMPTZ"
-		}
-		return sqlString(t.UTC().Format(time.RFC3339Nano)) + "::TIMESTAMPTZ"
-	}
+	ts := func(t time.Time) string { return tsLit(eng, t) }
 	q := fmt.Sprintf("SELECT %s AS job, %s AS trigger, %s AS reason, %d AS attempt, %s AS scheduled, %s AS started_at, %s AS ended_at, %s AS status, %s AS error, %d AS coalesced, %s AS result",
-		sqlString(r.Job), sqlString(r.Trigger), sqlString(r.Reason), r.Attempt, ts(r.Scheduled), ts(r.Start), ts(r.End), sqlString(r.Status), nullableString(r.Error), r.Coalesced, sqlString(string(result)))
+		sqlString(r.Job), sqlString(r.Trigger), sqlString(r.Reason), r.Attempt, ts(r.Scheduled), ts(r.Start), ts(r.End), sqlString(r.Status), nullableString(eng, r.Error), r.Coalesced, sqlString(string(result)))
 	rr := &run{proj: h.proj, lake: lake, eng: eng, bound: map[string]bool{}, boundVersion: map[string]int64{}}
 	return rr.appendQuery(ctx, JobRunsTable, q, map[string]any{"job": r.Job})
 }
@@ -75,7 +70,7 @@ func (h *JobHistory) List(ctx context.Context, job string, limit int) ([]schedul
 	if limit <= 0 {
 		limit = 100
 	}
-	res, err := eng.Query(ctx, fmt.Sprintf("SELECT job, trigger, reason, attempt, scheduled, started_at, ended_at, status, coalesce(error, ''), coalesced, result FROM %s WHERE %s ORDER BY started_at DESC NULLS LAST LIMIT %d", qualifiedIdent(JobRunsTable), where, limit))
+	res, err := eng.Query(ctx, fmt.Sprintf("SELECT job, trigger, reason, attempt, scheduled, started_at, ended_at, status, coalesce(error, ''), coalesced, result FROM %s WHERE %s ORDER BY started_at DESC NULLS LAST LIMIT %d", qualifiedIdent(eng, JobRunsTable), where, limit))
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: job history: %w", err)
 	}

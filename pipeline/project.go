@@ -327,6 +327,9 @@ type Source struct {
 	// numbers); a file whose name sorts before the newest ingested one is
 	// then never seen.
 	Listing string `yaml:"listing"`
+	// Notifications names the queue of listing: notifications (the
+	// object store's file notifications instead of listing the folder).
+	Notifications *NotificationsConfig `yaml:"notifications"`
 	// OnChange says what happens when a landing file that was already
 	// ingested changes (is rewritten, grows or is touched): "ignore"
 	// (default, as Auto Loader: a warning, the change is not ingested),
@@ -433,6 +436,9 @@ func load(fsys fs.FS, label string) (*Project, error) {
 		}
 		s.Name = name
 		if err := s.validate(); err != nil {
+			return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("sources.%s: %v", name, err)}
+		}
+		if _, err := s.notifyConfig(p.Config.Landing); err != nil {
 			return nil, &ConfigError{File: cfgName, Msg: fmt.Sprintf("sources.%s: %v", name, err)}
 		}
 		p.Sources = append(p.Sources, s)
@@ -595,9 +601,9 @@ func (s *Source) validate() error {
 	switch s.Listing {
 	case "":
 		s.Listing = "full"
-	case "full", "incremental":
+	case "full", "incremental", "notifications":
 	default:
-		return fmt.Errorf("listing: unknown value %q (full or incremental)", s.Listing)
+		return fmt.Errorf("listing: unknown value %q (full, incremental or notifications)", s.Listing)
 	}
 	switch s.OnChange {
 	case "":

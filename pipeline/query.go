@@ -70,7 +70,16 @@ func OpenSessionWith(ctx context.Context, proj *Project, opts SessionOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	eng, err := openEngineWith(ctx, proj, nil, opts.MemoryLimit)
+	// Without tables outside the lake, the session is one of the
+	// project's query engine, confined to the lake and the file cache
+	// before its first session; otherwise its sandbox depends on what its
+	// first statement names, and it gets an engine of its own.
+	var eng engine.Engine
+	if opts.OutsideLake {
+		eng, err = openPrivateEngine(ctx, proj, opts.MemoryLimit)
+	} else {
+		eng, err = session(ctx, proj, nil, opts.MemoryLimit, queryDirs(proj))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +172,7 @@ func (s *Session) Refresh(ctx context.Context) error {
 		}
 		changed[m.Name] = true
 		// openEngine checked that m.SQL is exactly one query.
-		if err := s.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(Layer(m.Name))+"; CREATE OR REPLACE VIEW "+qualifiedIdent(m.Name)+" AS "+m.SQL); err != nil {
+		if err := s.eng.BindQuery(ctx, m.Name, m.SQL, false); err != nil {
 			return fmt.Errorf("pipeline: view %s: %w", m.Name, err)
 		}
 		s.views[m.Name] = true
@@ -250,16 +259,7 @@ func (s *Session) prepare(ctx context.Context, sql string) (string, error) {
 // the lake (when local), the file cache and the tables outside the lake
 // bound so far when allowed (the engine adds its own temp directory).
 func (s *Session) allowedDirs() []string {
-	var dirs []string
-	if root := s.proj.Resolve(s.proj.Config.Lake); !strings.Contains(root, "://") {
-		dirs = append(dirs, root)
-	} else if p, ok := strings.CutPrefix(root, "file://"); ok {
-		dirs = append(dirs, p)
-	}
-	if c, err := cacheFor(s.proj); err == nil {
-		dirs = append(dirs, c.Dir())
-	}
-	return append(dirs, s.outside...)
+	return append(queryDirs(s.proj), s.outside...)
 }
 
 // bindPath binds the Delta table at loc under a fresh name. Without

@@ -16,6 +16,7 @@ import (
 
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
+	"github.com/medallionhq/medallion/ingest/notify"
 	"github.com/medallionhq/medallion/internal/filecache"
 	"github.com/medallionhq/medallion/storage"
 )
@@ -61,6 +62,10 @@ type RunOptions struct {
 	// itself for its duration, waiting (and saying so through Log) while
 	// another process holds it. See AcquireLease.
 	Lease *Lease
+	// Notify is the hub of the sources with listing: notifications, kept
+	// across runs by a stream or serve (NewNotificationHub). Nil: the run
+	// opens its own, which lists those sources as at a start.
+	Notify *notify.Hub
 }
 
 // Report is what a run did, per table.
@@ -159,6 +164,14 @@ type run struct {
 	// Project.Fingerprint.
 	refresh      map[string]bool
 	fingerprints map[string]string
+	// notifyHub is the run's own notification hub (see notifications).
+	notifyOnce sync.Once
+	notifyHub  *notify.Hub
+	notifyErr  error
+	// rels are the engine relations of the steps running (relations.go).
+	rels []engine.Relation
+	// chgViews are views over changed rows, computed once a run (groups.go).
+	chgViews map[string]engine.Relation
 }
 
 // full reports whether the run recomputes table from scratch.
@@ -205,6 +218,7 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 		return rep, err
 	}
 	defer r.eng.Close()
+	defer r.closeNotifications()
 	runErr := r.all(ctx, rep)
 	if cause := context.Cause(ctx); errors.Is(cause, ErrLeaseLost) {
 		runErr = errors.Join(runErr, cause)
@@ -234,7 +248,7 @@ func newRun(ctx context.Context, proj *Project, opts RunOptions, suffix string) 
 		opts.Log = func(string) {}
 	}
 	r := &run{proj: proj, opts: opts, started: opts.Now(), bound: map[string]bool{}, boundVersion: map[string]int64{},
-		refresh: map[string]bool{}, fingerprints: map[string]string{}}
+		refresh: map[string]bool{}, fingerprints: map[string]string{}, chgViews: map[string]engine.Relation{}}
 	r.batchID = r.started.UTC().Format("20060102T150405Z") + suffix
 	var err error
 	r.lake, err = OpenLake(ctx, proj.Resolve(proj.Config.Lake), opts.Delta)
@@ -271,20 +285,23 @@ func cacheFor(proj *Project) (*filecache.Cache, error) {
 	return c, nil
 }
 
+// openEngine opens a session of the project's engine (see ownerFor) and
+// checks that every model is exactly one query.
 func openEngine(ctx context.Context, proj *Project, trace io.Writer) (engine.Engine, error) {
-	return openEngineWith(ctx, proj, trace, "")
+	return session(ctx, proj, trace, "", nil)
 }
 
-// openEngineWith opens the project's engine (memoryLimit, when set,
-// replacing engine.memory_limit) and checks that every model is exactly
-// one query.
-func openEngineWith(ctx context.Context, proj *Project, trace io.Writer, memoryLimit string) (engine.Engine, error) {
+// openPrivateEngine opens an engine of the project's kind that no other
+// session shares (memoryLimit, when set, replacing engine.memory_limit)
+// and checks that every model is exactly one query: for a session whose
+// sandbox depends on what it reads (delta_scan outside the lake).
+func openPrivateEngine(ctx context.Context, proj *Project, memoryLimit string) (engine.Engine, error) {
 	ec := proj.Config.Engine
 	cache, err := cacheFor(proj)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := engine.Open(ctx, &engine.Config{Kind: ec.Kind, Settings: ec.Settings[ec.Kind], Dir: proj.Dir, MemoryLimit: memoryLimit, Trace: trace, Cache: cache})
+	eng, err := engine.Open(ctx, &engine.Config{Kind: ec.Kind, Settings: ec.Settings[ec.Kind], Dir: proj.Dir, MemoryLimit: memoryLimit, Cache: cache})
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
@@ -500,6 +517,7 @@ func (r *run) tableInputs(m *Model) []string {
 
 // model runs one model.
 func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
+	defer r.scope(ctx)()
 	tr := &TableReport{Table: m.Name, Kind: "model"}
 	inputs := r.tableInputs(m)
 	versions := map[string]int64{}
@@ -600,18 +618,19 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		}
 	}
 	grouped := false
+	var touchedGroups engine.Relation
 	if len(m.IncrementalBy) > 0 && own != nil && !r.full(m.Name) {
 		for _, d := range m.Deps {
 			if err := r.materialize(ctx, d); err != nil {
 				return tr, err
 			}
 		}
-		filter, ok, err := r.changedGroups(ctx, m, own, changed, versions, snaps)
+		groups, filter, ok, err := r.changedGroups(ctx, m, own, changed, versions, snaps)
 		if err != nil {
 			return tr, err
 		}
 		if ok {
-			grouped = true
+			grouped, touchedGroups = true, groups
 			sqlText = "SELECT * FROM (" + m.SQL + ") AS __m WHERE " + filter
 		}
 	}
@@ -620,21 +639,21 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 			return tr, err
 		}
 	}
-	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __result AS "+sqlText); err != nil {
+	result, err := r.table(ctx, sqlText)
+	if err != nil {
 		if ctx.Err() != nil {
 			return tr, err
 		}
 		return tr, m.sqlError(err, 1, nil)
 	}
-	cnt, err := r.eng.Query(ctx, "SELECT count(*) FROM __result")
+	if tr.RowsIn, err = r.count(ctx, result, ""); err != nil {
+		return tr, err
+	}
+	checked, err := r.expect(ctx, m, result, tr)
 	if err != nil {
 		return tr, err
 	}
-	tr.RowsIn = toInt(cnt.Rows[0][0])
-	if err := r.expect(ctx, m, tbl, tr); err != nil {
-		return tr, err
-	}
-	schema, err := r.relationSchema(ctx, "__checked")
+	schema, err := r.relationSchema(ctx, checked)
 	if err != nil {
 		return tr, err
 	}
@@ -647,13 +666,13 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		}
 	}
 	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "incremental": incremental || grouped, "definition": fp}
-	w := writeSpec{table: m.Name, tbl: tbl, snap: own, relation: "__checked", schema: schema, partitionBy: m.PartitionBy,
+	w := writeSpec{table: m.Name, tbl: tbl, snap: own, relation: checked, schema: schema, partitionBy: m.PartitionBy,
 		keys: m.Keys, sequenceBy: seq, txns: txns, info: info, properties: m.Properties, rowKeys: m.Keys}
 	var cr delta.CommitResult
 	switch {
 	case grouped:
 		w.keys = m.IncrementalBy
-		cr, err = r.replaceGroups(ctx, w, tr)
+		cr, err = r.replaceGroups(ctx, w, touchedGroups, tr)
 	case incremental:
 		if own != nil {
 			w.schema = mergeSchema(own.Schema(), schema)
@@ -713,7 +732,7 @@ func (r *run) materialize(ctx context.Context, name string) error {
 				return err
 			}
 		}
-		if err := r.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(Layer(name))+"; CREATE OR REPLACE VIEW "+qualifiedIdent(name)+" AS "+m.SQL); err != nil {
+		if err := r.eng.BindQuery(ctx, name, m.SQL, false); err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("view %s: %w", name, err)
 			}
@@ -767,12 +786,12 @@ func replaceTableRef(sql, table, with string) string {
 	})
 }
 
-func qualifiedIdent(name string) string {
+func qualifiedIdent(eng engine.Engine, name string) string {
 	l, t, ok := strings.Cut(name, ".")
 	if !ok {
-		return sqlIdent(name)
+		return eng.Quote(name)
 	}
-	return sqlIdent(l) + "." + sqlIdent(t)
+	return eng.Quote(l) + "." + eng.Quote(t)
 }
 
 // Logged reports whether the table's part of a run is recorded in
@@ -798,11 +817,11 @@ func (r *run) saveReport(ctx context.Context, rep *Report) error {
 		if !t.Logged() {
 			continue
 		}
-		rows = append(rows, fmt.Sprintf("(%s, %s::TIMESTAMPTZ, %s::TIMESTAMPTZ, %s, %s, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s, %d, %d)",
-			sqlString(rep.RunID), sqlString(rep.Started.UTC().Format(time.RFC3339Nano)), sqlString(rep.Finished.UTC().Format(time.RFC3339Nano)),
+		rows = append(rows, fmt.Sprintf("(%s, %s, %s, %s, %s, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s, %d, %d)",
+			sqlString(rep.RunID), tsLit(r.eng, rep.Started), tsLit(r.eng, rep.Finished),
 			sqlString(rep.Status), sqlString(t.Table), sqlString(t.Kind), sqlString(t.Status),
 			t.RowsIn, t.RowsOut, t.Quarantined, t.Dropped, t.Duplicates, t.Replaced, t.Rescued, t.Rejected, t.Files, t.Version, t.Duration.Milliseconds(),
-			nullableString(t.Error), t.ChangedFiles, t.BadFiles))
+			nullableString(r.eng, t.Error), t.ChangedFiles, t.BadFiles))
 	}
 	if len(rows) == 0 {
 		return nil
@@ -822,14 +841,16 @@ func (r *run) appendQuery(ctx context.Context, table, q string, info map[string]
 	if err != nil {
 		return err
 	}
-	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __append AS "+q); err != nil {
+	defer r.scope(ctx)()
+	rows, err := r.table(ctx, q)
+	if err != nil {
 		return fmt.Errorf("pipeline: append to %s: %w", table, err)
 	}
-	schema, err := r.relationSchema(ctx, "__append")
+	schema, err := r.relationSchema(ctx, rows)
 	if err != nil {
 		return err
 	}
-	w := writeSpec{table: table, tbl: tbl, snap: snap, relation: "__append", schema: schema, info: info}
+	w := writeSpec{table: table, tbl: tbl, snap: snap, relation: rows, schema: schema, info: info}
 	cr, err := r.appendRows(ctx, w, &TableReport{})
 	if err != nil {
 		return fmt.Errorf("pipeline: append to %s: %w", table, err)
@@ -858,10 +879,3 @@ func compactInternal(ctx context.Context, name string, tbl *delta.Table, snap *d
 
 // RunsTable is the system table that keeps every run's report.
 const RunsTable = "medallion.runs"
-
-func nullableString(s string) string {
-	if s == "" {
-		return "NULL::VARCHAR"
-	}
-	return sqlString(s)
-}

@@ -324,3 +324,29 @@ func TestSelectors(t *testing.T) {
 		t.Fatalf("selected run: %+v", rep.Tables)
 	}
 }
+
+// TestBronzeRowsKeepTheirLandingFile lands batches of a few files and of
+// more files than typed bronze maps with a CASE (it joins then): every row
+// must carry the landing key of the file it came from, and its line number.
+func TestBronzeRowsKeepTheirLandingFile(t *testing.T) {
+	for _, n := range []int{1, 3, 64, 65, 150} {
+		t.Run(itoa(n), func(t *testing.T) {
+			files := map[string]string{"medallion.yaml": "name: f\nsources:\n  logs: {}\n"}
+			for i := range n {
+				files["landing/logs/day="+itoa(i%7)+"/f-"+itoa(i)+".csv"] = "id,line\n" + itoa(i) + ",1\n" + itoa(i) + ",2\n"
+			}
+			_, proj := writeProject(t, files)
+			rep, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tr := tableReport(rep, "bronze.logs"); tr.Files != n || tr.RowsIn != int64(2*n) {
+				t.Fatalf("read %d files, %d rows; want %d, %d", tr.Files, tr.RowsIn, n, 2*n)
+			}
+			rows := query(t, proj, "SELECT count(*), count(*) FILTER (WHERE _source_file = 'logs/day=' || (id % 7)::VARCHAR || '/f-' || id::VARCHAR || '.csv'), count(DISTINCT _source_file) FROM bronze.logs")
+			if got := rows[0]; got[0] != int64(2*n) || got[1] != int64(2*n) || got[2] != int64(n) {
+				t.Fatalf("rows, rows with their own file's key, distinct files = %v, want %d, %d, %d", got, 2*n, 2*n, n)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
 )
 
@@ -31,8 +32,7 @@ type validation struct {
 	// status of each model: statusChecked, or why it was not.
 	status map[string]string
 	// bound are the non-model tables bound so far.
-	bound   map[string]bool
-	schemas map[string]bool
+	bound map[string]bool
 }
 
 const (
@@ -67,12 +67,13 @@ func (r *run) validate(ctx context.Context) ([]*ModelError, error) {
 		return nil, nil
 	}
 	if r.valid == nil {
-		ec := r.proj.Config.Engine
-		eng, err := engine.Open(ctx, &engine.Config{Kind: ec.Kind, Settings: ec.Settings[ec.Kind], Dir: r.proj.Dir, Threads: 1, MemoryLimit: "256MB"})
+		// A session of the project's engine: the schema check binds
+		// empty tables under the models' names in a catalog of its own.
+		eng, err := session(ctx, r.proj, nil, "", nil)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: validation engine: %w", err)
 		}
-		r.valid = &validation{eng: eng, status: map[string]string{}, bound: map[string]bool{}, schemas: map[string]bool{}}
+		r.valid = &validation{eng: eng, status: map[string]string{}, bound: map[string]bool{}}
 	}
 	v := r.valid
 	v.bound = map[string]bool{} // the sources may have changed their tables since the last call
@@ -231,37 +232,34 @@ func (r *run) closeValidation() {
 // check compiles one model whose inputs are bound in v. It returns the
 // model's error, or an error of the engine itself.
 func (r *run) check(ctx context.Context, v *validation, m *Model) (*ModelError, error) {
-	layer := Layer(m.Name)
-	if !v.schemas[layer] {
-		if err := v.eng.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+sqlIdent(layer)); err != nil {
-			return nil, fmt.Errorf("pipeline: validate: %w", err)
-		}
-		v.schemas[layer] = true
-	}
 	sqlText := m.SQL
 	names := map[string]string{}
 	if w := m.Window; w != nil {
-		if err := v.eng.Exec(ctx, "CREATE OR REPLACE TEMP VIEW __window_input AS SELECT *, NULL::TIMESTAMPTZ AS window_start, NULL::TIMESTAMPTZ AS window_end FROM "+qualifiedIdent(w.Source)); err != nil {
+		null := nullOf(v.eng, delta.Primitive(delta.TypeTimestamp))
+		input, err := v.eng.View(ctx, "SELECT *, "+null+" AS window_start, "+null+" AS window_end FROM "+qualifiedIdent(v.eng, w.Source))
+		if err != nil {
 			return nil, fmt.Errorf("pipeline: validate %s: %w", m.File, err)
 		}
-		cols, err := columnsOf(ctx, v.eng, qualifiedIdent(w.Source))
+		defer v.eng.Release(context.WithoutCancel(ctx), input)
+		cols, err := columnsOf(ctx, v.eng, qualifiedIdent(v.eng, w.Source))
 		if err != nil {
 			return nil, err
 		}
 		if !hasColumn(cols, w.Time) {
 			return m.errorAt(m.headerLineOf("time:"), fmt.Sprintf("window time: column %s is not in %s (its columns: %s)", w.Time, w.Source, strings.Join(cols, ", "))), nil
 		}
-		sqlText = replaceTableRef(sqlText, w.Source, "__window_input")
-		names["__window_input"] = w.Source
+		sqlText = replaceTableRef(sqlText, w.Source, input.Name)
+		names[input.Name] = w.Source
 	}
-	target := qualifiedIdent(m.Name)
+	target := qualifiedIdent(v.eng, m.Name)
 	// The SQL is wrapped, not appended to: a second statement is a syntax
-	// error here, never run. It starts on line 2 of the statement.
-	stmt := "CREATE OR REPLACE TABLE " + target + " AS SELECT * FROM (\n" + sqlText + "\n) LIMIT 0"
-	if m.Materialized == View {
-		stmt = "CREATE OR REPLACE VIEW " + target + " AS SELECT * FROM (\n" + sqlText + "\n)"
+	// error here, never run. It starts on line 2 of the statement. A
+	// table is computed (with no rows), a view only bound.
+	wrapped := "SELECT * FROM (\n" + sqlText + "\n)"
+	if m.Materialized != View {
+		wrapped += " LIMIT 0"
 	}
-	if err := v.eng.Exec(ctx, stmt); err != nil {
+	if err := v.eng.BindQuery(ctx, m.Name, wrapped, m.Materialized != View); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -300,7 +298,7 @@ func (r *run) check(ctx context.Context, v *validation, m *Model) (*ModelError, 
 		}
 	}
 	if m.CDC != nil {
-		return r.checkCDC(ctx, v, m, target, cols)
+		return r.checkCDC(ctx, v, m, target, wrapped, cols)
 	}
 	return nil, nil
 }

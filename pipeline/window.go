@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
 	"time"
 
 	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/engine"
 )
+
+// noWatermark is the watermark of a window model before its first run, in
+// Unix milliseconds; the watermark txn's version is the watermark minus it.
+const noWatermark int64 = -1 << 62
 
 // watermarkTxn is the txn appId under which a window model records its
 // watermark (the version is the watermark in Unix milliseconds), committed
@@ -33,24 +37,24 @@ func (r *run) window(ctx context.Context, m *Model, tr *TableReport, tbl *delta.
 	w := m.Window
 	src := w.Source
 	size, slide, lateness := w.Size.Milliseconds(), w.Slide.Milliseconds(), w.Lateness.Milliseconds()
-	t := "epoch_ms(" + sqlIdent(w.Time) + ")"
+	t := r.eng.EpochMillis(r.eng.Quote(w.Time))
 
-	var w0 int64 = -1 << 62 // no watermark yet
+	var w0 int64 = noWatermark
 	last := int64(-1)
 	if own != nil && !r.refresh[m.Name] {
 		if v, ok := own.TxnVersion(watermarkTxn(m.Name, fp)); ok {
-			w0 = v - 1<<62
+			w0 = v + noWatermark
 		}
 		if v, ok := own.TxnVersion(modelTxn(m.Name, src)); ok {
 			last = v
 		}
 	}
 	// The rows the source gained since the window table last ran.
-	changes, err := r.changesOf(ctx, src, last, versions[src], snaps[src], "__wchg")
+	changes, err := r.changesOf(ctx, src, last, versions[src], snaps[src])
 	if err != nil {
 		return tr, err
 	}
-	res, err := r.eng.Query(ctx, "SELECT count(*), max("+t+") FROM "+changes)
+	res, err := r.eng.Query(ctx, "SELECT count(*), max("+t+") FROM "+changes.Name)
 	if err != nil {
 		return tr, fmt.Errorf("window: %w", err)
 	}
@@ -69,32 +73,27 @@ func (r *run) window(ctx context.Context, m *Model, tr *TableReport, tbl *delta.
 
 	// 2. The windows closing in (w0, w1], over every row of the source that
 	// has arrived (rows arriving later are late for them).
-	full := "__wsrc"
-	if err := r.eng.Bind(ctx, full, snaps[src], nil); err != nil {
+	full, err := r.keep(r.eng.BindRelation(ctx, snaps[src], nil))
+	if err != nil {
 		return tr, err
 	}
-	n := size / slide
-	input := fmt.Sprintf(`SELECT * EXCLUDE (__ws), to_timestamp(__ws / 1000.0) AS window_start, to_timestamp((__ws + %d) / 1000.0) AS window_end
-FROM (SELECT *, unnest(generate_series(floor(%s / %d)::BIGINT * %d - %d, floor(%s / %d)::BIGINT * %d, %d)) AS __ws
-      FROM %s WHERE %s IS NOT NULL AND %s >= %d AND %s < %d)
-WHERE __ws + %d > %d AND __ws + %d <= %d`,
-		size, t, slide, slide, (n-1)*slide, t, slide, slide, slide,
-		full, sqlIdent(w.Time), t, max(w0-size, -1<<61), t, w1,
-		size, w0, size, w1)
-	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP VIEW __window_input AS "+input); err != nil {
+	input, err := r.keep(r.eng.ExpandWindows(ctx, full.Name, engine.Windows{Time: w.Time, Size: w.Size.Duration, Slide: w.Slide.Duration, After: w0, Until: w1}))
+	if err != nil {
 		return tr, fmt.Errorf("window: %w", err)
 	}
-	sqlText := replaceTableRef(m.SQL, src, "__window_input")
-	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __result AS "+sqlText); err != nil {
+	sqlText := replaceTableRef(m.SQL, src, input.Name)
+	result, err := r.table(ctx, sqlText)
+	if err != nil {
 		if ctx.Err() != nil {
 			return tr, err
 		}
-		return tr, m.sqlError(err, 1, map[string]string{"__window_input": src})
+		return tr, m.sqlError(err, 1, map[string]string{input.Name: src})
 	}
-	if err := r.expect(ctx, m, tbl, tr); err != nil {
+	checked, err := r.expect(ctx, m, result, tr)
+	if err != nil {
 		return tr, err
 	}
-	schema, err := r.relationSchema(ctx, "__checked")
+	schema, err := r.relationSchema(ctx, checked)
 	if err != nil {
 		return tr, err
 	}
@@ -104,10 +103,10 @@ WHERE __ws + %d > %d AND __ws + %d <= %d`,
 		// newer event, say after a compaction of the source) would be a
 		// txn already applied next to a new one, which Commit rejects as a
 		// partial replay.
-		txns = append(txns, delta.Txn{AppID: watermarkTxn(m.Name, fp), Version: w1 + 1<<62})
+		txns = append(txns, delta.Txn{AppID: watermarkTxn(m.Name, fp), Version: w1 - noWatermark})
 	}
 	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "watermark": time.UnixMilli(w1).UTC(), "definition": fp}
-	ws := writeSpec{table: m.Name, tbl: tbl, snap: own, relation: "__checked", schema: schema, partitionBy: m.PartitionBy, txns: txns, info: info}
+	ws := writeSpec{table: m.Name, tbl: tbl, snap: own, relation: checked, schema: schema, partitionBy: m.PartitionBy, txns: txns, info: info}
 	var cr delta.CommitResult
 	if r.refresh[m.Name] {
 		cr, err = r.overwrite(ctx, ws, tr)
@@ -124,7 +123,7 @@ WHERE __ws + %d > %d AND __ws + %d <= %d`,
 // lateRows appends the changed rows whose windows all closed at or before
 // the watermark w0 to the late table, with their lateness. The late table
 // records the source version it has processed, so each row lands once.
-func (r *run) lateRows(ctx context.Context, m *Model, changes, lastEnd string, w0 int64, versions map[string]int64, snaps map[string]*delta.Snapshot) error {
+func (r *run) lateRows(ctx context.Context, m *Model, changes engine.Relation, lastEnd string, w0 int64, versions map[string]int64, snaps map[string]*delta.Snapshot) error {
 	w := m.Window
 	name := w.LateTable
 	tbl, err := r.lake.Table(ctx, name)
@@ -147,57 +146,62 @@ func (r *run) lateRows(ctx context.Context, m *Model, changes, lastEnd string, w
 		}
 		// The late table may be ahead of the window table (a crash between
 		// their commits): look only at rows it has not seen.
-		if rel, err = r.changesOf(ctx, src, lateLast, versions[src], snaps[src], "__latechg"); err != nil {
+		if rel, err = r.changesOf(ctx, src, lateLast, versions[src], snaps[src]); err != nil {
 			return err
 		}
 	}
-	t := "epoch_ms(" + sqlIdent(w.Time) + ")"
-	q := fmt.Sprintf("SELECT *, to_timestamp(%d / 1000.0) AS _watermark, (%d - %s) AS _lateness_ms FROM %s WHERE %s IS NOT NULL AND %s <= %d",
-		w0, w0, t, rel, sqlIdent(w.Time), lastEnd, w0)
-	if err := r.eng.Exec(ctx, "CREATE OR REPLACE TEMP TABLE __late AS "+q); err != nil {
+	t := r.eng.EpochMillis(r.eng.Quote(w.Time))
+	// Without a watermark yet (w0 is its floor), no row is late.
+	watermark := nullOf(r.eng, delta.Primitive(delta.TypeTimestamp))
+	if w0 > noWatermark {
+		watermark = tsLit(r.eng, time.UnixMilli(w0))
+	}
+	q := fmt.Sprintf("SELECT *, %s AS _watermark, (%d - %s) AS _lateness_ms FROM %s WHERE %s IS NOT NULL AND %s <= %d",
+		watermark, w0, t, rel.Name, r.eng.Quote(w.Time), lastEnd, w0)
+	late, err := r.table(ctx, q)
+	if err != nil {
 		return fmt.Errorf("late rows: %w", err)
 	}
-	res, err := r.eng.Query(ctx, "SELECT count(*) FROM __late")
+	n, err := r.count(ctx, late, "")
 	if err != nil {
 		return err
 	}
-	n := toInt(res.Rows[0][0])
 	if n > 0 {
 		r.logf("%s: %d rows arrived after their windows closed (watermark %s)", m.Name, n, time.UnixMilli(w0).UTC().Format(time.RFC3339))
 	}
-	schema, err := r.relationSchema(ctx, "__late")
+	schema, err := r.relationSchema(ctx, late)
 	if err != nil {
 		return err
 	}
 	if snap != nil {
 		schema = mergeSchema(snap.Schema(), schema)
 	}
-	ws := writeSpec{table: name, tbl: tbl, snap: snap, relation: "__late", schema: schema,
+	ws := writeSpec{table: name, tbl: tbl, snap: snap, relation: late, schema: schema,
 		txns: []delta.Txn{{AppID: modelTxn(name, src), Version: versions[src]}}, info: map[string]any{"batch_id": r.batchID, "model": m.Name}}
 	tr := &TableReport{Table: name, Kind: "model"}
 	_, err = r.appendRows(ctx, ws, tr)
 	return err
 }
 
-// changesOf binds under name the rows table gained after version from up
-// to to (all of it when from < 0), and returns name.
-func (r *run) changesOf(ctx context.Context, table string, from, to int64, snap *delta.Snapshot, name string) (string, error) {
+// changesOf binds the rows table gained after version from up to to (all
+// of it when from < 0) as a relation of the current scope.
+func (r *run) changesOf(ctx context.Context, table string, from, to int64, snap *delta.Snapshot) (engine.Relation, error) {
 	if from < 0 {
-		return name, r.eng.Bind(ctx, name, snap, nil)
+		return r.keep(r.eng.BindRelation(ctx, snap, nil))
 	}
 	tbl, err := r.lake.Table(ctx, table)
 	if err != nil {
-		return "", err
+		return engine.Relation{}, err
 	}
 	added, _, err := tbl.Changes(ctx, from, to)
 	if errors.Is(err, delta.ErrVersionNotFound) {
-		return "", fmt.Errorf("window: the changes of %s since version %d are gone (log cleaned up); run with --full-refresh", table, from)
+		return engine.Relation{}, fmt.Errorf("window: the changes of %s since version %d are gone (log cleaned up); run with --full-refresh", table, from)
 	}
 	if err != nil {
-		return "", err
+		return engine.Relation{}, err
 	}
 	if added == nil {
 		added = []*delta.Add{}
 	}
-	return name, r.eng.Bind(ctx, name, snap, added)
+	return r.keep(r.eng.BindRelation(ctx, snap, added))
 }

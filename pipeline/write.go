@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/engine"
 )
 
 // writeSpec is one table write: rows in an engine relation, where they go
@@ -16,7 +17,7 @@ type writeSpec struct {
 	table       string
 	tbl         *delta.Table
 	snap        *delta.Snapshot // nil when the table does not exist yet
-	relation    string
+	relation    engine.Relation
 	schema      *delta.StructType
 	partitionBy []string
 	keys        []string
@@ -70,39 +71,37 @@ func (r *run) ensure(ctx context.Context, w *writeSpec) (*delta.Metadata, error)
 }
 
 // dedupe keeps the newest row per key (by sequenceBy) in relation and
-// returns the name of the deduplicated relation and how many rows it
-// removed. Rows with a NULL key are all kept.
-func (r *run) dedupe(ctx context.Context, w writeSpec) (string, int64, error) {
+// returns the deduplicated relation and how many rows it removed. Rows with
+// a NULL key are all kept.
+func (r *run) dedupe(ctx context.Context, w writeSpec) (engine.Relation, int64, error) {
 	if len(w.keys) == 0 {
 		return w.relation, 0, nil
 	}
+	// Most batches hold each key once (a full refresh of clean data): a
+	// pass over the key columns alone finds that, and the relation is then
+	// its own deduplication, without the engine's dedupe over whole rows.
 	keys := make([]string, len(w.keys))
-	var nullCheck []string
+	nulls := make([]string, len(w.keys))
 	for i, k := range w.keys {
-		keys[i] = sqlIdent(k)
-		nullCheck = append(nullCheck, sqlIdent(k)+" IS NULL")
+		keys[i] = r.eng.Quote(k)
+		nulls[i] = keys[i] + " IS NULL"
 	}
-	// The newest row of each key by an aggregate (one hash pass), not a
-	// window (a sort).
-	pick := "any_value(__row)"
-	if len(w.sequenceBy) > 0 {
-		seq := make([]string, len(w.sequenceBy))
-		for i, c := range w.sequenceBy {
-			seq[i] = "__row." + sqlIdent(c)
-		}
-		pick = "arg_max(__row, row(" + strings.Join(seq, ", ") + "))"
-	}
-	nulls := strings.Join(nullCheck, " OR ")
-	q := "CREATE OR REPLACE TEMP TABLE __dedup AS SELECT unnest(" + pick + ") FROM " + w.relation + " AS __row WHERE NOT (" + nulls + ") GROUP BY " + strings.Join(keys, ", ") +
-		" UNION ALL BY NAME SELECT * FROM " + w.relation + " WHERE " + nulls
-	if err := r.eng.Exec(ctx, q); err != nil {
-		return "", 0, err
-	}
-	res, err := r.eng.Query(ctx, "SELECT (SELECT count(*) FROM "+w.relation+") - (SELECT count(*) FROM __dedup)")
+	res, err := r.eng.Query(ctx, "SELECT count(*) FROM (SELECT 1 FROM "+w.relation.Name+" WHERE NOT ("+strings.Join(nulls, " OR ")+") GROUP BY "+strings.Join(keys, ", ")+" HAVING count(*) > 1) AS repeated")
 	if err != nil {
-		return "", 0, err
+		return engine.Relation{}, 0, err
 	}
-	return "__dedup", toInt(res.Rows[0][0]), nil
+	if toInt(res.Rows[0][0]) == 0 {
+		return w.relation, 0, nil
+	}
+	rel, err := r.keep(r.eng.Dedupe(ctx, w.relation, w.keys, w.sequenceBy))
+	if err != nil {
+		return engine.Relation{}, 0, err
+	}
+	res, err = r.eng.Query(ctx, "SELECT (SELECT count(*) FROM "+w.relation.Name+") - (SELECT count(*) FROM "+rel.Name+")")
+	if err != nil {
+		return engine.Relation{}, 0, err
+	}
+	return rel, toInt(res.Rows[0][0]), nil
 }
 
 func (r *run) writeOptions(w writeSpec, md *delta.Metadata, op string) *delta.WriteOptions {
@@ -115,7 +114,7 @@ func (r *run) appendRows(ctx context.Context, w writeSpec, tr *TableReport) (del
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
-	res, err := r.eng.Write(ctx, "SELECT * FROM "+w.relation, engineTarget(w))
+	res, err := r.eng.Write(ctx, "SELECT * FROM "+w.relation.Name, engineTarget(w))
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
@@ -151,16 +150,17 @@ func (r *run) overwrite(ctx context.Context, w writeSpec, tr *TableReport) (delt
 			return delta.CommitResult{}, err
 		}
 	}
-	res, err := r.eng.Write(ctx, "SELECT * FROM "+rel, engineTarget(w))
+	res, err := r.eng.Write(ctx, "SELECT * FROM "+rel.Name, engineTarget(w))
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
 	tr.RowsOut = res.Rows
 	if w.snap != nil && r.changeFeedOn(&w) {
-		if err := r.eng.Bind(ctx, "__cdf_old", w.snap, nil); err != nil {
+		old, err := r.keep(r.eng.BindRelation(ctx, w.snap, nil))
+		if err != nil {
 			return delta.CommitResult{}, err
 		}
-		if err := r.changeData(ctx, &w, "__cdf_old", "SELECT * FROM "+rel); err != nil {
+		if err := r.changeData(ctx, &w, old, "SELECT * FROM "+rel.Name); err != nil {
 			return delta.CommitResult{}, err
 		}
 	}
@@ -188,37 +188,43 @@ func (r *run) merge(ctx context.Context, w writeSpec, tr *TableReport) (delta.Co
 			return delta.CommitResult{}, err
 		}
 	}
-	query := "SELECT * FROM " + rel
+	query := "SELECT * FROM " + rel.Name
+	var kept int64
+	var old engine.Relation // the rows of the touched files
 	if len(touched) > 0 {
-		if err := r.eng.Bind(ctx, "__merge_target", w.snap, touched); err != nil {
+		old, err = r.keep(r.eng.BindRelation(ctx, w.snap, touched))
+		if err != nil {
 			return delta.CommitResult{}, err
 		}
 		var conds []string
 		for _, k := range w.keys {
-			conds = append(conds, "t."+sqlIdent(k)+" = b."+sqlIdent(k))
+			conds = append(conds, "t."+r.eng.Quote(k)+" = b."+r.eng.Quote(k))
 		}
-		match := "EXISTS (SELECT 1 FROM " + rel + " b WHERE " + strings.Join(conds, " AND ") + ")"
-		res, err := r.eng.Query(ctx, "SELECT count(*) FROM __merge_target t WHERE "+match)
+		match := "EXISTS (SELECT 1 FROM " + rel.Name + " b WHERE " + strings.Join(conds, " AND ") + ")"
+		res, err := r.eng.Query(ctx, "SELECT count(*) FROM "+old.Name+" t WHERE "+match)
 		if err != nil {
 			return delta.CommitResult{}, err
 		}
 		tr.Replaced = toInt(res.Rows[0][0])
-		query = "SELECT * FROM __merge_target t WHERE NOT " + match + " UNION ALL BY NAME SELECT * FROM " + rel
+		if kept, err = r.count(ctx, old, ""); err != nil {
+			return delta.CommitResult{}, err
+		}
+		merged, err := r.keep(r.eng.UnionByName(ctx, "SELECT * FROM "+old.Name+" t WHERE NOT "+match, "SELECT * FROM "+rel.Name))
+		if err != nil {
+			return delta.CommitResult{}, err
+		}
+		query = "SELECT * FROM " + merged.Name
 	}
 	res, err := r.eng.Write(ctx, query, target)
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
-	if err := r.changeData(ctx, &w, touchedRelation(touched), query); err != nil {
+	if err := r.changeData(ctx, &w, old, query); err != nil {
 		return delta.CommitResult{}, err
 	}
 	newRows := res.Rows
 	if len(touched) > 0 {
-		kept, err := r.eng.Query(ctx, "SELECT count(*) FROM __merge_target")
-		if err != nil {
-			return delta.CommitResult{}, err
-		}
-		newRows -= toInt(kept.Rows[0][0]) - tr.Replaced
+		newRows -= kept - tr.Replaced
 	}
 	tr.RowsOut = newRows - tr.Replaced // rows the merge added; Replaced rows were updated
 	return commitRewrite(ctx, w, md, map[string]any{"predicate": jsonKeys(w.keys), "matchedPredicates": `[{"actionType":"update"}]`, "notMatchedPredicates": `[{"actionType":"insert"}]`}, touched, res.Adds)
@@ -265,8 +271,8 @@ func jsonKeys(keys []string) string {
 
 // relationSchema is the schema of an engine relation as a table schema:
 // its columns and types, every field nullable.
-func (r *run) relationSchema(ctx context.Context, relation string) (*delta.StructType, error) {
-	res, err := r.eng.Query(ctx, "SELECT * FROM "+relation+" LIMIT 0")
+func (r *run) relationSchema(ctx context.Context, relation engine.Relation) (*delta.StructType, error) {
+	res, err := r.eng.Query(ctx, "SELECT * FROM "+relation.Name+" LIMIT 0")
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -332,7 +333,7 @@ func (l *lister) walk(dir, keyPrefix, partial string) error {
 	if err := l.ctx.Err(); err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(dir)
+	entries, err := l.readDir(dir, keyPrefix, partial)
 	if err != nil {
 		if isNotFound(err) {
 			return nil // missing, or removed while listing
@@ -341,9 +342,6 @@ func (l *lister) walk(dir, keyPrefix, partial string) error {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if !strings.HasPrefix(name, partial) {
-			continue
-		}
 		if runtime.GOOS != "windows" && strings.ContainsRune(name, '\\') {
 			continue // not expressible as a key
 		}
@@ -382,6 +380,42 @@ func (l *lister) walk(dir, keyPrefix, partial string) error {
 		l.objs = append(l.objs, ObjectInfo{Key: keyPrefix + name, Size: fi.Size(), ModTime: fi.ModTime()})
 	}
 	return nil
+}
+
+// readDir returns dir's entries whose names start with partial and that
+// can hold keys at or after l.start, sorted by name. Entries are filtered
+// before they are sorted, so that listing a long Delta log from a
+// checkpoint sorts only the few names after it.
+func (l *lister) readDir(dir, keyPrefix, partial string) ([]fs.DirEntry, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	all, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	kept := all[:0]
+	for _, e := range all {
+		name := e.Name()
+		if !strings.HasPrefix(name, partial) {
+			continue
+		}
+		if l.start != "" {
+			key := keyPrefix + name
+			if e.IsDir() {
+				if key+"/" < l.start && !strings.HasPrefix(l.start, key+"/") {
+					continue // every key below sorts before start
+				}
+			} else if key < l.start {
+				continue
+			}
+		}
+		kept = append(kept, e)
+	}
+	slices.SortFunc(kept, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return kept, nil
 }
 
 // Stat implements Driver.

@@ -20,6 +20,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/ingest/notify"
 	"github.com/medallionhq/medallion/pipeline"
 )
 
@@ -107,8 +108,21 @@ func (o *Options) defaults() {
 // done twice. It returns ctx's error when cancelled.
 func Run(ctx context.Context, proj *pipeline.Project, opts Options) error {
 	opts.defaults()
+	// Sources with listing: notifications keep one hub for the whole
+	// stream: it lists at start and every backfill interval only.
+	hub, err := pipeline.NewNotificationHubFor(ctx, proj, opts.Select, notify.HubOptions{Log: opts.Log, Now: opts.Now})
+	if err != nil {
+		return err
+	}
+	if hub != nil {
+		defer hub.Close()
+	}
 	var w *watcher
-	if opts.Trigger == Continuous {
+	switch {
+	case opts.Trigger == Continuous && hub != nil: // a hub means an object-store landing
+		w = newHubWatcher(ctx, hub, opts.Log)
+		defer w.close()
+	case opts.Trigger == Continuous:
 		var err error
 		w, err = newWatcher(proj.Resolve(proj.Config.Landing))
 		if err != nil {
@@ -137,7 +151,7 @@ func Run(ctx context.Context, proj *pipeline.Project, opts Options) error {
 			}
 			return err
 		}
-		rep, err := pipeline.Run(lease.Context(), proj, pipeline.RunOptions{MaxFiles: opts.MaxFiles, MaxBytes: opts.MaxBytes, MaxRecords: opts.MaxRecords, Select: opts.Select, Log: opts.Log, Now: opts.Now, Quiet: true, Lease: lease})
+		rep, err := pipeline.Run(lease.Context(), proj, pipeline.RunOptions{MaxFiles: opts.MaxFiles, MaxBytes: opts.MaxBytes, MaxRecords: opts.MaxRecords, Select: opts.Select, Log: opts.Log, Now: opts.Now, Quiet: true, Lease: lease, Notify: hub})
 		if ctx.Err() != nil {
 			_ = lease.Release(context.WithoutCancel(ctx))
 			return ctx.Err()
@@ -371,5 +385,7 @@ func (w *watcher) wait(ctx context.Context, poll time.Duration) error {
 
 func (w *watcher) close() {
 	close(w.done)
-	w.w.Close()
+	if w.w != nil {
+		w.w.Close()
+	}
 }

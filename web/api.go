@@ -515,7 +515,7 @@ func (s *Server) pipeline(w http.ResponseWriter, r *http.Request) {
 	}
 	status := map[string]string{}
 	if hasRuns {
-		res, err := s.sessionQuery(ctx, "SELECT table_name, status FROM medallion.runs QUALIFY row_number() OVER (PARTITION BY table_name ORDER BY started_at DESC) = 1")
+		res, err := s.sessionQuery(ctx, "SELECT table_name, status FROM (SELECT table_name, status, row_number() OVER (PARTITION BY table_name ORDER BY started_at DESC) AS rn FROM medallion.runs) AS latest WHERE rn = 1")
 		if err != nil {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return

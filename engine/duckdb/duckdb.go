@@ -54,13 +54,18 @@ type Sandbox struct {
 	AllowedDirs []string
 }
 
-// Engine is a DuckDB database in memory with one connection.
+// Engine is a DuckDB database in memory with one connection (Open), or a
+// session of a shared Database: one of its connections, with a catalog of
+// its own (Database.Session).
 type Engine struct {
-	db      *sql.DB
+	db      *sql.DB // nil for a session of a Database
+	owner   *Database
+	catalog string // a session's own catalog
 	conn    *sql.Conn
 	seq     int
-	schemas map[string]bool // schemas created so far
-	cached  map[string]bool // names that are in-memory tables, not views
+	schemas map[string]bool    // schemas created so far
+	cached  map[string]bool    // names that are in-memory tables, not views
+	rels    map[string]relKind // relation handles not released yet
 	trace   io.Writer
 	cache   *filecache.Cache
 }
@@ -91,25 +96,9 @@ func Open(ctx context.Context, opts *Options) (*Engine, error) {
 		return nil, fmt.Errorf("duckdb: connect: %w", err)
 	}
 	e := &Engine{db: db, conn: conn, schemas: map[string]bool{}, cached: map[string]bool{}, trace: opts.Trace, cache: opts.Cache}
-	// No medallion process downloads or loads an extension at run time:
-	// what the binary links (parquet, json, icu, core functions) is all
-	// there is, and a feature of another extension fails naming it.
-	settings := []string{"SET TimeZone='UTC'", "SET preserve_insertion_order=true",
-		"SET autoinstall_known_extensions=false", "SET autoload_known_extensions=false"}
-	if opts.MemoryLimit != "" {
-		settings = append(settings, "SET memory_limit="+quoteString(opts.MemoryLimit))
-	}
-	if opts.TempDir != "" {
-		settings = append(settings, "SET temp_directory="+quoteString(opts.TempDir))
-	}
-	if opts.Threads > 0 {
-		settings = append(settings, fmt.Sprintf("SET threads=%d", opts.Threads))
-	}
-	for _, s := range settings {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
-			e.Close()
-			return nil, fmt.Errorf("duckdb: %s: %w", s, err)
-		}
+	if err := configure(ctx, conn, opts); err != nil {
+		e.Close()
+		return nil, err
 	}
 	if opts.Sandbox != nil {
 		if err := e.Sandbox(ctx, opts.Sandbox.AllowedDirs); err != nil {
@@ -120,8 +109,38 @@ func Open(ctx context.Context, opts *Options) (*Engine, error) {
 	return e, nil
 }
 
-// Close releases the database.
+// configure applies the database-wide settings of opts.
+func configure(ctx context.Context, conn *sql.Conn, opts *Options) error {
+	// No medallion process downloads or loads an extension at run time:
+	// what the binary links (parquet, json, icu, core functions) is all
+	// there is, and a feature of another extension fails naming it.
+	settings := []string{"SET GLOBAL TimeZone='UTC'", "SET GLOBAL preserve_insertion_order=true",
+		"SET GLOBAL autoinstall_known_extensions=false", "SET GLOBAL autoload_known_extensions=false"}
+	if opts.MemoryLimit != "" {
+		settings = append(settings, "SET GLOBAL memory_limit="+quoteString(opts.MemoryLimit))
+	}
+	if opts.TempDir != "" {
+		settings = append(settings, "SET GLOBAL temp_directory="+quoteString(opts.TempDir))
+	}
+	if opts.Threads > 0 {
+		settings = append(settings, fmt.Sprintf("SET GLOBAL threads=%d", opts.Threads))
+	}
+	for _, s := range settings {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("duckdb: %s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// Close releases the engine: for a session, its catalog and connection.
 func (e *Engine) Close() error {
+	if e.owner != nil {
+		_, err := e.conn.ExecContext(context.Background(), "USE memory; DETACH DATABASE IF EXISTS "+quoteIdent(e.catalog))
+		err = errors.Join(err, e.conn.Close())
+		e.owner.done()
+		return err
+	}
 	err := e.conn.Close()
 	return errors.Join(err, e.db.Close())
 }
@@ -287,14 +306,35 @@ func (e *Engine) BindEmpty(ctx context.Context, name string, schema *delta.Struc
 	return e.createView(ctx, name, body)
 }
 
-func (e *Engine) createView(ctx context.Context, name, body string) error {
-	schema, _, full := qualified(name)
+// BindQuery creates the view (or table) name over a query.
+func (e *Engine) BindQuery(ctx context.Context, name, query string, materialize bool) error {
+	if !materialize {
+		return e.createView(ctx, name, query)
+	}
+	if err := e.ensureSchema(ctx, name); err != nil {
+		return err
+	}
+	_, _, full := qualified(name)
+	return e.Exec(ctx, "CREATE OR REPLACE TABLE "+full+" AS "+query)
+}
+
+// ensureSchema creates the schema of a qualified name.
+func (e *Engine) ensureSchema(ctx context.Context, name string) error {
+	schema, _, _ := qualified(name)
 	if schema != "" && !e.schemas[schema] {
 		if err := e.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoteIdent(schema)); err != nil {
 			return err
 		}
 		e.schemas[schema] = true
 	}
+	return nil
+}
+
+func (e *Engine) createView(ctx context.Context, name, body string) error {
+	if err := e.ensureSchema(ctx, name); err != nil {
+		return err
+	}
+	_, _, full := qualified(name)
 	if err := e.Exec(ctx, "CREATE OR REPLACE VIEW "+full+" AS "+body); err != nil {
 		return err
 	}
@@ -479,7 +519,8 @@ func partitionKey(parts []string, values map[string]*string) string {
 }
 
 // MatchFiles scans only the key columns of the candidate files.
-func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, keys []string, relation string, nullSafe bool) ([]*delta.Add, error) {
+func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, keys []string, r engine.Relation, nullSafe bool) ([]*delta.Add, error) {
+	relation := r.Name
 	if len(files) == 0 || len(keys) == 0 {
 		return nil, nil
 	}
@@ -564,18 +605,25 @@ func (e *Engine) matchPartitions(ctx context.Context, snap *delta.Snapshot, file
 }
 
 // Load reads landing files into a temporary table of text columns.
-func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*engine.LoadResult, error) {
+func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResult, error) {
 	if len(src.Files) == 0 {
-		return nil, fmt.Errorf("duckdb: load %s: no files", name)
+		return nil, fmt.Errorf("duckdb: load: no files")
 	}
-	e.seq++
+	rel := e.newRelation(relTable)
+	name := rel.Name
+	ok := false
+	defer func() {
+		if !ok {
+			_ = e.Release(context.WithoutCancel(ctx), rel)
+		}
+	}()
 	list := make([]string, len(src.Files))
 	for i, f := range src.Files {
 		list[i] = quoteString(f)
 	}
 	files := "[" + strings.Join(list, ", ") + "]"
 	_, _, full := qualified(name)
-	res := &engine.LoadResult{}
+	res := &engine.LoadResult{Relation: rel}
 	switch src.Format {
 	case engine.CSV, "":
 		// DuckDB keeps rejected records only without union_by_name, so
@@ -583,7 +631,7 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 		// are combined by column name.
 		groups, order, err := groupByHeader(src.Files)
 		if err != nil {
-			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+			return nil, fmt.Errorf("duckdb: load: %w", err)
 		}
 		var parts []string
 		for gi, h := range order {
@@ -595,7 +643,7 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 			}
 			cols, err := headerColumns(h, or(src.Delimiter, ","), src.NoHeader)
 			if err != nil {
-				return nil, fmt.Errorf("duckdb: load %s: header of %s: %w", name, groups[h][0], err)
+				return nil, fmt.Errorf("duckdb: load: header of %s: %w", groups[h][0], err)
 			}
 			opt := []string{
 				"header=" + fmt.Sprint(!src.NoHeader), "auto_detect=false", "columns=" + cols, "filename='__source_file'",
@@ -606,12 +654,12 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 			}
 			q := "CREATE OR REPLACE TEMP TABLE " + part + " AS SELECT * EXCLUDE (__source_file), __source_file AS _source_file FROM read_csv([" + strings.Join(list, ", ") + "], " + strings.Join(opt, ", ") + ")"
 			if err := e.Exec(ctx, q); err != nil {
-				return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+				return nil, fmt.Errorf("duckdb: load: %w", err)
 			}
 			parts = append(parts, part)
 			rej, err := e.Query(ctx, "SELECT s.file_path, e.line, e.error_type || ': ' || e.error_message, coalesce(e.csv_line, '') FROM "+rejT+" e JOIN "+rejS+" s USING (scan_id, file_id) ORDER BY s.file_path, e.line")
 			if err != nil {
-				return nil, fmt.Errorf("duckdb: load %s: rejects: %w", name, err)
+				return nil, fmt.Errorf("duckdb: load: rejects: %w", err)
 			}
 			seen := map[string]bool{}
 			for _, r := range rej.Rows {
@@ -625,11 +673,11 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 			_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+rejT+"; DROP TABLE IF EXISTS "+rejS)
 		}
 		if err := e.Exec(ctx, "DROP TABLE IF EXISTS "+full); err != nil {
-			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+			return nil, fmt.Errorf("duckdb: load: %w", err)
 		}
 		if len(parts) == 1 {
 			if err := e.Exec(ctx, "ALTER TABLE "+parts[0]+" RENAME TO "+quoteIdent(name)); err != nil {
-				return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+				return nil, fmt.Errorf("duckdb: load: %w", err)
 			}
 		} else {
 			selects := make([]string, len(parts))
@@ -637,7 +685,7 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 				selects[i] = "SELECT * FROM " + p
 			}
 			if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+full+" AS "+strings.Join(selects, " UNION ALL BY NAME ")); err != nil {
-				return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+				return nil, fmt.Errorf("duckdb: load: %w", err)
 			}
 			for _, p := range parts {
 				_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+p)
@@ -646,7 +694,7 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 		if len(parts) > 1 {
 			// Keep _source_file last, as for a single group.
 			if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+full+" AS SELECT * EXCLUDE (_source_file), _source_file FROM "+full); err != nil {
-				return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+				return nil, fmt.Errorf("duckdb: load: %w", err)
 			}
 		}
 	case engine.JSON:
@@ -654,11 +702,11 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 		q := "CREATE OR REPLACE TEMP TABLE " + raw + " AS SELECT line, filename AS _source_file, json_valid(line) AS ok, row_number() OVER () AS rn FROM read_csv(" + files +
 			", columns={'line': 'VARCHAR'}, header=false, delim=E'\\x1f', quote='', escape='', filename=true, strict_mode=false, hive_partitioning=false, max_line_size=10000000) WHERE trim(line) <> ''"
 		if err := e.Exec(ctx, q); err != nil {
-			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+			return nil, fmt.Errorf("duckdb: load: %w", err)
 		}
 		keys, err := e.Query(ctx, "SELECT k FROM (SELECT unnest(json_keys(line::JSON)) AS k, rn FROM "+raw+" WHERE ok AND json_type(line::JSON) = 'OBJECT') GROUP BY k ORDER BY min(rn), k")
 		if err != nil {
-			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+			return nil, fmt.Errorf("duckdb: load: %w", err)
 		}
 		cols := []string{}
 		for _, k := range keys.Rows {
@@ -667,30 +715,30 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 		}
 		sel := strings.Join(append(cols, "_source_file"), ", ")
 		if err := e.Exec(ctx, "CREATE OR REPLACE TEMP TABLE "+full+" AS SELECT "+sel+" FROM "+raw+" WHERE ok AND json_type(line::JSON) = 'OBJECT'"); err != nil {
-			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+			return nil, fmt.Errorf("duckdb: load: %w", err)
 		}
 		bad, err := e.Query(ctx, "SELECT _source_file, line FROM "+raw+" WHERE NOT ok OR json_type(line::JSON) <> 'OBJECT' ORDER BY rn")
 		if err != nil {
-			return nil, fmt.Errorf("duckdb: load %s: rejects: %w", name, err)
+			return nil, fmt.Errorf("duckdb: load: rejects: %w", err)
 		}
 		for _, r := range bad.Rows {
 			res.Rejects = append(res.Rejects, engine.Reject{File: r[0].(string), Error: "invalid JSON object", Raw: r[1].(string)})
 		}
 		if err := rejectLines(ctx, res.Rejects); err != nil {
-			return nil, fmt.Errorf("duckdb: load %s: rejects: %w", name, err)
+			return nil, fmt.Errorf("duckdb: load: rejects: %w", err)
 		}
 		_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+raw)
 	case engine.Parquet:
 		q := "CREATE OR REPLACE TEMP TABLE " + full + " AS SELECT COLUMNS(* EXCLUDE (__source_file))::VARCHAR, __source_file AS _source_file FROM read_parquet(" + files + ", union_by_name=true, hive_partitioning=false, filename='__source_file')"
 		if err := e.Exec(ctx, q); err != nil {
-			return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+			return nil, fmt.Errorf("duckdb: load: %w", err)
 		}
 	default:
-		return nil, fmt.Errorf("duckdb: load %s: unknown format %q", name, src.Format)
+		return nil, fmt.Errorf("duckdb: load: unknown format %q", src.Format)
 	}
 	desc, err := e.Query(ctx, "SELECT column_name FROM (DESCRIBE "+full+")")
 	if err != nil {
-		return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+		return nil, fmt.Errorf("duckdb: load: %w", err)
 	}
 	for _, r := range desc.Rows {
 		if c := r[0].(string); c != "_source_file" {
@@ -699,9 +747,10 @@ func (e *Engine) Load(ctx context.Context, name string, src engine.Source) (*eng
 	}
 	cnt, err := e.Query(ctx, "SELECT count(*) FROM "+full)
 	if err != nil {
-		return nil, fmt.Errorf("duckdb: load %s: %w", name, err)
+		return nil, fmt.Errorf("duckdb: load: %w", err)
 	}
 	res.Rows = toInt64(cnt.Rows[0][0])
+	ok = true
 	return res, nil
 }
 

@@ -140,14 +140,14 @@ func TestLoadCSVKeepsRejects(t *testing.T) {
 	ctx := t.Context()
 	e := open(t)
 	files := []string{filepath.Join("testdata", "dirty.csv"), filepath.Join("testdata", "more.csv")}
-	res, err := e.Load(ctx, "landed", engine.Source{Format: engine.CSV, Files: files})
+	res, err := e.Load(ctx, engine.Source{Format: engine.CSV, Files: files})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(res.Columns, []string{"id", "name", "note", "extra"}) {
 		t.Fatalf("columns %v", res.Columns)
 	}
-	got, err := e.Query(ctx, "SELECT id, name, note FROM landed WHERE id IN ('1','2','4') ORDER BY id")
+	got, err := e.Query(ctx, "SELECT id, name, note FROM "+res.Relation.Name+" WHERE id IN ('1','2','4') ORDER BY id")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestLoadCSVKeepsRejects(t *testing.T) {
 func TestLoadJSONLines(t *testing.T) {
 	ctx := t.Context()
 	e := open(t)
-	res, err := e.Load(ctx, "events", engine.Source{Format: engine.JSON, Files: []string{filepath.Join("testdata", "events.jsonl")}})
+	res, err := e.Load(ctx, engine.Source{Format: engine.JSON, Files: []string{filepath.Join("testdata", "events.jsonl")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestLoadJSONLines(t *testing.T) {
 func TestLoadJSONRejectLines(t *testing.T) {
 	e := open(t)
 	files := []string{filepath.Join("testdata", "events.jsonl"), filepath.Join("testdata", "events_rejects.jsonl")}
-	res, err := e.Load(t.Context(), "events", engine.Source{Format: engine.JSON, Files: files})
+	res, err := e.Load(t.Context(), engine.Source{Format: engine.JSON, Files: files})
 	if err != nil {
 		t.Fatal(err)
 	}

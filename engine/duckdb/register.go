@@ -16,6 +16,7 @@ const Kind = "duckdb"
 
 func init() {
 	engine.Register(Kind, open, check)
+	engine.RegisterOwner(Kind, openOwner)
 }
 
 // SQLType renders a Delta type as a DuckDB type (engine.Engine.SQLType).
@@ -78,6 +79,36 @@ func check(cfg *engine.Config) error {
 }
 
 func open(ctx context.Context, cfg *engine.Config) (engine.Engine, error) {
+	o, err := options(cfg)
+	if err != nil {
+		return nil, err
+	}
+	e, err := Open(ctx, o)
+	if err != nil {
+		return nil, err // not a typed nil inside a non-nil engine.Engine
+	}
+	return e, nil
+}
+
+// openOwner opens a Database whose connections are the sessions.
+func openOwner(ctx context.Context, cfg *engine.Config) (engine.Owner, error) {
+	o, err := options(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Sandbox != nil {
+		o.Sandbox = &Sandbox{AllowedDirs: cfg.Sandbox}
+	}
+	d, err := OpenDatabase(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// options are the Options of a config: its settings block, overridden by
+// its MemoryLimit and Threads.
+func options(cfg *engine.Config) (*Options, error) {
 	s, err := decode(cfg.Settings)
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: engine.duckdb.%w", err)
@@ -97,9 +128,5 @@ func open(ctx context.Context, cfg *engine.Config) (engine.Engine, error) {
 			return nil, fmt.Errorf("duckdb: engine.duckdb.temp_dir: %w", err)
 		}
 	}
-	e, err := Open(ctx, &Options{MemoryLimit: s.MemoryLimit, TempDir: s.TempDir, Threads: s.Threads, Trace: cfg.Trace, Cache: cfg.Cache})
-	if err != nil {
-		return nil, err // not a typed nil inside a non-nil engine.Engine
-	}
-	return e, nil
+	return &Options{MemoryLimit: s.MemoryLimit, TempDir: s.TempDir, Threads: s.Threads, Trace: cfg.Trace, Cache: cfg.Cache}, nil
 }

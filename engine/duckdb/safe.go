@@ -67,6 +67,9 @@ func parseCheck(sql, out string) error {
 // databases, no extension loading) and lock_configuration=true (no SET or
 // RESET can undo any of it).
 func (e *Engine) Sandbox(ctx context.Context, dirs []string) error {
+	if e.owner != nil {
+		return e.sessionSandbox(dirs)
+	}
 	var tmp string
 	if err := e.conn.QueryRowContext(ctx, "SELECT current_setting('temp_directory')").Scan(&tmp); err != nil {
 		return fmt.Errorf("duckdb: sandbox: %w", err)

@@ -61,6 +61,13 @@ func settings(t testing.TB, e *Engine) string {
 // unloaded and settings unchanged.
 func TestSandboxHolds(t *testing.T) {
 	e, lake, secret, out := sandboxed(t)
+	sandboxHolds(t, e, lake, secret, out)
+}
+
+// sandboxHolds checks that e, confined to lake, reads nothing outside it,
+// writes nothing into out, loads no extension and changes no setting.
+func sandboxHolds(t *testing.T, e *Engine, lake, secret, out string) {
+	t.Helper()
 	ctx := t.Context()
 	want := settings(t, e)
 	if !strings.HasPrefix(want, "false true false false [") || !strings.Contains(want, lake) {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	_ "github.com/medallionhq/medallion/engine/duckdb" // engine kind duckdb
+	_ "github.com/medallionhq/medallion/engine/spark"  // engine kind spark (Spark Connect)
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/pipeline/ecommerce"
 	_ "github.com/medallionhq/medallion/storage/azureblob" // abfss://, az:// lakes and landing zones
@@ -58,7 +59,7 @@ built-in e-commerce project runs (landing ./landing, lake ./lake).`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVarP(&a.dir, "project-dir", "C", ".", "project directory")
-	root.AddCommand(a.initCmd(), a.generateCmd(), a.runCmd(), a.backfillCmd(), a.streamCmd(), a.serveCmd(), a.demoCmd(), a.dashboardCmd(), a.jobsCmd(), a.queryCmd(), a.tablesCmd(), a.historyCmd(), a.optimizeCmd(), a.vacuumCmd(), a.repairCmd())
+	root.AddCommand(a.initCmd(), a.generateCmd(), a.runCmd(), a.backfillCmd(), a.streamCmd(), a.serveCmd(), a.demoCmd(), a.dashboardCmd(), a.jobsCmd(), a.queryCmd(), a.tablesCmd(), a.historyCmd(), a.optimizeCmd(), a.vacuumCmd(), a.repairCmd(), a.notificationsCmd())
 	return root
 }
 

@@ -5,6 +5,6 @@ SELECT
     CAST(order_purchase_timestamp AS DATE) AS date,
     count(*) FILTER (WHERE order_status = 'canceled') AS canceled_orders,
     count(*) AS orders,
-    100.0 * count(*) FILTER (WHERE order_status = 'canceled') / count(*) AS cancellation_rate_pct
+    100 * count(*) FILTER (WHERE order_status = 'canceled') / CAST(count(*) AS DOUBLE) AS cancellation_rate_pct
 FROM silver.orders
 GROUP BY 1

@@ -6,6 +6,6 @@ SELECT
     window_end,
     count(DISTINCT session_id) AS sessions,
     count(DISTINCT session_id) FILTER (WHERE event_type = 'purchase') AS purchasing_sessions,
-    100.0 * count(DISTINCT session_id) FILTER (WHERE event_type = 'purchase') / count(DISTINCT session_id) AS conversion_pct
+    100 * count(DISTINCT session_id) FILTER (WHERE event_type = 'purchase') / CAST(count(DISTINCT session_id) AS DOUBLE) AS conversion_pct
 FROM bronze.clickstream
 GROUP BY window_start, window_end

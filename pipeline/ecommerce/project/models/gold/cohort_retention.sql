@@ -9,7 +9,10 @@ WITH monthly AS (
 first AS (
     SELECT person, min(month) AS cohort_month FROM monthly GROUP BY person
 )
-SELECT f.cohort_month, CAST(date_diff('month', f.cohort_month, m.month) AS BIGINT) AS months_since_first, count(DISTINCT m.person) AS customers
+-- Months since the cohort's: whole calendar months, in SQL every engine runs.
+SELECT f.cohort_month,
+       CAST((year(m.month) - year(f.cohort_month)) * 12 + month(m.month) - month(f.cohort_month) AS BIGINT) AS months_since_first,
+       count(DISTINCT m.person) AS customers
 FROM monthly m
 JOIN first f USING (person)
 GROUP BY ALL

@@ -4,10 +4,11 @@
 SELECT
     c.customer_state,
     count(*) AS delivered_orders,
-    avg(date_diff('second', o.order_purchase_timestamp, o.order_delivered_customer_date) / 86400.0) AS avg_delivery_days,
+    -- epoch(ts): seconds since 1970 as a DOUBLE (DuckDB's own; the spark engine defines it).
+    avg((epoch(o.order_delivered_customer_date) - epoch(o.order_purchase_timestamp)) / 86400.0) AS avg_delivery_days,
     -- Late = delivered on a later calendar DATE than the estimated one; the
     -- estimate is a date, so a delivery during the estimated day is on time.
-    100.0 * count(*) FILTER (WHERE CAST(o.order_delivered_customer_date AS DATE) > CAST(o.order_estimated_delivery_date AS DATE)) / count(*) AS late_pct
+    100 * count(*) FILTER (WHERE CAST(o.order_delivered_customer_date AS DATE) > CAST(o.order_estimated_delivery_date AS DATE)) / CAST(count(*) AS DOUBLE) AS late_pct
 FROM silver.orders o
 LEFT JOIN silver.customers c ON c.customer_id = o.customer_id
 WHERE o.order_status = 'delivered'

@@ -7,7 +7,7 @@ FROM (
         date,
         product_id,
         count(*) AS items_sold,
-        row_number() OVER (PARTITION BY date ORDER BY count(*) DESC, product_id ASC NULLS LAST) AS rank
+        CAST(row_number() OVER (PARTITION BY date ORDER BY count(*) DESC, product_id ASC NULLS LAST) AS BIGINT) AS rank
     FROM silver.orders_items
     WHERE has_item
     GROUP BY date, product_id

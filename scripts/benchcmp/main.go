@@ -1,0 +1,792 @@
+// Command benchcmp is `make bench`'s comparison: the built-in e-commerce
+// project run by medallion against two hand-written contenders, each a
+// separate OS process started from an empty output folder on the same
+// landing zone (hard-linked):
+//
+//   - medallion: `medallion run -C DIR` — bronze, silver and gold Delta
+//     tables with exactly-once ingestion, expectations and the run report;
+//   - duckdb-gold: pipeline/ecommerce/testdata/reference.sql in one
+//     in-memory DuckDB (this binary re-run as `benchcmp reference`), the
+//     gold tables straight from the CSVs written as Parquet (with
+//     -reference-layers it also writes its bronze and silver as Parquet);
+//   - polars: scripts/bench/polars_peer.py, polars + deltalake writing the
+//     same three layers as Delta.
+//
+// Repetitions are interleaved (medallion, duckdb-gold, polars, medallion,
+// …); the table shows each contender's median wall time, its ratio to
+// medallion's median and its peak resident set size (the process's
+// ru_maxrss). After every run the contender's 18 gold tables are compared
+// with medallion's (internal/goldref.Diff): a difference fails the
+// benchmark. The increment is medallion only: a lake loaded with SF1, then
+// 1,000 new orders of existing customers landed as new files (an orders
+// file in a new month, an order_items file and a payments file) and
+// `medallion run`; then a run with nothing new.
+//
+//	go run ./scripts/benchcmp -scales sf1,incr,sf10 -reps 3
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2" // the "duckdb" database/sql driver
+
+	"github.com/medallionhq/medallion/engine/duckdb"
+	"github.com/medallionhq/medallion/internal/goldref"
+	"github.com/medallionhq/medallion/pipeline"
+	"github.com/medallionhq/medallion/pipeline/ecommerce"
+)
+
+const referenceFile = "pipeline/ecommerce/testdata/reference.sql"
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "reference" {
+		if err := referenceMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "benchcmp reference:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "benchcmp:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	bin, python, peer, work string
+	seed, reps, incrOrders  int
+	sf1Orders               int
+	scales                  []string
+	refLayers, keep         bool
+}
+
+type measure struct {
+	wall   time.Duration
+	cpu    time.Duration // user + system, all threads
+	maxRSS int64         // bytes
+}
+
+type contender struct {
+	name string
+	cmd  func(landing, dir string) []string
+	gold func(ctx context.Context, dir string) (map[string]*goldref.Table, error)
+}
+
+func run(ctx context.Context) error {
+	var c config
+	var scales string
+	flag.StringVar(&c.bin, "bin", "bin/medallion", "the medallion binary")
+	flag.StringVar(&c.python, "python", ".venv/bin/python", "the Python with polars and deltalake (make bench-deps)")
+	flag.StringVar(&c.peer, "peer", "scripts/bench/polars_peer.py", "the polars + deltalake peer script")
+	flag.StringVar(&c.work, "work", "", "working folder (default: a new temporary folder, removed at the end)")
+	flag.IntVar(&c.seed, "seed", 7, "datagen seed")
+	flag.IntVar(&c.reps, "reps", 3, "interleaved repetitions at SF1 and for the increment (SF10 runs once)")
+	flag.IntVar(&c.sf1Orders, "sf1-orders", 100_000, "orders at SF1 and under the increment (smaller for a quick check of the harness)")
+	flag.IntVar(&c.incrOrders, "incr-orders", 1000, "orders in the increment")
+	flag.StringVar(&scales, "scales", "sf1,incr", "comma-separated: sf1 (100,000 orders), incr (the increment over SF1), sf10 (1,000,000 orders)")
+	flag.BoolVar(&c.refLayers, "reference-layers", false, "the DuckDB reference also writes its bronze and silver tables (as Parquet)")
+	flag.BoolVar(&c.keep, "keep", false, "keep the working folder")
+	flag.Parse()
+	for _, s := range strings.Split(scales, ",") {
+		switch s = strings.TrimSpace(s); s {
+		case "sf1", "sf10", "incr":
+			c.scales = append(c.scales, s)
+		case "":
+		default:
+			return fmt.Errorf("-scales: unknown scale %q (want sf1, incr or sf10)", s)
+		}
+	}
+	if c.reps < 1 {
+		return fmt.Errorf("-reps: %d, want at least 1", c.reps)
+	}
+	for _, p := range []*string{&c.bin, &c.python, &c.peer} {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return fmt.Errorf("%w (make build bench-deps)", err)
+		}
+		*p = abs
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	refSQL, err := filepath.Abs(referenceFile)
+	if err != nil {
+		return err
+	}
+	if c.work == "" {
+		if c.work, err = os.MkdirTemp("", "medallion-benchcmp-"); err != nil {
+			return err
+		}
+		if !c.keep {
+			defer os.RemoveAll(c.work)
+		}
+	}
+	fmt.Printf("load before: %s\n", loadavg())
+
+	contenders := []contender{
+		{name: "medallion run (bronze+silver+gold Delta)",
+			cmd: func(_, dir string) []string { return []string{c.bin, "run", "-C", dir} },
+			gold: func(ctx context.Context, dir string) (map[string]*goldref.Table, error) {
+				return deltaGold(ctx, filepath.Join(dir, "lake"))
+			}},
+		{name: "DuckDB reference.sql (gold from CSV, Parquet)",
+			cmd: func(landing, dir string) []string {
+				return []string{self, "reference", "-sql", refSQL, "-landing", landing, "-out", filepath.Join(dir, "out"), "-layers=" + strconv.FormatBool(c.refLayers)}
+			},
+			gold: func(ctx context.Context, dir string) (map[string]*goldref.Table, error) {
+				return parquetGold(ctx, filepath.Join(dir, "out", "gold"))
+			}},
+		{name: "polars + deltalake peer (3 layers Delta)",
+			cmd: func(landing, dir string) []string {
+				return []string{c.python, c.peer, landing, filepath.Join(dir, "lake")}
+			},
+			gold: func(ctx context.Context, dir string) (map[string]*goldref.Table, error) {
+				return deltaGold(ctx, filepath.Join(dir, "lake"))
+			}},
+	}
+
+	type row struct {
+		label string
+		cells []string
+	}
+	var lines []string
+	for _, scale := range c.scales {
+		switch scale {
+		case "sf1", "sf10":
+			orders, reps := c.sf1Orders, c.reps
+			if scale == "sf10" {
+				orders, reps = 1_000_000, 1
+			}
+			landing := filepath.Join(c.work, scale, "landing")
+			if err := generate(ctx, c.bin, landing, orders, c.seed); err != nil {
+				return err
+			}
+			res := make([][]measure, len(contenders))
+			for r := range reps {
+				var want map[string]*goldref.Table
+				for i, k := range contenders {
+					dir := filepath.Join(c.work, scale, fmt.Sprintf("c%d-r%d", i, r))
+					if err := linkTree(landing, filepath.Join(dir, "landing")); err != nil {
+						return err
+					}
+					m, err := timed(ctx, dir, k.cmd(filepath.Join(dir, "landing"), dir))
+					if err != nil {
+						return fmt.Errorf("%s %s: %w", scale, k.name, err)
+					}
+					fmt.Printf("%s rep %d %-46s %7.2fs wall %7.2fs CPU %6.0f MB\n", scale, r+1, k.name, m.wall.Seconds(), m.cpu.Seconds(), mb(m.maxRSS))
+					res[i] = append(res[i], m)
+					got, err := k.gold(ctx, dir)
+					if err != nil {
+						return fmt.Errorf("%s %s: gold: %w", scale, k.name, err)
+					}
+					if i == 0 {
+						want = got
+					} else if err := sameGold(want, got); err != nil {
+						return fmt.Errorf("%s: %s's gold differs from medallion's: %w", scale, k.name, err)
+					}
+					if !c.keep {
+						_ = os.RemoveAll(dir)
+					}
+				}
+			}
+			base := median(res[0]).wall
+			lines = append(lines, fmt.Sprintf("\n%s: %d orders (seed %d), %d run(s) each, interleaved; gold of every contender equal to medallion's", strings.ToUpper(scale), orders, c.seed, reps))
+			baseCPU := medianCPU(res[0])
+			lines = append(lines, "| contender | median wall | × medallion | median CPU (user+sys) | × medallion | peak RSS (max) |", "|---|---|---|---|---|---|")
+			for i, k := range contenders {
+				m, cpu := median(res[i]), medianCPU(res[i])
+				lines = append(lines, fmt.Sprintf("| %s | %.2f s | %.2f | %.2f s | %.2f | %.2f GB |", k.name, m.wall.Seconds(), m.wall.Seconds()/base.Seconds(),
+					cpu.Seconds(), cpu.Seconds()/baseCPU.Seconds(), gb(maxRSS(res[i]))))
+			}
+		case "incr":
+			inc, err := incremental(ctx, c)
+			if err != nil {
+				return err
+			}
+			lines = append(lines, inc...)
+		}
+	}
+	fmt.Printf("\nload after: %s\n", loadavg())
+	fmt.Println(strings.Join(lines, "\n"))
+	return nil
+}
+
+// incremental loads a lake with SF1 once (untimed), then per repetition
+// copies it, lands the increment and times `medallion run`, then times a
+// run with nothing new; the full refresh it compares with is timed in the
+// same repetition on the same landing (interleaved).
+func incremental(ctx context.Context, c config) ([]string, error) {
+	base := filepath.Join(c.work, "incr", "base")
+	landing := filepath.Join(c.work, "incr", "landing")
+	if err := generate(ctx, c.bin, landing, c.sf1Orders, c.seed); err != nil {
+		return nil, err
+	}
+	if err := linkTree(landing, filepath.Join(base, "landing")); err != nil {
+		return nil, err
+	}
+	if _, err := timed(ctx, base, []string{c.bin, "run", "-C", base}); err != nil {
+		return nil, fmt.Errorf("incr: loading SF1: %w", err)
+	}
+	files, err := newOrderFiles(landing, c.incrOrders, uint64(c.seed))
+	if err != nil {
+		return nil, err
+	}
+	var full, incr, idle []measure
+	for r := range c.reps {
+		dir := filepath.Join(c.work, "incr", fmt.Sprintf("full-r%d", r))
+		if err := linkTree(landing, filepath.Join(dir, "landing")); err != nil {
+			return nil, err
+		}
+		if err := writeFiles(filepath.Join(dir, "landing"), files); err != nil {
+			return nil, err
+		}
+		m, err := timed(ctx, dir, []string{c.bin, "run", "-C", dir})
+		if err != nil {
+			return nil, fmt.Errorf("incr full refresh: %w", err)
+		}
+		full = append(full, m)
+		_ = os.RemoveAll(dir)
+
+		dir = filepath.Join(c.work, "incr", fmt.Sprintf("incr-r%d", r))
+		if err := linkTree(landing, filepath.Join(dir, "landing")); err != nil {
+			return nil, err
+		}
+		if err := copyTree(filepath.Join(base, "lake"), filepath.Join(dir, "lake")); err != nil {
+			return nil, err
+		}
+		if err := copyTree(filepath.Join(base, ".medallion"), filepath.Join(dir, ".medallion")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		if err := writeFiles(filepath.Join(dir, "landing"), files); err != nil {
+			return nil, err
+		}
+		m, err = timed(ctx, dir, []string{c.bin, "run", "-C", dir})
+		if err != nil {
+			return nil, fmt.Errorf("incr: %w", err)
+		}
+		incr = append(incr, m)
+		m2, err := timed(ctx, dir, []string{c.bin, "run", "-C", dir})
+		if err != nil {
+			return nil, fmt.Errorf("incr nothing new: %w", err)
+		}
+		idle = append(idle, m2)
+		fmt.Printf("incr rep %d: full refresh %.2fs (CPU %.2fs), increment %.2fs (CPU %.2fs), nothing new %.2fs (CPU %.2fs)\n", r+1,
+			full[r].wall.Seconds(), full[r].cpu.Seconds(), m.wall.Seconds(), m.cpu.Seconds(), m2.wall.Seconds(), m2.cpu.Seconds())
+		// The incremental lake's gold must equal the full refresh's of
+		// the same landing; checked on the first repetition.
+		if r == 0 {
+			fdir := filepath.Join(c.work, "incr", "check-full")
+			if err := linkTree(filepath.Join(dir, "landing"), filepath.Join(fdir, "landing")); err != nil {
+				return nil, err
+			}
+			if _, err := timed(ctx, fdir, []string{c.bin, "run", "-C", fdir}); err != nil {
+				return nil, err
+			}
+			want, err := deltaGold(ctx, filepath.Join(fdir, "lake"))
+			if err != nil {
+				return nil, err
+			}
+			got, err := deltaGold(ctx, filepath.Join(dir, "lake"))
+			if err != nil {
+				return nil, err
+			}
+			if err := sameGold(want, got); err != nil {
+				return nil, fmt.Errorf("incr: the incremental lake's gold differs from a full refresh's: %w", err)
+			}
+			_ = os.RemoveAll(fdir)
+		}
+		if !c.keep {
+			_ = os.RemoveAll(dir)
+		}
+	}
+	f, i, n := median(full), median(incr), median(idle)
+
+	return []string{
+		fmt.Sprintf("\nINCREMENT: %d new orders of existing customers (orders, order_items and payments files) over a lake of %d orders, medallion, %d interleaved runs; its gold equal to a full refresh's", c.incrOrders, c.sf1Orders, c.reps),
+		"| run | median wall | % of full refresh | median CPU | % of full refresh | peak RSS (max) |", "|---|---|---|---|---|---|",
+		fmt.Sprintf("| full refresh (SF1 + increment) | %.2f s | 100 %% | %.2f s | 100 %% | %.2f GB |", f.wall.Seconds(), medianCPU(full).Seconds(), gb(maxRSS(full))),
+		fmt.Sprintf("| the increment | %.2f s | %.0f %% | %.2f s | %.0f %% | %.2f GB |", i.wall.Seconds(), 100*i.wall.Seconds()/f.wall.Seconds(),
+			medianCPU(incr).Seconds(), 100*medianCPU(incr).Seconds()/medianCPU(full).Seconds(), gb(maxRSS(incr))),
+		fmt.Sprintf("| nothing new | %.2f s | %.0f %% | %.2f s | %.0f %% | %.2f GB |", n.wall.Seconds(), 100*n.wall.Seconds()/f.wall.Seconds(),
+			medianCPU(idle).Seconds(), 100*medianCPU(idle).Seconds()/medianCPU(full).Seconds(), gb(maxRSS(idle))),
+	}, nil
+}
+
+func generate(ctx context.Context, bin, landing string, orders, seed int) error {
+	cmd := exec.CommandContext(ctx, bin, "generate", "--out", landing, "--orders", strconv.Itoa(orders), "--seed", strconv.Itoa(seed))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("generate: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// timed runs argv in dir and returns its wall time and peak RSS.
+func timed(ctx context.Context, dir string, argv []string) (measure, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return measure{}, err
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return measure{}, fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, tail(out.String(), 2000))
+	}
+	m := measure{wall: wall}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.maxRSS = ru.Maxrss * 1024 // KiB on Linux
+		m.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return m, nil
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+func median(ms []measure) measure {
+	s := slices.Clone(ms)
+	sort.Slice(s, func(i, j int) bool { return s[i].wall < s[j].wall })
+	return s[len(s)/2]
+}
+
+func medianCPU(ms []measure) time.Duration {
+	s := slices.Clone(ms)
+	sort.Slice(s, func(i, j int) bool { return s[i].cpu < s[j].cpu })
+	return s[len(s)/2].cpu
+}
+
+func maxRSS(ms []measure) int64 {
+	var m int64
+	for _, x := range ms {
+		m = max(m, x.maxRSS)
+	}
+	return m
+}
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }
+func gb(b int64) float64 { return float64(b) / (1 << 30) }
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return fmt.Sprintf("load average %s %s %s (1, 5, 15 min)", f[0], f[1], f[2])
+}
+
+// --- gold tables ---
+
+// deltaGold reads the 18 contract gold tables of the Delta lake at root.
+func deltaGold(ctx context.Context, root string) (map[string]*goldref.Table, error) {
+	lake, err := pipeline.OpenLake(ctx, root, nil)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := duckdb.Open(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer eng.Close()
+	out := map[string]*goldref.Table{}
+	for _, name := range goldref.Names {
+		snap, err := lake.Snapshot(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if snap == nil {
+			return nil, fmt.Errorf("%s: no such table under %s", name, root)
+		}
+		if err := eng.Bind(ctx, name, snap, nil); err != nil {
+			return nil, err
+		}
+		res, err := eng.Query(ctx, "SELECT * FROM "+name)
+		if err != nil {
+			return nil, err
+		}
+		t := &goldref.Table{Name: name, Rows: res.Rows}
+		for _, col := range res.Columns {
+			t.Columns = append(t.Columns, col.Name)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+// parquetGold reads the reference's gold Parquet files (dir/<table>.parquet).
+func parquetGold(ctx context.Context, dir string) (map[string]*goldref.Table, error) {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "SET TimeZone='UTC'"); err != nil {
+		return nil, err
+	}
+	out := map[string]*goldref.Table{}
+	for _, name := range goldref.Names {
+		file := filepath.Join(dir, strings.TrimPrefix(name, "gold.")+".parquet")
+		rows, err := db.QueryContext(ctx, "SELECT * FROM read_parquet('"+sqlPath(file)+"')")
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		cols, err := rows.Columns()
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		t := &goldref.Table{Name: name, Columns: cols}
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			t.Rows = append(t.Rows, vals)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+// sameGold compares every contract table of got with want's.
+func sameGold(want, got map[string]*goldref.Table) error {
+	var errs []error
+	for _, name := range goldref.Names {
+		if d := goldref.Diff(want[name], got[name]); d != "" {
+			errs = append(errs, fmt.Errorf("%s:\n%s", name, d))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// --- the DuckDB reference (a child process) ---
+
+func referenceMain(args []string) error {
+	fl := flag.NewFlagSet("reference", flag.ContinueOnError)
+	sqlFile := fl.String("sql", referenceFile, "the reference script")
+	landing := fl.String("landing", "", "the landing root")
+	out := fl.String("out", "", "the output folder")
+	layers := fl.Bool("layers", false, "also write bronze and silver as Parquet")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if *landing == "" || *out == "" {
+		return errors.New("-landing and -out are required")
+	}
+	tmpl, err := os.ReadFile(*sqlFile)
+	if err != nil {
+		return err
+	}
+	proj, err := ecommerce.Project(filepath.Dir(*out))
+	if err != nil {
+		return err
+	}
+	pairs := []string{"${landing}", sqlPath(*landing), "${out}", sqlPath(*out)}
+	for k, v := range proj.Config.Vars {
+		pairs = append(pairs, "${"+k+"}", fmt.Sprint(v))
+	}
+	text := strings.NewReplacer(pairs...).Replace(string(tmpl))
+	if i := strings.Index(text, "${"); i >= 0 {
+		return fmt.Errorf("%s: unknown placeholder at %q", *sqlFile, text[i:min(len(text), i+40)])
+	}
+	var stmts []string
+	var cur strings.Builder
+	for line := range strings.Lines(text) {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "--") || (t == "" && cur.Len() == 0) {
+			continue
+		}
+		cur.WriteString(line)
+		if strings.HasSuffix(t, ";") {
+			stmts = append(stmts, strings.TrimSpace(cur.String()))
+			cur.Reset()
+		}
+	}
+	for _, d := range []string{"bronze", "silver", "gold"} {
+		if err := os.MkdirAll(filepath.Join(*out, d), 0o755); err != nil {
+			return err
+		}
+	}
+	ctx := context.Background()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ec := proj.Config.Engine
+	settings := []string{"SET TimeZone='UTC'", "SET preserve_insertion_order=true"}
+	if ec.MemoryLimit != "" {
+		settings = append(settings, "SET memory_limit='"+ec.MemoryLimit+"'")
+	}
+	if ec.TempDir != "" {
+		tmp := proj.Resolve(ec.TempDir)
+		if err := os.MkdirAll(tmp, 0o755); err != nil {
+			return err
+		}
+		settings = append(settings, "SET temp_directory='"+sqlPath(tmp)+"'")
+	}
+	if ec.Threads > 0 {
+		settings = append(settings, fmt.Sprintf("SET threads=%d", ec.Threads))
+	}
+	for _, s := range append(settings, stmts...) {
+		if !*layers && writesLayer(s, *out) {
+			continue
+		}
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			first, _, _ := strings.Cut(s, "\n")
+			return fmt.Errorf("%s: %w\nin: %s", *sqlFile, err, first)
+		}
+	}
+	return nil
+}
+
+// writesLayer reports whether s is a COPY of a bronze or silver table.
+func writesLayer(s, out string) bool {
+	if !strings.HasPrefix(s, "COPY ") {
+		return false
+	}
+	o := sqlPath(out)
+	return strings.Contains(s, "'"+o+"/bronze/") || strings.Contains(s, "'"+o+"/silver/")
+}
+
+func sqlPath(p string) string { return strings.ReplaceAll(filepath.ToSlash(p), "'", "''") }
+
+// --- files ---
+
+func linkTree(src, dst string) error {
+	return walkFiles(src, dst, func(from, to string) error {
+		if err := os.Link(from, to); err == nil {
+			return nil
+		}
+		return copyFile(from, to)
+	})
+}
+
+func copyTree(src, dst string) error { return walkFiles(src, dst, copyFile) }
+
+func walkFiles(src, dst string, file func(from, to string) error) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(to, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		return file(p, to)
+	})
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	info, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, info.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Chtimes(to, info.ModTime(), info.ModTime())
+}
+
+func writeFiles(root string, files map[string][]byte) error {
+	for rel, data := range files {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newOrderFiles makes n new orders of existing customers, products and
+// sellers in the month after the landing's newest order_month folder: an
+// orders file there, an order_items file and a payments file.
+func newOrderFiles(landing string, n int, seed uint64) (map[string][]byte, error) {
+	customers, err := csvColumn(filepath.Join(landing, "customers"), "customer_id")
+	if err != nil {
+		return nil, err
+	}
+	products, err := csvColumn(filepath.Join(landing, "products"), "product_id")
+	if err != nil {
+		return nil, err
+	}
+	sellers, err := csvColumn(filepath.Join(landing, "sellers"), "seller_id")
+	if err != nil {
+		return nil, err
+	}
+	year, month, err := lastOrderMonth(filepath.Join(landing, "orders"))
+	if err != nil {
+		return nil, err
+	}
+	first := time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, time.UTC)
+	span := first.AddDate(0, 1, 0).Sub(first)
+	rng := rand.New(rand.NewPCG(seed, 0x1ce))
+	const ts = "2006-01-02 15:04:05"
+	var ob, ib, pb bytes.Buffer
+	ow, iw, pw := csv.NewWriter(&ob), csv.NewWriter(&ib), csv.NewWriter(&pb)
+	_ = ow.Write([]string{"order_id", "customer_id", "order_status", "order_purchase_timestamp", "order_approved_at",
+		"order_delivered_carrier_date", "order_delivered_customer_date", "order_estimated_delivery_date"})
+	_ = iw.Write([]string{"order_id", "order_item_id", "product_id", "seller_id", "shipping_limit_date", "price", "freight_value"})
+	_ = pw.Write([]string{"order_id", "payment_sequential", "payment_type", "payment_installments", "payment_value"})
+	types := []string{"credit_card", "boleto", "voucher", "debit_card"}
+	for i := range n {
+		id := fmt.Sprintf("be9c%04x%08x%016x", i, rng.Uint32(), rng.Uint64())
+		bought := first.Add(time.Duration(rng.Int64N(int64(span))).Truncate(time.Second))
+		approved := bought.Add(time.Duration(10+rng.IntN(600)) * time.Minute)
+		carrier := approved.Add(time.Duration(12+rng.IntN(72)) * time.Hour)
+		delivered := carrier.Add(time.Duration(24+rng.IntN(24*14)) * time.Hour)
+		estimated := time.Date(bought.Year(), bought.Month(), bought.Day()+20+rng.IntN(10), 0, 0, 0, 0, time.UTC)
+		rec := []string{id, customers[rng.IntN(len(customers))], "delivered", bought.Format(ts), approved.Format(ts), carrier.Format(ts), delivered.Format(ts), estimated.Format(ts)}
+		_ = ow.Write(rec)
+		k := 1 + rng.IntN(2)
+		var total float64
+		for j := 1; j <= k; j++ {
+			price := float64(990+rng.IntN(30000)) / 100
+			freight := float64(500+rng.IntN(4000)) / 100
+			total += price + freight
+			_ = iw.Write([]string{id, strconv.Itoa(j), products[rng.IntN(len(products))], sellers[rng.IntN(len(sellers))],
+				bought.Add(6 * 24 * time.Hour).Format(ts), strconv.FormatFloat(price, 'f', 2, 64), strconv.FormatFloat(freight, 'f', 2, 64)})
+		}
+		_ = pw.Write([]string{id, "1", types[rng.IntN(len(types))], strconv.Itoa(1 + rng.IntN(6)), strconv.FormatFloat(total, 'f', 2, 64)})
+	}
+	ow.Flush()
+	iw.Flush()
+	pw.Flush()
+	if err := errors.Join(ow.Error(), iw.Error(), pw.Error()); err != nil {
+		return nil, err
+	}
+	return map[string][]byte{
+		fmt.Sprintf("orders/order_year=%d/order_month=%d/olist_orders_dataset.csv", first.Year(), int(first.Month())): ob.Bytes(),
+		"order_items/olist_order_items_dataset_new-0001.csv":                                                          ib.Bytes(),
+		"payments/olist_order_payments_dataset_new-0001.csv":                                                          pb.Bytes(),
+	}, nil
+}
+
+func lastOrderMonth(dir string) (year, month int, err error) {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		var y, m int
+		if _, e := fmt.Sscanf(filepath.Base(filepath.Dir(p))+"/"+d.Name(), "order_year=%d/order_month=%d", &y, &m); e == nil {
+			if y > year || (y == year && m > month) {
+				year, month = y, m
+			}
+		}
+		return nil
+	})
+	if err == nil && year == 0 {
+		err = fmt.Errorf("no order_year=/order_month= folders in %s", dir)
+	}
+	return year, month, err
+}
+
+func csvColumn(dir, col string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".csv") {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r := csv.NewReader(f)
+		r.FieldsPerRecord = -1
+		r.ReuseRecord = true
+		header, err := r.Read()
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		idx := slices.Index(header, col)
+		if idx < 0 {
+			return fmt.Errorf("%s: no column %s", p, col)
+		}
+		for {
+			rec, err := r.Read()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			if idx < len(rec) && rec[idx] != "" {
+				out = append(out, rec[idx])
+			}
+		}
+	})
+	if err == nil && len(out) == 0 {
+		err = fmt.Errorf("no %s values under %s", col, dir)
+	}
+	return out, err
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Starts a Spark Connect server with Delta Lake on 127.0.0.1:15002 in the
+# background, for the tests that talk to real Spark (internal/sparkserver)
+# and for `make bench-spark`:
+#
+#   scripts/spark-connect.sh         start it unless something already
+#                                    listens there; print its PID
+#   scripts/spark-connect.sh stop    stop the server this script started
+#
+# Spark comes from pip's pyspark in the repository's .venv (it ships the
+# Spark Connect server jar but no sbin/start-connect-server.sh, so the
+# server is started with spark-submit), the delta-spark jars from
+# .cache/spark-jars; both are installed by `make test-deps`. The server
+# runs local[2] with the Delta extension and catalog, binds only
+# 127.0.0.1, and uses about 1.1 GB: start one and share it. Its log and
+# working folder (metastore, warehouse) go to a temporary directory whose
+# path the script prints on standard error.
+#
+# Environment: SPARK_CONNECT_PORT (default 15002), VENV (default
+# <repo>/.venv), SPARK_JARS (default <repo>/.cache/spark-jars),
+# SPARK_CONNECT_CACHE (default <repo>/.cache/spark-connect, for the PID
+# file and the start lock).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+HOST=127.0.0.1
+PORT="${SPARK_CONNECT_PORT:-15002}"
+VENV="${VENV:-$ROOT/.venv}"
+JARS="${SPARK_JARS:-$ROOT/.cache/spark-jars}"
+CACHE="${SPARK_CONNECT_CACHE:-$ROOT/.cache/spark-connect}"
+PIDFILE="$CACHE/spark-connect-$PORT.pid"
+
+NAME=spark-connect.sh TITLE="the Spark Connect server" MATCH=SparkConnectServer
+# shellcheck source=scripts/service-lib.sh
+source "$ROOT/scripts/service-lib.sh"
+service_prepare "$@"
+
+command -v java >/dev/null || die "java not found: run \`make test-deps\` (it installs openjdk-17-jdk-headless)"
+[[ -x "$VENV/bin/python" ]] || die "no Python venv at $VENV: run \`make test-deps\`"
+SPARK_HOME="$("$VENV/bin/python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))' 2>/dev/null)" ||
+  die "$VENV has no pyspark: run \`make test-deps\`"
+export SPARK_HOME
+ls "$SPARK_HOME"/jars/spark-connect_*.jar >/dev/null 2>&1 || die "pyspark in $SPARK_HOME has no Spark Connect server jar"
+shopt -s nullglob
+DELTA=("$JARS"/delta-*.jar)
+shopt -u nullglob
+[[ ${#DELTA[@]} -gt 0 ]] || die "no delta-spark jars in $JARS: run \`make test-deps\`"
+JARLIST="$(IFS=,; echo "${DELTA[*]}")"
+
+export SPARK_LOCAL_IP=127.0.0.1
+RUNDIR="$(mktemp -d "${TMPDIR:-/tmp}/spark-connect.XXXXXX")"
+cd "$RUNDIR"
+service_launch "$RUNDIR/spark-connect.log" 300 "$SPARK_HOME/bin/spark-submit" \
+  --class org.apache.spark.sql.connect.service.SparkConnectServer \
+  --master 'local[2]' \
+  --jars "$JARLIST" \
+  --conf spark.connect.grpc.binding.address="$HOST" \
+  --conf spark.connect.grpc.binding.port="$PORT" \
+  --conf spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension \
+  --conf spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog \
+  --conf spark.databricks.delta.snapshotPartitions=2 \
+  --conf spark.sql.shuffle.partitions=2 \
+  --conf spark.ui.enabled=false \
+  --conf spark.sql.warehouse.dir="$RUNDIR/warehouse" \
+  --conf spark.driver.extraJavaOptions="-Dderby.system.home=$RUNDIR" \
+  --conf spark.sql.session.timeZone=UTC
