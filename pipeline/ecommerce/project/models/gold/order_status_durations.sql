@@ -11,9 +11,9 @@ WITH t AS (
 )
 SELECT CAST(date_trunc('month', purchased) AS DATE) AS purchase_month,
        count(*) AS orders,
-       round(median(epoch(approved - purchased) / 3600.0), 2) AS median_hours_to_approval,
-       round(median(epoch(shipped - purchased) / 3600.0), 2) AS median_hours_to_carrier,
-       round(median(epoch(delivered - purchased) / 3600.0), 2) AS median_hours_to_delivery
+       round(median((epoch(approved) - epoch(purchased)) / 3600.0), 2) AS median_hours_to_approval,
+       round(median((epoch(shipped) - epoch(purchased)) / 3600.0), 2) AS median_hours_to_carrier,
+       round(median((epoch(delivered) - epoch(purchased)) / 3600.0), 2) AS median_hours_to_delivery
 FROM t
 WHERE purchased IS NOT NULL
 GROUP BY ALL

@@ -3,15 +3,16 @@
 -- keys: [order_id]
 -- sequence_by: [status_at, milestone]
 -- cdc: {scd: 2, except_columns: [status_at, milestone]}
-SELECT order_id, s.order_status, s.status_at, s.milestone
+-- One row per milestone as a UNION ALL of plain SELECTs, so that the SQL
+-- runs on DuckDB and on Spark alike.
+SELECT order_id, order_status, status_at, milestone
 FROM (
-    SELECT nullif(trim(order_id), '') AS order_id,
-           unnest([
-               {'order_status': 'purchased', 'status_at': order_purchase_timestamp, 'milestone': 1},
-               {'order_status': 'approved', 'status_at': order_approved_at, 'milestone': 2},
-               {'order_status': 'shipped', 'status_at': order_delivered_carrier_date, 'milestone': 3},
-               {'order_status': 'delivered', 'status_at': order_delivered_customer_date, 'milestone': 4}
-           ]) AS s
-    FROM bronze.orders
-)
-WHERE s.status_at IS NOT NULL AND order_id IS NOT NULL
+    SELECT nullif(trim(order_id), '') AS order_id, 'purchased' AS order_status, order_purchase_timestamp AS status_at, 1 AS milestone FROM bronze.orders
+    UNION ALL
+    SELECT nullif(trim(order_id), ''), 'approved', order_approved_at, 2 FROM bronze.orders
+    UNION ALL
+    SELECT nullif(trim(order_id), ''), 'shipped', order_delivered_carrier_date, 3 FROM bronze.orders
+    UNION ALL
+    SELECT nullif(trim(order_id), ''), 'delivered', order_delivered_customer_date, 4 FROM bronze.orders
+) AS s
+WHERE status_at IS NOT NULL AND order_id IS NOT NULL
