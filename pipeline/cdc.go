@@ -284,7 +284,7 @@ func (r *run) cdc(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Tab
 	if err != nil {
 		return tr, err
 	}
-	out, err := r.table(ctx, cc.historySQL(m.CDC.SCD, checked.Name))
+	out, err := r.keep(r.eng.ApplyChanges(ctx, checked, cc.changeSpec(m.CDC)))
 	if err != nil {
 		return tr, fmt.Errorf("cdc: %w", err)
 	}
@@ -329,78 +329,11 @@ func (r *run) cdcNewTruncates(ctx context.Context, m *Model, own *delta.Snapshot
 	return total, nil
 }
 
-// historySQL computes the table's rows from the change rows in rel.
-//
-// The changes of a key are ordered by sequence_by (its columns compared
-// left to right); at equal sequence values a delete comes after an upsert,
-// then rows ingested later (_ingested_at, _seq) come after earlier ones; of
-// the changes of a key with equal sequence values only the last counts (so
-// a delete beats an upsert, and a change landed twice counts once). A
-// truncate is a delete of every key as of its sequence value.
-//
-// SCD 1: a key's row is its last change, unless that is a delete.
-// SCD 2: an upsert opens a new version when the key has no open row or a
-// tracked column changed; otherwise it updates the open row in place. A
-// version's __start_at is the first sequence_by value of the upsert that
-// opened it, __end_at that of the change that closed it (the next version's
-// upsert, or a delete); the open row has __end_at NULL.
-func (cc *cdcCols) historySQL(scd int, rel string) string {
-	k := cc.joinIdents("", cc.keys)
-	var order []string
-	for _, s := range cc.seq {
-		order = append(order, cc.q(s)+" ASC")
-	}
-	order = append(order, "__del ASC")
-	for _, a := range cc.arrival {
-		order = append(order, cc.q(a)+" ASC NULLS FIRST")
-	}
-	seqRow := "row(" + cc.joinIdents("", cc.seq) + ")"
-	events := fmt.Sprintf("WITH __ev AS (SELECT *, %s AS __del FROM %s)", cc.del, rel)
-	if cc.trunc != "false" {
-		var tcols []string
-		for _, s := range append(slices.Clone(cc.seq), cc.arrival...) {
-			tcols = append(tcols, "t."+cc.q(s))
-		}
-		events = fmt.Sprintf(`WITH __e AS (SELECT *, %s AS __del, %s AS __trn FROM %s),
-__k AS (SELECT DISTINCT %s FROM __e WHERE NOT __trn),
-__t AS (SELECT %s FROM __e t WHERE __trn),
-__ev AS (SELECT * EXCLUDE (__trn) FROM __e WHERE NOT __trn
-  UNION ALL BY NAME SELECT __k.*, %s, true AS __del FROM __k CROSS JOIN __t t)`,
-			cc.del, cc.trunc, rel, k, strings.Join(tcols, ", "), strings.Join(tcols, ", "))
-	}
-	// One sort: each key's changes in order; a change followed by one with
-	// the same sequence values is superseded (__nseq: the next one's).
-	events += fmt.Sprintf(`,
-__o AS (SELECT *, row_number() OVER __w AS __ord, lead(%s) OVER __w AS __nseq FROM __ev WINDOW __w AS (PARTITION BY %s ORDER BY %s)),
-__d AS (SELECT * FROM __o WHERE __nseq IS NULL OR __nseq <> %s)`, seqRow, k, strings.Join(order, ", "), seqRow)
-	var pack []string
-	for _, c := range cc.data {
-		pack = append(pack, cc.q(c)+" := "+cc.q(c))
-	}
-	row := "struct_pack(" + strings.Join(pack, ", ") + ")"
-	if scd == 1 {
-		// The last change of each key: the one no change follows.
-		return events + fmt.Sprintf(`
-SELECT %s FROM __o WHERE __nseq IS NULL AND NOT __del`, cc.joinIdents("", cc.data))
-	}
-	trk := "0"
-	if len(cc.tracked) > 0 {
-		var tp []string
-		for _, c := range cc.tracked {
-			tp = append(tp, cc.q(c)+" := "+cc.q(c))
-		}
-		trk = "struct_pack(" + strings.Join(tp, ", ") + ")"
-	}
-	seq1 := cc.q(cc.seq[0])
-	return events + fmt.Sprintf(`,
-__p AS (SELECT *, %s AS __trk, lag(__del) OVER __w AS __pdel, lag(%s) OVER __w AS __ptrk FROM __d WINDOW __w AS (PARTITION BY %s ORDER BY __ord)),
-__s AS (SELECT *, sum(CASE WHEN NOT __del AND (__pdel IS NULL OR __pdel OR __ptrk IS DISTINCT FROM __trk) THEN 1 ELSE 0 END)
-  OVER (PARTITION BY %s ORDER BY __ord ROWS UNBOUNDED PRECEDING) AS __g FROM __p),
-__v AS (SELECT %s, __g, min(%s) FILTER (WHERE NOT __del) AS __st, min(%s) FILTER (WHERE __del) AS __dl,
-  arg_max(%s, __ord) FILTER (WHERE NOT __del) AS __row FROM __s WHERE __g > 0 GROUP BY %s, __g),
-__h AS (SELECT __row, __st, coalesce(__dl, lead(__st) OVER (PARTITION BY %s ORDER BY __g)) AS __en FROM __v)
-SELECT unnest(__row), __st AS %s, __en AS %s FROM __h`,
-		trk, trk, k, k, k, seq1, seq1, row, k, cc.joinIdents("__v.", cc.keys), cc.q(ColStartAt), cc.q(ColEndAt))
+// changeSpec is the engine's ApplyChanges spec of the model (see
+// engine.ChangeSpec for the order of changes and SCD 1 and 2).
+func (cc *cdcCols) changeSpec(c *CDC) engine.ChangeSpec {
+	return engine.ChangeSpec{SCD: c.SCD, Keys: cc.keys, Sequence: cc.seq, Arrival: cc.arrival, Columns: cc.data, Tracked: cc.tracked,
+		Delete: c.ApplyAsDeletes, Truncate: c.ApplyAsTruncates, StartAt: ColStartAt, EndAt: ColEndAt}
 }
 
 // cdcSnapshot applies a snapshot model: the new snapshot (every row the SQL

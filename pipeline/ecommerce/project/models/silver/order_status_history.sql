@@ -3,10 +3,10 @@
 -- keys: [order_id]
 -- sequence_by: [status_at, milestone]
 -- cdc: {scd: 2, except_columns: [status_at, milestone]}
--- One row per milestone as a UNION ALL of plain SELECTs, so that the SQL
--- runs on DuckDB and on Spark alike.
 SELECT order_id, order_status, status_at, milestone
 FROM (
+    -- One row per milestone reached, as a UNION ALL of plain SELECTs: the
+    -- same SQL runs on DuckDB and on Spark.
     SELECT nullif(trim(order_id), '') AS order_id, 'purchased' AS order_status, order_purchase_timestamp AS status_at, 1 AS milestone FROM bronze.orders
     UNION ALL
     SELECT nullif(trim(order_id), ''), 'approved', order_approved_at, 2 FROM bronze.orders
