@@ -433,34 +433,26 @@ func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cd
 		}
 	}
 	st, en := cc.q(ColStartAt), cc.q(ColEndAt)
-	q := fmt.Sprintf(`WITH __n AS (SELECT %[1]s FROM %[11]s),
-__p AS (SELECT * FROM %[12]s WHERE %[3]s IS NULL),
-__j AS (SELECT p, n, p.%[5]s IS NOT NULL AS __inp, n.%[5]s IS NOT NULL AS __inn, %[6]s AS __same_trk, %[7]s AS __same_all
-  FROM __p p FULL OUTER JOIN __n n ON %[8]s)
-SELECT * FROM %[12]s WHERE %[3]s IS NOT NULL
-UNION ALL BY NAME -- open rows kept, or updated in place
-SELECT unnest(CASE WHEN __same_all THEN struct_pack(%[9]s) ELSE struct_pack(%[10]s) END), p.%[2]s AS %[2]s, NULL AS %[3]s
-  FROM __j WHERE __inp AND __inn AND __same_trk
-UNION ALL BY NAME -- open rows closed: the key is gone or a tracked column changed
-SELECT unnest(struct_pack(%[9]s)), p.%[2]s AS %[2]s, %[4]s AS %[3]s FROM __j WHERE __inp AND NOT (__inn AND __same_trk)
-UNION ALL BY NAME -- new versions
-SELECT unnest(struct_pack(%[10]s)), %[4]s AS %[2]s, NULL AS %[3]s FROM __j WHERE __inn AND NOT (__inp AND __same_trk)`,
-		data, st, en, seqVal, cc.q(cc.keys[0]), same(cc.tracked), same(compared), strings.Join(on, " AND "),
-		cc.packFrom("p", cc.data), cc.packFrom("n", cc.data), checked.Name, target.Name)
-	out, err := r.table(ctx, "SELECT "+data+", "+st+", "+en+" FROM ("+q+") AS __h")
+	// Portable SQL (a UNION ALL of joins, columns by position): the rows
+	// that stay closed, the open rows kept or updated in place, the open
+	// rows closed (the key is gone or a tracked column changed), the new
+	// versions.
+	inPlace := make([]string, len(cc.data))
+	for i, c := range cc.data {
+		inPlace[i] = "CASE WHEN " + same(compared) + " THEN p." + cc.q(c) + " ELSE n." + cc.q(c) + " END"
+	}
+	open := "(SELECT * FROM " + target.Name + " WHERE " + en + " IS NULL)"
+	snapRows := "(SELECT " + data + " FROM " + checked.Name + ")"
+	key0 := cc.q(cc.keys[0])
+	q := "SELECT " + data + ", " + st + ", " + en + " FROM " + target.Name + " WHERE " + en + " IS NOT NULL" +
+		"\nUNION ALL SELECT " + strings.Join(inPlace, ", ") + ", p." + st + ", p." + en + " FROM " + open + " p JOIN " + snapRows + " n ON " + strings.Join(on, " AND ") + " WHERE " + same(cc.tracked) +
+		"\nUNION ALL SELECT " + cc.joinIdents("p.", cc.data) + ", p." + st + ", " + seqVal + " FROM " + open + " p LEFT JOIN " + snapRows + " n ON " + strings.Join(on, " AND ") + " WHERE n." + key0 + " IS NULL OR NOT " + same(cc.tracked) +
+		"\nUNION ALL SELECT " + cc.joinIdents("n.", cc.data) + ", " + seqVal + ", NULL FROM " + snapRows + " n LEFT JOIN " + open + " p ON " + strings.Join(on, " AND ") + " WHERE p." + key0 + " IS NULL OR NOT " + same(cc.tracked)
+	out, err := r.table(ctx, q)
 	if err != nil {
 		return tr, fmt.Errorf("cdc: %w", err)
 	}
 	return r.cdcWrite(ctx, m, tr, w, out)
-}
-
-// packFrom is struct_pack's argument list for alias.cols.
-func (cc *cdcCols) packFrom(alias string, cols []string) string {
-	parts := make([]string, len(cols))
-	for i, c := range cols {
-		parts[i] = cc.q(c) + " := " + alias + "." + cc.q(c)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // cdcWrite replaces the table's rows with the rows of out.
