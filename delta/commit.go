@@ -24,6 +24,7 @@ type Transaction struct {
 	protocol *Protocol
 	adds     []*Add
 	removes  []*Remove
+	cdcs     []*AddCDCFile
 	txns     []Txn
 
 	readWhole bool
@@ -368,7 +369,7 @@ func (tx *Transaction) actions(base *Snapshot, now time.Time) []Action {
 	for _, a := range tx.adds {
 		out = append(out, Action{Add: a})
 	}
-	return out
+	return append(out, tx.cdcActions()...)
 }
 
 func (tx *Transaction) defaultMetrics() map[string]string {

@@ -43,6 +43,11 @@ type WriteOptions struct {
 	// lower version fails the append instead of letting it apply the same
 	// input twice. Nil starts from the table's cached snapshot.
 	Base *Snapshot
+	// ChangeData are change data files (already written) committed as cdc
+	// actions with the data: see AddCDCFile.
+	ChangeData []*AddCDCFile
+	// Protocol, when set, upgrades the table's protocol in the same commit.
+	Protocol *Protocol
 }
 
 func (tx *Transaction) applyWriteOptions(o *WriteOptions, mode string) error {
@@ -65,6 +70,10 @@ func (tx *Transaction) applyWriteOptions(o *WriteOptions, mode string) error {
 	}
 	if o.Metadata != nil {
 		tx.SetMetadata(o.Metadata)
+	}
+	tx.AddChangeData(o.ChangeData...)
+	if o.Protocol != nil {
+		tx.SetProtocol(o.Protocol)
 	}
 	for k, v := range o.CommitInfo {
 		if err := tx.SetCommitInfo(k, v); err != nil {
@@ -227,8 +236,10 @@ type VacuumResult struct {
 // Vacuum deletes data files that the latest version does not reference and
 // that are older than the retention period. Files removed from the table
 // within the retention period are kept so time travel to those versions
-// still works. The log and hidden directories (_delta_log, _change_data,
-// names starting with _ or .) are never touched.
+// still works. Change data files (_change_data/) older than the retention
+// period are deleted too, as Spark's VACUUM does: the change feed of the
+// versions they belong to is then gone. The log and other hidden
+// directories (_delta_log, names starting with _ or .) are never touched.
 func (t *Table) Vacuum(ctx context.Context, opts *VacuumOptions) (VacuumResult, error) {
 	if opts == nil {
 		opts = &VacuumOptions{}
@@ -281,7 +292,7 @@ func (t *Table) Vacuum(ctx context.Context, opts *VacuumOptions) (VacuumResult, 
 	}
 	res := VacuumResult{DryRun: opts.DryRun}
 	for _, o := range objs {
-		if hiddenPath(o.Key) || keep[o.Key] || o.ModTime.After(cutoff) {
+		if hiddenPath(o.Key) && !strings.HasPrefix(o.Key, ChangeDataDir+"/") || keep[o.Key] || o.ModTime.After(cutoff) {
 			continue
 		}
 		res.Files = append(res.Files, o.Key)

@@ -57,7 +57,7 @@ var readerFeaturesSupported = []string{columnMappingFeature, timestampNtzFeature
 
 // writerFeaturesSupported are the writer features this package honours when
 // it writes. appendOnly is enforced; invariants only when none are declared.
-var writerFeaturesSupported = []string{appendOnlyFeature, invariantsFeature, timestampNtzFeature, vacuumProtocolCheckFeature}
+var writerFeaturesSupported = []string{appendOnlyFeature, changeDataFeedFeature, invariantsFeature, timestampNtzFeature, vacuumProtocolCheckFeature}
 
 // checkReadSupport refuses tables whose protocol needs reader features this
 // package lacks, naming them.
@@ -170,9 +170,7 @@ func checkWriteSupport(p *Protocol, m *Metadata, schema *StructType) error {
 			}
 		}
 		if w >= changeDataFeedWriterVersion {
-			if strings.EqualFold(m.Configuration[PropEnableChangeDataFeed], "true") {
-				add(changeDataFeedFeature)
-			}
+			// changeDataFeed is written (AddChangeData, cdf.go).
 			if schemaHasMeta(schema, generationExpressionMetaKey) {
 				add(generatedColumnsFeature)
 			}

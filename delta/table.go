@@ -362,6 +362,9 @@ func (t *Table) Create(ctx context.Context, schema *StructType, opts *CreateOpti
 		}
 	}
 	proto := &Protocol{MinReaderVersion: 1, MinWriterVersion: 2}
+	if ChangeDataFeedEnabled(md) {
+		proto.MinWriterVersion = changeDataFeedWriterVersion
+	}
 	tx := &Transaction{table: t, metadata: md, protocol: proto, op: "CREATE TABLE",
 		params: map[string]any{"partitionBy": jsonList(opts.PartitionColumns), "isManaged": "false"}}
 	res, err := tx.Commit(ctx)

@@ -642,7 +642,6 @@ func TestRefusesUnsupportedWrites(t *testing.T) {
 		config   string
 		feature  string
 	}{
-		{"change data feed", `{"minReaderVersion":1,"minWriterVersion":4}`, `{"delta.enableChangeDataFeed":"true"}`, "changeDataFeed"},
 		{"check constraints", `{"minReaderVersion":1,"minWriterVersion":3}`, `{"delta.constraints.positive":"id > 0"}`, "checkConstraints"},
 		{"writer feature", `{"minReaderVersion":1,"minWriterVersion":7,"writerFeatures":["rowTracking"]}`, `{}`, "rowTracking"},
 		{"reader feature", `{"minReaderVersion":3,"minWriterVersion":7,"readerFeatures":["deletionVectors"],"writerFeatures":["deletionVectors"]}`, `{}`, "deletionVectors"},

@@ -21,6 +21,7 @@
 //     Release, UnionByName, Dedupe, Probe, TypeText, ExpandWindows, Quote,
 //     Literal, EpochMillis; new types Relation, TypeProbe, TypeSpec,
 //     Windows.
+//   - Issue 15 (CDC models): ApplyChanges and ChangeSpec.
 //   - New: Owner, SessionOptions, OwnerFunc, RegisterOwner (optional for a
 //     backend), OpenOwner, Config.Sandbox.
 package engine
@@ -114,6 +115,9 @@ type Engine interface {
 	// holds them, with the columns window_start and window_end added. See
 	// Windows.
 	ExpandWindows(ctx context.Context, source string, w Windows) (Relation, error)
+	// ApplyChanges is the rows of a change data capture table computed
+	// from the change rows of rel. See ChangeSpec.
+	ApplyChanges(ctx context.Context, rel Relation, spec ChangeSpec) (Relation, error)
 
 	// Dialect: SQL text for the glue statements the pipeline writes
 	// around models.

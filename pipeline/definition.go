@@ -66,9 +66,11 @@ func (p *Project) Fingerprint(m *Model) string {
 		Window        *Window
 		PartitionBy   []string
 		Expectations  []Expectation
+		CDC           *CDC              `json:",omitempty"`
+		Properties    map[string]string `json:",omitempty"`
 		SQL           string
 		Upstream      map[string]string
-	}{m.Name, m.Materialized, m.Keys, m.SequenceBy, m.Incremental, m.IncrementalBy, m.Window, m.PartitionBy, m.Expectations, m.SQL, upstream}
+	}{m.Name, m.Materialized, m.Keys, m.SequenceBy, m.Incremental, m.IncrementalBy, m.Window, m.PartitionBy, m.Expectations, m.CDC, m.Properties, m.SQL, upstream}
 	b, _ := json.Marshal(def) // plain strings, slices and maps: cannot fail
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])

@@ -224,8 +224,9 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 		return delta.CommitResult{}, err
 	}
 	query := "SELECT * FROM " + w.relation.Name
+	var old engine.Relation // the rows of the touched files
 	if len(touched) > 0 {
-		old, err := r.keep(r.eng.BindRelation(ctx, w.snap, touched))
+		old, err = r.keep(r.eng.BindRelation(ctx, w.snap, touched))
 		if err != nil {
 			return delta.CommitResult{}, err
 		}
@@ -247,6 +248,9 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 	}
 	res, err := r.eng.Write(ctx, query, engineTarget(w))
 	if err != nil {
+		return delta.CommitResult{}, err
+	}
+	if err := r.changeData(ctx, &w, old, query); err != nil {
 		return delta.CommitResult{}, err
 	}
 	if tr.RowsOut, err = r.count(ctx, w.relation, ""); err != nil {

@@ -144,6 +144,13 @@ type Model struct {
 	BackfillDate string `yaml:"backfill_date"`
 	// Expectations are checked on every row the model produces.
 	Expectations []Expectation `yaml:"expectations"`
+	// Properties are Delta table properties of the model's table (e.g.
+	// delta.enableChangeDataFeed: "true"), over medallion.yaml's
+	// tables.properties.
+	Properties map[string]string `yaml:"properties"`
+	// CDC makes the model apply change rows (or snapshots) by Keys, ordered
+	// by SequenceBy, as SCD type 1 or 2 (see CDC in cdc.go).
+	CDC *CDC `yaml:"cdc"`
 }
 
 var tableRefRE = regexp.MustCompile(`(?i)\b(bronze|silver|gold)\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)\b`)
@@ -299,6 +306,19 @@ func ParseModel(file, text string, vars map[string]any) (*Model, error) {
 	if w := m.Window; w != nil {
 		if err := w.validate(m); err != nil {
 			return nil, &ConfigError{File: file, Msg: "window: " + err.Error()}
+		}
+	}
+	for k := range m.Properties {
+		if !strings.HasPrefix(k, "delta.") {
+			return nil, &ConfigError{File: file, Line: m.headerLineOf("properties"), Msg: fmt.Sprintf("properties: %q is not a Delta table property (delta.…)", k)}
+		}
+	}
+	if m.Materialized == View && len(m.Properties) > 0 {
+		return nil, &ConfigError{File: file, Line: m.headerLineOf("properties"), Msg: "properties: a view has no table"}
+	}
+	if m.CDC != nil {
+		if err := m.CDC.validate(m); err != nil {
+			return nil, &ConfigError{File: file, Line: m.headerLineOf("cdc"), Msg: "cdc: " + err.Error()}
 		}
 	}
 	return m, nil

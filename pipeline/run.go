@@ -590,6 +590,9 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	if m.Window != nil {
 		return r.window(ctx, m, tr, tbl, own, versions, snaps, txns, fp)
 	}
+	if m.CDC != nil {
+		return r.cdc(ctx, m, tr, tbl, own, versions, snaps, txns, fp)
+	}
 	sqlText := m.SQL
 	incremental := false
 	if m.Incremental != "" && own != nil && !r.full(m.Name) {
@@ -671,7 +674,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	}
 	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "incremental": incremental || grouped, "definition": fp}
 	w := writeSpec{table: m.Name, tbl: tbl, snap: own, relation: checked, schema: schema, partitionBy: m.PartitionBy,
-		keys: m.Keys, sequenceBy: seq, txns: txns, info: info}
+		keys: m.Keys, sequenceBy: seq, txns: txns, info: info, properties: m.Properties, rowKeys: m.Keys}
 	var cr delta.CommitResult
 	switch {
 	case grouped:

@@ -310,6 +310,9 @@ func (r *run) check(ctx context.Context, v *validation, m *Model) (*ModelError, 
 			return m.errorAt(m.headerLineOf("backfill_date:"), "backfill_date: "+engineMessage(err, names)), nil
 		}
 	}
+	if m.CDC != nil {
+		return r.checkCDC(ctx, v, m, target, wrapped, cols)
+	}
 	return nil, nil
 }
 

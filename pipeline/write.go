@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -25,14 +24,22 @@ type writeSpec struct {
 	sequenceBy  []string
 	txns        []delta.Txn
 	info        map[string]any
+	// Change data feed (cdf.go): the model header's table properties, the
+	// columns that identify a row (update pre/postimages), the change data
+	// files and protocol upgrade to commit, and whether the rewrite changed
+	// no row at all.
+	properties   map[string]string
+	rowKeys      []string
+	changeData   []*delta.AddCDCFile
+	protocol     *delta.Protocol
+	noDataChange bool
 }
 
 // ensure creates the table when it does not exist and returns its snapshot
 // and, when the schema gained columns, the new metadata to commit.
 func (r *run) ensure(ctx context.Context, w *writeSpec) (*delta.Metadata, error) {
 	if w.snap == nil {
-		props := map[string]string{}
-		maps.Copy(props, r.proj.Config.Tables.Properties)
+		props := r.tableProperties(w)
 		snap, err := w.tbl.Create(ctx, w.schema, &delta.CreateOptions{PartitionColumns: w.partitionBy, Configuration: props})
 		if errors.Is(err, delta.ErrTableExists) {
 			snap, err = w.tbl.Snapshot(ctx)
@@ -47,7 +54,7 @@ func (r *run) ensure(ctx context.Context, w *writeSpec) (*delta.Metadata, error)
 	}
 	w.partitionBy = w.snap.PartitionColumns()
 	if w.snap.Schema().String() == w.schema.String() {
-		return nil, nil
+		return r.configure(w, nil), nil
 	}
 	for _, f := range w.snap.Schema().Fields {
 		nf, ok := w.schema.Field(f.Name)
@@ -60,7 +67,7 @@ func (r *run) ensure(ctx context.Context, w *writeSpec) (*delta.Metadata, error)
 	}
 	md := *w.snap.Metadata()
 	md.SchemaString = w.schema.String()
-	return &md, nil
+	return r.configure(w, &md), nil
 }
 
 // dedupe keeps the newest row per key (by sequenceBy) in relation and
@@ -98,7 +105,7 @@ func (r *run) dedupe(ctx context.Context, w writeSpec) (engine.Relation, int64, 
 }
 
 func (r *run) writeOptions(w writeSpec, md *delta.Metadata, op string) *delta.WriteOptions {
-	return &delta.WriteOptions{Txns: w.txns, Operation: op, Metadata: md, CommitInfo: map[string]any{"medallion": w.info}}
+	return &delta.WriteOptions{Txns: w.txns, Operation: op, Metadata: md, CommitInfo: map[string]any{"medallion": w.info}, ChangeData: w.changeData, Protocol: w.protocol}
 }
 
 // appendRows appends the relation's rows.
@@ -137,6 +144,7 @@ func (r *run) overwrite(ctx context.Context, w writeSpec, tr *TableReport) (delt
 		if m.SchemaString != w.snap.Metadata().SchemaString || !slices.Equal(m.PartitionColumns, w.snap.PartitionColumns()) {
 			md = &m
 		}
+		md = r.configure(&w, md)
 	} else {
 		if md, err = r.ensure(ctx, &w); err != nil {
 			return delta.CommitResult{}, err
@@ -147,6 +155,15 @@ func (r *run) overwrite(ctx context.Context, w writeSpec, tr *TableReport) (delt
 		return delta.CommitResult{}, err
 	}
 	tr.RowsOut = res.Rows
+	if w.snap != nil && r.changeFeedOn(&w) {
+		old, err := r.keep(r.eng.BindRelation(ctx, w.snap, nil))
+		if err != nil {
+			return delta.CommitResult{}, err
+		}
+		if err := r.changeData(ctx, &w, old, "SELECT * FROM "+rel.Name); err != nil {
+			return delta.CommitResult{}, err
+		}
+	}
 	return w.tbl.Overwrite(ctx, res.Adds, nil, r.writeOptions(w, md, "WRITE"))
 }
 
@@ -173,8 +190,9 @@ func (r *run) merge(ctx context.Context, w writeSpec, tr *TableReport) (delta.Co
 	}
 	query := "SELECT * FROM " + rel.Name
 	var kept int64
+	var old engine.Relation // the rows of the touched files
 	if len(touched) > 0 {
-		old, err := r.keep(r.eng.BindRelation(ctx, w.snap, touched))
+		old, err = r.keep(r.eng.BindRelation(ctx, w.snap, touched))
 		if err != nil {
 			return delta.CommitResult{}, err
 		}
@@ -201,6 +219,9 @@ func (r *run) merge(ctx context.Context, w writeSpec, tr *TableReport) (delta.Co
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
+	if err := r.changeData(ctx, &w, old, query); err != nil {
+		return delta.CommitResult{}, err
+	}
 	newRows := res.Rows
 	if len(touched) > 0 {
 		newRows -= kept - tr.Replaced
@@ -218,9 +239,16 @@ func commitRewrite(ctx context.Context, w writeSpec, md *delta.Metadata, params 
 	// append, and any concurrent data change conflicts with it.
 	tx.ReadAll()
 	for _, a := range removed {
-		tx.RemoveAdd(a, true)
+		tx.RemoveAdd(a, !w.noDataChange)
+	}
+	for _, a := range added {
+		a.DataChange = a.DataChange && !w.noDataChange
 	}
 	tx.AddFiles(added...)
+	tx.AddChangeData(w.changeData...)
+	if w.protocol != nil {
+		tx.SetProtocol(w.protocol)
+	}
 	for _, t := range w.txns {
 		tx.SetTxn(t.AppID, t.Version)
 	}

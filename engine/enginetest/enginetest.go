@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Engine) {
 		{"DedupeKeepsNewest", testDedupe},
 		{"UnionByName", testUnion},
 		{"ExpandWindows", testWindows},
+		{"ApplyChangesSCD1And2", testApplyChanges},
 		{"RelationsReleased", testRelease},
 		{"LiteralsRoundTrip", testLiterals},
 		{"Errors", testErrors},
@@ -822,4 +823,48 @@ func keys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// testApplyChanges: change rows out of order, a delete, a delete at the same
+// sequence value as an upsert (the delete wins), a duplicate, a change of
+// an untracked column (SCD 2: in place) and a truncate.
+func testApplyChanges(t *testing.T, e engine.Engine) {
+	ctx := t.Context()
+	changes, err := e.View(ctx, `SELECT * FROM (VALUES
+		(1, 'b', 'n1', 2, 'u'), (1, 'a', 'n1', 1, 'u'), (1, 'b', 'n2', 3, 'u'), (1, 'b', 'n2', 3, 'u'),
+		(2, 'x', 'n1', 1, 'u'), (2, 'x', 'n1', 2, 'd'),
+		(3, 'y', 'n1', 1, 'u'), (3, 'z', 'n1', 1, 'd'),
+		(4, 'w', 'n1', 1, 'u')) AS c(id, v, note, seq, op)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := engine.ChangeSpec{SCD: 1, Keys: []string{"id"}, Sequence: []string{"seq"}, Columns: []string{"id", "v", "note", "seq"}, Delete: "op = 'd'"}
+	scd1, err := e.ApplyChanges(ctx, changes, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, "scd 1", query(t, e, "SELECT * FROM "+scd1.Name+" ORDER BY id"), []string{"1|b|n2|3", "4|w|n1|1"})
+	spec.SCD, spec.Tracked, spec.StartAt, spec.EndAt = 2, []string{"v"}, "start_at", "end_at"
+	scd2, err := e.ApplyChanges(ctx, changes, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, "scd 2", query(t, e, "SELECT id, v, note, start_at, end_at FROM "+scd2.Name+" ORDER BY id, start_at"), []string{
+		"1|a|n1|1|2", "1|b|n2|2|NULL", "2|x|n1|1|2", "4|w|n1|1|NULL"})
+	// A truncate at 5 deletes every key as of 5; a later upsert comes back.
+	trunc, err := e.View(ctx, "SELECT * FROM "+changes.Name+` UNION ALL SELECT * FROM (VALUES
+		(CAST(NULL AS INTEGER), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 5, 't'), (4, 'w2', 'n1', 6, 'u')) AS t(id, v, note, seq, op)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Truncate = "op = 't'"
+	spec.SCD = 1
+	got, err := e.ApplyChanges(ctx, trunc, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, "scd 1 truncated", query(t, e, "SELECT * FROM "+got.Name+" ORDER BY id"), []string{"4|w2|n1|6"})
+	if _, err := e.ApplyChanges(ctx, changes, engine.ChangeSpec{SCD: 3, Keys: []string{"id"}, Sequence: []string{"seq"}, Columns: []string{"id"}}); err == nil {
+		t.Fatal("scd 3 was accepted")
+	}
 }

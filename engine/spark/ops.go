@@ -123,6 +123,11 @@ func (e *Engine) ExpandWindows(ctx context.Context, source string, w engine.Wind
 	return engine.Relation{}, unsupported("window expansion (ExpandWindows)")
 }
 
+// ApplyChanges is not implemented on Spark yet.
+func (e *Engine) ApplyChanges(ctx context.Context, rel engine.Relation, spec engine.ChangeSpec) (engine.Relation, error) {
+	return engine.Relation{}, unsupported("CDC change application (ApplyChanges)")
+}
+
 // Quote quotes an identifier the way Spark does.
 func (e *Engine) Quote(ident string) string { return backtick(ident) }
 

@@ -59,9 +59,10 @@ func TestCLI(t *testing.T) {
 		}
 	}
 	gold, _ := filepath.Glob(filepath.Join(dir, "models", "gold", "*.sql"))
-	// The 18 tables of the gold contract and the 3 clickstream windows.
-	if len(gold) != len(goldref.Names)+len(goldref.Breakdowns)+3 {
-		t.Errorf("init wrote %d gold models, want %d", len(gold), len(goldref.Names)+len(goldref.Breakdowns)+3)
+	// The 18 tables of the gold contract, the 3 clickstream windows and
+	// gold.order_status_durations.
+	if len(gold) != len(goldref.Names)+len(goldref.Breakdowns)+4 {
+		t.Errorf("init wrote %d gold models, want %d", len(gold), len(goldref.Names)+len(goldref.Breakdowns)+4)
 	}
 	for _, s := range sources {
 		if st, err := os.Stat(filepath.Join(dir, "landing", s)); err != nil || !st.IsDir() {
@@ -99,8 +100,8 @@ func TestCLI(t *testing.T) {
 	if m == nil {
 		t.Fatalf("run printed no summary line:\n%s", out)
 	}
-	if n, _ := strconv.Atoi(m[1]); n != 37 { // 9 bronze, 9 silver tables (3 views), 18 gold + gold.daily_by_state
-		t.Errorf("run updated %d tables, want 37", n)
+	if n, _ := strconv.Atoi(m[1]); n != 40 { // 9 bronze, 11 silver tables (3 views), 18 gold + gold.daily_by_state + gold.order_status_durations
+		t.Errorf("run updated %d tables, want 40", n)
 	}
 	if !regexp.MustCompile(`(?m)^revenue\s+orders\s+items\s+aov\s+cancellation_rate_pct\s*$`).MatchString(out) || !strings.Contains(out, "(1 row)") {
 		t.Errorf("run did not print the summary query:\n%s", out)
@@ -355,7 +356,7 @@ func TestCLIBuiltinProject(t *testing.T) {
 	mustRun(t, "generate", "--out", filepath.Join(dir, "landing"), "--orders", "300", "--seed", "9")
 	t.Chdir(dir)
 	out := mustRun(t, "run")
-	if m := summaryLine.FindStringSubmatch(out); m == nil || m[1] != "37" {
+	if m := summaryLine.FindStringSubmatch(out); m == nil || m[1] != "40" {
 		t.Errorf("run in a directory without %s printed:\n%s", pipeline.ConfigFile, out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, pipeline.ConfigFile)); err == nil {

@@ -1,0 +1,103 @@
+package duckdb
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/medallionhq/medallion/engine"
+)
+
+// ApplyChanges computes a CDC table's rows from change rows in one sort per
+// key (see engine.ChangeSpec).
+func (e *Engine) ApplyChanges(ctx context.Context, rel engine.Relation, spec engine.ChangeSpec) (engine.Relation, error) {
+	switch {
+	case spec.SCD != 1 && spec.SCD != 2:
+		return engine.Relation{}, fmt.Errorf("duckdb: apply changes: scd %d is not 1 or 2", spec.SCD)
+	case len(spec.Keys) == 0 || len(spec.Sequence) == 0 || len(spec.Columns) == 0:
+		return engine.Relation{}, fmt.Errorf("duckdb: apply changes: keys, sequence and columns are required")
+	case spec.SCD == 2 && (spec.StartAt == "" || spec.EndAt == ""):
+		return engine.Relation{}, fmt.Errorf("duckdb: apply changes: scd 2 needs the StartAt and EndAt column names")
+	}
+	r, err := e.Materialize(ctx, changesSQL(rel.Name, spec))
+	if err != nil {
+		return engine.Relation{}, fmt.Errorf("duckdb: apply changes: %w", err)
+	}
+	return r, nil
+}
+
+func joinIdents(prefix string, cols []string) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = prefix + quoteIdent(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// changesSQL is ApplyChanges' query over the change rows in rel.
+func changesSQL(rel string, spec engine.ChangeSpec) string {
+	del, trunc := "false", "false"
+	if spec.Delete != "" {
+		del = "coalesce((" + spec.Delete + "), false)"
+	}
+	if spec.Truncate != "" {
+		trunc = "coalesce((" + spec.Truncate + "), false)"
+	}
+	k := joinIdents("", spec.Keys)
+	var order []string
+	for _, s := range spec.Sequence {
+		order = append(order, quoteIdent(s)+" ASC")
+	}
+	order = append(order, "__del ASC")
+	for _, a := range spec.Arrival {
+		order = append(order, quoteIdent(a)+" ASC NULLS FIRST")
+	}
+	seqRow := "row(" + joinIdents("", spec.Sequence) + ")"
+	events := fmt.Sprintf("WITH __ev AS (SELECT *, %s AS __del FROM %s)", del, rel)
+	if trunc != "false" {
+		var tcols []string
+		for _, s := range append(slices.Clone(spec.Sequence), spec.Arrival...) {
+			tcols = append(tcols, "t."+quoteIdent(s))
+		}
+		events = fmt.Sprintf(`WITH __e AS (SELECT *, %s AS __del, %s AS __trn FROM %s),
+__k AS (SELECT DISTINCT %s FROM __e WHERE NOT __trn),
+__t AS (SELECT %s FROM __e t WHERE __trn),
+__ev AS (SELECT * EXCLUDE (__trn) FROM __e WHERE NOT __trn
+  UNION ALL BY NAME SELECT __k.*, %s, true AS __del FROM __k CROSS JOIN __t t)`,
+			del, trunc, rel, k, strings.Join(tcols, ", "), strings.Join(tcols, ", "))
+	}
+	// One sort: each key's changes in order; a change followed by one with
+	// the same sequence values is superseded (__nseq: the next one's).
+	events += fmt.Sprintf(`,
+__o AS (SELECT *, row_number() OVER __w AS __ord, lead(%s) OVER __w AS __nseq FROM __ev WINDOW __w AS (PARTITION BY %s ORDER BY %s)),
+__d AS (SELECT * FROM __o WHERE __nseq IS NULL OR __nseq <> %s)`, seqRow, k, strings.Join(order, ", "), seqRow)
+	if spec.SCD == 1 {
+		// The last change of each key: the one no change follows.
+		return events + fmt.Sprintf(`
+SELECT %s FROM __o WHERE __nseq IS NULL AND NOT __del`, joinIdents("", spec.Columns))
+	}
+	var pack []string
+	for _, c := range spec.Columns {
+		pack = append(pack, quoteIdent(c)+" := "+quoteIdent(c))
+	}
+	row := "struct_pack(" + strings.Join(pack, ", ") + ")"
+	trk := "0"
+	if len(spec.Tracked) > 0 {
+		var tp []string
+		for _, c := range spec.Tracked {
+			tp = append(tp, quoteIdent(c)+" := "+quoteIdent(c))
+		}
+		trk = "struct_pack(" + strings.Join(tp, ", ") + ")"
+	}
+	seq1 := quoteIdent(spec.Sequence[0])
+	return events + fmt.Sprintf(`,
+__p AS (SELECT *, %s AS __trk, lag(__del) OVER __w AS __pdel, lag(%s) OVER __w AS __ptrk FROM __d WINDOW __w AS (PARTITION BY %s ORDER BY __ord)),
+__s AS (SELECT *, sum(CASE WHEN NOT __del AND (__pdel IS NULL OR __pdel OR __ptrk IS DISTINCT FROM __trk) THEN 1 ELSE 0 END)
+  OVER (PARTITION BY %s ORDER BY __ord ROWS UNBOUNDED PRECEDING) AS __g FROM __p),
+__v AS (SELECT %s, __g, min(%s) FILTER (WHERE NOT __del) AS __st, min(%s) FILTER (WHERE __del) AS __dl,
+  arg_max(%s, __ord) FILTER (WHERE NOT __del) AS __row FROM __s WHERE __g > 0 GROUP BY %s, __g),
+__h AS (SELECT __row, __st, coalesce(__dl, lead(__st) OVER (PARTITION BY %s ORDER BY __g)) AS __en FROM __v)
+SELECT unnest(__row), __st AS %s, __en AS %s FROM __h`,
+		trk, trk, k, k, k, seq1, seq1, row, k, joinIdents("__v.", spec.Keys), quoteIdent(spec.StartAt), quoteIdent(spec.EndAt))
+}

@@ -1,0 +1,137 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/engine"
+)
+
+// tableProperties are the Delta properties a table is to have: medallion.yaml's
+// tables.properties, then the model header's properties.
+func (r *run) tableProperties(w *writeSpec) map[string]string {
+	props := map[string]string{}
+	maps.Copy(props, r.proj.Config.Tables.Properties)
+	maps.Copy(props, w.properties)
+	return props
+}
+
+// configure brings an existing table's properties up to what the project
+// says (a property added to medallion.yaml or a model header later): it
+// returns md (or, when md is nil, a copy of the table's metadata) with the
+// properties set, or md unchanged when nothing differs; turning the change
+// data feed on also upgrades the protocol (w.protocol). Properties removed
+// from the project stay on the table.
+func (r *run) configure(w *writeSpec, md *delta.Metadata) *delta.Metadata {
+	cur := w.snap.Metadata()
+	if md != nil {
+		cur = md
+	}
+	var out *delta.Metadata
+	for k, v := range r.tableProperties(w) {
+		if cur.Configuration[k] == v {
+			continue
+		}
+		if out == nil {
+			c := *cur
+			c.Configuration = maps.Clone(cur.Configuration)
+			if c.Configuration == nil {
+				c.Configuration = map[string]string{}
+			}
+			out = &c
+		}
+		out.Configuration[k] = v
+	}
+	if out == nil {
+		return md
+	}
+	if delta.ChangeDataFeedEnabled(out) {
+		w.protocol = delta.ChangeDataFeedProtocol(w.snap.Protocol())
+	}
+	return out
+}
+
+// changeFeedOn reports whether writes to the table record its change data
+// feed (delta.enableChangeDataFeed, on the table or about to be set).
+func (r *run) changeFeedOn(w *writeSpec) bool {
+	if w.snap != nil && delta.ChangeDataFeedEnabled(w.snap.Metadata()) {
+		return true
+	}
+	return strings.EqualFold(r.tableProperties(w)[delta.PropEnableChangeDataFeed], "true")
+}
+
+// changeData writes the change data files of a commit that replaces the
+// rows of old (the rows of the files it removes; the zero Relation when it
+// removes none) by the rows of the query newQuery (the rows of the files it
+// adds), when the table's change data feed is on. A row only in the old rows
+// is a delete, only in the new ones an insert; when w.rowKeys identify a
+// row, a deleted and an inserted row with the same key are an update
+// (update_preimage, update_postimage). It sets w.changeData to their cdc
+// actions, or, when no row changed (the files were rewritten with the same
+// rows), w.noDataChange.
+func (r *run) changeData(ctx context.Context, w *writeSpec, old engine.Relation, newQuery string) error {
+	if !r.changeFeedOn(w) {
+		return nil
+	}
+	cols := make([]string, len(w.schema.Fields))
+	for i, f := range w.schema.Fields {
+		cols[i] = r.eng.Quote(f.Name)
+	}
+	sel := strings.Join(cols, ", ")
+	newRel, err := r.table(ctx, "SELECT "+sel+" FROM ("+newQuery+") AS __n")
+	if err != nil {
+		return fmt.Errorf("change data feed: %w", err)
+	}
+	oldRows := "SELECT " + sel + " FROM " + newRel.Name + " WHERE false"
+	if old.Name != "" {
+		oldRows = "SELECT " + sel + " FROM " + old.Name
+	}
+	del, err := r.table(ctx, oldRows+" EXCEPT ALL SELECT "+sel+" FROM "+newRel.Name)
+	if err != nil {
+		return fmt.Errorf("change data feed: %w", err)
+	}
+	ins, err := r.table(ctx, "SELECT "+sel+" FROM "+newRel.Name+" EXCEPT ALL "+oldRows)
+	if err != nil {
+		return fmt.Errorf("change data feed: %w", err)
+	}
+	match := func(other engine.Relation) string {
+		if len(w.rowKeys) == 0 {
+			return "false"
+		}
+		conds := make([]string, len(w.rowKeys))
+		for i, k := range w.rowKeys {
+			conds[i] = "o." + r.eng.Quote(k) + " IS NOT DISTINCT FROM c." + r.eng.Quote(k)
+		}
+		return "EXISTS (SELECT 1 FROM " + other.Name + " o WHERE " + strings.Join(conds, " AND ") + ")"
+	}
+	changes, err := r.table(ctx, "SELECT c.*, CASE WHEN "+match(ins)+" THEN "+sqlString(delta.ChangeUpdatePreimage)+" ELSE "+sqlString(delta.ChangeDelete)+" END AS "+r.eng.Quote(delta.ColChangeType)+" FROM "+del.Name+" c\n"+
+		"UNION ALL SELECT c.*, CASE WHEN "+match(del)+" THEN "+sqlString(delta.ChangeUpdatePostimage)+" ELSE "+sqlString(delta.ChangeInsert)+" END FROM "+ins.Name+" c")
+	if err != nil {
+		return fmt.Errorf("change data feed: %w", err)
+	}
+	n, err := r.count(ctx, changes, "")
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		w.noDataChange = true
+		return nil
+	}
+	sub, err := w.tbl.Store().Sub(delta.ChangeDataDir)
+	if err != nil {
+		return err
+	}
+	schema := &delta.StructType{Fields: append(append([]delta.StructField{}, w.schema.Fields...),
+		delta.StructField{Name: delta.ColChangeType, Type: delta.Primitive(delta.TypeString), Nullable: true})}
+	res, err := r.eng.Write(ctx, "SELECT * FROM "+changes.Name, engine.Target{Store: sub, PartitionColumns: w.partitionBy, Schema: schema})
+	if err != nil {
+		return fmt.Errorf("change data feed: %w", err)
+	}
+	for _, a := range res.Adds {
+		w.changeData = append(w.changeData, &delta.AddCDCFile{Path: delta.ChangeDataDir + "/" + a.Path, PartitionValues: a.PartitionValues, Size: a.Size})
+	}
+	return nil
+}
