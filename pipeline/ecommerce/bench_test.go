@@ -20,21 +20,13 @@ package ecommerce_test
 // that TestMain removes at the end.
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +35,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2" // the "duckdb" database/sql driver
 
 	"github.com/medallionhq/medallion/datagen"
+	"github.com/medallionhq/medallion/internal/fstree"
 	"github.com/medallionhq/medallion/internal/goldref"
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/pipeline/ecommerce"
@@ -97,7 +90,8 @@ func BenchmarkIncrementalReference1000(b *testing.B) {
 // BenchmarkIncremental1000 measures one pipeline.Run over a lake already
 // loaded with SF1 after 1,000 new orders of existing customers land (one
 // new orders file in the month after datagen's range, one new order_items
-// file for them): the new files are ingested, silver.orders and
+// file and one payments file for them, datagen.NewOrders): the new files are
+// ingested (payments, a replace source, reloads whole), silver.orders and
 // silver.order_items take only the new rows, and the models downstream are
 // brought up to date. The copy of the loaded lake and the new files are set
 // up with the timer stopped. Targets: ≤ 1 s per run, and well below
@@ -110,13 +104,13 @@ func BenchmarkIncremental1000(b *testing.B) {
 	for i := range b.N {
 		b.StopTimer()
 		dir := filepath.Join(root, fmt.Sprintf("incr-run-%d", i))
-		if err := benchLinkTree(filepath.Join(inc.base, "landing"), filepath.Join(dir, "landing")); err != nil {
+		if err := fstree.Link(filepath.Join(inc.base, "landing"), filepath.Join(dir, "landing")); err != nil {
 			b.Fatal(err)
 		}
-		if err := benchCopyTree(filepath.Join(inc.base, "lake"), filepath.Join(dir, "lake")); err != nil {
+		if err := fstree.Copy(filepath.Join(inc.base, "lake"), filepath.Join(dir, "lake")); err != nil {
 			b.Fatal(err)
 		}
-		if err := benchWriteFiles(filepath.Join(dir, "landing"), inc.files); err != nil {
+		if err := datagen.WriteFiles(filepath.Join(dir, "landing"), inc.files); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
@@ -165,7 +159,7 @@ func benchFullRefresh(b *testing.B, orders int, name string) {
 	for i := range b.N {
 		b.StopTimer()
 		dir := filepath.Join(root, fmt.Sprintf("%s-full-%d", name, i))
-		if err := benchLinkTree(ds.landing, filepath.Join(dir, "landing")); err != nil {
+		if err := fstree.Link(ds.landing, filepath.Join(dir, "landing")); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
@@ -303,7 +297,8 @@ func benchRunPipeline(b *testing.B, dir string) *pipeline.Report {
 }
 
 // benchCheckIncremental makes sure an incremental run did what the benchmark
-// claims: only the two new files ingested, nothing else reloaded.
+// claims: only the new files ingested, nothing else reloaded but payments (a
+// replace source: a new file replaces the source's rows with all its files').
 func benchCheckIncremental(b *testing.B, rep *pipeline.Report, inc *benchIncremental) {
 	b.Helper()
 	for _, t := range rep.Tables {
@@ -315,6 +310,10 @@ func benchCheckIncremental(b *testing.B, rep *pipeline.Report, inc *benchIncreme
 		case "bronze.order_items":
 			if t.RowsIn != int64(inc.newItems) {
 				b.Fatalf("incremental run: bronze.order_items read %d rows, want %d", t.RowsIn, inc.newItems)
+			}
+		case "bronze.payments":
+			if t.Status == pipeline.StatusUpToDate {
+				b.Fatalf("incremental run: bronze.payments is %s, want its new file ingested", t.Status)
 			}
 		default:
 			if t.Kind == "source" && t.Status != pipeline.StatusUpToDate {
@@ -587,22 +586,22 @@ func benchIncrementalSetup(b *testing.B) *benchIncremental {
 	root := benchDir(b)
 	benchIncr.once.Do(func() {
 		benchIncr.err = func() error {
-			files, items, err := benchNewOrderFiles(ds.landing, benchNewOrders)
+			inc, err := datagen.NewOrders(ds.landing, benchNewOrders, benchSeed)
 			if err != nil {
 				return err
 			}
-			benchIncr.files, benchIncr.newItems = files, items
-			benchIncr.newRows = benchNewOrders + items
+			benchIncr.files, benchIncr.newItems = inc.Files, inc.Items
+			benchIncr.newRows = inc.Orders + inc.Items + inc.Payments
 			benchIncr.refRows = ds.rows + benchIncr.newRows
 			benchIncr.refLanding = filepath.Join(root, "incr-ref", "landing")
-			if err := benchLinkTree(ds.landing, benchIncr.refLanding); err != nil {
+			if err := fstree.Link(ds.landing, benchIncr.refLanding); err != nil {
 				return err
 			}
-			if err := benchWriteFiles(benchIncr.refLanding, files); err != nil {
+			if err := datagen.WriteFiles(benchIncr.refLanding, inc.Files); err != nil {
 				return err
 			}
 			benchIncr.base = filepath.Join(root, "incr-base")
-			if err := benchLinkTree(ds.landing, filepath.Join(benchIncr.base, "landing")); err != nil {
+			if err := fstree.Link(ds.landing, filepath.Join(benchIncr.base, "landing")); err != nil {
 				return err
 			}
 			proj, err := ecommerce.Project(benchIncr.base)
@@ -623,213 +622,4 @@ func benchIncrementalSetup(b *testing.B) *benchIncremental {
 		b.Fatal(benchIncr.err)
 	}
 	return &benchIncr
-}
-
-// benchNewOrderFiles makes n new orders of existing customers, products and
-// sellers, purchased in the month after the landing's last order_month
-// folder: an orders file in that month's folder and an order_items file.
-// It returns the files by landing-relative path and the number of items.
-func benchNewOrderFiles(landing string, n int) (map[string][]byte, int, error) {
-	customers, err := benchCSVColumn(filepath.Join(landing, "customers"), "customer_id")
-	if err != nil {
-		return nil, 0, err
-	}
-	products, err := benchCSVColumn(filepath.Join(landing, "products"), "product_id")
-	if err != nil {
-		return nil, 0, err
-	}
-	sellers, err := benchCSVColumn(filepath.Join(landing, "sellers"), "seller_id")
-	if err != nil {
-		return nil, 0, err
-	}
-	year, month, err := benchLastOrderMonth(filepath.Join(landing, "orders"))
-	if err != nil {
-		return nil, 0, err
-	}
-	first := time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, time.UTC)
-	span := first.AddDate(0, 1, 0).Sub(first)
-	rng := rand.New(rand.NewPCG(benchSeed, 0x1ce))
-	const ts = "2006-01-02 15:04:05"
-	var ob, ib bytes.Buffer
-	ow, iw := csv.NewWriter(&ob), csv.NewWriter(&ib)
-	_ = ow.Write([]string{"order_id", "customer_id", "order_status", "order_purchase_timestamp", "order_approved_at",
-		"order_delivered_carrier_date", "order_delivered_customer_date", "order_estimated_delivery_date"})
-	_ = iw.Write([]string{"order_id", "order_item_id", "product_id", "seller_id", "shipping_limit_date", "price", "freight_value"})
-	items := 0
-	for i := range n {
-		// 32 hex digits, unique by the index; datagen's ids are random.
-		id := fmt.Sprintf("be9c%04x%08x%016x", i, rng.Uint32(), rng.Uint64())
-		bought := first.Add(time.Duration(rng.Int64N(int64(span))).Truncate(time.Second))
-		approved := bought.Add(time.Duration(10+rng.IntN(600)) * time.Minute)
-		carrier := approved.Add(time.Duration(12+rng.IntN(72)) * time.Hour)
-		delivered := carrier.Add(time.Duration(24+rng.IntN(24*14)) * time.Hour)
-		estimated := time.Date(bought.Year(), bought.Month(), bought.Day()+20+rng.IntN(10), 0, 0, 0, 0, time.UTC)
-		status := "delivered"
-		switch r := rng.IntN(100); {
-		case r < 1:
-			status = "canceled"
-		case r < 3:
-			status = "shipped"
-		}
-		rec := []string{id, customers[rng.IntN(len(customers))], status, bought.Format(ts), approved.Format(ts), "", "", estimated.Format(ts)}
-		if status != "canceled" {
-			rec[5] = carrier.Format(ts)
-		}
-		if status == "delivered" {
-			rec[6] = delivered.Format(ts)
-		}
-		_ = ow.Write(rec)
-		k := 1
-		if rng.IntN(100) < 10 {
-			k += 1 + rng.IntN(2)
-		}
-		for j := 1; j <= k; j++ {
-			items++
-			_ = iw.Write([]string{id, strconv.Itoa(j), products[rng.IntN(len(products))], sellers[rng.IntN(len(sellers))],
-				bought.Add(6 * 24 * time.Hour).Format(ts),
-				strconv.FormatFloat(float64(990+rng.IntN(30000))/100, 'f', 2, 64),
-				strconv.FormatFloat(float64(500+rng.IntN(4000))/100, 'f', 2, 64)})
-		}
-	}
-	ow.Flush()
-	iw.Flush()
-	if err := errors.Join(ow.Error(), iw.Error()); err != nil {
-		return nil, 0, err
-	}
-	return map[string][]byte{
-		fmt.Sprintf("orders/order_year=%d/order_month=%d/olist_orders_dataset.csv", first.Year(), int(first.Month())): ob.Bytes(),
-		"order_items/olist_order_items_dataset_new-0001.csv":                                                          ib.Bytes(),
-	}, items, nil
-}
-
-// benchLastOrderMonth finds the newest order_year=/order_month= folder.
-func benchLastOrderMonth(dir string) (year, month int, err error) {
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
-			return err
-		}
-		var y, m int
-		if _, e := fmt.Sscanf(filepath.Base(filepath.Dir(p))+"/"+d.Name(), "order_year=%d/order_month=%d", &y, &m); e == nil {
-			if y > year || (y == year && m > month) {
-				year, month = y, m
-			}
-		}
-		return nil
-	})
-	if err == nil && year == 0 {
-		err = fmt.Errorf("no order_year=/order_month= folders in %s", dir)
-	}
-	return year, month, err
-}
-
-// benchCSVColumn reads one column of every CSV file under dir.
-func benchCSVColumn(dir, col string) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".csv") {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		r := csv.NewReader(bufio.NewReader(f))
-		r.FieldsPerRecord = -1
-		r.ReuseRecord = true
-		header, err := r.Read()
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		idx := slices.Index(header, col)
-		if idx < 0 {
-			return fmt.Errorf("%s: no column %s", p, col)
-		}
-		for {
-			rec, err := r.Read()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", p, err)
-			}
-			if idx < len(rec) && rec[idx] != "" {
-				out = append(out, rec[idx])
-			}
-		}
-	})
-	if err == nil && len(out) == 0 {
-		err = fmt.Errorf("no %s values under %s", col, dir)
-	}
-	return out, err
-}
-
-// benchWriteFiles writes files (landing-relative paths) under root.
-func benchWriteFiles(root string, files map[string][]byte) error {
-	for rel, data := range files {
-		p := filepath.Join(root, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// benchLinkTree recreates src's folders under dst and hard-links its files
-// (copying where links fail), so that modification times, which the
-// pipeline's exactly-once ingestion records, stay the same.
-func benchLinkTree(src, dst string) error {
-	return benchWalkFiles(src, dst, func(from, to string) error {
-		if err := os.Link(from, to); err == nil {
-			return nil
-		}
-		return benchCopyFile(from, to)
-	})
-}
-
-// benchCopyTree copies src's files to dst, keeping modification times.
-func benchCopyTree(src, dst string) error { return benchWalkFiles(src, dst, benchCopyFile) }
-
-func benchWalkFiles(src, dst string, file func(from, to string) error) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		to := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(to, 0o755)
-		}
-		return file(p, to)
-	})
-}
-
-func benchCopyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	info, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, info.Mode().Perm())
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Chtimes(to, info.ModTime(), info.ModTime())
 }

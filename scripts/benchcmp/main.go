@@ -29,13 +29,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,7 +45,9 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2" // the "duckdb" database/sql driver
 
+	"github.com/medallionhq/medallion/datagen"
 	"github.com/medallionhq/medallion/engine/duckdb"
+	"github.com/medallionhq/medallion/internal/fstree"
 	"github.com/medallionhq/medallion/internal/goldref"
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/pipeline/ecommerce"
@@ -188,7 +187,7 @@ func run(ctx context.Context) error {
 				var want map[string]*goldref.Table
 				for i, k := range contenders {
 					dir := filepath.Join(c.work, scale, fmt.Sprintf("c%d-r%d", i, r))
-					if err := linkTree(landing, filepath.Join(dir, "landing")); err != nil {
+					if err := fstree.Link(landing, filepath.Join(dir, "landing")); err != nil {
 						return err
 					}
 					m, err := timed(ctx, dir, k.cmd(filepath.Join(dir, "landing"), dir))
@@ -243,23 +242,23 @@ func incremental(ctx context.Context, c config) ([]string, error) {
 	if err := generate(ctx, c.bin, landing, c.sf1Orders, c.seed); err != nil {
 		return nil, err
 	}
-	if err := linkTree(landing, filepath.Join(base, "landing")); err != nil {
+	if err := fstree.Link(landing, filepath.Join(base, "landing")); err != nil {
 		return nil, err
 	}
 	if _, err := timed(ctx, base, []string{c.bin, "run", "-C", base}); err != nil {
 		return nil, fmt.Errorf("incr: loading SF1: %w", err)
 	}
-	files, err := newOrderFiles(landing, c.incrOrders, uint64(c.seed))
+	inc, err := datagen.NewOrders(landing, c.incrOrders, uint64(c.seed))
 	if err != nil {
 		return nil, err
 	}
 	var full, incr, idle []measure
 	for r := range c.reps {
 		dir := filepath.Join(c.work, "incr", fmt.Sprintf("full-r%d", r))
-		if err := linkTree(landing, filepath.Join(dir, "landing")); err != nil {
+		if err := fstree.Link(landing, filepath.Join(dir, "landing")); err != nil {
 			return nil, err
 		}
-		if err := writeFiles(filepath.Join(dir, "landing"), files); err != nil {
+		if err := datagen.WriteFiles(filepath.Join(dir, "landing"), inc.Files); err != nil {
 			return nil, err
 		}
 		m, err := timed(ctx, dir, []string{c.bin, "run", "-C", dir})
@@ -270,16 +269,16 @@ func incremental(ctx context.Context, c config) ([]string, error) {
 		_ = os.RemoveAll(dir)
 
 		dir = filepath.Join(c.work, "incr", fmt.Sprintf("incr-r%d", r))
-		if err := linkTree(landing, filepath.Join(dir, "landing")); err != nil {
+		if err := fstree.Link(landing, filepath.Join(dir, "landing")); err != nil {
 			return nil, err
 		}
-		if err := copyTree(filepath.Join(base, "lake"), filepath.Join(dir, "lake")); err != nil {
+		if err := fstree.Copy(filepath.Join(base, "lake"), filepath.Join(dir, "lake")); err != nil {
 			return nil, err
 		}
-		if err := copyTree(filepath.Join(base, ".medallion"), filepath.Join(dir, ".medallion")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := fstree.Copy(filepath.Join(base, ".medallion"), filepath.Join(dir, ".medallion")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		if err := writeFiles(filepath.Join(dir, "landing"), files); err != nil {
+		if err := datagen.WriteFiles(filepath.Join(dir, "landing"), inc.Files); err != nil {
 			return nil, err
 		}
 		m, err = timed(ctx, dir, []string{c.bin, "run", "-C", dir})
@@ -298,7 +297,7 @@ func incremental(ctx context.Context, c config) ([]string, error) {
 		// the same landing; checked on the first repetition.
 		if r == 0 {
 			fdir := filepath.Join(c.work, "incr", "check-full")
-			if err := linkTree(filepath.Join(dir, "landing"), filepath.Join(fdir, "landing")); err != nil {
+			if err := fstree.Link(filepath.Join(dir, "landing"), filepath.Join(fdir, "landing")); err != nil {
 				return nil, err
 			}
 			if _, err := timed(ctx, fdir, []string{c.bin, "run", "-C", fdir}); err != nil {
@@ -596,197 +595,3 @@ func writesLayer(s, out string) bool {
 }
 
 func sqlPath(p string) string { return strings.ReplaceAll(filepath.ToSlash(p), "'", "''") }
-
-// --- files ---
-
-func linkTree(src, dst string) error {
-	return walkFiles(src, dst, func(from, to string) error {
-		if err := os.Link(from, to); err == nil {
-			return nil
-		}
-		return copyFile(from, to)
-	})
-}
-
-func copyTree(src, dst string) error { return walkFiles(src, dst, copyFile) }
-
-func walkFiles(src, dst string, file func(from, to string) error) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		to := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(to, 0o755)
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		return file(p, to)
-	})
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	info, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, info.Mode().Perm())
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Chtimes(to, info.ModTime(), info.ModTime())
-}
-
-func writeFiles(root string, files map[string][]byte) error {
-	for rel, data := range files {
-		p := filepath.Join(root, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// newOrderFiles makes n new orders of existing customers, products and
-// sellers in the month after the landing's newest order_month folder: an
-// orders file there, an order_items file and a payments file.
-func newOrderFiles(landing string, n int, seed uint64) (map[string][]byte, error) {
-	customers, err := csvColumn(filepath.Join(landing, "customers"), "customer_id")
-	if err != nil {
-		return nil, err
-	}
-	products, err := csvColumn(filepath.Join(landing, "products"), "product_id")
-	if err != nil {
-		return nil, err
-	}
-	sellers, err := csvColumn(filepath.Join(landing, "sellers"), "seller_id")
-	if err != nil {
-		return nil, err
-	}
-	year, month, err := lastOrderMonth(filepath.Join(landing, "orders"))
-	if err != nil {
-		return nil, err
-	}
-	first := time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, time.UTC)
-	span := first.AddDate(0, 1, 0).Sub(first)
-	rng := rand.New(rand.NewPCG(seed, 0x1ce))
-	const ts = "2006-01-02 15:04:05"
-	var ob, ib, pb bytes.Buffer
-	ow, iw, pw := csv.NewWriter(&ob), csv.NewWriter(&ib), csv.NewWriter(&pb)
-	_ = ow.Write([]string{"order_id", "customer_id", "order_status", "order_purchase_timestamp", "order_approved_at",
-		"order_delivered_carrier_date", "order_delivered_customer_date", "order_estimated_delivery_date"})
-	_ = iw.Write([]string{"order_id", "order_item_id", "product_id", "seller_id", "shipping_limit_date", "price", "freight_value"})
-	_ = pw.Write([]string{"order_id", "payment_sequential", "payment_type", "payment_installments", "payment_value"})
-	types := []string{"credit_card", "boleto", "voucher", "debit_card"}
-	for i := range n {
-		id := fmt.Sprintf("be9c%04x%08x%016x", i, rng.Uint32(), rng.Uint64())
-		bought := first.Add(time.Duration(rng.Int64N(int64(span))).Truncate(time.Second))
-		approved := bought.Add(time.Duration(10+rng.IntN(600)) * time.Minute)
-		carrier := approved.Add(time.Duration(12+rng.IntN(72)) * time.Hour)
-		delivered := carrier.Add(time.Duration(24+rng.IntN(24*14)) * time.Hour)
-		estimated := time.Date(bought.Year(), bought.Month(), bought.Day()+20+rng.IntN(10), 0, 0, 0, 0, time.UTC)
-		rec := []string{id, customers[rng.IntN(len(customers))], "delivered", bought.Format(ts), approved.Format(ts), carrier.Format(ts), delivered.Format(ts), estimated.Format(ts)}
-		_ = ow.Write(rec)
-		k := 1 + rng.IntN(2)
-		var total float64
-		for j := 1; j <= k; j++ {
-			price := float64(990+rng.IntN(30000)) / 100
-			freight := float64(500+rng.IntN(4000)) / 100
-			total += price + freight
-			_ = iw.Write([]string{id, strconv.Itoa(j), products[rng.IntN(len(products))], sellers[rng.IntN(len(sellers))],
-				bought.Add(6 * 24 * time.Hour).Format(ts), strconv.FormatFloat(price, 'f', 2, 64), strconv.FormatFloat(freight, 'f', 2, 64)})
-		}
-		_ = pw.Write([]string{id, "1", types[rng.IntN(len(types))], strconv.Itoa(1 + rng.IntN(6)), strconv.FormatFloat(total, 'f', 2, 64)})
-	}
-	ow.Flush()
-	iw.Flush()
-	pw.Flush()
-	if err := errors.Join(ow.Error(), iw.Error(), pw.Error()); err != nil {
-		return nil, err
-	}
-	return map[string][]byte{
-		fmt.Sprintf("orders/order_year=%d/order_month=%d/olist_orders_dataset.csv", first.Year(), int(first.Month())): ob.Bytes(),
-		"order_items/olist_order_items_dataset_new-0001.csv":                                                          ib.Bytes(),
-		"payments/olist_order_payments_dataset_new-0001.csv":                                                          pb.Bytes(),
-	}, nil
-}
-
-func lastOrderMonth(dir string) (year, month int, err error) {
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
-			return err
-		}
-		var y, m int
-		if _, e := fmt.Sscanf(filepath.Base(filepath.Dir(p))+"/"+d.Name(), "order_year=%d/order_month=%d", &y, &m); e == nil {
-			if y > year || (y == year && m > month) {
-				year, month = y, m
-			}
-		}
-		return nil
-	})
-	if err == nil && year == 0 {
-		err = fmt.Errorf("no order_year=/order_month= folders in %s", dir)
-	}
-	return year, month, err
-}
-
-func csvColumn(dir, col string) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".csv") {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		r := csv.NewReader(f)
-		r.FieldsPerRecord = -1
-		r.ReuseRecord = true
-		header, err := r.Read()
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		idx := slices.Index(header, col)
-		if idx < 0 {
-			return fmt.Errorf("%s: no column %s", p, col)
-		}
-		for {
-			rec, err := r.Read()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", p, err)
-			}
-			if idx < len(rec) && rec[idx] != "" {
-				out = append(out, rec[idx])
-			}
-		}
-	})
-	if err == nil && len(out) == 0 {
-		err = fmt.Errorf("no %s values under %s", col, dir)
-	}
-	return out, err
-}
