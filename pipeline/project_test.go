@@ -28,12 +28,12 @@ func TestLoadErrors(t *testing.T) {
 		// medallion.yaml
 		{"unknown_key", cfg("unknown_key"), []string{cfg("unknown_key") + ": ", `[3:1] unknown field "landng"`}},
 		{"unknown_engine_key", cfg("unknown_engine_key"), []string{cfg("unknown_engine_key") + ": ", `[4:3] unknown field "memory_limt"`}},
-		{"unknown_engine", cfg("unknown_engine"), []string{cfg("unknown_engine") + `: engine.kind: unknown engine "spark" (registered: duckdb)`}},
+		{"unknown_engine", cfg("unknown_engine"), []string{cfg("unknown_engine") + `: engine.kind: unknown engine "trino" (registered: `, "duckdb"}},
 		// Each engine kind has its own block, checked by its backend.
 		{"engine_unknown_setting", cfg("engine_unknown_setting"), []string{cfg("engine_unknown_setting") + `: engine.duckdb.memroy_limit: unknown setting (known: memory_limit, temp_dir, threads)`}},
 		{"engine_block_bad_threads", cfg("engine_block_bad_threads"), []string{cfg("engine_block_bad_threads") + `: engine.duckdb.threads: must be >= 0`}},
 		{"engine_block_bad_type", cfg("engine_block_bad_type"), []string{cfg("engine_block_bad_type") + `: engine.duckdb.memory_limit: must be a string`}},
-		{"engine_unregistered_block", cfg("engine_unregistered_block"), []string{cfg("engine_unregistered_block") + `: engine.spark: unknown key: no engine kind "spark" is registered (registered: duckdb)`}},
+		{"engine_unregistered_block", cfg("engine_unregistered_block"), []string{cfg("engine_unregistered_block") + `: engine.trino: unknown key: no engine kind "trino" is registered (registered: `, "duckdb"}},
 		// The flat keys of kind duckdb still work, named as written.
 		{"engine_flat_bad_threads", cfg("engine_flat_bad_threads"), []string{cfg("engine_flat_bad_threads") + `: engine.threads: must be >= 0`}},
 		{"engine_flat_and_block", cfg("engine_flat_and_block"), []string{cfg("engine_flat_and_block") + `: engine.memory_limit and engine.duckdb.memory_limit are both set; keep engine.duckdb.memory_limit`}},
