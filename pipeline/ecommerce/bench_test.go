@@ -198,7 +198,7 @@ func benchReferenceOver(b *testing.B, landing string, rows int, name string) {
 		b.StopTimer()
 		dir := filepath.Join(root, fmt.Sprintf("%s-ref-%d", name, i))
 		proj.Dir = dir
-		stmts, err := benchReferenceStatements(string(tmpl), proj, landing, filepath.Join(dir, "out"))
+		stmts, err := ecommerce.ReferenceStatements(benchReferenceFile, string(tmpl), proj, landing, filepath.Join(dir, "out"))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -326,38 +326,6 @@ func benchCheckIncremental(b *testing.B, rep *pipeline.Report, inc *benchIncreme
 
 // --- the reference ---
 
-// benchReferenceStatements substitutes the reference script's placeholders
-// and splits it into statements (each ends with ';' at the end of a line;
-// '--' comment lines are dropped).
-func benchReferenceStatements(tmpl string, proj *pipeline.Project, landing, out string) ([]string, error) {
-	pairs := []string{"${landing}", benchSQLPath(landing), "${out}", benchSQLPath(out)}
-	for k, v := range proj.Config.Vars {
-		pairs = append(pairs, "${"+k+"}", fmt.Sprint(v))
-	}
-	text := strings.NewReplacer(pairs...).Replace(tmpl)
-	if i := strings.Index(text, "${"); i >= 0 {
-		end := min(len(text), i+40)
-		return nil, fmt.Errorf("%s: unknown placeholder at %q", benchReferenceFile, text[i:end])
-	}
-	var stmts []string
-	var cur strings.Builder
-	for line := range strings.Lines(text) {
-		t := strings.TrimSpace(line)
-		if strings.HasPrefix(t, "--") || (t == "" && cur.Len() == 0) {
-			continue
-		}
-		cur.WriteString(line)
-		if strings.HasSuffix(t, ";") {
-			stmts = append(stmts, strings.TrimSpace(cur.String()))
-			cur.Reset()
-		}
-	}
-	if s := strings.TrimSpace(cur.String()); s != "" {
-		stmts = append(stmts, s)
-	}
-	return stmts, nil
-}
-
 // benchSQLPath makes a path safe inside a SQL string literal.
 func benchSQLPath(p string) string { return strings.ReplaceAll(filepath.ToSlash(p), "'", "''") }
 
@@ -442,7 +410,7 @@ func TestReferenceScriptMatchesGoldref(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
-	stmts, err := benchReferenceStatements(string(tmpl), proj, landing, out)
+	stmts, err := ecommerce.ReferenceStatements(benchReferenceFile, string(tmpl), proj, landing, out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -521,26 +521,9 @@ func referenceMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	pairs := []string{"${landing}", sqlPath(*landing), "${out}", sqlPath(*out)}
-	for k, v := range proj.Config.Vars {
-		pairs = append(pairs, "${"+k+"}", fmt.Sprint(v))
-	}
-	text := strings.NewReplacer(pairs...).Replace(string(tmpl))
-	if i := strings.Index(text, "${"); i >= 0 {
-		return fmt.Errorf("%s: unknown placeholder at %q", *sqlFile, text[i:min(len(text), i+40)])
-	}
-	var stmts []string
-	var cur strings.Builder
-	for line := range strings.Lines(text) {
-		t := strings.TrimSpace(line)
-		if strings.HasPrefix(t, "--") || (t == "" && cur.Len() == 0) {
-			continue
-		}
-		cur.WriteString(line)
-		if strings.HasSuffix(t, ";") {
-			stmts = append(stmts, strings.TrimSpace(cur.String()))
-			cur.Reset()
-		}
+	stmts, err := ecommerce.ReferenceStatements(*sqlFile, string(tmpl), proj, *landing, *out)
+	if err != nil {
+		return err
 	}
 	for _, d := range []string{"bronze", "silver", "gold"} {
 		if err := os.MkdirAll(filepath.Join(*out, d), 0o755); err != nil {
