@@ -12,7 +12,7 @@ import (
 
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
-	"github.com/medallionhq/medallion/internal/kafkasrc"
+	"github.com/medallionhq/medallion/ingest/kafka"
 )
 
 // kafkaTxn is the txn appId that records how far a topic partition has been
@@ -25,17 +25,17 @@ func kafkaTxn(topic string, partition int32) string {
 // the process, so a stream's micro-batches do not reconnect.
 var kafkaClients = struct {
 	sync.Mutex
-	m map[string]*kafkasrc.Client
-}{m: map[string]*kafkasrc.Client{}}
+	m map[string]*kafka.Client
+}{m: map[string]*kafka.Client{}}
 
-func kafkaClient(ctx context.Context, cfg kafkasrc.Config) (*kafkasrc.Client, error) {
+func kafkaClient(ctx context.Context, cfg kafka.Config) (*kafka.Client, error) {
 	key := strings.Join(cfg.Brokers, ",") + "|" + cfg.Topic
 	kafkaClients.Lock()
 	defer kafkaClients.Unlock()
 	if c, ok := kafkaClients.m[key]; ok {
 		return c, nil
 	}
-	c, err := kafkasrc.Open(ctx, cfg)
+	c, err := kafka.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func (r *run) ingestKafka(ctx context.Context, s *Source, rep *TableReport) (*Ta
 			}
 		}
 	}
-	batch, err := cl.Fetch(ctx, from, kafkasrc.Limits{MaxRecords: r.opts.MaxRecords, MaxBytes: r.opts.MaxBytes, MaxWait: 50 * time.Millisecond})
+	batch, err := cl.Fetch(ctx, from, kafka.Limits{MaxRecords: r.opts.MaxRecords, MaxBytes: r.opts.MaxBytes, MaxWait: 50 * time.Millisecond})
 	if err != nil {
 		return rep, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}
@@ -88,7 +88,7 @@ func (r *run) ingestKafka(ctx context.Context, s *Source, rep *TableReport) (*Ta
 		return rep, err
 	}
 	defer os.RemoveAll(dir)
-	byPart := map[int32][]kafkasrc.Record{}
+	byPart := map[int32][]kafka.Record{}
 	for _, rec := range batch.Records {
 		byPart[rec.Partition] = append(byPart[rec.Partition], rec)
 		if rep.Arrival.IsZero() || rec.Timestamp.Before(rep.Arrival) {

@@ -5,14 +5,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/medallionhq/medallion/internal/kafkasrc"
-	"github.com/medallionhq/medallion/internal/kafkasrc/kafkatest"
+	"github.com/medallionhq/medallion/ingest/kafka"
+	"github.com/medallionhq/medallion/ingest/kafka/kafkatest"
 	"github.com/medallionhq/medallion/pipeline"
 )
 
 func produce(t *testing.T, brokers []string, topic string, from, n int) {
 	t.Helper()
-	p, err := kafkasrc.NewProducer(t.Context(), kafkasrc.Config{Brokers: brokers, Topic: topic})
+	p, err := kafka.NewProducer(t.Context(), kafka.Config{Brokers: brokers, Topic: topic})
 	if err != nil {
 		t.Fatal(err)
 	}

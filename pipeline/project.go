@@ -24,7 +24,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/medallionhq/medallion/engine"
-	"github.com/medallionhq/medallion/internal/kafkasrc"
+	"github.com/medallionhq/medallion/ingest/kafka"
 )
 
 // ConfigFile is the project file's name.
@@ -344,7 +344,7 @@ type Source struct {
 	// Kafka, when set, reads the source from a Kafka topic (or Azure Event
 	// Hubs through its Kafka endpoint) instead of landing files; records
 	// are JSON objects.
-	Kafka *kafkasrc.Config `yaml:"kafka"`
+	Kafka *kafka.Config `yaml:"kafka"`
 }
 
 // OnChange is what a source does with a landing file that changed after
