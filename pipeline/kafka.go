@@ -21,26 +21,36 @@ func kafkaTxn(topic string, partition int32) string {
 	return fmt.Sprintf("medallion/kafka/%s/%d", topic, partition)
 }
 
-// kafkaClients keeps one client per source configuration for the life of
-// the process, so a stream's micro-batches do not reconnect.
-var kafkaClients = struct {
+// kafkaSets keeps one set of Kafka clients per project (by directory) for
+// the life of the process, or until the project is closed
+// (Project.Close), so a stream's micro-batches do not reconnect.
+var kafkaSets = struct {
 	sync.Mutex
-	m map[string]*kafka.Client
-}{m: map[string]*kafka.Client{}}
+	m map[string]*kafka.Clients
+}{m: map[string]*kafka.Clients{}}
 
-func kafkaClient(ctx context.Context, cfg kafka.Config) (*kafka.Client, error) {
-	key := strings.Join(cfg.Brokers, ",") + "|" + cfg.Topic
-	kafkaClients.Lock()
-	defer kafkaClients.Unlock()
-	if c, ok := kafkaClients.m[key]; ok {
-		return c, nil
+// kafkaClient returns the project's client for cfg.
+func kafkaClient(ctx context.Context, proj *Project, cfg kafka.Config) (*kafka.Client, error) {
+	kafkaSets.Lock()
+	set, ok := kafkaSets.m[proj.Dir]
+	if !ok {
+		set = &kafka.Clients{}
+		kafkaSets.m[proj.Dir] = set
 	}
-	c, err := kafka.Open(ctx, cfg)
-	if err != nil {
-		return nil, err
+	kafkaSets.Unlock()
+	return set.Get(ctx, cfg)
+}
+
+// closeKafkaClients closes the project's Kafka clients; the next run opens
+// new ones.
+func closeKafkaClients(proj *Project) {
+	kafkaSets.Lock()
+	set := kafkaSets.m[proj.Dir]
+	delete(kafkaSets.m, proj.Dir)
+	kafkaSets.Unlock()
+	if set != nil {
+		set.Close()
 	}
-	kafkaClients.m[key] = c
-	return c, nil
 }
 
 // ingestKafka reads the records a topic gained since the offsets the bronze
@@ -55,7 +65,7 @@ func (r *run) ingestKafka(ctx context.Context, s *Source, rep *TableReport) (*Ta
 	if err != nil {
 		return rep, err
 	}
-	cl, err := kafkaClient(ctx, *s.Kafka)
+	cl, err := kafkaClient(ctx, r.proj, *s.Kafka)
 	if err != nil {
 		return rep, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}
