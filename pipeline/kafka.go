@@ -137,10 +137,7 @@ func (r *run) ingestKafka(ctx context.Context, s *Source, rep *TableReport) (*Ta
 			offsets[fmt.Sprint(p)] = next
 		}
 	}
-	src := engine.Source{Format: engine.JSON}
-	for _, f := range load {
-		src.Files = append(src.Files, f.local)
-	}
+	src := engine.Source{Format: engine.JSON} // land loads load's local files
 	info := map[string]any{"batch_id": r.batchID, "source": s.Name, "topic": s.Kafka.Topic, "offsets": offsets}
 	if err := r.land(ctx, s, rep, tbl, snap, src, load, txns, info, false, nil); err != nil {
 		return rep, err
