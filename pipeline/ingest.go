@@ -245,8 +245,8 @@ func (st fileState) stateTxns(f landedFile, offset, lines int64) []delta.Txn {
 func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	defer r.scope(ctx)()
 	rep := &TableReport{Table: s.Table, Kind: "source"}
-	if s.Kafka != nil {
-		return r.ingestKafka(ctx, s, rep)
+	if open := r.streamSource(s); open != nil {
+		return r.ingestStream(ctx, s, open, rep)
 	}
 	tbl, err := r.lake.Table(ctx, s.Table)
 	if err != nil {
