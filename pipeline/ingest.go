@@ -15,6 +15,7 @@ import (
 
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
+	"github.com/medallionhq/medallion/ingest/landing"
 	"github.com/medallionhq/medallion/internal/filecache"
 	"github.com/medallionhq/medallion/storage"
 )
@@ -88,7 +89,7 @@ func (r *run) loadLanded(ctx context.Context, src engine.Source, files []landedF
 
 // discover lists a source's files in natural order (order_month=9 before
 // order_month=10), skipping hidden and temporary names.
-func discover(ctx context.Context, landing *storage.Store, s *Source, snap *delta.Snapshot) ([]landedFile, error) {
+func discover(ctx context.Context, store *storage.Store, s *Source, snap *delta.Snapshot) ([]landedFile, error) {
 	start := ""
 	if s.Listing == "incremental" && snap != nil && s.Mode != ModeReplace {
 		// Resume the listing at the newest file ingested (included, so a
@@ -100,64 +101,21 @@ func discover(ctx context.Context, landing *storage.Store, s *Source, snap *delt
 			}
 		}
 	}
-	objs, err := landing.ListFrom(ctx, s.Path+"/", start)
+	objs, err := landing.List(ctx, store, s.Path, s.Pattern, start)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}
-	var out []landedFile
-	for _, o := range objs {
-		rel := strings.TrimPrefix(o.Key, s.Path+"/")
-		hidden := false
-		for _, el := range strings.Split(rel, "/") {
-			if strings.HasPrefix(el, ".") || strings.HasPrefix(el, "_") {
-				hidden = true
-			}
-		}
-		if hidden {
-			continue
-		}
-		if ok, _ := path.Match(s.Pattern, path.Base(o.Key)); !ok {
-			continue
-		}
-		local, _ := landing.LocalPath(o.Key) // "" on an object store: fetched when loaded
-		out = append(out, landedFile{key: o.Key, local: local, version: o.ModTime.UnixMilli(), size: o.Size})
+	out := make([]landedFile, len(objs))
+	for i, o := range objs {
+		local, _ := store.LocalPath(o.Key) // "" on an object store: fetched when loaded
+		out[i] = landedFile{key: o.Key, local: local, version: o.ModTime.UnixMilli(), size: o.Size}
 	}
-	slices.SortFunc(out, func(a, b landedFile) int { return naturalCompare(a.key, b.key) })
 	return out, nil
 }
 
-// naturalCompare orders strings with digit runs compared as numbers.
-func naturalCompare(a, b string) int {
-	for a != "" && b != "" {
-		if isDigit(a[0]) && isDigit(b[0]) {
-			na, ra := digitRun(a)
-			nb, rb := digitRun(b)
-			ta, tb := strings.TrimLeft(na, "0"), strings.TrimLeft(nb, "0")
-			if len(ta) != len(tb) {
-				return len(ta) - len(tb)
-			}
-			if c := strings.Compare(ta, tb); c != 0 {
-				return c
-			}
-			a, b = ra, rb
-			continue
-		}
-		if a[0] != b[0] {
-			return int(a[0]) - int(b[0])
-		}
-		a, b = a[1:], b[1:]
-	}
-	return len(a) - len(b)
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func digitRun(s string) (string, string) {
-	i := 0
-	for i < len(s) && isDigit(s[i]) {
-		i++
-	}
-	return s[:i], s[i:]
+// scanLanding checks a landing file (see landing.ScanFile).
+func scanLanding(ctx context.Context, path string, s *Source, offset, lineBase int64, completeLines bool) (landing.Scan, error) {
+	return landing.ScanFile(ctx, path, landing.Spec{Format: s.Format, CSV: s.CSV}, offset, lineBase, completeLines)
 }
 
 // Txn appIds that record, in the bronze table's own log, what was ingested
@@ -504,11 +462,11 @@ func (r *run) prepare(ctx context.Context, s *Source, snap *delta.Snapshot, plan
 		if err != nil {
 			return nil, nil, cleanup, fmt.Errorf("pipeline: source %s: %s: %w", s.Name, f.key, err)
 		}
-		if sc.bad != "" {
-			setAside(f, sc.bad, sc.badLine)
+		if sc.Bad != "" {
+			setAside(f, sc.Bad, sc.BadLine)
 			continue
 		}
-		cols := sc.header
+		cols := sc.Header
 		if s.Format == "parquet" {
 			if cols, err = r.eng.FileColumns(ctx, engine.Source{Format: engine.Parquet, Objects: []engine.Object{f.object(r.landing)}}); err != nil {
 				if ctx.Err() != nil {
@@ -544,8 +502,8 @@ func (r *run) prepare(ctx context.Context, s *Source, snap *delta.Snapshot, plan
 				known[c] = true
 			}
 		}
-		f.cut, f.lines = sc.cut, sc.lines
-		if f.cut <= f.offset || (appendNew && sc.records == 0) {
+		f.cut, f.lines = sc.Cut, sc.Lines
+		if f.cut <= f.offset || (appendNew && sc.Records == 0) {
 			if f.offset == 0 && f.cut == f.size && !appendNew {
 				good = append(good, f) // a header-only file: no rows
 			}
@@ -594,7 +552,7 @@ func (r *run) copyRange(ctx context.Context, s *Source, f landedFile) (string, e
 		}
 	}()
 	if s.Format == "csv" && !s.CSV.NoHeader && f.offset > 0 {
-		hdr, n, err := readFirstLine(in)
+		hdr, n, err := landing.ReadFirstLine(in)
 		if err != nil {
 			return "", err
 		}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/medallionhq/medallion/engine"
 	"github.com/medallionhq/medallion/ingest/kafka"
+	"github.com/medallionhq/medallion/ingest/landing"
 )
 
 // ConfigFile is the project file's name.
@@ -363,12 +364,7 @@ const (
 )
 
 // CSVOptions is a CSV dialect.
-type CSVOptions struct {
-	Delimiter string `yaml:"delimiter"`
-	Quote     string `yaml:"quote"`
-	Escape    string `yaml:"escape"`
-	NoHeader  bool   `yaml:"no_header"`
-}
+type CSVOptions = landing.CSV
 
 // ConfigError is a problem in medallion.yaml or a model header, with the
 // file (and line where known).
