@@ -138,8 +138,8 @@ func TestKafkaClientsPerProject(t *testing.T) {
 	}
 	// One client per run would add at least one connection per run; one
 	// client for the project adds at most its connections to brokers it
-	// had not reached yet (3 brokers).
-	if more := accepted - afterFirst - producer; more > 6 {
+	// had not reached yet (0 to 1 measured).
+	if more := accepted - afterFirst - producer; more >= runs/2 {
 		t.Fatalf("%d connections opened after the first of %d runs, want the first run's client reused", more, runs)
 	}
 	if err := proj.Close(); err != nil {

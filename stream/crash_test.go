@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(childEnv); dir != "" {
 		os.Exit(runChild(dir))
 	}
+	if dir := os.Getenv(kafkaChildEnv); dir != "" {
+		os.Exit(runKafkaChild(dir))
+	}
 	os.Exit(m.Run())
 }
 
