@@ -24,6 +24,16 @@
 //   - Issue 15 (CDC models): ApplyChanges and ChangeSpec.
 //   - New: Owner, SessionOptions, OwnerFunc, RegisterOwner (optional for a
 //     backend), OpenOwner, Config.Sandbox.
+//   - Landing files reach the engine as storage objects: Source.Files
+//     (local paths the pipeline had fetched) became Source.Objects
+//     (Object: store and key, size, modification time, and a local path
+//     when one exists). DuckDB copies them locally through the file cache
+//     (LocalPaths); Spark reads a stored object in place at its URL in the
+//     scheme of its Hadoop file systems (abfss://, s3a://, gs://, a local
+//     path), and a local-only object at its path. LoadResult.Files says
+//     how _source_file and Reject.File name each object. Table files
+//     already did: Bind and BindRelation take a snapshot (its store and
+//     Add paths), not local files.
 package engine
 
 import (
@@ -66,8 +76,9 @@ type Engine interface {
 	// in sql names lines counted from sql's first line.
 	BindQuery(ctx context.Context, name, sql string, materialize bool) error
 	// Load reads landing files into a new relation (LoadResult.Relation)
-	// with every column as text, plus the column _source_file (the file's
-	// path as given), rows in file order. Rows the reader cannot parse are
+	// with every column as text, plus the column _source_file (the path
+	// or URL the engine read the object at, LoadResult.Files), rows in
+	// file order. Rows the reader cannot parse are
 	// returned as Rejects, not dropped silently.
 	Load(ctx context.Context, src Source) (*LoadResult, error)
 	// FileColumns lists the data columns Load would find in src without
@@ -214,8 +225,9 @@ const (
 // Source describes landing files to load.
 type Source struct {
 	Format Format
-	// Files are local paths (or paths the engine can read).
-	Files []string
+	// Objects are the files to read, in order: storage objects, which
+	// the engine copies locally (LocalPaths) or reads in place (URL).
+	Objects []Object
 	// CSV dialect. Zero values mean: header present, delimiter ",",
 	// quote '"', escape '"'.
 	Delimiter string
@@ -244,6 +256,9 @@ type LoadResult struct {
 	Rows int64
 	// Rejects are the records that could not be parsed.
 	Rejects []Reject
+	// Files[i] is how the rows' _source_file and Rejects' File name
+	// Source.Objects[i]: the path or URL the engine read.
+	Files []string
 }
 
 // Column is a result column with its Delta type.

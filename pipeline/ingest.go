@@ -15,6 +15,7 @@ import (
 
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
+	"github.com/medallionhq/medallion/ingest/landing"
 	"github.com/medallionhq/medallion/internal/filecache"
 	"github.com/medallionhq/medallion/storage"
 )
@@ -48,11 +49,47 @@ type landedFile struct {
 	// this read ends and the lines up to it.
 	offset, lineBase int64
 	cut, lines       int64
+	// ranged: local is a copy of part of the file (the store's object is
+	// not what the engine reads).
+	ranged bool
+	// read is how the engine's Load named the file (LoadResult.Files):
+	// its rows' _source_file and its rejects' File.
+	read string
+}
+
+// object is the file as the engine reads it: the landing object (with its
+// local copy when the pipeline has one), or the local copy of a range.
+func (f landedFile) object(landing *storage.Store) engine.Object {
+	if f.ranged || landing == nil {
+		return engine.LocalObject(f.local)
+	}
+	return engine.Object{Store: landing, Key: f.key, Size: f.size, ModTime: time.UnixMilli(f.version), Local: f.local}
+}
+
+// loadLanded loads files into the engine (src's objects are theirs, in
+// order) and records how the engine named each one.
+func (r *run) loadLanded(ctx context.Context, src engine.Source, files []landedFile, landing *storage.Store) (*engine.LoadResult, error) {
+	src.Objects = make([]engine.Object, len(files))
+	for i, f := range files {
+		src.Objects[i] = f.object(landing)
+	}
+	lr, err := r.eng.Load(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	if len(lr.Files) != len(files) {
+		_ = r.eng.Release(ctx, lr.Relation)
+		return nil, fmt.Errorf("pipeline: the engine named %d files of the %d it loaded", len(lr.Files), len(files))
+	}
+	for i := range files {
+		files[i].read = lr.Files[i]
+	}
+	return lr, nil
 }
 
 // discover lists a source's files in natural order (order_month=9 before
 // order_month=10), skipping hidden and temporary names.
-func discover(ctx context.Context, landing *storage.Store, s *Source, snap *delta.Snapshot) ([]landedFile, error) {
+func discover(ctx context.Context, store *storage.Store, s *Source, snap *delta.Snapshot) ([]landedFile, error) {
 	start := ""
 	if s.Listing == "incremental" && snap != nil && s.Mode != ModeReplace {
 		// Resume the listing at the newest file ingested (included, so a
@@ -64,64 +101,21 @@ func discover(ctx context.Context, landing *storage.Store, s *Source, snap *delt
 			}
 		}
 	}
-	objs, err := landing.ListFrom(ctx, s.Path+"/", start)
+	objs, err := landing.List(ctx, store, s.Path, s.Pattern, start)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}
-	var out []landedFile
-	for _, o := range objs {
-		rel := strings.TrimPrefix(o.Key, s.Path+"/")
-		hidden := false
-		for _, el := range strings.Split(rel, "/") {
-			if strings.HasPrefix(el, ".") || strings.HasPrefix(el, "_") {
-				hidden = true
-			}
-		}
-		if hidden {
-			continue
-		}
-		if ok, _ := path.Match(s.Pattern, path.Base(o.Key)); !ok {
-			continue
-		}
-		local, _ := landing.LocalPath(o.Key) // "" on an object store: fetched when loaded
-		out = append(out, landedFile{key: o.Key, local: local, version: o.ModTime.UnixMilli(), size: o.Size})
+	out := make([]landedFile, len(objs))
+	for i, o := range objs {
+		local, _ := store.LocalPath(o.Key) // "" on an object store: fetched when loaded
+		out[i] = landedFile{key: o.Key, local: local, version: o.ModTime.UnixMilli(), size: o.Size}
 	}
-	slices.SortFunc(out, func(a, b landedFile) int { return naturalCompare(a.key, b.key) })
 	return out, nil
 }
 
-// naturalCompare orders strings with digit runs compared as numbers.
-func naturalCompare(a, b string) int {
-	for a != "" && b != "" {
-		if isDigit(a[0]) && isDigit(b[0]) {
-			na, ra := digitRun(a)
-			nb, rb := digitRun(b)
-			ta, tb := strings.TrimLeft(na, "0"), strings.TrimLeft(nb, "0")
-			if len(ta) != len(tb) {
-				return len(ta) - len(tb)
-			}
-			if c := strings.Compare(ta, tb); c != 0 {
-				return c
-			}
-			a, b = ra, rb
-			continue
-		}
-		if a[0] != b[0] {
-			return int(a[0]) - int(b[0])
-		}
-		a, b = a[1:], b[1:]
-	}
-	return len(a) - len(b)
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func digitRun(s string) (string, string) {
-	i := 0
-	for i < len(s) && isDigit(s[i]) {
-		i++
-	}
-	return s[:i], s[i:]
+// scanLanding checks a landing file (see landing.ScanFile).
+func scanLanding(ctx context.Context, path string, s *Source, offset, lineBase int64, completeLines bool) (landing.Scan, error) {
+	return landing.ScanFile(ctx, path, landing.Spec{Format: s.Format, CSV: s.CSV}, offset, lineBase, completeLines)
 }
 
 // Txn appIds that record, in the bronze table's own log, what was ingested
@@ -209,8 +203,8 @@ func (st fileState) stateTxns(f landedFile, offset, lines int64) []delta.Txn {
 func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	defer r.scope(ctx)()
 	rep := &TableReport{Table: s.Table, Kind: "source"}
-	if s.Kafka != nil {
-		return r.ingestKafka(ctx, s, rep)
+	if open := r.streamSource(s); open != nil {
+		return r.ingestStream(ctx, s, open, rep)
 	}
 	tbl, err := r.lake.Table(ctx, s.Table)
 	if err != nil {
@@ -370,14 +364,7 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 // engine cannot read the batch, each file is tried alone: those it cannot
 // read are set aside (with the engine's error), the rest are read.
 func (r *run) loadFiles(ctx context.Context, s *Source, src engine.Source, files []landedFile) (*engine.LoadResult, []landedFile, []badFile, error) {
-	with := func(fs []landedFile) engine.Source {
-		src.Files = nil
-		for _, f := range fs {
-			src.Files = append(src.Files, f.local)
-		}
-		return src
-	}
-	lr, err := r.eng.Load(ctx, with(files))
+	lr, err := r.loadLanded(ctx, src, files, r.landing)
 	if err == nil {
 		r.rels = append(r.rels, lr.Relation)
 		return lr, files, nil, nil
@@ -389,7 +376,7 @@ func (r *run) loadFiles(ctx context.Context, s *Source, src engine.Source, files
 	var good []landedFile
 	var bad []badFile
 	for _, f := range files {
-		probe, err := r.eng.Load(ctx, with([]landedFile{f}))
+		probe, err := r.loadLanded(ctx, src, []landedFile{f}, r.landing)
 		if err == nil {
 			err = r.eng.Release(ctx, probe.Relation)
 		}
@@ -410,7 +397,7 @@ func (r *run) loadFiles(ctx context.Context, s *Source, src engine.Source, files
 	if len(good) == 0 {
 		return nil, nil, bad, nil
 	}
-	lr, err = r.eng.Load(ctx, with(good))
+	lr, err = r.loadLanded(ctx, src, good, r.landing)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}
@@ -423,7 +410,10 @@ func (r *run) loadFiles(ctx context.Context, s *Source, src engine.Source, files
 func fileEngineMessage(err error, f landedFile) string {
 	msg, _, _ := strings.Cut(err.Error(), "\n")
 	msg = strings.TrimPrefix(msg, "duckdb: load: ")
-	return strings.TrimSpace(strings.ReplaceAll(msg, f.local, f.key))
+	if f.local != "" {
+		msg = strings.ReplaceAll(msg, f.local, f.key)
+	}
+	return strings.TrimSpace(msg)
 }
 
 // changeText describes how a file changed since it was last seen.
@@ -472,13 +462,13 @@ func (r *run) prepare(ctx context.Context, s *Source, snap *delta.Snapshot, plan
 		if err != nil {
 			return nil, nil, cleanup, fmt.Errorf("pipeline: source %s: %s: %w", s.Name, f.key, err)
 		}
-		if sc.bad != "" {
-			setAside(f, sc.bad, sc.badLine)
+		if sc.Bad != "" {
+			setAside(f, sc.Bad, sc.BadLine)
 			continue
 		}
-		cols := sc.header
+		cols := sc.Header
 		if s.Format == "parquet" {
-			if cols, err = r.eng.FileColumns(ctx, engine.Source{Format: engine.Parquet, Files: []string{f.local}}); err != nil {
+			if cols, err = r.eng.FileColumns(ctx, engine.Source{Format: engine.Parquet, Objects: []engine.Object{f.object(r.landing)}}); err != nil {
 				if ctx.Err() != nil {
 					return nil, nil, cleanup, ctx.Err()
 				}
@@ -512,8 +502,8 @@ func (r *run) prepare(ctx context.Context, s *Source, snap *delta.Snapshot, plan
 				known[c] = true
 			}
 		}
-		f.cut, f.lines = sc.cut, sc.lines
-		if f.cut <= f.offset || (appendNew && sc.records == 0) {
+		f.cut, f.lines = sc.Cut, sc.Lines
+		if f.cut <= f.offset || (appendNew && sc.Records == 0) {
 			if f.offset == 0 && f.cut == f.size && !appendNew {
 				good = append(good, f) // a header-only file: no rows
 			}
@@ -525,7 +515,7 @@ func (r *run) prepare(ctx context.Context, s *Source, snap *delta.Snapshot, plan
 				return nil, nil, cleanup, fmt.Errorf("pipeline: source %s: %s: %w", s.Name, f.key, err)
 			}
 			tmps = append(tmps, tmp)
-			f.local = tmp
+			f.local, f.ranged = tmp, true
 		}
 		good = append(good, f)
 	}
@@ -562,7 +552,7 @@ func (r *run) copyRange(ctx context.Context, s *Source, f landedFile) (string, e
 		}
 	}()
 	if s.Format == "csv" && !s.CSV.NoHeader && f.offset > 0 {
-		hdr, n, err := readFirstLine(in)
+		hdr, n, err := landing.ReadFirstLine(in)
 		if err != nil {
 			return "", err
 		}
@@ -724,7 +714,7 @@ func sqlIdentifiers(sql string) []string {
 func (r *run) land(ctx context.Context, s *Source, rep *TableReport, tbl *delta.Table, snap *delta.Snapshot, src engine.Source, load []landedFile, txns []delta.Txn, info map[string]any, replace bool, lr *engine.LoadResult) error {
 	if lr == nil {
 		var err error
-		if lr, err = r.eng.Load(ctx, src); err != nil {
+		if lr, err = r.loadLanded(ctx, src, load, nil); err != nil {
 			return fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 		}
 		r.rels = append(r.rels, lr.Relation)
@@ -732,7 +722,7 @@ func (r *run) land(ctx context.Context, s *Source, rep *TableReport, tbl *delta.
 	rep.Rejected = int64(len(lr.Rejects))
 	rep.RowsIn = lr.Rows + rep.Rejected
 	for i, rj := range lr.Rejects {
-		if j := slices.IndexFunc(load, func(f landedFile) bool { return f.local == rj.File }); j >= 0 {
+		if j := slices.IndexFunc(load, func(f landedFile) bool { return f.read == rj.File }); j >= 0 {
 			lr.Rejects[i].Line = originalLine(s, load[j], rj.Line)
 		}
 		r.logf("warning: %s: %s line %d: %s", s.Table, r.relKey(rj.File, load), lr.Rejects[i].Line, rj.Error)
@@ -821,13 +811,14 @@ func (r *run) fetchRemote(ctx context.Context, files []landedFile) error {
 	return nil
 }
 
-func (r *run) relKey(local string, files []landedFile) string {
+// relKey is the landing key of the file the engine read as read.
+func (r *run) relKey(read string, files []landedFile) string {
 	for _, f := range files {
-		if f.local == local {
+		if f.read == read {
 			return f.key
 		}
 	}
-	return local
+	return read
 }
 
 // column is a data column with its storage type.
@@ -935,7 +926,7 @@ func (r *run) typedSQL(ctx context.Context, s *Source, loaded engine.Relation, c
 	for i, c := range cols {
 		sel[i] = "l." + r.eng.Quote(c.name)
 	}
-	// Each row's landing key by its local file: for a batch of a few files
+	// Each row's landing key by the file the engine read: for a batch of a few files
 	// a CASE over them (cheaper than hashing every row's path into a join);
 	// for many, a join with a VALUES list of them. Either way rows of no
 	// listed file are left out.
@@ -944,8 +935,8 @@ func (r *run) typedSQL(ctx context.Context, s *Source, loaded engine.Relation, c
 	if len(files) <= caseMaxFiles {
 		var whens, locals []string
 		for _, f := range files {
-			whens = append(whens, " WHEN "+sqlString(f.local)+" THEN "+sqlString(f.key))
-			locals = append(locals, sqlString(f.local))
+			whens = append(whens, " WHEN "+sqlString(f.read)+" THEN "+sqlString(f.key))
+			locals = append(locals, sqlString(f.read))
 		}
 		keyOf, from = "CASE l._source_file"+strings.Join(whens, "")+" END", from+" WHERE l._source_file IN ("+strings.Join(locals, ", ")+")"
 		if len(files) == 0 {
@@ -954,7 +945,7 @@ func (r *run) typedSQL(ctx context.Context, s *Source, loaded engine.Relation, c
 	} else {
 		var mapping []string
 		for i, f := range files {
-			mapping = append(mapping, "("+sqlString(f.local)+", "+sqlString(f.key)+", "+strconv.Itoa(i)+")")
+			mapping = append(mapping, "("+sqlString(f.read)+", "+sqlString(f.key)+", "+strconv.Itoa(i)+")")
 		}
 		keyOf, from = "f.key", from+" JOIN (VALUES "+strings.Join(mapping, ", ")+") AS f(local, key, idx) ON l._source_file = f.local"
 	}
@@ -971,7 +962,7 @@ func (r *run) typedSQL(ctx context.Context, s *Source, loaded engine.Relation, c
 	if len(rejects) > 0 {
 		var rows []string
 		for i, rj := range rejects {
-			idx := slices.IndexFunc(files, func(f landedFile) bool { return f.local == rj.File })
+			idx := slices.IndexFunc(files, func(f landedFile) bool { return f.read == rj.File })
 			key := rj.File
 			if idx >= 0 {
 				key = files[idx].key

@@ -3,50 +3,68 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
-	"github.com/medallionhq/medallion/internal/kafkasrc"
+	"github.com/medallionhq/medallion/ingest"
+	"github.com/medallionhq/medallion/ingest/kafka"
 )
 
-// kafkaTxn is the txn appId that records how far a topic partition has been
-// ingested; its version is the next offset to read.
-func kafkaTxn(topic string, partition int32) string {
-	return fmt.Sprintf("medallion/kafka/%s/%d", topic, partition)
-}
-
-// kafkaClients keeps one client per source configuration for the life of
-// the process, so a stream's micro-batches do not reconnect.
-var kafkaClients = struct {
+// kafkaSets keeps one set of Kafka clients per project (by directory) for
+// the life of the process, or until the project is closed
+// (Project.Close), so a stream's micro-batches do not reconnect.
+var kafkaSets = struct {
 	sync.Mutex
-	m map[string]*kafkasrc.Client
-}{m: map[string]*kafkasrc.Client{}}
+	m map[string]*kafka.Clients
+}{m: map[string]*kafka.Clients{}}
 
-func kafkaClient(ctx context.Context, cfg kafkasrc.Config) (*kafkasrc.Client, error) {
-	key := strings.Join(cfg.Brokers, ",") + "|" + cfg.Topic
-	kafkaClients.Lock()
-	defer kafkaClients.Unlock()
-	if c, ok := kafkaClients.m[key]; ok {
-		return c, nil
+// kafkaClient returns the project's client for cfg.
+func kafkaClient(ctx context.Context, proj *Project, cfg kafka.Config) (*kafka.Client, error) {
+	kafkaSets.Lock()
+	set, ok := kafkaSets.m[proj.Dir]
+	if !ok {
+		set = &kafka.Clients{}
+		kafkaSets.m[proj.Dir] = set
 	}
-	c, err := kafkasrc.Open(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	kafkaClients.m[key] = c
-	return c, nil
+	kafkaSets.Unlock()
+	return set.Get(ctx, cfg)
 }
 
-// ingestKafka reads the records a topic gained since the offsets the bronze
-// table records and commits them with the new offsets in one commit, so
-// each record lands exactly once whatever happens to the process.
-func (r *run) ingestKafka(ctx context.Context, s *Source, rep *TableReport) (*TableReport, error) {
+// closeKafkaClients closes the project's Kafka clients; the next run opens
+// new ones.
+func closeKafkaClients(proj *Project) {
+	kafkaSets.Lock()
+	set := kafkaSets.m[proj.Dir]
+	delete(kafkaSets.m, proj.Dir)
+	kafkaSets.Unlock()
+	if set != nil {
+		set.Close()
+	}
+}
+
+// streamSource returns how to open the source's stream (ingest.Stream),
+// or nil for a source of landing files. A new kind of stream source is a
+// case here and an implementation of ingest.Stream.
+func (r *run) streamSource(s *Source) func(ctx context.Context) (ingest.Stream, error) {
+	switch {
+	case s.Kafka != nil:
+		return func(ctx context.Context) (ingest.Stream, error) {
+			cl, err := kafkaClient(ctx, r.proj, *s.Kafka)
+			if err != nil {
+				return nil, err
+			}
+			return cl.Stream(), nil
+		}
+	}
+	return nil
+}
+
+// ingestStream reads the records a stream gained since the positions the
+// bronze table records and commits them with the new positions in one
+// commit, so each record lands exactly once whatever happens to the
+// process.
+func (r *run) ingestStream(ctx context.Context, s *Source, open func(context.Context) (ingest.Stream, error), rep *TableReport) (*TableReport, error) {
 	tbl, err := r.lake.Table(ctx, s.Table)
 	if err != nil {
 		return rep, err
@@ -55,84 +73,38 @@ func (r *run) ingestKafka(ctx context.Context, s *Source, rep *TableReport) (*Ta
 	if err != nil {
 		return rep, err
 	}
-	cl, err := kafkaClient(ctx, *s.Kafka)
+	st, err := open(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}
-	from := map[int32]int64{}
+	recorded := func(string) (int64, bool) { return 0, false }
 	if snap != nil {
-		for _, p := range cl.Partitions() {
-			if v, ok := snap.TxnVersion(kafkaTxn(s.Kafka.Topic, p)); ok {
-				from[p] = v
-			}
-		}
+		recorded = snap.TxnVersion
 	}
-	batch, err := cl.Fetch(ctx, from, kafkasrc.Limits{MaxRecords: r.opts.MaxRecords, MaxBytes: r.opts.MaxBytes, MaxWait: 50 * time.Millisecond})
+	batch, err := st.Read(ctx, recorded, ingest.Limits{MaxRecords: r.opts.MaxRecords, MaxBytes: r.opts.MaxBytes, MaxWait: 50 * time.Millisecond})
 	if err != nil {
 		return rep, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}
-	for _, lag := range batch.Lag {
-		rep.Pending += int(lag)
-	}
-	if len(batch.Records) == 0 {
+	defer batch.Close()
+	rep.Pending += batch.Pending
+	if len(batch.Files) == 0 {
 		rep.Status = StatusUpToDate
 		if snap != nil {
 			rep.Version = snap.Version()
 		}
 		return rep, nil
 	}
-	// One JSON-lines file per partition, in offset order: _source_file
-	// names the partition and offsets, _seq follows the offsets.
-	dir, err := os.MkdirTemp("", "medallion-kafka-")
-	if err != nil {
-		return rep, err
+	rep.Arrival = batch.Arrival
+	load := make([]landedFile, len(batch.Files))
+	for i, f := range batch.Files {
+		load[i] = landedFile{key: f.Name, local: f.Local}
 	}
-	defer os.RemoveAll(dir)
-	byPart := map[int32][]kafkasrc.Record{}
-	for _, rec := range batch.Records {
-		byPart[rec.Partition] = append(byPart[rec.Partition], rec)
-		if rep.Arrival.IsZero() || rec.Timestamp.Before(rep.Arrival) {
-			rep.Arrival = rec.Timestamp
-		}
+	info := map[string]any{"batch_id": r.batchID, "source": s.Name}
+	for k, v := range batch.Info {
+		info[k] = v
 	}
-	parts := make([]int32, 0, len(byPart))
-	for p := range byPart {
-		parts = append(parts, p)
-	}
-	slices.Sort(parts)
-	var load []landedFile
-	for _, p := range parts {
-		recs := byPart[p]
-		var sb strings.Builder
-		for _, rec := range recs {
-			v := strings.TrimSpace(string(rec.Value))
-			if v == "" {
-				v = "null" // kept as a rejected record, not dropped
-			}
-			sb.WriteString(strings.ReplaceAll(v, "\n", " "))
-			sb.WriteByte('\n')
-		}
-		local := filepath.Join(dir, fmt.Sprintf("p%d.jsonl", p))
-		if err := os.WriteFile(local, []byte(sb.String()), 0o600); err != nil {
-			return rep, err
-		}
-		key := fmt.Sprintf("kafka:%s/%d@%d-%d", s.Kafka.Topic, p, recs[0].Offset, recs[len(recs)-1].Offset)
-		load = append(load, landedFile{key: key, local: local})
-	}
-	var txns []delta.Txn
-	offsets := map[string]int64{}
-	for p, next := range batch.Next {
-		if prev, ok := from[p]; !ok || next > prev {
-			txns = append(txns, delta.Txn{AppID: kafkaTxn(s.Kafka.Topic, p), Version: next})
-			offsets[fmt.Sprint(p)] = next
-		}
-	}
-	src := engine.Source{Format: engine.JSON}
-	for _, f := range load {
-		src.Files = append(src.Files, f.local)
-	}
-	info := map[string]any{"batch_id": r.batchID, "source": s.Name, "topic": s.Kafka.Topic, "offsets": offsets}
-	if err := r.land(ctx, s, rep, tbl, snap, src, load, txns, info, false, nil); err != nil {
+	src := engine.Source{Format: engine.JSON} // land loads load's local files
+	if err := r.land(ctx, s, rep, tbl, snap, src, load, batch.Txns, info, false, nil); err != nil {
 		return rep, err
 	}
 	return rep, nil

@@ -1,18 +1,20 @@
 package pipeline_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/medallionhq/medallion/internal/kafkasrc"
-	"github.com/medallionhq/medallion/internal/kafkasrc/kafkatest"
+	"github.com/medallionhq/medallion/ingest/kafka"
+	"github.com/medallionhq/medallion/ingest/kafka/kafkatest"
 	"github.com/medallionhq/medallion/pipeline"
 )
 
 func produce(t *testing.T, brokers []string, topic string, from, n int) {
 	t.Helper()
-	p, err := kafkasrc.NewProducer(t.Context(), kafkasrc.Config{Brokers: brokers, Topic: topic})
+	p, err := kafka.NewProducer(t.Context(), kafka.Config{Brokers: brokers, Topic: topic})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,5 +86,93 @@ func TestKafkaSourceExactlyOnce(t *testing.T) {
 	}
 	if rows[0][0] != int64(600) || rows[0][1] != 600-broken || rows[0][2] != broken || rows[0][3] != true {
 		t.Fatalf("bronze: %v, want 600 rows, %d distinct ids, %d broken, kafka source names", rows[0], 600-broken, broken)
+	}
+}
+
+// TestKafkaClientsPerProject: the runs of a project in one process (a
+// stream's micro-batches) share one set of Kafka clients, counted as
+// connections at the brokers; closing the project closes them, and a run
+// after that opens a new set.
+func TestKafkaClientsPerProject(t *testing.T) {
+	cluster := kafkatest.StartWith(t, "clicks", kafkatest.Options{Partitions: 3})
+	cfg := fmt.Sprintf("name: k\nsources:\n  clicks:\n    format: json\n    schema: {event_time: timestamp}\n    kafka:\n      brokers: [%s]\n      topic: clicks\n", strings.Join(cluster.Brokers, ", "))
+	_, proj := writeProject(t, map[string]string{"medallion.yaml": cfg})
+	// The producer's connections are closed before counting starts.
+	produce(t, cluster.Brokers, "clicks", 0, 300)
+	if err := cluster.WaitConns(t.Context(), 0); err != nil {
+		t.Fatal(err)
+	}
+	base, _ := cluster.Conns()
+	const runs = 24
+	var total int64
+	var afterFirst, producer int
+	for i := range runs {
+		if i == runs/2 {
+			// Records arriving while the stream runs; the producer's
+			// connections are not the project's.
+			before, open := cluster.Conns()
+			produce(t, cluster.Brokers, "clicks", 300, 100)
+			if err := cluster.WaitConns(t.Context(), open); err != nil {
+				t.Fatal(err)
+			}
+			after, _ := cluster.Conns()
+			producer = after - before
+		}
+		rep, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{MaxRecords: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += tableReport(rep, "bronze.clicks").RowsIn
+		acc, open := cluster.Conns()
+		t.Logf("run %d: %d connections accepted (%d by a producer), %d open", i+1, acc-base, producer, open)
+		if i == 0 {
+			afterFirst = acc
+		}
+	}
+	if total != 400 {
+		t.Fatalf("ingested %d records over %d runs, want 400", total, runs)
+	}
+	accepted, open := cluster.Conns()
+	if open == 0 {
+		t.Fatal("no connection open between runs: the runs' client was closed")
+	}
+	// One client per run would add at least one connection per run; one
+	// client for the project adds at most its connections to brokers it
+	// had not reached yet (0 to 1 measured).
+	if more := accepted - afterFirst - producer; more >= runs/2 {
+		t.Fatalf("%d connections opened after the first of %d runs, want the first run's client reused", more, runs)
+	}
+	if err := proj.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A deadlock guard, not a timing: the brokers see the close at once.
+	wait, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := cluster.WaitConns(wait, 0); err != nil {
+		t.Fatalf("after Project.Close: %v", err)
+	}
+	// The project stays usable: a run opens a new set.
+	produce(t, cluster.Brokers, "clicks", 400, 10)
+	for i := 0; i < 10; i++ {
+		rep, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += tableReport(rep, "bronze.clicks").RowsIn
+		if total == 410 {
+			break
+		}
+	}
+	if total != 410 {
+		t.Fatalf("after reopening: %d records in all, want 410", total)
+	}
+	if acc, _ := cluster.Conns(); acc == accepted {
+		t.Fatal("a run after Project.Close opened no connection")
+	}
+	if err := proj.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.WaitConns(wait, 0); err != nil {
+		t.Fatalf("after the second Project.Close: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/ingest/landing"
 	"github.com/medallionhq/medallion/ingest/notify"
 	"github.com/medallionhq/medallion/storage"
 )
@@ -216,7 +217,7 @@ func (r *run) statNotified(ctx context.Context, s *Source, keys []string) ([]lan
 	if first != nil {
 		return nil, first
 	}
-	slices.SortFunc(out, func(a, b landedFile) int { return naturalCompare(a.key, b.key) })
+	slices.SortFunc(out, func(a, b landedFile) int { return landing.Compare(a.key, b.key) })
 	return out, nil
 }
 

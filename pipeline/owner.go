@@ -3,6 +3,7 @@ package pipeline
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -30,6 +31,9 @@ type owned struct {
 	engine.Owner
 	sessions int
 	used     int64
+	// closed: the project was closed (Project.Close); the owner closes
+	// when its last session does.
+	closed bool
 }
 
 // maxIdleOwners bounds the owners kept open without a session: a process
@@ -67,6 +71,9 @@ func ownerFor(ctx context.Context, proj *Project, memoryLimit string, sandbox []
 			owners.Lock()
 			defer owners.Unlock()
 			w.sessions--
+			if w.closed && w.sessions == 0 {
+				w.Close()
+			}
 			closeIdleOwners()
 		})
 	}, nil
@@ -89,6 +96,26 @@ func closeIdleOwners() {
 		owners.m[k].Close()
 		delete(owners.m, k)
 	}
+}
+
+// closeOwners closes the project's engine owners: those without sessions
+// now, the others when their last session closes. The next session opens
+// a new owner.
+func closeOwners(proj *Project) error {
+	owners.Lock()
+	defer owners.Unlock()
+	var errs []error
+	for k, w := range owners.m {
+		if !strings.HasPrefix(k, proj.Dir+"\x00") {
+			continue
+		}
+		delete(owners.m, k)
+		w.closed = true
+		if w.sessions == 0 {
+			errs = append(errs, w.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // ownedSession is a session that tells its owner when it closes.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medallionhq/medallion/engine"
 	"github.com/medallionhq/medallion/engine/duckdb"
 	"github.com/medallionhq/medallion/scheduler"
 )
@@ -158,4 +159,52 @@ func TestIdleOwnersAreBounded(t *testing.T) {
 		t.Fatal("the most recently used owner was closed")
 	}
 	busy()
+}
+
+// TestProjectCloseClosesOwners: Project.Close closes the project's idle
+// engine owner at once and one with a session in progress when the session
+// closes (the session keeps working until then); the next session opens a
+// new owner.
+func TestProjectCloseClosesOwners(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "medallion.yaml"), []byte("name: p\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	proj, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := openEngine(ctx, proj, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbs := projectOwners(dir)
+	if len(dbs) != 1 {
+		t.Fatalf("%d owners, want 1", len(dbs))
+	}
+	if err := proj.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(projectOwners(dir)) != 0 {
+		t.Fatal("a closed project's owner is still handed out")
+	}
+	if _, err := eng.Query(ctx, "SELECT 1"); err != nil {
+		t.Fatalf("a session in progress failed when its project closed: %v", err)
+	}
+	eng.Close()
+	if _, err := dbs[0].Session(ctx, engine.SessionOptions{}); err == nil {
+		t.Fatal("the owner is open after its last session closed")
+	}
+	eng2, err := openEngine(ctx, proj, nil)
+	if err != nil {
+		t.Fatalf("a session after Project.Close: %v", err)
+	}
+	eng2.Close()
+	if len(projectOwners(dir)) != 1 {
+		t.Fatal("no new owner after Project.Close")
+	}
+	if err := proj.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -24,7 +24,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/medallionhq/medallion/engine"
-	"github.com/medallionhq/medallion/internal/kafkasrc"
+	"github.com/medallionhq/medallion/ingest/kafka"
+	"github.com/medallionhq/medallion/ingest/landing"
 )
 
 // ConfigFile is the project file's name.
@@ -344,7 +345,7 @@ type Source struct {
 	// Kafka, when set, reads the source from a Kafka topic (or Azure Event
 	// Hubs through its Kafka endpoint) instead of landing files; records
 	// are JSON objects.
-	Kafka *kafkasrc.Config `yaml:"kafka"`
+	Kafka *kafka.Config `yaml:"kafka"`
 }
 
 // OnChange is what a source does with a landing file that changed after
@@ -363,12 +364,7 @@ const (
 )
 
 // CSVOptions is a CSV dialect.
-type CSVOptions struct {
-	Delimiter string `yaml:"delimiter"`
-	Quote     string `yaml:"quote"`
-	Escape    string `yaml:"escape"`
-	NoHeader  bool   `yaml:"no_header"`
-}
+type CSVOptions = landing.CSV
 
 // ConfigError is a problem in medallion.yaml or a model header, with the
 // file (and line where known).

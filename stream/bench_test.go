@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/medallionhq/medallion/datagen"
-	"github.com/medallionhq/medallion/internal/kafkasrc"
-	"github.com/medallionhq/medallion/internal/kafkasrc/kafkatest"
+	"github.com/medallionhq/medallion/ingest/kafka"
+	"github.com/medallionhq/medallion/ingest/kafka/kafkatest"
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/stream"
 )
@@ -55,7 +55,7 @@ sources:
 
 func produceEvents(b testing.TB, brokers []string, topic string, n int, start time.Time) {
 	b.Helper()
-	p, err := kafkasrc.NewProducer(context.Background(), kafkasrc.Config{Brokers: brokers, Topic: topic})
+	p, err := kafka.NewProducer(context.Background(), kafka.Config{Brokers: brokers, Topic: topic})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,14 +104,14 @@ func BenchmarkKafkaFetchReference(b *testing.B) {
 	brokers := kafkatest.Start(b, "clicks", 4)
 	produceEvents(b, brokers, "clicks", n, time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 	for b.Loop() {
-		cl, err := kafkasrc.Open(context.Background(), kafkasrc.Config{Brokers: brokers, Topic: "clicks"})
+		cl, err := kafka.Open(context.Background(), kafka.Config{Brokers: brokers, Topic: "clicks"})
 		if err != nil {
 			b.Fatal(err)
 		}
 		got := 0
 		from := map[int32]int64{}
 		for got < n {
-			batch, err := cl.Fetch(context.Background(), from, kafkasrc.Limits{MaxWait: 200 * time.Millisecond})
+			batch, err := cl.Fetch(context.Background(), from, kafka.Limits{MaxWait: 200 * time.Millisecond})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -145,7 +145,7 @@ func BenchmarkFreshness1000(b *testing.B) {
 					}
 				}})
 		}()
-		p, err := kafkasrc.NewProducer(ctx, kafkasrc.Config{Brokers: brokers, Topic: "clicks"})
+		p, err := kafka.NewProducer(ctx, kafka.Config{Brokers: brokers, Topic: "clicks"})
 		if err != nil {
 			b.Fatal(err)
 		}

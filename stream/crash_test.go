@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/medallionhq/medallion/datagen"
+	"github.com/medallionhq/medallion/ingest/kafka"
+	"github.com/medallionhq/medallion/ingest/kafka/kafkatest"
 	"github.com/medallionhq/medallion/internal/goldref"
-	"github.com/medallionhq/medallion/internal/kafkasrc"
-	"github.com/medallionhq/medallion/internal/kafkasrc/kafkatest"
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/pipeline/ecommerce"
 	"github.com/medallionhq/medallion/stream"
@@ -29,6 +29,9 @@ const childEnv = "MEDALLION_STREAM_CHILD"
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(childEnv); dir != "" {
 		os.Exit(runChild(dir))
+	}
+	if dir := os.Getenv(kafkaChildEnv); dir != "" {
+		os.Exit(runKafkaChild(dir))
 	}
 	os.Exit(m.Run())
 }
@@ -76,12 +79,12 @@ func TestKilledStreamLosesNothing(t *testing.T) {
 	for i, b := range brokers {
 		quoted[i] = fmt.Sprintf("%q", b)
 	}
-	kafka := "    kafka: {brokers: [" + strings.Join(quoted, ", ") + "], topic: clicks}\n"
-	cfg = []byte(strings.Replace(string(cfg), "    format: json\n", "    format: json\n"+kafka, 1))
+	kafkaCfg := "    kafka: {brokers: [" + strings.Join(quoted, ", ") + "], topic: clicks}\n"
+	cfg = []byte(strings.Replace(string(cfg), "    format: json\n", "    format: json\n"+kafkaCfg, 1))
 	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	producer, err := kafkasrc.NewProducer(t.Context(), kafkasrc.Config{Brokers: brokers, Topic: "clicks"})
+	producer, err := kafka.NewProducer(t.Context(), kafka.Config{Brokers: brokers, Topic: "clicks"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -630,8 +630,14 @@ func (e *Engine) matchPartitions(ctx context.Context, snap *delta.Snapshot, file
 
 // Load reads landing files into a temporary table of text columns.
 func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResult, error) {
-	if len(src.Files) == 0 {
+	if len(src.Objects) == 0 {
 		return nil, fmt.Errorf("duckdb: load: no files")
+	}
+	// DuckDB reads local files: objects on a remote store are copied
+	// through the file cache.
+	paths, err := engine.LocalPaths(ctx, e.cache, src.Objects)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: load: %w", err)
 	}
 	rel := e.newRelation(relTable)
 	name := rel.Name
@@ -641,19 +647,19 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 			_ = e.Release(context.WithoutCancel(ctx), rel)
 		}
 	}()
-	list := make([]string, len(src.Files))
-	for i, f := range src.Files {
+	list := make([]string, len(paths))
+	for i, f := range paths {
 		list[i] = quoteString(f)
 	}
 	files := "[" + strings.Join(list, ", ") + "]"
 	_, _, full := qualified(name)
-	res := &engine.LoadResult{Relation: rel}
+	res := &engine.LoadResult{Relation: rel, Files: paths}
 	switch src.Format {
 	case engine.CSV, "":
 		// DuckDB keeps rejected records only without union_by_name, so
 		// files are read in groups sharing one header line and the groups
 		// are combined by column name.
-		groups, order, err := groupByHeader(src.Files)
+		groups, order, err := groupByHeader(paths)
 		if err != nil {
 			return nil, fmt.Errorf("duckdb: load: %w", err)
 		}

@@ -140,7 +140,7 @@ func TestLoadCSVKeepsRejects(t *testing.T) {
 	ctx := t.Context()
 	e := open(t)
 	files := []string{filepath.Join("testdata", "dirty.csv"), filepath.Join("testdata", "more.csv")}
-	res, err := e.Load(ctx, engine.Source{Format: engine.CSV, Files: files})
+	res, err := e.Load(ctx, engine.Source{Format: engine.CSV, Objects: localObjects(files...)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestLoadCSVKeepsRejects(t *testing.T) {
 func TestLoadJSONLines(t *testing.T) {
 	ctx := t.Context()
 	e := open(t)
-	res, err := e.Load(ctx, engine.Source{Format: engine.JSON, Files: []string{filepath.Join("testdata", "events.jsonl")}})
+	res, err := e.Load(ctx, engine.Source{Format: engine.JSON, Objects: localObjects(filepath.Join("testdata", "events.jsonl"))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestLoadJSONLines(t *testing.T) {
 func TestLoadJSONRejectLines(t *testing.T) {
 	e := open(t)
 	files := []string{filepath.Join("testdata", "events.jsonl"), filepath.Join("testdata", "events_rejects.jsonl")}
-	res, err := e.Load(t.Context(), engine.Source{Format: engine.JSON, Files: files})
+	res, err := e.Load(t.Context(), engine.Source{Format: engine.JSON, Objects: localObjects(files...)})
 	if err != nil {
 		t.Fatal(err)
 	}

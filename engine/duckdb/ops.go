@@ -217,7 +217,7 @@ WHERE __ws + %d > %d AND __ws + %d <= %d`,
 
 // FileColumns lists the data columns of landing files.
 func (e *Engine) FileColumns(ctx context.Context, src engine.Source) ([]string, error) {
-	if len(src.Files) == 0 {
+	if len(src.Objects) == 0 {
 		return nil, fmt.Errorf("duckdb: file columns: no files")
 	}
 	if src.Format != engine.Parquet {
@@ -227,8 +227,12 @@ func (e *Engine) FileColumns(ctx context.Context, src engine.Source) ([]string, 
 		}
 		return lr.Columns, e.Release(ctx, lr.Relation)
 	}
-	list := make([]string, len(src.Files))
-	for i, f := range src.Files {
+	paths, err := engine.LocalPaths(ctx, e.cache, src.Objects)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: file columns: %w", err)
+	}
+	list := make([]string, len(paths))
+	for i, f := range paths {
 		list[i] = quoteString(f)
 	}
 	res, err := e.Query(ctx, "SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(["+strings.Join(list, ", ")+"], union_by_name=true, hive_partitioning=false))")

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Engine) {
 		{"LoadJSONKeepsRejects", testLoadJSON},
 		{"LoadParquet", testLoadParquet},
 		{"LoadErrors", testLoadErrors},
+		{"LoadStoreObjects", testLoadStoreObjects},
 		{"ProbeCountsFits", testProbe},
 		{"TypeTextRescues", testTypeText},
 		{"WriteStatsAndPartitions", testWrite},
@@ -195,7 +196,7 @@ func appendRows(t *testing.T, e engine.Engine, tbl *delta.Table, snap *delta.Sna
 
 func testLoadCSV(t *testing.T, e engine.Engine) {
 	dirty, more := fixture(t, "dirty.csv"), fixture(t, "more.csv")
-	res, err := e.Load(t.Context(), engine.Source{Format: engine.CSV, Files: []string{dirty, more}})
+	res, err := e.Load(t.Context(), engine.Source{Format: engine.CSV, Objects: local(dirty, more)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,8 +207,11 @@ func testLoadCSV(t *testing.T, e engine.Engine) {
 		t.Fatalf("rejects %+v, want the record of id 4", res.Rejects)
 	}
 	rj := res.Rejects[0]
-	if rj.File != dirty || rj.Line != 5 || rj.Error == "" || !strings.Contains(rj.Raw, "surplus") {
-		t.Fatalf("reject %+v: want file %s, line 5, an error and the raw text", rj, dirty)
+	if len(res.Files) != 2 {
+		t.Fatalf("LoadResult.Files %q, want one name per object", res.Files)
+	}
+	if rj.File != res.Files[0] || rj.Line != 5 || rj.Error == "" || !strings.Contains(rj.Raw, "surplus") {
+		t.Fatalf("reject %+v: want file %s, line 5, an error and the raw text", rj, res.Files[0])
 	}
 	if res.Rows != 5 {
 		t.Fatalf("rows %d, want 5", res.Rows)
@@ -217,12 +221,21 @@ func testLoadCSV(t *testing.T, e engine.Engine) {
 		"1|ana|10|2026-01-02", "2|bo, the second|20.5|2026-01-03", "3|cy|x|not a day", "5|NULL|8|NULL", "6|eve|9|2026-02-01",
 	})
 	want(t, "source files", query(t, e, "SELECT _source_file, count(*) FROM "+r+" GROUP BY _source_file ORDER BY 2 DESC"),
-		[]string{dirty + "|4", more + "|1"})
+		[]string{res.Files[0] + "|4", res.Files[1] + "|1"})
+}
+
+// local is local files as engine objects.
+func local(paths ...string) []engine.Object {
+	out := make([]engine.Object, len(paths))
+	for i, p := range paths {
+		out[i] = engine.LocalObject(p)
+	}
+	return out
 }
 
 func testLoadCSVSubset(t *testing.T, e engine.Engine) {
 	dirty, more := fixture(t, "dirty.csv"), fixture(t, "more.csv")
-	res, err := e.Load(t.Context(), engine.Source{Format: engine.CSV, Files: []string{more}})
+	res, err := e.Load(t.Context(), engine.Source{Format: engine.CSV, Objects: local(more)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +243,7 @@ func testLoadCSVSubset(t *testing.T, e engine.Engine) {
 		t.Fatalf("got %d rows, rejects %+v; want the one row of more.csv", res.Rows, res.Rejects)
 	}
 	// A second load is a second relation; the first keeps its rows.
-	res2, err := e.Load(t.Context(), engine.Source{Format: engine.CSV, Files: []string{dirty}})
+	res2, err := e.Load(t.Context(), engine.Source{Format: engine.CSV, Objects: local(dirty)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +258,7 @@ func testLoadCSVSubset(t *testing.T, e engine.Engine) {
 	if err := os.WriteFile(p, []byte("7;g\n8;h\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res3, err := e.Load(t.Context(), engine.Source{Format: engine.CSV, Files: []string{p}, Delimiter: ";", NoHeader: true})
+	res3, err := e.Load(t.Context(), engine.Source{Format: engine.CSV, Objects: local(p), Delimiter: ";", NoHeader: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +269,7 @@ func testLoadCSVSubset(t *testing.T, e engine.Engine) {
 
 func testLoadJSON(t *testing.T, e engine.Engine) {
 	p := fixture(t, "events.jsonl")
-	res, err := e.Load(t.Context(), engine.Source{Format: engine.JSON, Files: []string{p}})
+	res, err := e.Load(t.Context(), engine.Source{Format: engine.JSON, Objects: local(p)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,24 +294,22 @@ func testLoadParquet(t *testing.T, e engine.Engine) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var files []string
+	// The files as storage objects (store and key, no local path): the
+	// engine reads them in place or copies them.
+	var files []engine.Object
 	for _, a := range res.Adds {
 		key, err := delta.FileKey(a.Path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, ok := store.LocalPath(key)
-		if !ok {
-			t.Fatalf("%s is not local", key)
-		}
-		files = append(files, p)
+		files = append(files, engine.Object{Store: store, Key: key, Size: a.Size, ModTime: time.UnixMilli(a.ModificationTime)})
 	}
-	cols, err := e.FileColumns(ctx, engine.Source{Format: engine.Parquet, Files: files})
+	cols, err := e.FileColumns(ctx, engine.Source{Format: engine.Parquet, Objects: files})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want(t, "file columns", cols, []string{"id", "name", "score"})
-	lr, err := e.Load(ctx, engine.Source{Format: engine.Parquet, Files: files})
+	lr, err := e.Load(ctx, engine.Source{Format: engine.Parquet, Objects: files})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,23 +318,77 @@ func testLoadParquet(t *testing.T, e engine.Engine) {
 	want(t, "rows", query(t, e, "SELECT id || '/' || name, score FROM "+lr.Relation.Name+" ORDER BY id"), []string{"1/a|1.5", "2/b|NULL"})
 }
 
+// storeObject puts a fixture on store at key and returns it as a storage
+// object without a local path, as the pipeline lists landing files.
+func storeObject(t *testing.T, store *storage.Store, key, fixtureName string) engine.Object {
+	t.Helper()
+	b, err := fs.ReadFile(fixtures, "testdata/"+fixtureName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Write(t.Context(), key, b); err != nil {
+		t.Fatal(err)
+	}
+	info, err := store.Stat(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return engine.Object{Store: store, Key: key, Size: info.Size, ModTime: info.ModTime}
+}
+
+// testLoadStoreObjects: landing files given as storage objects (store and
+// key, no local path) load like local files; LoadResult.Files names each
+// object as _source_file and Reject.File do.
+func testLoadStoreObjects(t *testing.T, e engine.Engine) {
+	ctx := t.Context()
+	store := newStore(t)
+	objs := []engine.Object{
+		storeObject(t, store, "orders/2026/dirty.csv", "dirty.csv"),
+		storeObject(t, store, "orders/2026/more.csv", "more.csv"),
+	}
+	res, err := e.Load(ctx, engine.Source{Format: engine.CSV, Objects: objs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Files) != 2 || res.Files[0] == res.Files[1] {
+		t.Fatalf("LoadResult.Files %q, want a name per object", res.Files)
+	}
+	if res.Rows != 5 || len(res.Rejects) != 1 || res.Rejects[0].File != res.Files[0] || res.Rejects[0].Line != 5 {
+		t.Fatalf("%d rows, rejects %+v; want 5 rows and line 5 of %s rejected", res.Rows, res.Rejects, res.Files[0])
+	}
+	want(t, "source files", query(t, e, "SELECT _source_file, count(*) FROM "+res.Relation.Name+" GROUP BY _source_file ORDER BY 2 DESC"),
+		[]string{res.Files[0] + "|4", res.Files[1] + "|1"})
+	js, err := e.Load(ctx, engine.Source{Format: engine.JSON, Objects: []engine.Object{storeObject(t, store, "events/e.jsonl", "events.jsonl")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js.Rows != 2 || len(js.Rejects) != 2 || js.Rejects[0].File != js.Files[0] {
+		t.Fatalf("JSON object: %d rows, rejects %+v, files %q; want 2 rows and 2 rejects of the object", js.Rows, js.Rejects, js.Files)
+	}
+	cols, err := e.FileColumns(ctx, engine.Source{Format: engine.CSV, Objects: objs[1:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, "file columns", cols, []string{"id", "name", "amount", "day"})
+}
+
 func testLoadErrors(t *testing.T, e engine.Engine) {
 	ctx := t.Context()
 	if _, err := e.Load(ctx, engine.Source{Format: engine.CSV}); err == nil {
 		t.Fatal("Load of no files succeeded")
 	}
 	missing := filepath.Join(t.TempDir(), "missing.csv")
-	if _, err := e.Load(ctx, engine.Source{Format: engine.CSV, Files: []string{missing}}); err == nil {
+	if _, err := e.Load(ctx, engine.Source{Format: engine.CSV, Objects: local(missing)}); err == nil {
 		t.Fatal("Load of a missing file succeeded")
 	}
-	if _, err := e.Load(ctx, engine.Source{Format: "xml", Files: []string{fixture(t, "more.csv")}}); err == nil || !strings.Contains(err.Error(), "xml") {
+	if _, err := e.Load(ctx, engine.Source{Format: "xml", Objects: local(fixture(t, "more.csv"))}); err == nil || !strings.Contains(err.Error(), "xml") {
 		t.Fatalf("Load of an unknown format: %v, want an error naming it", err)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.parquet")
 	if err := os.WriteFile(bad, []byte("not parquet at all"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Load(ctx, engine.Source{Format: engine.Parquet, Files: []string{bad}}); err == nil {
+	if _, err := e.Load(ctx, engine.Source{Format: engine.Parquet, Objects: local(bad)}); err == nil {
 		t.Fatal("Load of a broken Parquet file succeeded")
 	}
 }
@@ -364,7 +429,7 @@ func testProbe(t *testing.T, e engine.Engine) {
 
 func testTypeText(t *testing.T, e engine.Engine) {
 	ctx := t.Context()
-	lr, err := e.Load(ctx, engine.Source{Format: engine.CSV, Files: []string{fixture(t, "dirty.csv"), fixture(t, "more.csv")}})
+	lr, err := e.Load(ctx, engine.Source{Format: engine.CSV, Objects: local(fixture(t, "dirty.csv"), fixture(t, "more.csv"))})
 	if err != nil {
 		t.Fatal(err)
 	}

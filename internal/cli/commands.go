@@ -16,7 +16,7 @@ import (
 
 	"github.com/medallionhq/medallion/datagen"
 	"github.com/medallionhq/medallion/delta"
-	"github.com/medallionhq/medallion/internal/kafkasrc"
+	"github.com/medallionhq/medallion/ingest/kafka"
 	"github.com/medallionhq/medallion/pipeline"
 )
 
@@ -85,7 +85,7 @@ func (a *app) generateStream(cmd *cobra.Command, out string, opts datagen.Option
 	}
 	if st.eventsPerSecond > 0 {
 		if len(st.brokers) > 0 {
-			p, err := kafkasrc.NewProducer(cmd.Context(), kafkasrc.Config{Brokers: st.brokers, Topic: st.topic})
+			p, err := kafka.NewProducer(cmd.Context(), kafka.Config{Brokers: st.brokers, Topic: st.topic})
 			if err != nil {
 				return err
 			}

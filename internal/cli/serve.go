@@ -39,6 +39,7 @@ serves the lake read-only over the Postgres wire protocol, for psql and BI tools
 			if err != nil {
 				return err
 			}
+			defer proj.Close() // its Kafka clients and engine owners
 			return a.serve(cmd.Context(), proj, opts, noStream, interval, serveHooks{})
 		},
 	}

@@ -42,6 +42,7 @@ moment and restarted loses nothing and does nothing twice.`,
 			if err != nil {
 				return err
 			}
+			defer proj.Close() // its Kafka clients and engine owners
 			reg := prometheus.NewRegistry()
 			opts.Metrics = stream.NewMetrics(reg)
 			if metricsAddr != "" {

@@ -1,4 +1,4 @@
-package pipeline
+package landing
 
 import (
 	"bufio"
@@ -13,36 +13,36 @@ import (
 	"unicode/utf8"
 )
 
-// fileScan is what one pass over a landing file (or over the part of it
-// past what was already ingested) found, before the engine reads it.
-type fileScan struct {
-	// header is a CSV file's column names (from its first line).
-	header []string
-	// cut is where the bytes to ingest end: the file's size, or for an
+// Scan is what one pass over a landing file (or over the part of it past
+// what was already ingested) found, before the engine reads it.
+type Scan struct {
+	// Header is a CSV file's column names (from its first line).
+	Header []string
+	// Cut is where the bytes to ingest end: the file's size, or for an
 	// append_new source the end of the last complete line.
-	cut int64
-	// lines is the number of physical lines in [0, cut).
-	lines int64
-	// records is the number of non-blank records in the scanned range
+	Cut int64
+	// Lines is the number of physical lines in [0, Cut).
+	Lines int64
+	// Records is the number of non-blank records in the scanned range
 	// (CSV: data records, the header not counted).
-	records int64
-	// bad says why the file is set aside; badLine is the line (1-based,
+	Records int64
+	// Bad says why the file is set aside; BadLine is the line (1-based,
 	// in the whole file) where the problem is, 0 when not about a line.
-	bad     string
-	badLine int64
+	Bad     string
+	BadLine int64
 }
 
 // errNotUTF8Header marks a header line that is not text.
 var errNotUTF8Header = errors.New("not text")
 
-// scanLanding reads a landing file from offset (lineBase lines precede
+// ScanFile reads a landing file from offset (lineBase lines precede
 // offset) and checks what would stop the engine reading it: an empty or
 // binary file, a duplicate column in a CSV header, invalid UTF-8 in JSON
 // lines, a CSV quote that is never closed. With completeLines only the
 // complete lines are taken (cut at the last newline outside quotes), so a
 // line still being written waits for the next run.
-func scanLanding(ctx context.Context, path string, s *Source, offset, lineBase int64, completeLines bool) (fileScan, error) {
-	var sc fileScan
+func ScanFile(ctx context.Context, path string, s Spec, offset, lineBase int64, completeLines bool) (Scan, error) {
+	var sc Scan
 	f, err := os.Open(path)
 	if err != nil {
 		return sc, err
@@ -54,39 +54,39 @@ func scanLanding(ctx context.Context, path string, s *Source, offset, lineBase i
 	}
 	size := st.Size()
 	if size == 0 {
-		sc.bad = "empty file (0 bytes)"
+		sc.Bad = "empty file (0 bytes)"
 		return sc, nil
 	}
 	if s.Format == "parquet" {
 		return scanParquet(f, size)
 	}
 	if s.Format == "csv" {
-		hdr, n, err := readFirstLine(f)
+		hdr, n, err := ReadFirstLine(f)
 		if err != nil {
 			return sc, err
 		}
 		if len(bytes.TrimSpace(bytes.TrimPrefix(hdr, []byte("\ufeff")))) == 0 {
-			sc.bad = "empty file (no header line)"
+			sc.Bad = "empty file (no header line)"
 			if n < size {
-				sc.bad, sc.badLine = "no header: line 1 is blank", 1
+				sc.Bad, sc.BadLine = "no header: line 1 is blank", 1
 			}
 			return sc, nil
 		}
 		names, err := parseHeader(hdr, s.CSV)
 		switch {
 		case errors.Is(err, errNotUTF8Header):
-			sc.bad, sc.badLine = "binary content: the header (line 1) is not text", 1
+			sc.Bad, sc.BadLine = "binary content: the header (line 1) is not text", 1
 			return sc, nil
 		case err != nil:
-			sc.bad, sc.badLine = err.Error(), 1
+			sc.Bad, sc.BadLine = err.Error(), 1
 			return sc, nil
 		}
-		sc.header = names
+		sc.Header = names
 		if offset == 0 {
 			// The header is part of the range: skip it.
 			offset, lineBase = n, 1
 			if !s.CSV.NoHeader {
-				sc.cut, sc.lines = n, 1
+				sc.Cut, sc.Lines = n, 1
 			} else {
 				offset, lineBase = 0, 0
 			}
@@ -95,8 +95,8 @@ func scanLanding(ctx context.Context, path string, s *Source, offset, lineBase i
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return sc, err
 	}
-	if sc.cut < offset {
-		sc.cut, sc.lines = offset, lineBase
+	if sc.Cut < offset {
+		sc.Cut, sc.Lines = offset, lineBase
 	}
 	quote, escape := byte(0), byte(0)
 	if s.Format == "csv" {
@@ -143,22 +143,22 @@ func scanLanding(ctx context.Context, path string, s *Source, offset, lineBase i
 		}
 		ended := full[len(full)-1] == '\n'
 		if bytes.IndexByte(full, 0) >= 0 {
-			sc.bad, sc.badLine = fmt.Sprintf("binary content (a NUL byte) at line %d", line), line
+			sc.Bad, sc.BadLine = fmt.Sprintf("binary content (a NUL byte) at line %d", line), line
 			return sc, nil
 		}
 		if s.Format == "json" {
 			if !utf8.Valid(full) {
-				sc.bad, sc.badLine = fmt.Sprintf("invalid UTF-8 at line %d", line), line
+				sc.Bad, sc.BadLine = fmt.Sprintf("invalid UTF-8 at line %d", line), line
 				return sc, nil
 			}
 			if len(bytes.TrimSpace(full)) > 0 {
 				blankJSON = false
 				if ended || !completeLines {
-					sc.records++
+					sc.Records++
 				}
 			}
 			if ended || !completeLines {
-				sc.cut, sc.lines = pos, line
+				sc.Cut, sc.Lines = pos, line
 			}
 		} else {
 			n := len(full)
@@ -197,9 +197,9 @@ func scanLanding(ctx context.Context, path string, s *Source, offset, lineBase i
 			}
 			if state != inQuote && (ended || !completeLines) {
 				if len(bytes.TrimSpace(full)) > 0 || state != fieldStart {
-					sc.records++
+					sc.Records++
 				}
-				sc.cut, sc.lines = pos, line
+				sc.Cut, sc.Lines = pos, line
 			}
 			if ended && state == quoteSeen {
 				state = fieldStart
@@ -210,22 +210,22 @@ func scanLanding(ctx context.Context, path string, s *Source, offset, lineBase i
 		}
 	}
 	if s.Format == "json" && blankJSON && offset == 0 {
-		sc.bad = "empty file (only blank lines)"
+		sc.Bad = "empty file (only blank lines)"
 		return sc, nil
 	}
 	if state == inQuote && !completeLines {
-		sc.bad, sc.badLine = fmt.Sprintf("unclosed quote: the quote opened at line %d is never closed before the end of the file", quoteLine), quoteLine
+		sc.Bad, sc.BadLine = fmt.Sprintf("unclosed quote: the quote opened at line %d is never closed before the end of the file", quoteLine), quoteLine
 		if n := line - quoteLine; n > 0 {
-			sc.bad = fmt.Sprintf("unclosed quote: the quote opened at line %d is never closed and swallows the %d records after it (lines %d-%d)", quoteLine, n, quoteLine+1, line)
+			sc.Bad = fmt.Sprintf("unclosed quote: the quote opened at line %d is never closed and swallows the %d records after it (lines %d-%d)", quoteLine, n, quoteLine+1, line)
 		}
 		return sc, nil
 	}
 	return sc, nil
 }
 
-// readFirstLine returns a file's first line (without its line end) and the
+// ReadFirstLine returns a file's first line (without its line end) and the
 // offset just past it.
-func readFirstLine(f *os.File) ([]byte, int64, error) {
+func ReadFirstLine(f *os.File) ([]byte, int64, error) {
 	rd := bufio.NewReaderSize(f, 64<<10)
 	var out []byte
 	for {
@@ -246,7 +246,7 @@ func readFirstLine(f *os.File) ([]byte, int64, error) {
 
 // parseHeader reads a CSV header line into column names, as the engine
 // names them; a duplicate name (case-insensitive) is an error naming it.
-func parseHeader(line []byte, o CSVOptions) ([]string, error) {
+func parseHeader(line []byte, o CSV) ([]string, error) {
 	line = bytes.TrimPrefix(line, []byte("\ufeff"))
 	if bytes.IndexByte(line, 0) >= 0 || !utf8.Valid(line) {
 		return nil, errNotUTF8Header
@@ -278,10 +278,10 @@ func parseHeader(line []byte, o CSVOptions) ([]string, error) {
 }
 
 // scanParquet checks a Parquet file's magic bytes at both ends.
-func scanParquet(f *os.File, size int64) (fileScan, error) {
-	sc := fileScan{cut: size}
+func scanParquet(f *os.File, size int64) (Scan, error) {
+	sc := Scan{Cut: size}
 	if size < 12 {
-		sc.bad = fmt.Sprintf("not a Parquet file (%d bytes)", size)
+		sc.Bad = fmt.Sprintf("not a Parquet file (%d bytes)", size)
 		return sc, nil
 	}
 	head, tail := make([]byte, 4), make([]byte, 4)
@@ -292,7 +292,7 @@ func scanParquet(f *os.File, size int64) (fileScan, error) {
 		return sc, err
 	}
 	if string(head) != "PAR1" || string(tail) != "PAR1" {
-		sc.bad = "not a Parquet file (no PAR1 magic bytes)"
+		sc.Bad = "not a Parquet file (no PAR1 magic bytes)"
 	}
 	return sc, nil
 }

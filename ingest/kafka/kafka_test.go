@@ -1,4 +1,4 @@
-package kafkasrc
+package kafka
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medallionhq/medallion/internal/kafkasrc/kafkatest"
+	"github.com/medallionhq/medallion/ingest/kafka/kafkatest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )

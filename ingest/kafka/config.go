@@ -1,4 +1,4 @@
-// Package kafkasrc reads a Kafka topic (or an Azure Event Hub through its
+// Package kafka reads a Kafka topic (or an Azure Event Hub through its
 // Kafka endpoint) from explicit offsets, for exactly-once ingestion into
 // Delta tables.
 //
@@ -7,7 +7,7 @@
 // (one txn action per topic partition, version = next offset) and passes them
 // back to [Client.Fetch], which resumes exactly there and reports the next
 // offsets in [Batch.Next].
-package kafkasrc
+package kafka
 
 import (
 	"crypto/tls"

@@ -4,14 +4,17 @@
 package kafkatest
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"math/big"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,6 +50,89 @@ type Cluster struct {
 	RootCAs *x509.CertPool
 	// Kfake is the underlying fake cluster.
 	Kfake *kfake.Cluster
+
+	conns *connCounter
+}
+
+// Conns returns how many client connections the brokers have accepted so
+// far and how many of them are open now (the brokers close a connection
+// once its client has closed it).
+func (c *Cluster) Conns() (accepted, open int) {
+	c.conns.mu.Lock()
+	defer c.conns.mu.Unlock()
+	return c.conns.accepted, c.conns.open
+}
+
+// WaitConns waits until at most max client connections are open, or ctx
+// ends (then it returns ctx's error).
+func (c *Cluster) WaitConns(ctx context.Context, max int) error {
+	for {
+		c.conns.mu.Lock()
+		open, changed := c.conns.open, c.conns.changed
+		c.conns.mu.Unlock()
+		if open <= max {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("kafkatest: %d connections still open: %w", open, ctx.Err())
+		}
+	}
+}
+
+// connCounter counts the connections the brokers accept and close.
+type connCounter struct {
+	mu             sync.Mutex
+	accepted, open int
+	// changed is closed (and replaced) whenever open changes.
+	changed chan struct{}
+}
+
+func (cc *connCounter) add(d int) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if d > 0 {
+		cc.accepted += d
+	}
+	cc.open += d
+	close(cc.changed)
+	cc.changed = make(chan struct{})
+}
+
+// listen is a kfake.ListenFn whose listeners count connections.
+func (cc *connCounter) listen(network, address string) (net.Listener, error) {
+	l, err := net.Listen(network, address)
+	if err != nil {
+		return nil, err
+	}
+	return &countingListener{Listener: l, cc: cc}, nil
+}
+
+type countingListener struct {
+	net.Listener
+	cc *connCounter
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.cc.add(1)
+	return &countingConn{Conn: c, cc: l.cc}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	cc   *connCounter
+	once sync.Once
+}
+
+func (c *countingConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.cc.add(-1) })
+	return err
 }
 
 // Start starts a cluster with topic seeded with the given number of
@@ -72,8 +158,10 @@ func StartWith(t testing.TB, topic string, o Options) *Cluster {
 	if o.Brokers <= 0 {
 		o.Brokers = 3
 	}
+	cc := &connCounter{changed: make(chan struct{})}
 	opts := []kfake.Opt{
 		kfake.Ports(make([]int, o.Brokers)...), // port 0: any free port
+		kfake.ListenFn(cc.listen),
 		kfake.SeedTopics(int32(o.Partitions), topic),
 	}
 	if o.SASL != nil {
@@ -93,7 +181,7 @@ func StartWith(t testing.TB, topic string, o Options) *Cluster {
 		t.Fatalf("kafkatest: start cluster: %v", err)
 	}
 	t.Cleanup(c.Close)
-	return &Cluster{Brokers: c.ListenAddrs(), RootCAs: roots, Kfake: c}
+	return &Cluster{Brokers: c.ListenAddrs(), RootCAs: roots, Kfake: c, conns: cc}
 }
 
 // selfSigned makes a certificate for 127.0.0.1 and localhost and a pool

@@ -1,11 +1,11 @@
-package kafkasrc
+package kafka
 
 import (
 	"context"
 	"fmt"
 	"testing"
 
-	"github.com/medallionhq/medallion/internal/kafkasrc/kafkatest"
+	"github.com/medallionhq/medallion/ingest/kafka/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 

@@ -1,0 +1,58 @@
+package spark
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/medallionhq/medallion/engine"
+)
+
+// objectLocation is where Spark reads a landing object in place (Spark
+// reads the lake's stores itself; nothing is copied through medallion's
+// file cache): a local path for a local store or a local-only object (the
+// Spark server must see the same disk), otherwise the object's URL in the
+// scheme of Spark's Hadoop file systems — s3:// becomes s3a://, az:// and
+// azblob:// become abfss://container@ACCOUNT.dfs.core.windows.net/…, and
+// abfss://, s3a:// and gs:// stay as they are. A store Spark cannot read
+// (mem://) is an error naming the object.
+func objectLocation(o engine.Object) (string, error) {
+	if o.Store == nil {
+		if o.Local == "" {
+			return "", fmt.Errorf("spark: an object with neither a store nor a local path")
+		}
+		return o.Local, nil
+	}
+	if p, ok := o.Store.LocalPath(o.Key); ok {
+		return p, nil
+	}
+	raw := o.URL()
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("spark: %s: %w", raw, err)
+	}
+	switch u.Scheme {
+	case "abfss", "s3a", "gs":
+		return raw, nil
+	case "s3":
+		return "s3a://" + strings.TrimPrefix(raw, "s3://"), nil
+	case "az", "azblob":
+		container, account := u.Host, ""
+		if u.User != nil {
+			container = u.User.Username()
+			account, _, _ = strings.Cut(u.Hostname(), ".")
+		}
+		if account == "" {
+			account = strings.TrimSpace(os.Getenv("AZURE_STORAGE_ACCOUNT"))
+		}
+		if account == "" {
+			account = strings.TrimSpace(os.Getenv("AZURE_STORAGE_ACCOUNT_NAME"))
+		}
+		if account == "" {
+			return "", fmt.Errorf("spark: %s: the storage account is not in the URL nor in AZURE_STORAGE_ACCOUNT: write abfss://container@ACCOUNT.dfs.core.windows.net/path", raw)
+		}
+		return "abfss://" + container + "@" + account + ".dfs.core.windows.net" + u.EscapedPath(), nil
+	}
+	return "", fmt.Errorf("spark: %s: Spark cannot read %s:// objects in place", raw, u.Scheme)
+}
