@@ -550,6 +550,19 @@ func readCheckpointActions(r io.ReaderAt, size int64) ([]Action, error) {
 			if n == nil {
 				continue
 			}
+			if i == ckAdd {
+				add, err := asm.decodeAdd(n)
+				if re := (errRow{}); errors.As(err, &re) {
+					return nil, fmt.Errorf("row %d: %w", row, re.err)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("column %s: %w", ckNames[i], err)
+				}
+				if add != nil {
+					vals[i] = add
+				}
+				continue
+			}
 			v, err := asm.decode(n)
 			if err != nil {
 				return nil, fmt.Errorf("column %s: %w", ckNames[i], err)
@@ -561,9 +574,17 @@ func readCheckpointActions(r io.ReaderAt, size int64) ([]Action, error) {
 			if v == nil {
 				continue
 			}
-			s := v.([]any)
 			var a Action
 			var err error
+			if i == ckAdd {
+				a.Add = v.(*Add)
+				if a.Add.Stats == "" {
+					missingStats = append(missingStats, row, len(out))
+				}
+				out = append(out, a)
+				continue
+			}
+			s := v.([]any)
 			switch i {
 			case ckTxn:
 				a.Txn, err = txnFromRow(s)
