@@ -334,6 +334,9 @@ func writeCheckpointParquet(w io.Writer, actions []Action) error {
 	nleaves := len(root.leaves)
 	sh := &shredder{cols: make([][]parquet.Value, nleaves)}
 	batch := make([]parquet.Row, 0, 256)
+	// The rows of a batch are reused for the next one: WriteRows copies
+	// their values into the writer's column buffers.
+	spare := make([]parquet.Row, cap(batch))
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -397,10 +400,11 @@ func writeCheckpointParquet(w io.Writer, actions []Action) error {
 				return fmt.Errorf("delta: write checkpoint: %w", err)
 			}
 		}
-		var row parquet.Row
+		row := spare[len(batch)][:0]
 		for _, c := range sh.cols {
 			row = append(row, c...)
 		}
+		spare[len(batch)] = row
 		batch = append(batch, row)
 		if len(batch) == cap(batch) {
 			if err := flush(); err != nil {
