@@ -334,6 +334,9 @@ func writeCheckpointParquet(w io.Writer, actions []Action) error {
 	nleaves := len(root.leaves)
 	sh := &shredder{cols: make([][]parquet.Value, nleaves)}
 	batch := make([]parquet.Row, 0, 256)
+	// The rows of a batch are reused for the next one: WriteRows copies
+	// their values into the writer's column buffers.
+	spare := make([]parquet.Row, cap(batch))
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -397,10 +400,11 @@ func writeCheckpointParquet(w io.Writer, actions []Action) error {
 				return fmt.Errorf("delta: write checkpoint: %w", err)
 			}
 		}
-		var row parquet.Row
+		row := spare[len(batch)][:0]
 		for _, c := range sh.cols {
 			row = append(row, c...)
 		}
+		spare[len(batch)] = row
 		batch = append(batch, row)
 		if len(batch) == cap(batch) {
 			if err := flush(); err != nil {
@@ -550,6 +554,19 @@ func readCheckpointActions(r io.ReaderAt, size int64) ([]Action, error) {
 			if n == nil {
 				continue
 			}
+			if i == ckAdd {
+				add, err := asm.decodeAdd(n)
+				if re := (errRow{}); errors.As(err, &re) {
+					return nil, fmt.Errorf("row %d: %w", row, re.err)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("column %s: %w", ckNames[i], err)
+				}
+				if add != nil {
+					vals[i] = add
+				}
+				continue
+			}
 			v, err := asm.decode(n)
 			if err != nil {
 				return nil, fmt.Errorf("column %s: %w", ckNames[i], err)
@@ -561,9 +578,17 @@ func readCheckpointActions(r io.ReaderAt, size int64) ([]Action, error) {
 			if v == nil {
 				continue
 			}
-			s := v.([]any)
 			var a Action
 			var err error
+			if i == ckAdd {
+				a.Add = v.(*Add)
+				if a.Add.Stats == "" {
+					missingStats = append(missingStats, row, len(out))
+				}
+				out = append(out, a)
+				continue
+			}
+			s := v.([]any)
 			switch i {
 			case ckTxn:
 				a.Txn, err = txnFromRow(s)

@@ -493,8 +493,9 @@ func (tx *Transaction) newSnapshot(base *Snapshot, actions []Action, version int
 	return base.next([][]Action{actions}, version, now)
 }
 
-// postCommit writes a checkpoint when the version is due. Failures are
-// logged, not returned: the commit itself has succeeded.
+// postCommit writes a checkpoint when the version is due: in the background
+// (bgcheckpoint.go), or inside the commit with Options.SyncCheckpoints.
+// Failures are logged, not returned: the commit itself has succeeded.
 func (t *Table) postCommit(ctx context.Context, snap *Snapshot) {
 	interval := t.opts.CheckpointInterval
 	if v, ok := snap.Property(PropCheckpointInterval); ok {
@@ -503,6 +504,10 @@ func (t *Table) postCommit(ctx context.Context, snap *Snapshot) {
 		}
 	}
 	if snap.version == 0 || snap.version%int64(interval) != 0 {
+		return
+	}
+	if !t.opts.SyncCheckpoints {
+		t.scheduleCheckpoint(ctx, snap) // see bgcheckpoint.go
 		return
 	}
 	// The commit has happened: a stop (ctx ending) does not cut its
@@ -516,6 +521,15 @@ func (t *Table) postCommit(ctx context.Context, snap *Snapshot) {
 // then deletes expired log files when the table allows it
 // (delta.enableExpiredLogCleanup, delta.logRetentionDuration).
 func (t *Table) Checkpoint(ctx context.Context, snap *Snapshot) error {
+	return t.checkpoint(ctx, snap, nil)
+}
+
+// checkpoint is Checkpoint with a test hook called at each stage (see
+// checkpointHook).
+func (t *Table) checkpoint(ctx context.Context, snap *Snapshot, hook func(int64, string)) error {
+	if hook != nil {
+		hook(snap.version, "start")
+	}
 	retention, err := durationProperty(snap.metadata, PropDeletedFileRetention, defaultDeletedFileRetention)
 	if err != nil {
 		return err
@@ -547,6 +561,9 @@ func (t *Table) Checkpoint(ctx context.Context, snap *Snapshot) error {
 	size := int64(buf.Len())
 	if err := t.store.Write(ctx, checkpointKey(snap.version), buf.Bytes()); err != nil {
 		return fmt.Errorf("delta: checkpoint %d: %w", snap.version, err)
+	}
+	if hook != nil {
+		hook(snap.version, "written")
 	}
 	nAdds := int64(len(snap.files))
 	if err := writeLastCheckpoint(ctx, t.store, lastCheckpoint{

@@ -49,6 +49,7 @@ func createTableAt(t testing.TB, dir string, opts *delta.Options, config map[str
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitCheckpointsAtCleanup(t, tbl)
 	if _, err := tbl.Create(ctx, testSchema, &delta.CreateOptions{PartitionColumns: []string{"part"}, Configuration: config}); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,17 @@ func openTable(t testing.TB, dir string, opts *delta.Options) *delta.Table {
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitCheckpointsAtCleanup(t, tbl)
 	return tbl
+}
+
+// waitCheckpointsAtCleanup lets the table's background checkpoints finish
+// before the test's temporary folders (registered earlier) are removed.
+func waitCheckpointsAtCleanup(t testing.TB, tbl *delta.Table) {
+	if _, child := t.(*childTB); child {
+		return
+	}
+	t.Cleanup(func() { _ = tbl.WaitCheckpoint(context.Background()) })
 }
 
 // writeFile writes rows as one Parquet data file of partition part and

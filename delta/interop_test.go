@@ -306,6 +306,9 @@ func TestInteropDeltaRsReadsOurs(t *testing.T) {
 	if v := commit(tbl.Overwrite(ctx, []*delta.Add{addB}, delta.Eq("part", "b"), nil)); v != checkpointed {
 		t.Fatalf("overwrite committed version %d, want %d", v, checkpointed)
 	}
+	if err := tbl.WaitCheckpoint(ctx); err != nil { // written in the background
+		t.Fatal(err)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "_delta_log", fmt.Sprintf("%020d.checkpoint.parquet", checkpointed))); err != nil {
 		t.Fatalf("no checkpoint at version %d: %v (log: %v)", checkpointed, err, logFiles(t, dir))
 	}

@@ -1019,8 +1019,16 @@ func readColumnValues(f *parquet.File, col *parquet.Column) (out []parquet.Value
 		}
 		vr := p.Values()
 		for {
-			n, err := vr.ReadValues(buf)
-			out = appendDetached(out, buf[:n])
+			var n int
+			if room := min(cap(out)-len(out), len(buf)); room > 0 {
+				// Straight into out (sized from the footer), then the
+				// byte arrays are copied out of the page in place.
+				n, err = vr.ReadValues(out[len(out) : len(out)+room])
+				out = detachInPlace(out, len(out), len(out)+n)
+			} else {
+				n, err = vr.ReadValues(buf)
+				out = appendDetached(out, buf[:n])
+			}
 			if err == io.EOF {
 				break
 			}
@@ -1036,6 +1044,43 @@ func readColumnValues(f *parquet.File, col *parquet.Column) (out []parquet.Value
 		parquet.Release(p)
 	}
 	return out, nil
+}
+
+// detachInPlace extends out to out[:to] and copies the byte arrays of the
+// values in out[from:to] out of the page buffers into one new arena.
+func detachInPlace(out []parquet.Value, from, to int) []parquet.Value {
+	out = out[:to]
+	vals := out[from:to]
+	total := 0
+	for i := range vals {
+		if k := vals[i].Kind(); !vals[i].IsNull() && (k == parquet.ByteArray || k == parquet.FixedLenByteArray) {
+			total += len(vals[i].ByteArray())
+		}
+	}
+	if total == 0 {
+		return out
+	}
+	arena := make([]byte, 0, total)
+	for i := range vals {
+		v := &vals[i]
+		if v.IsNull() {
+			continue
+		}
+		switch v.Kind() {
+		case parquet.ByteArray, parquet.FixedLenByteArray:
+			start := len(arena)
+			arena = append(arena, v.ByteArray()...)
+			nb := arena[start:len(arena):len(arena)]
+			var nv parquet.Value
+			if v.Kind() == parquet.ByteArray {
+				nv = parquet.ByteArrayValue(nb)
+			} else {
+				nv = parquet.FixedLenByteArrayValue(nb)
+			}
+			*v = nv.Level(v.RepetitionLevel(), v.DefinitionLevel(), v.Column())
+		}
+	}
+	return out
 }
 
 func appendDetached(out, vals []parquet.Value) []parquet.Value {

@@ -44,6 +44,18 @@ func runChild() int {
 	writer, _ := strconv.Atoi(os.Getenv("MEDALLION_DELTA_WRITER"))
 	commits, _ := strconv.Atoi(os.Getenv("MEDALLION_DELTA_COMMITS"))
 	app := fmt.Sprintf("writer-%d", writer)
+	if hold := os.Getenv("MEDALLION_DELTA_HOLD"); hold != "" {
+		// Stop the background checkpoint writer for good at stage hold,
+		// after saying so, for the parent to kill this process there.
+		delta.SetCheckpointHook(func(v int64, stage string) {
+			if stage == hold {
+				fmt.Printf("checkpoint %d %s\n", v, stage)
+				for { // asleep, not deadlocked: the runtime must not end the process
+					time.Sleep(time.Hour)
+				}
+			}
+		})
+	}
 	tbl := openTable(&childTB{}, dir, nil)
 	snap, err := tbl.Snapshot(ctx)
 	if err != nil {
@@ -65,6 +77,10 @@ func runChild() int {
 			return 1
 		}
 		fmt.Printf("committed %d %d\n", i, res.Version)
+	}
+	if err := delta.WaitCheckpoints(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 1
 	}
 	return 0
 }

@@ -356,6 +356,7 @@ func loadSnapshot(ctx context.Context, store *storage.Store, l *logListing, vers
 		if err != nil {
 			return nil, err
 		}
+		r.files = make(map[string]*Add, len(acts)) // mostly adds: no rehashing while it fills
 		r.apply(acts)
 		start = cv + 1
 	}

@@ -31,6 +31,10 @@ type Options struct {
 	EngineInfo string
 	// Now is the clock; default time.Now. Tests set it to age files.
 	Now func() time.Time
+	// SyncCheckpoints writes a due checkpoint inside the commit that makes
+	// it due, before Commit returns, instead of in the background after it
+	// (see WaitCheckpoints). Default false.
+	SyncCheckpoints bool
 	// Logger receives warnings about work that failed after a commit had
 	// already succeeded (checkpoints, log cleanup). Default slog.Default().
 	Logger *slog.Logger
@@ -81,6 +85,8 @@ type Table struct {
 	// be old enough to make log files expendable (a checkpoint written
 	// since is newer), so clean-up skips listing the log.
 	oldestCheckpoint time.Time
+	// bg is the background checkpoint queue (bgcheckpoint.go).
+	bg bgState
 }
 
 // OpenTable returns a handle to the table rooted at store. It does no I/O:

@@ -399,6 +399,9 @@ func TestCheckpointsAndLogCleanup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := tbl.WaitCheckpoint(ctx); err != nil { // written in the background
+		t.Fatal(err)
+	}
 	files := logFiles(t, dir)
 	for _, name := range []string{"00000000000000000003.checkpoint.parquet", "00000000000000000006.checkpoint.parquet", "_last_checkpoint"} {
 		if !slices.Contains(files, name) {
@@ -477,6 +480,9 @@ func TestCheckpointsAndLogCleanup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := future.WaitCheckpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
 	files = logFiles(t, dir)
 	for _, f := range files {
 		if strings.HasPrefix(f, "0000000000000000000") && f < "00000000000000000009" {
@@ -504,6 +510,9 @@ func TestLogCleanupOnceTheClockPasses(t *testing.T) {
 		if err := appendRow(tbl, "a", int64(i)); err != nil {
 			t.Fatal(err)
 		}
+		if err := tbl.WaitCheckpoint(t.Context()); err != nil { // one at a time: each clean-up runs
+			t.Fatal(err)
+		}
 	}
 	if files := logFiles(t, dir); !slices.Contains(files, "00000000000000000000.json") {
 		t.Fatalf("log cleaned up before its retention: %v", files)
@@ -513,6 +522,9 @@ func TestLogCleanupOnceTheClockPasses(t *testing.T) {
 		if err := appendRow(tbl, "a", int64(100+i)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := tbl.WaitCheckpoint(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 	files := logFiles(t, dir)
 	for _, f := range files {

@@ -205,6 +205,9 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 		defer lease.Release(context.WithoutCancel(ctx))
 		ctx = lease.Context()
 	}
+	// The Delta checkpoints the run's commits made due are written in the
+	// background: the run ends when they are there.
+	defer func() { _ = delta.WaitCheckpoints(context.WithoutCancel(ctx)) }()
 	landing := proj.Resolve(proj.Config.Landing)
 	if !strings.Contains(landing, "://") {
 		if err := os.MkdirAll(landing, 0o755); err != nil {

@@ -391,28 +391,37 @@ func (l *lister) readDir(dir, keyPrefix, partial string) ([]fs.DirEntry, error) 
 	if err != nil {
 		return nil, err
 	}
-	all, err := f.ReadDir(-1)
+	// Names only: the entries skipped (before l.start, say the 10,000
+	// commits of a Delta log before its checkpoint) cost no allocation
+	// beyond their name, and those kept are lstat'ed once here (walk asks
+	// for their info anyway).
+	names, err := f.Readdirnames(-1)
 	f.Close()
 	if err != nil {
 		return nil, err
 	}
-	kept := all[:0]
-	for _, e := range all {
-		name := e.Name()
+	kept := make([]fs.DirEntry, 0, min(len(names), 64))
+	for _, name := range names {
 		if !strings.HasPrefix(name, partial) {
 			continue
 		}
-		if l.start != "" {
-			key := keyPrefix + name
-			if e.IsDir() {
-				if key+"/" < l.start && !strings.HasPrefix(l.start, key+"/") {
-					continue // every key below sorts before start
-				}
-			} else if key < l.start {
-				continue
-			}
+		key := keyPrefix + name
+		// A name sorting before start can still be a directory holding
+		// keys at or after it only when start begins with the name.
+		if l.start != "" && key < l.start && !strings.HasPrefix(l.start, key) {
+			continue
 		}
-		kept = append(kept, e)
+		fi, err := os.Lstat(filepath.Join(dir, name))
+		if err != nil {
+			if isNotFound(err) {
+				continue // removed while listing
+			}
+			return nil, err
+		}
+		if l.start != "" && key < l.start && (!fi.IsDir() || key+"/" < l.start && !strings.HasPrefix(l.start, key+"/")) {
+			continue
+		}
+		kept = append(kept, fs.FileInfoToDirEntry(fi))
 	}
 	slices.SortFunc(kept, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return kept, nil

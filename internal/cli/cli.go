@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/medallionhq/medallion/delta"
 	_ "github.com/medallionhq/medallion/engine/duckdb" // engine kind duckdb
 	_ "github.com/medallionhq/medallion/engine/spark"  // engine kind spark (Spark Connect)
 	"github.com/medallionhq/medallion/pipeline"
@@ -29,6 +30,9 @@ var Version = "dev"
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
+	// Checkpoints are written in the background after the commits that
+	// make them due: let them finish before the process exits.
+	defer func() { _ = delta.WaitCheckpoints(context.WithoutCancel(ctx)) }() // no deadline: cannot fail
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "medallion:", err)
 		return 1
