@@ -17,8 +17,10 @@ import (
 // the whole range (the feed was off for a version, a commit or a change
 // file is gone, the engine cannot read feeds); the caller then finds the
 // changed rows in the added and removed data files. That fallback is
-// logged when the table has the feed on now.
-func (r *run) bindFeed(ctx context.Context, model, table, name string, tbl *delta.Table, from, to int64, snap *delta.Snapshot) (bool, error) {
+// logged when the table has the feed on now. With newOnly, name holds only
+// the rows as they are now (inserts and update post-images): what a model
+// that reads the table as a stream (incremental) merges.
+func (r *run) bindFeed(ctx context.Context, model, table, name string, tbl *delta.Table, from, to int64, snap *delta.Snapshot, newOnly bool) (bool, error) {
 	if snap == nil || to <= from || !delta.ChangeDataFeedEnabled(snap.Metadata()) {
 		return false, nil
 	}
@@ -44,7 +46,33 @@ func (r *run) bindFeed(ctx context.Context, model, table, name string, tbl *delt
 	for i, f := range snap.Schema().Fields {
 		cols[i] = r.eng.Quote(f.Name)
 	}
-	if err := r.eng.BindQuery(ctx, name, "SELECT "+strings.Join(cols, ", ")+" FROM "+raw, false); err != nil {
+	sel := "SELECT " + strings.Join(cols, ", ") + " FROM " + raw
+	if newOnly {
+		isNew := delta.ColChangeType + " IN (" + sqlString(delta.ChangeInsert) + ", " + sqlString(delta.ChangeUpdatePostimage) + ")"
+		keys := r.rowKeysOf(table)
+		if len(keys) == 0 {
+			// Without keys a row changed twice in the range cannot be told
+			// from two rows: only a feed of inserts is taken as it is.
+			res, err := r.eng.Query(ctx, "SELECT count(*) FROM "+raw+" WHERE NOT "+isNew)
+			if err != nil {
+				return false, err
+			}
+			if toInt(res.Rows[0][0]) > 0 {
+				return fallback(errors.New("it updates or deletes rows of a table without keys"))
+			}
+			sel += " WHERE " + isNew
+		} else {
+			// A key's row as it is at the end of the range: its last change,
+			// when that is an insert or an update's post-image.
+			qk := make([]string, len(keys))
+			for i, k := range keys {
+				qk[i] = r.eng.Quote(k)
+			}
+			sel = "SELECT " + strings.Join(cols, ", ") + " FROM (SELECT *, row_number() OVER (PARTITION BY " + strings.Join(qk, ", ") +
+				" ORDER BY _commit_version DESC, CASE WHEN " + isNew + " THEN 0 ELSE 1 END) AS __feed_rn FROM " + raw + ") AS __f WHERE __feed_rn = 1 AND " + isNew
+		}
+	}
+	if err := r.eng.BindQuery(ctx, name, sel, false); err != nil {
 		return false, err
 	}
 	cdcFiles := 0
@@ -55,4 +83,22 @@ func (r *run) bindFeed(ctx context.Context, model, table, name string, tbl *delt
 	}
 	r.logf("%s: changed rows of %s (versions %d to %d) from its change data feed: %d files, %d of them change data files", model, table, from+1, to, len(files), cdcFiles)
 	return true, nil
+}
+
+// rowKeysOf names the columns that identify a row of a lake table: a
+// source's keys, a model's keys (with __start_at for an SCD 2 table), or
+// none.
+func (r *run) rowKeysOf(table string) []string {
+	for _, s := range r.proj.Sources {
+		if s.Table == table {
+			return s.Keys
+		}
+	}
+	if m := r.proj.Model(table); m != nil {
+		if m.CDC != nil && m.CDC.SCD == 2 {
+			return append(append([]string{}, m.Keys...), ColStartAt)
+		}
+		return m.Keys
+	}
+	return nil
 }

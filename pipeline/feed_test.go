@@ -27,6 +27,13 @@ sources:
     schema: {id: long, grp: string, v: long}
 `
 
+// feedSilver reads bronze.items as a stream (merged by key).
+const feedSilver = `-- name: silver.items
+-- keys: [id]
+-- incremental: bronze.items
+SELECT id, grp, v * 10 AS v10 FROM bronze.items
+`
+
 const feedGold = `-- name: gold.by_grp
 -- incremental_by: [grp]
 SELECT grp, sum(v) AS v, count(*) AS n FROM bronze.items GROUP BY grp
@@ -37,6 +44,13 @@ const fullGroups = "SELECT grp, sum(v) AS v, count(*) AS n FROM bronze.items GRO
 
 // runLogged runs the project and returns the run's log lines.
 func runLogged(t *testing.T, proj *pipeline.Project) []string {
+	t.Helper()
+	log, _ := runReport(t, proj)
+	return log
+}
+
+// runReport runs the project and returns the run's log lines and report.
+func runReport(t *testing.T, proj *pipeline.Project) ([]string, *pipeline.Report) {
 	t.Helper()
 	var mu sync.Mutex
 	var log []string
@@ -49,7 +63,7 @@ func runLogged(t *testing.T, proj *pipeline.Project) []string {
 			t.Fatalf("%s: %s", tr.Table, tr.Error)
 		}
 	}
-	return log
+	return log, rep
 }
 
 // logHas reports whether a log line holds every part.
@@ -144,7 +158,9 @@ func deleteWithFeed(t *testing.T, proj *pipeline.Project, table, where string) {
 // every merge rewrote the one file holding every group (the old way, which
 // reads the rewritten files, touches them all). When the feed's files are
 // gone (vacuumed) the run says so and falls back to the rewritten files.
-// After each run the model equals its full recompute.
+// After each run the model equals its full recompute. An incremental model
+// reading the table as a stream merges only the new rows of the feed
+// (inserts and update post-images), not every row of the rewritten file.
 func TestIncrementalModelReadsChangeFeed(t *testing.T) {
 	var rows strings.Builder
 	rows.WriteString("id,grp,v\n")
@@ -155,6 +171,7 @@ func TestIncrementalModelReadsChangeFeed(t *testing.T) {
 	_, proj := writeProject(t, map[string]string{
 		"medallion.yaml":      feedConfig,
 		"models/gold.sql":     feedGold,
+		"models/silver.sql":   feedSilver,
 		"landing/items/1.csv": rows.String(),
 	})
 	check := func(step string) {
@@ -174,23 +191,33 @@ func TestIncrementalModelReadsChangeFeed(t *testing.T) {
 		}
 	}
 	steps := []struct {
-		name   string
-		change func()
-		groups int  // groups touched
-		feed   bool // read from the change data feed
+		name    string
+		change  func()
+		groups  int   // groups touched
+		feed    bool  // read from the change data feed
+		newRows int64 // rows silver.items merges (-1: not checked)
 	}{
 		// id 1 moves a -> b, id 2 (b) changes value, id 31 is new in f:
 		// groups a, b, f.
-		{"update and move", func() { land("2.csv", "id,grp,v\n1,b,100\n2,b,200\n31,f,31\n") }, 3, true},
+		{"update and move", func() { land("2.csv", "id,grp,v\n1,b,100\n2,b,200\n31,f,31\n") }, 3, true, 3},
 		// id 5 lands again (same values, new ingestion columns: group e)
 		// and id 9 moves c -> d.
-		{"same row again and move", func() { land("3.csv", "id,grp,v\n5,e,5\n9,d,9\n") }, 3, true},
+		{"same row again and move", func() { land("3.csv", "id,grp,v\n5,e,5\n9,d,9\n") }, 3, true, 2},
 		// DELETE of id 4 (group d), with a change data file.
-		{"delete", func() { deleteWithFeed(t, proj, "bronze.items", "id = 4") }, 1, true},
+		{"delete", func() { deleteWithFeed(t, proj, "bronze.items", "id = 4") }, 1, true, 0},
 	}
 	for _, s := range steps {
 		s.change()
-		log := runLogged(t, proj)
+		log, rep := runReport(t, proj)
+		if tr := tableReport(rep, "silver.items"); s.newRows > 0 && (tr == nil || tr.RowsIn != s.newRows) {
+			t.Errorf("%s: silver.items merged %+v rows, want the %d new rows of the feed", s.name, tr, s.newRows)
+		}
+		if s.newRows > 0 {
+			got := rowsText(query(t, proj, "SELECT id, grp, v10 FROM silver.items ORDER BY id"))
+			if want := rowsText(query(t, proj, "SELECT id, grp, v * 10 FROM bronze.items ORDER BY id")); got != want {
+				t.Errorf("%s: silver.items is\n%s\nits full recompute is\n%s", s.name, got, want)
+			}
+		}
 		if s.feed && !logHas(log, "gold.by_grp: changed rows of bronze.items", "from its change data feed") {
 			t.Errorf("%s: the run did not read the change data feed:\n%s", s.name, strings.Join(log, "\n"))
 		}
@@ -199,6 +226,23 @@ func TestIncrementalModelReadsChangeFeed(t *testing.T) {
 		}
 		check(s.name)
 	}
+
+	// Two merges of one key before the models run: they merge the key's
+	// last post-image only.
+	for i, v := range []int{70, 700} {
+		land(fmt.Sprintf("twice%d.csv", i), fmt.Sprintf("id,grp,v\n7,a,%d\n", v))
+		if _, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{Select: []string{"bronze.items"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, rep := runReport(t, proj)
+	if tr := tableReport(rep, "silver.items"); tr == nil || tr.RowsIn != 1 {
+		t.Errorf("two merges of id 7: silver.items merged %+v rows, want 1", tr)
+	}
+	if got := rowsText(query(t, proj, "SELECT v10 FROM silver.items WHERE id = 7")); got != "7000" {
+		t.Errorf("two merges of id 7: silver.items has v10 = %s, want 7000", got)
+	}
+	check("two merges of one key")
 
 	// The feed's files of the next change are vacuumed before the model
 	// reads them: the run says so and finds the changed rows in the

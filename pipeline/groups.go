@@ -56,7 +56,7 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 		// changed rows are among those of the added and removed files.
 		name := fmt.Sprintf("__chg_%s_%d_%d", strings.ReplaceAll(in, ".", "_"), last, versions[in])
 		if !r.bound[name] {
-			fed, err := r.bindFeed(ctx, m.Name, in, name, tbl, last, versions[in], snaps[in])
+			fed, err := r.bindFeed(ctx, m.Name, in, name, tbl, last, versions[in], snaps[in], false)
 			if err != nil {
 				return none, "", false, err
 			}
