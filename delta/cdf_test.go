@@ -3,6 +3,7 @@ package delta_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,7 +28,8 @@ type cdcRow struct {
 // a protocol that declares it (writer version 4); a commit with change data
 // files writes cdc actions (dataChange false) under _change_data/, and
 // ChangeFeed lists a commit's cdc files when it has some and its added and
-// removed data files otherwise, as the protocol defines the feed.
+// removed data files otherwise, as the protocol defines the feed; once
+// VACUUM deleted a change file, reading its version is ErrChangeDataGone.
 func TestChangeDataFiles(t *testing.T) {
 	ctx := context.Background()
 	tbl, dir := newTable(t, nil, map[string]string{delta.PropEnableChangeDataFeed: "true"})
@@ -105,5 +107,9 @@ func TestChangeDataFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "_delta_log")); err != nil {
 		t.Errorf("vacuum touched the log: %v", err)
+	}
+	// The feed of version 2 is gone with its file: reading it says so.
+	if _, err := tbl.ChangeFeed(ctx, 1, 2); !errors.Is(err, delta.ErrChangeDataGone) || !strings.Contains(err.Error(), key) {
+		t.Errorf("ChangeFeed after the vacuum: %v, want ErrChangeDataGone naming %s", err, key)
 	}
 }
