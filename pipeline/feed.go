@@ -49,19 +49,21 @@ func (r *run) bindFeed(ctx context.Context, model, table, name string, tbl *delt
 	sel := "SELECT " + strings.Join(cols, ", ") + " FROM " + raw
 	if newOnly {
 		isNew := delta.ColChangeType + " IN (" + sqlString(delta.ChangeInsert) + ", " + sqlString(delta.ChangeUpdatePostimage) + ")"
+		res, err := r.eng.Query(ctx, "SELECT count(*) FROM "+raw+" WHERE NOT "+isNew)
+		if err != nil {
+			return false, err
+		}
 		keys := r.rowKeysOf(table)
-		if len(keys) == 0 {
-			// Without keys a row changed twice in the range cannot be told
-			// from two rows: only a feed of inserts is taken as it is.
-			res, err := r.eng.Query(ctx, "SELECT count(*) FROM "+raw+" WHERE NOT "+isNew)
-			if err != nil {
-				return false, err
-			}
-			if toInt(res.Rows[0][0]) > 0 {
-				return fallback(errors.New("it updates or deletes rows of a table without keys"))
-			}
+		switch {
+		case toInt(res.Rows[0][0]) == 0:
+			// Only inserts (appends): every one is a new row, as the
+			// added files are.
 			sel += " WHERE " + isNew
-		} else {
+		case len(keys) == 0:
+			// Without keys a row changed twice in the range cannot be told
+			// from two rows.
+			return fallback(errors.New("it updates or deletes rows of a table without keys"))
+		default:
 			// A key's row as it is at the end of the range: its last change,
 			// when that is an insert or an update's post-image.
 			qk := make([]string, len(keys))
