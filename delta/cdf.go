@@ -1,9 +1,7 @@
 package delta
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 )
 
@@ -58,74 +56,6 @@ func (tx *Transaction) cdcActions() []Action {
 		out = append(out, Action{CDC: b})
 	}
 	return out
-}
-
-// ChangeDataFile is one file holding row changes of a commit, as
-// ChangeFiles lists them (by path; Table.ChangeFeed is the reader queries
-// use, with deletion vectors and in-commit timestamps).
-type ChangeDataFile struct {
-	Version   int64
-	Timestamp int64 // the commit's timestamp (commitInfo), Unix milliseconds
-	Path      string
-	// PartitionValues of the file (its rows lack the partition columns).
-	PartitionValues map[string]*string
-	// ChangeType is "" for a change data file (its rows carry
-	// ColChangeType), ChangeInsert for an added data file of a commit
-	// without cdc actions, ChangeDelete for a removed one.
-	ChangeType string
-}
-
-// ChangeFiles lists the files that hold the row changes of versions from
-// through to, as the Delta protocol defines them: a commit's cdc files if
-// it has any, else its added (inserted) and removed (deleted) data files
-// with dataChange. It is a minimal reader of the change data feed (for
-// tests and tools); it needs every commit of the range.
-func (t *Table) ChangeFiles(ctx context.Context, from, to int64) ([]ChangeDataFile, error) {
-	if from > to {
-		return nil, nil
-	}
-	l, err := listLogFrom(ctx, t.store, from)
-	if err != nil {
-		return nil, err
-	}
-	if !l.hasCommits(from, to) {
-		return nil, fmt.Errorf("%w: commits %d..%d are not all available", ErrVersionNotFound, from, to)
-	}
-	commits, err := readCommits(ctx, t.store, from, to)
-	if err != nil {
-		return nil, err
-	}
-	var out []ChangeDataFile
-	for i, acts := range commits {
-		v := from + int64(i)
-		var ts int64
-		var cdc, data []ChangeDataFile
-		for _, a := range acts {
-			switch {
-			case a.CommitInfo != nil:
-				ts = a.CommitInfo.Timestamp
-			case a.CDC != nil:
-				var c AddCDCFile
-				if err := json.Unmarshal(a.CDC, &c); err != nil {
-					return nil, fmt.Errorf("%w: version %d: cdc action: %v", ErrCorruptLog, v, err)
-				}
-				cdc = append(cdc, ChangeDataFile{Version: v, Path: c.Path, PartitionValues: c.PartitionValues})
-			case a.Add != nil && a.Add.DataChange:
-				data = append(data, ChangeDataFile{Version: v, Path: a.Add.Path, PartitionValues: a.Add.PartitionValues, ChangeType: ChangeInsert})
-			case a.Remove != nil && a.Remove.DataChange:
-				data = append(data, ChangeDataFile{Version: v, Path: a.Remove.Path, PartitionValues: a.Remove.PartitionValues, ChangeType: ChangeDelete})
-			}
-		}
-		files := data
-		if len(cdc) > 0 {
-			files = cdc
-		}
-		for _, f := range files {
-			f.Timestamp = ts
-			out = append(out, f)
-		}
-	}
-	return out, nil
 }
 
 // SetProtocol commits a new protocol (an upgrade) with the transaction.

@@ -3,6 +3,7 @@ package delta_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,8 +27,9 @@ type cdcRow struct {
 // TestChangeDataFiles: a table created with delta.enableChangeDataFeed gets
 // a protocol that declares it (writer version 4); a commit with change data
 // files writes cdc actions (dataChange false) under _change_data/, and
-// ChangeFiles lists a commit's cdc files when it has some and its added and
-// removed data files otherwise, as the protocol defines the feed.
+// ChangeFeed lists a commit's cdc files when it has some and its added and
+// removed data files otherwise, as the protocol defines the feed; once
+// VACUUM deleted a change file, reading its version is ErrChangeDataGone.
 func TestChangeDataFiles(t *testing.T) {
 	ctx := context.Background()
 	tbl, dir := newTable(t, nil, map[string]string{delta.PropEnableChangeDataFeed: "true"})
@@ -76,13 +78,13 @@ func TestChangeDataFiles(t *testing.T) {
 	if !strings.Contains(string(log), `{"cdc":{"path":"_change_data/part=x/cdc-00000.snappy.parquet","partitionValues":{"part":"x"},"size":`) || !strings.Contains(string(log), `"dataChange":false}}`) {
 		t.Errorf("commit 2 holds no cdc action as the protocol writes it:\n%s", log)
 	}
-	files, err := tbl.ChangeFiles(ctx, 1, 2)
+	files, err := tbl.ChangeFeed(ctx, 1, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for _, f := range files {
-		got = append(got, strings.Join([]string{strconv.FormatInt(f.Version, 10), f.ChangeType, f.Path}, " "))
+		got = append(got, strings.Join([]string{strconv.FormatInt(f.Version, 10), f.ChangeType, f.File.Path}, " "))
 	}
 	wantFiles := []string{"1 insert " + a.Path, "2  " + key}
 	if strings.Join(got, "\n") != strings.Join(wantFiles, "\n") {
@@ -105,5 +107,9 @@ func TestChangeDataFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "_delta_log")); err != nil {
 		t.Errorf("vacuum touched the log: %v", err)
+	}
+	// The feed of version 2 is gone with its file: reading it says so.
+	if _, err := tbl.ChangeFeed(ctx, 1, 2); !errors.Is(err, delta.ErrChangeDataGone) || !strings.Contains(err.Error(), key) {
+		t.Errorf("ChangeFeed after the vacuum: %v, want ErrChangeDataGone naming %s", err, key)
 	}
 }

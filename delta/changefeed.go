@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/medallionhq/medallion/storage"
 )
 
 // Change types of the change data feed (the _change_type column).
@@ -37,24 +39,21 @@ type ChangeFile struct {
 	Timestamp time.Time
 }
 
-// cdcAction is the cdc (AddCDCFile) action.
-type cdcAction struct {
-	Path            string             `json:"path"`
-	PartitionValues map[string]*string `json:"partitionValues"`
-	Size            int64              `json:"size"`
-	DataChange      bool               `json:"dataChange"`
-	Tags            map[string]string  `json:"tags,omitempty"`
-}
-
 // ErrChangeDataFeedOff means the change data feed was not on for a version
 // asked for.
 var ErrChangeDataFeedOff = errors.New("delta: change data feed not enabled")
+
+// ErrChangeDataGone means a file of the change data feed asked for is no
+// longer in storage (VACUUM deleted it after its retention).
+var ErrChangeDataGone = errors.New("delta: change data file gone")
 
 // ChangeFeed returns the change data feed of versions from..to (both
 // included), as Spark's table_changes reads it: per commit, its cdc files
 // when it has some, else its data files added and removed with dataChange.
 // Every version must have the feed on (delta.enableChangeDataFeed) and its
 // commit still in the log; a version past the latest is ErrVersionNotFound.
+// A file of the feed that is no longer in storage (vacuumed) is
+// ErrChangeDataGone.
 func (t *Table) ChangeFeed(ctx context.Context, from, to int64) ([]ChangeFile, error) {
 	if from < 0 || to < from {
 		return nil, fmt.Errorf("%w: change data feed of versions %d to %d: the start must be at least 0 and at most the end", ErrVersionNotFound, from, to)
@@ -99,7 +98,7 @@ func (t *Table) ChangeFeed(ctx context.Context, from, to int64) ([]ChangeFile, e
 		for _, a := range acts {
 			switch {
 			case a.CDC != nil:
-				var c cdcAction
+				var c AddCDCFile
 				if err := json.Unmarshal(a.CDC, &c); err != nil || c.Path == "" {
 					return nil, fmt.Errorf("%w: version %d: bad cdc action %s", ErrCorruptLog, v, a.CDC)
 				}
@@ -117,6 +116,15 @@ func (t *Table) ChangeFeed(ctx context.Context, from, to int64) ([]ChangeFile, e
 		}
 		for j := range files {
 			files[j].Timestamp = ts
+			key, err := FileKey(files[j].File.Path)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := t.store.Stat(ctx, key); errors.Is(err, storage.ErrNotFound) {
+				return nil, fmt.Errorf("%w: version %d: %s", ErrChangeDataGone, v, files[j].File.Path)
+			} else if err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, files...)
 	}

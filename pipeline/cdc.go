@@ -384,6 +384,15 @@ func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cd
 	seq1 := cc.q(cc.seq[0])
 	data := cc.joinIdents("", cc.data)
 	if m.CDC.SCD == 1 {
+		txn, stale, err := r.scd1SnapshotSeq(ctx, m, cc, checked, w)
+		if err != nil {
+			return tr, err
+		}
+		if stale {
+			r.logf("warning: %s: the snapshot's %s is not after the last one applied; skipped", m.Name, cc.seq[0])
+			return r.cdcSkip(ctx, m, tr, w)
+		}
+		w.txns = append(slices.Clone(w.txns), txn)
 		out, err := r.table(ctx, "SELECT "+data+" FROM "+checked.Name)
 		if err != nil {
 			return tr, fmt.Errorf("cdc: %w", err)
@@ -412,6 +421,16 @@ func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cd
 		r.logf("warning: %s: the snapshot's %s is not after the last one applied; skipped", m.Name, cc.seq[0])
 		return r.cdcSkip(ctx, m, tr, w)
 	}
+	// Columns the snapshot gained are added to the table: NULL in the rows
+	// before, and not history (the open rows take their values in place).
+	target, gained, err := r.widenTarget(ctx, cc, checked, target, w)
+	if err != nil {
+		return tr, err
+	}
+	if len(gained) > 0 {
+		r.logf("%s: the snapshot adds the column(s) %s", m.Name, strings.Join(gained, ", "))
+	}
+	tracked := without(cc.tracked, gained)
 	on := make([]string, len(cc.keys))
 	for i, key := range cc.keys {
 		on[i] = "p." + cc.q(key) + " = n." + cc.q(key)
@@ -445,9 +464,9 @@ func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cd
 	snapRows := "(SELECT " + data + " FROM " + checked.Name + ")"
 	key0 := cc.q(cc.keys[0])
 	q := "SELECT " + data + ", " + st + ", " + en + " FROM " + target.Name + " WHERE " + en + " IS NOT NULL" +
-		"\nUNION ALL SELECT " + strings.Join(inPlace, ", ") + ", p." + st + ", p." + en + " FROM " + open + " p JOIN " + snapRows + " n ON " + strings.Join(on, " AND ") + " WHERE " + same(cc.tracked) +
-		"\nUNION ALL SELECT " + cc.joinIdents("p.", cc.data) + ", p." + st + ", " + seqVal + " FROM " + open + " p LEFT JOIN " + snapRows + " n ON " + strings.Join(on, " AND ") + " WHERE n." + key0 + " IS NULL OR NOT " + same(cc.tracked) +
-		"\nUNION ALL SELECT " + cc.joinIdents("n.", cc.data) + ", " + seqVal + ", NULL FROM " + snapRows + " n LEFT JOIN " + open + " p ON " + strings.Join(on, " AND ") + " WHERE p." + key0 + " IS NULL OR NOT " + same(cc.tracked)
+		"\nUNION ALL SELECT " + strings.Join(inPlace, ", ") + ", p." + st + ", p." + en + " FROM " + open + " p JOIN " + snapRows + " n ON " + strings.Join(on, " AND ") + " WHERE " + same(tracked) +
+		"\nUNION ALL SELECT " + cc.joinIdents("p.", cc.data) + ", p." + st + ", " + seqVal + " FROM " + open + " p LEFT JOIN " + snapRows + " n ON " + strings.Join(on, " AND ") + " WHERE n." + key0 + " IS NULL OR NOT " + same(tracked) +
+		"\nUNION ALL SELECT " + cc.joinIdents("n.", cc.data) + ", " + seqVal + ", NULL FROM " + snapRows + " n LEFT JOIN " + open + " p ON " + strings.Join(on, " AND ") + " WHERE p." + key0 + " IS NULL OR NOT " + same(tracked)
 	out, err := r.table(ctx, q)
 	if err != nil {
 		return tr, fmt.Errorf("cdc: %w", err)
@@ -462,6 +481,18 @@ func (r *run) cdcWrite(ctx context.Context, m *Model, tr *TableReport, w writeSp
 		return tr, err
 	}
 	w.schema, w.relation = schema, out
+	if !r.refresh[m.Name] {
+		// A snapshot that changes no row commits no rewrite (no delete and
+		// insert of the same rows): only the inputs' versions.
+		same, err := r.sameRows(ctx, w, out, schema)
+		if err != nil {
+			return tr, err
+		}
+		if same {
+			r.logf("%s: the snapshot changes no row", m.Name)
+			return r.cdcSkip(ctx, m, tr, w)
+		}
+	}
 	cr, err := r.overwrite(ctx, w, tr)
 	if err != nil {
 		return tr, err

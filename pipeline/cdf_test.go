@@ -53,18 +53,18 @@ func renderSQL(cols []string) string {
 func feedRow(v int64, typ, row string) string { return fmt.Sprintf("%d|%s|%s", v, typ, row) }
 
 // ourFeed reads the table's change data feed as the Delta protocol defines
-// it, with delta.Table.ChangeFiles and the engine reading each file: the
+// it, with delta.Table.ChangeFeed and the engine reading each file: the
 // rows of a commit's cdc files with their _change_type, or of its added
 // and removed files as inserts and deletes.
 func ourFeed(t *testing.T, eng engine.Engine, tbl *delta.Table, dir string, cols []string, to int64) []string {
 	t.Helper()
-	files, err := tbl.ChangeFiles(t.Context(), 0, to)
+	files, err := tbl.ChangeFeed(t.Context(), 0, to)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
 	for _, f := range files {
-		p, err := url.PathUnescape(f.Path)
+		p, err := url.PathUnescape(f.File.Path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -50,25 +50,33 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 		if err != nil {
 			return none, "", false, err
 		}
-		added, removed, err := tbl.Changes(ctx, last, versions[in])
-		if errors.Is(err, delta.ErrVersionNotFound) {
-			r.logf("%s: changes of %s since version %d are gone; recomputing in full", m.Name, in, last)
-			return none, "", false, nil
-		}
-		if err != nil {
-			return none, "", false, err
-		}
-		files := append([]*delta.Add{}, added...)
-		for _, rm := range removed {
-			// Old versions of changed rows: their groups change too.
-			files = append(files, &delta.Add{Path: rm.Path, PartitionValues: rm.PartitionValues, Stats: rm.Stats, DeletionVector: rm.DeletionVector})
-		}
 		// The same changes (table, from, to) serve every model of the run:
-		// bind them, and the views over them, once.
+		// bind them, and the views over them, once. The table's change data
+		// feed has exactly the changed rows (feed.go); without it, the
+		// changed rows are among those of the added and removed files.
 		name := fmt.Sprintf("__chg_%s_%d_%d", strings.ReplaceAll(in, ".", "_"), last, versions[in])
 		if !r.bound[name] {
-			if err := r.eng.Bind(ctx, name, snaps[in], files); err != nil {
+			fed, err := r.bindFeed(ctx, m.Name, in, name, tbl, last, versions[in], snaps[in], false)
+			if err != nil {
 				return none, "", false, err
+			}
+			if !fed {
+				added, removed, err := tbl.Changes(ctx, last, versions[in])
+				if errors.Is(err, delta.ErrVersionNotFound) {
+					r.logf("%s: changes of %s since version %d are gone; recomputing in full", m.Name, in, last)
+					return none, "", false, nil
+				}
+				if err != nil {
+					return none, "", false, err
+				}
+				files := append([]*delta.Add{}, added...)
+				for _, rm := range removed {
+					// Old versions of changed rows: their groups change too.
+					files = append(files, &delta.Add{Path: rm.Path, PartitionValues: rm.PartitionValues, Stats: rm.Stats, DeletionVector: rm.DeletionVector})
+				}
+				if err := r.eng.Bind(ctx, name, snaps[in], files); err != nil {
+					return none, "", false, err
+				}
 			}
 			r.bound[name] = true
 		}

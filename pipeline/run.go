@@ -605,7 +605,17 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 			if err != nil {
 				return tr, err
 			}
-			added, _, err := inTbl.Changes(ctx, last, versions[m.Incremental])
+			// The new rows: from the input's change data feed (feed.go), or
+			// the data files added since.
+			name := "__changes_" + strings.ReplaceAll(m.Incremental, ".", "_")
+			fed, err := r.bindFeed(ctx, m.Name, m.Incremental, name, inTbl, last, versions[m.Incremental], snaps[m.Incremental], true)
+			if err != nil {
+				return tr, err
+			}
+			var added []*delta.Add
+			if !fed {
+				added, _, err = inTbl.Changes(ctx, last, versions[m.Incremental])
+			}
 			switch {
 			case errors.Is(err, delta.ErrVersionNotFound):
 				r.logf("%s: changes of %s since version %d are gone; recomputing in full", m.Name, m.Incremental, last)
@@ -613,9 +623,10 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 				return tr, err
 			default:
 				incremental = true
-				name := "__changes_" + strings.ReplaceAll(m.Incremental, ".", "_")
-				if err := r.eng.Bind(ctx, name, snaps[m.Incremental], added); err != nil {
-					return tr, err
+				if !fed {
+					if err := r.eng.Bind(ctx, name, snaps[m.Incremental], added); err != nil {
+						return tr, err
+					}
 				}
 				sqlText = replaceTableRef(sqlText, m.Incremental, name)
 			}

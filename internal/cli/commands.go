@@ -24,6 +24,7 @@ func (a *app) generateCmd() *cobra.Command {
 	var opts datagen.Options
 	var out string
 	var st streamFlags
+	var rf replayFlags
 	cmd := &cobra.Command{
 		Use:   "generate --out DIR",
 		Short: "Write Olist-format CSVs (orders split into order_year=/order_month= folders) into DIR/<source>/",
@@ -31,7 +32,15 @@ func (a *app) generateCmd() *cobra.Command {
 orders over time instead — a file of --orders-per-file orders at a time, into
 the folder of their purchase month, at --orders-per-second — and emits
 clickstream events at --events-per-second, to a Kafka topic (--kafka-brokers,
---kafka-topic) or as JSON-lines files under DIR/clickstream/.`,
+--kafka-topic) or as JSON-lines files under DIR/clickstream/.
+
+--move-customers and --advance-orders-to replay change into a landing zone
+already written (for the CDC models): --move-customers F replaces
+DIR/customers/*.csv by a copy in which a share F of the customers moved (took
+another customer's zip code, city and state; --seed picks them);
+--advance-orders-to T --orders-from SRC writes DIR/orders/as_of_<T>.csv, every
+order of SRC/orders purchased by T as it stood at T (later milestones blank,
+the status reached so far). Neither writes anything else.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
@@ -39,6 +48,9 @@ clickstream events at --events-per-second, to a Kafka topic (--kafka-brokers,
 			}
 			if st.stream {
 				return a.generateStream(cmd, out, opts, st)
+			}
+			if cmd.Flags().Changed("move-customers") || rf.advanceTo != "" || rf.ordersFrom != "" {
+				return a.generateReplay(cmd, out, opts.Seed, rf)
 			}
 			start := time.Now()
 			rep, err := datagen.Generate(cmd.Context(), out, opts)
@@ -64,6 +76,9 @@ clickstream events at --events-per-second, to a Kafka topic (--kafka-brokers,
 	cmd.Flags().Float64Var(&st.eventsPerSecond, "events-per-second", 0, "with --stream: clickstream events per second (0 = none)")
 	cmd.Flags().StringSliceVar(&st.brokers, "kafka-brokers", nil, "with --stream: send events to these Kafka brokers instead of files")
 	cmd.Flags().StringVar(&st.topic, "kafka-topic", "clickstream", "with --stream: the events' topic")
+	cmd.Flags().Float64Var(&rf.moveCustomers, "move-customers", 0, "replace DIR/customers/*.csv: this share of the customers (0 to 1) moved")
+	cmd.Flags().StringVar(&rf.advanceTo, "advance-orders-to", "", "write DIR/orders/as_of_<T>.csv: the orders of --orders-from as they stood at T (2006-01-02, 2006-01-02T15:04:05 or RFC 3339)")
+	cmd.Flags().StringVar(&rf.ordersFrom, "orders-from", "", "with --advance-orders-to: the landing directory generate wrote the orders into")
 	cmd.Flags().DurationVar(&st.duration, "duration", 0, "with --stream: stop after this long (0 = when the orders are replayed, or when interrupted if events flow)")
 	return cmd
 }
