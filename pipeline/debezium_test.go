@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/medallionhq/medallion/internal/kafkasrc"
-	"github.com/medallionhq/medallion/internal/kafkasrc/kafkatest"
+	"github.com/medallionhq/medallion/ingest/kafka"
+	"github.com/medallionhq/medallion/ingest/kafka/kafkatest"
 	"github.com/medallionhq/medallion/pipeline"
 )
 
@@ -24,7 +24,7 @@ func debeziumKafkaProject(brokers []string, topic string) map[string]string {
 // order); the truncate, which has no key, is keyed "t".
 func produceChanges(t *testing.T, brokers []string, topic string, batch int, cs []change) []arrived {
 	t.Helper()
-	p, err := kafkasrc.NewProducer(t.Context(), kafkasrc.Config{Brokers: brokers, Topic: topic})
+	p, err := kafka.NewProducer(t.Context(), kafka.Config{Brokers: brokers, Topic: topic})
 	if err != nil {
 		t.Fatal(err)
 	}
