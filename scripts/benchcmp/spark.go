@@ -270,7 +270,7 @@ func runSpark(ctx context.Context, c config) error {
 			r := res[i]
 			if r.failed != nil {
 				failures++
-				msg := strings.ReplaceAll(firstLines(r.failed.Error(), 3), "|", "\\|")
+				msg := strings.ReplaceAll(lastLines(r.failed.Error(), 2), "|", "\\|")
 				lines = append(lines, fmt.Sprintf("| %s | FAILED: %s | | | | | | |", k.name, msg))
 				continue
 			}
@@ -297,12 +297,14 @@ func ratio(a, b time.Duration) string {
 	return fmt.Sprintf("%.2f", a.Seconds()/b.Seconds())
 }
 
-// firstLines is the first n non-empty lines of s, joined by " / ".
-func firstLines(s string, n int) string {
+// lastLines is the last n non-empty lines of s (a failed command's
+// error is its output's end), joined by " / ".
+func lastLines(s string, n int) string {
 	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" && len(out) < n {
-			out = append(out, l)
+	lines := strings.Split(s, "\n")
+	for i := len(lines) - 1; i >= 0 && len(out) < n; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			out = append([]string{l}, out...)
 		}
 	}
 	return strings.Join(out, " / ")
@@ -338,7 +340,7 @@ func sparkFull(ctx context.Context, c config, srv *sparkServer, contenders []spa
 				err = checkGold(ctx, dir, i == 0, &want)
 			}
 			if err != nil {
-				fmt.Printf("%s rep %d %-40s FAILED: %s\n", scale, r+1, k.name, firstLines(err.Error(), 3))
+				fmt.Printf("%s rep %d %-40s FAILED: %s\n", scale, r+1, k.name, lastLines(err.Error(), 3))
 				res[i].failed = err
 			} else {
 				res[i].ms = append(res[i].ms, m)
@@ -417,7 +419,7 @@ func sparkIncr(ctx context.Context, c config, srv *sparkServer, contenders []spa
 			return nil, err
 		}
 		if _, err := timed(ctx, base, k.run(base, false)); err != nil {
-			fmt.Printf("incr %-40s FAILED loading SF1: %s\n", k.name, firstLines(err.Error(), 3))
+			fmt.Printf("incr %-40s FAILED loading SF1: %s\n", k.name, lastLines(err.Error(), 3))
 			res[i].failed = fmt.Errorf("loading SF1: %w", err)
 		}
 	}
@@ -444,7 +446,7 @@ func sparkIncr(ctx context.Context, c config, srv *sparkServer, contenders []spa
 				}
 			}
 			if err != nil {
-				fmt.Printf("incr rep %d %-40s FAILED: %s\n", r+1, k.name, firstLines(err.Error(), 3))
+				fmt.Printf("incr rep %d %-40s FAILED: %s\n", r+1, k.name, lastLines(err.Error(), 3))
 				res[i].failed = err
 			} else {
 				res[i].ms = append(res[i].ms, m)
