@@ -5,7 +5,7 @@ ORDERS  ?= 100000
 ADDR    ?= 127.0.0.1:8080
 PY      ?= python3
 
-.PHONY: all build demo run test test-deps vet fmt bench bench-deps bench-compare bench-delta bench-pipeline fuzz tidy clean ui
+.PHONY: all build demo run test test-deps vet fmt bench bench-deps bench-compare bench-delta bench-pipeline bench-spark bench-spark-deps fuzz tidy clean ui
 
 all: build
 
@@ -106,6 +106,27 @@ bench-deps: $(VENV)/.bench-installed
 $(VENV)/.bench-installed: scripts/requirements-bench.txt
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-bench.txt
+	touch $@
+
+# Issue 12's comparison on Spark (scripts/benchcmp -suite spark): SF1 full
+# refresh and the 1,000-order increment for medallion on engine kind spark,
+# the PySpark notebooks reference (scripts/bench/spark_notebooks.py) and
+# medallion on duckdb, on one local[2] Spark Connect server the run starts on
+# SPARK_BENCH_PORT (scripts/spark-connect.sh) and stops; medians of REPS,
+# CPU of each process and of the Spark server, gold checked equal. Needs
+# `make test-deps` (Java and the delta-spark jars) for the server.
+SPARK_SCALES     ?= sf1,incr
+SPARK_BENCH_PORT ?= 15099
+bench-spark: build bench-spark-deps
+	$(GO) build -o bin/benchcmp ./scripts/benchcmp
+	bin/benchcmp -suite spark -bin $(BIN) -python $(VENV)/bin/python -scales $(SPARK_SCALES) -reps $(REPS) -spark-port $(SPARK_BENCH_PORT)
+
+# The Spark Connect client's Python packages (pyspark[connect]) in .venv.
+bench-spark-deps: $(VENV)/.bench-spark-installed
+
+$(VENV)/.bench-spark-installed: scripts/requirements-bench-spark.txt
+	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-bench-spark.txt
 	touch $@
 
 bench-delta:

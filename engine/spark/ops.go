@@ -73,9 +73,10 @@ func (e *Engine) Release(ctx context.Context, rels ...engine.Relation) error {
 			continue
 		}
 		delete(e.rels, key)
-		if e.created[key] {
+		if e.created[key] || e.made[key] {
 			delete(e.created, key)
-			if _, err := e.sess.Sql(ctx, "DROP VIEW IF EXISTS "+backtick(viewName(r.Name))); err != nil {
+			delete(e.made, key)
+			if _, err := e.sess.Sql(ctx, "DROP VIEW IF EXISTS "+backtick(e.viewName(r.Name))); err != nil {
 				return e.wrap("release "+r.Name, err)
 			}
 		}

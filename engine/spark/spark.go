@@ -179,6 +179,15 @@ type Engine struct {
 	created map[string]bool      // temporary views that exist in the session
 	sealed  bool
 	nextRel int // the number of the next relation handle
+
+	// Of an engine opened on its own: its Spark session.
+	rs *remoteSession
+	// Of a session of an Owner: the owner, the prefix of its views' names
+	// and the views it made (dropped when it closes).
+	owner  *Owner
+	prefix string
+	made   map[string]bool
+	closed bool
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -194,31 +203,11 @@ func open(ctx context.Context, cfg *engine.Config) (engine.Engine, error) {
 // Open connects a session to the Spark Connect server of st and prepares
 // it for medallion's SQL.
 func Open(ctx context.Context, st Settings) (*Engine, error) {
-	remote, secrets, err := st.remote()
+	rs, secrets, err := openRemote(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	sess, err := sql.NewSessionBuilder().Remote(remote).Build(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("spark: connect to %s: %s", redact(remote, secrets...), redact(err.Error(), secrets...))
-	}
-	e := &Engine{sess: sess, secrets: secrets, rels: map[string]*relation{}, created: map[string]bool{}}
-	for _, kv := range [][2]string{
-		{"spark.sql.parser.escapedStringLiterals", "true"}, // 'a\s' as DuckDB reads it
-		{"spark.sql.session.timeZone", "UTC"},
-	} {
-		if err := sess.Config().Set(ctx, kv[0], kv[1]); err != nil {
-			sess.Stop()
-			return nil, e.wrap("set "+kv[0], err)
-		}
-	}
-	for _, stmt := range functions() {
-		if _, err := sess.Sql(ctx, stmt); err != nil {
-			sess.Stop()
-			return nil, e.wrap("define functions", err)
-		}
-	}
-	return e, nil
+	return &Engine{sess: rs.sess, rs: rs, secrets: secrets, rels: map[string]*relation{}, created: map[string]bool{}}, nil
 }
 
 // functions are the statements defining, in the session, the DuckDB
@@ -266,9 +255,10 @@ func (e *Engine) wrap(op string, err error) error {
 	return fmt.Errorf("spark: %s: %s", op, redact(err.Error(), e.secrets...))
 }
 
-// viewName is the temporary view standing for a bound name.
-func viewName(name string) string {
-	return "__m_" + strings.NewReplacer(".", "__", "`", "_").Replace(strings.ToLower(name))
+// viewName is the temporary view standing for a bound name (with the
+// session's prefix when the Spark session is an Owner's, shared).
+func (e *Engine) viewName(name string) string {
+	return "__m_" + e.prefix + strings.NewReplacer(".", "__", "`", "_").Replace(strings.ToLower(name))
 }
 
 // location is where Spark reads a table of store: a local path, or the
@@ -337,7 +327,7 @@ func (e *Engine) Cache(ctx context.Context, name string) error {
 	if _, err := e.ensure(ctx, strings.ToLower(name), nil); err != nil {
 		return err
 	}
-	if _, err := e.sess.Sql(ctx, "CACHE TABLE "+backtick(viewName(name))); err != nil {
+	if _, err := e.sess.Sql(ctx, "CACHE TABLE "+backtick(e.viewName(name))); err != nil {
 		return e.wrap("cache "+name, err)
 	}
 	return nil
@@ -351,7 +341,7 @@ func (e *Engine) ensure(ctx context.Context, name string, seen []string) (string
 	if !ok {
 		return "", nil
 	}
-	v := viewName(name)
+	v := e.viewName(name)
 	if e.created[name] {
 		return v, nil
 	}
@@ -369,6 +359,12 @@ func (e *Engine) ensure(ctx context.Context, name string, seen []string) (string
 		return "", e.wrap("bind "+name, err)
 	}
 	e.created[name] = true
+	if e.owner != nil {
+		if e.made == nil {
+			e.made = map[string]bool{}
+		}
+		e.made[name] = true
+	}
 	return v, nil
 }
 
@@ -687,9 +683,18 @@ func (e *Engine) SQLType(t delta.DataType) (string, error) {
 	return "", fmt.Errorf("spark: no Spark SQL type for Delta type %s", t)
 }
 
-// Close stops the session.
+// Close closes the engine: a session of an Owner drops the temporary
+// views it made; an engine opened on its own releases its Spark session
+// and connection.
 func (e *Engine) Close() error {
-	if err := e.sess.Stop(); err != nil {
+	if e.owner != nil {
+		return e.closeSession()
+	}
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	if err := e.rs.close(); err != nil {
 		return e.wrap("close", err)
 	}
 	return nil

@@ -77,6 +77,9 @@ type config struct {
 	sf1Orders               int
 	scales                  []string
 	refLayers, keep         bool
+	// The spark suite (spark.go).
+	suite, sparkScript, notebooks string
+	sparkPort                     int
 }
 
 type measure struct {
@@ -105,7 +108,14 @@ func run(ctx context.Context) error {
 	flag.StringVar(&scales, "scales", "sf1,incr", "comma-separated: sf1 (100,000 orders), incr (the increment over SF1), sf10 (1,000,000 orders), sf30 (3,000,000 orders, medallion only)")
 	flag.BoolVar(&c.refLayers, "reference-layers", false, "the DuckDB reference also writes its bronze and silver tables (as Parquet)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the working folder")
+	flag.StringVar(&c.suite, "suite", "polars", "polars (medallion vs the DuckDB reference and the polars peer) or spark (medallion on spark and on duckdb vs the PySpark notebooks script, on one Spark Connect server)")
+	flag.StringVar(&c.sparkScript, "spark-script", "scripts/spark-connect.sh", "-suite spark: the script starting the Spark Connect server")
+	flag.IntVar(&c.sparkPort, "spark-port", 15099, "-suite spark: the port of the bench's own Spark Connect server (must be free)")
+	flag.StringVar(&c.notebooks, "notebooks", "scripts/bench/spark_notebooks.py", "-suite spark: the PySpark notebooks reference script")
 	flag.Parse()
+	if c.suite != "polars" && c.suite != "spark" {
+		return fmt.Errorf("-suite: unknown suite %q (want polars or spark)", c.suite)
+	}
 	for _, s := range strings.Split(scales, ",") {
 		switch s = strings.TrimSpace(s); s {
 		case "sf1", "sf10", "sf30", "incr":
@@ -118,7 +128,11 @@ func run(ctx context.Context) error {
 	if c.reps < 1 {
 		return fmt.Errorf("-reps: %d, want at least 1", c.reps)
 	}
-	for _, p := range []*string{&c.bin, &c.python, &c.peer} {
+	checked := []*string{&c.bin, &c.python, &c.peer}
+	if c.suite == "spark" {
+		checked = checked[:2]
+	}
+	for _, p := range checked {
 		abs, err := filepath.Abs(*p)
 		if err != nil {
 			return err
@@ -143,6 +157,9 @@ func run(ctx context.Context) error {
 		if !c.keep {
 			defer os.RemoveAll(c.work)
 		}
+	}
+	if c.suite == "spark" {
+		return runSpark(ctx, c)
 	}
 	fmt.Printf("load before: %s\n", loadavg())
 
