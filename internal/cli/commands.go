@@ -108,6 +108,7 @@ func (a *app) generateStream(cmd *cobra.Command, out string, opts datagen.Option
 func (a *app) runCmd() *cobra.Command {
 	var full, trace bool
 	var sel []string
+	var parallelism int
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run one update: new landing files → bronze → silver → gold",
@@ -126,7 +127,10 @@ func (a *app) runCmd() *cobra.Command {
 			}
 			prog := newProgress(a.stdout)
 			start := time.Now()
-			opts := pipeline.RunOptions{FullRefresh: full, Log: prog.line, Select: sel}
+			if parallelism < 0 {
+				return fmt.Errorf("run: --parallelism %d: want 1 or more (0: engine.parallelism, else one per CPU)", parallelism)
+			}
+			opts := pipeline.RunOptions{FullRefresh: full, Log: prog.line, Select: sel, Parallelism: parallelism}
 			if trace {
 				opts.Trace = a.stderr
 			}
@@ -169,8 +173,9 @@ func (a *app) runCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&full, "full-refresh", false, "recompute every table from all landing files")
-	cmd.Flags().BoolVar(&trace, "trace", false, "print every engine statement with its duration to stderr")
+	cmd.Flags().BoolVar(&trace, "trace", false, "print every engine statement with its duration to stderr, and each table's span (worker, start, end)")
 	cmd.Flags().StringSliceVar(&sel, "select", nil, "run only these tables: t, t+ (and downstream), +t (and upstream); repeatable")
+	cmd.Flags().IntVar(&parallelism, "parallelism", 0, "tables updated at once (0: engine.parallelism of medallion.yaml, else one per CPU)")
 	return cmd
 }
 
