@@ -341,10 +341,18 @@ func (w *worker) runStep(ctx context.Context, s *step, errp *error) *TableReport
 // the run's state for it (what a session has bound is its own; the run's
 // options, lake, landing and batch are shared).
 func (r *run) fork(ctx context.Context) (*run, error) {
-	eng, err := session(ctx, r.proj, r.opts.Trace, "", nil)
+	// The run's own session checked the models (session): a session of
+	// the same owner need not again.
+	o, release, err := ownerFor(ctx, r.proj, "", nil)
 	if err != nil {
 		return nil, err
 	}
+	inner, err := o.Session(ctx, engine.SessionOptions{Trace: r.opts.Trace})
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	eng := &ownedSession{Engine: inner, release: release}
 	return &run{proj: r.proj, opts: r.opts, lake: r.lake, landing: r.landing, eng: eng, batchID: r.batchID, started: r.started,
 		bound: map[string]bool{}, boundVersion: map[string]int64{}, checkedAll: r.checkedAll,
 		refresh: map[string]bool{}, fingerprints: map[string]string{}, chgViews: map[string]engine.Relation{},
