@@ -122,14 +122,14 @@ func (a *app) runCmd() *cobra.Command {
 			if _, err := proj.Selection(sel); err != nil {
 				return fmt.Errorf("run: %w", err)
 			}
+			if parallelism < 0 {
+				return fmt.Errorf("run: --parallelism %d: want 1 or more (0: engine.parallelism, else one per CPU)", parallelism)
+			}
 			if err := a.checkSomethingToRun(proj); err != nil {
 				return err
 			}
 			prog := newProgress(a.stdout)
 			start := time.Now()
-			if parallelism < 0 {
-				return fmt.Errorf("run: --parallelism %d: want 1 or more (0: engine.parallelism, else one per CPU)", parallelism)
-			}
 			opts := pipeline.RunOptions{FullRefresh: full, Log: prog.line, Select: sel, Parallelism: parallelism}
 			if trace {
 				opts.Trace = a.stderr
