@@ -69,6 +69,8 @@ func (r *run) recordBadFiles(ctx context.Context, s *Source, prev map[string]bad
 	if len(bad) == 0 && len(resolved) == 0 {
 		return nil
 	}
+	// Sources run at once; their merges into the one table take turns.
+	defer r.lockBadFiles()()
 	now := r.started.UTC()
 	ts := func(t time.Time) string { return tsLit(r.eng, t) }
 	nullLine := nullOf(r.eng, delta.Primitive(delta.TypeLong))

@@ -14,8 +14,11 @@ import (
 
 // maxInlineGroups bounds how many touched groups are written into the
 // recompute query as literals (which the engine pushes down to the scans);
-// more are matched through a join.
-const maxInlineGroups = 5000
+// more are matched through a join. Where the filter cannot reach a scan
+// (the group column is computed) an IN list is tested value by value on
+// every row: 1,000 order_ids over silver.order_status_history's 400k rows
+// cost DuckDB 1.1 s of CPU against 0.1 s for the join.
+const maxInlineGroups = 64
 
 // changedGroups finds the incremental_by groups that the rows changed since
 // the model's last run touch: for each changed input it evaluates the

@@ -126,6 +126,9 @@ func (r *run) notifications(ctx context.Context, s *Source) (*notify.Hub, error)
 	if r.opts.Notify != nil && r.opts.Notify.Has(s.Name) {
 		return r.opts.Notify, nil
 	}
+	if r.parent != nil {
+		return r.parent.notifications(ctx, s) // one hub for the run's workers
+	}
 	r.notifyOnce.Do(func() {
 		r.notifyHub, r.notifyErr = NewNotificationHub(ctx, r.proj, notify.HubOptions{Log: func(s string) { r.logf("%s", s) }})
 	})

@@ -161,6 +161,10 @@ type EngineConfig struct {
 	CacheDir string `yaml:"cache_dir"`
 	// CacheSize bounds the cache ("10GB"). Default 10GB.
 	CacheSize string `yaml:"cache_size"`
+	// Parallelism bounds how many tables a run updates at once, each on a
+	// session of the engine. 0 (unset): one per CPU for kind duckdb, 1 for
+	// the other kinds (see Project.Parallelism).
+	Parallelism int `yaml:"parallelism"`
 	// Settings holds each kind's own block (engine.<kind>: {…}), keyed by
 	// kind. After loading, Settings[Kind] also holds the flat keys.
 	Settings map[string]map[string]any `yaml:"-"`
@@ -168,7 +172,7 @@ type EngineConfig struct {
 
 // engineFlatKeys are the keys of the engine block that are not a kind's
 // block.
-var engineFlatKeys = []string{"kind", "memory_limit", "temp_dir", "threads", "cache_dir", "cache_size"}
+var engineFlatKeys = []string{"kind", "memory_limit", "temp_dir", "threads", "cache_dir", "cache_size", "parallelism"}
 
 // duckdbFlatKeys are the flat keys that mean engine.duckdb.<key>.
 var duckdbFlatKeys = []string{"memory_limit", "temp_dir", "threads"}
@@ -217,6 +221,9 @@ func (c *EngineConfig) resolve(dir string) error {
 	}
 	if c.Settings == nil {
 		c.Settings = map[string]map[string]any{}
+	}
+	if c.Parallelism < 0 {
+		return fmt.Errorf("engine.parallelism: %d; want the number of tables a run updates at once, 1 or more (unset: one per CPU)", c.Parallelism)
 	}
 	kinds := engine.Kinds()
 	if !slices.Contains(kinds, c.Kind) {

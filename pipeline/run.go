@@ -66,6 +66,10 @@ type RunOptions struct {
 	// across runs by a stream or serve (NewNotificationHub). Nil: the run
 	// opens its own, which lists those sources as at a start.
 	Notify *notify.Hub
+	// Parallelism bounds how many tables the run updates at once, each on
+	// a session of its own. Zero: engine.parallelism of medallion.yaml,
+	// else one per CPU (engine kind duckdb) or 1 (other kinds).
+	Parallelism int
 }
 
 // Report is what a run did, per table.
@@ -172,6 +176,10 @@ type run struct {
 	rels []engine.Relation
 	// chgViews are views over changed rows, computed once a run (groups.go).
 	chgViews map[string]engine.Relation
+	// parent is the run a worker was forked from, nil for the run itself;
+	// shared is what the run's workers share (parallel.go).
+	parent *run
+	shared *runShared
 }
 
 // full reports whether the run recomputes table from scratch.
@@ -250,8 +258,12 @@ func newRun(ctx context.Context, proj *Project, opts RunOptions, suffix string) 
 	if opts.Log == nil {
 		opts.Log = func(string) {}
 	}
+	opts.Log = lockedLog(opts.Log) // the run's workers log at once
+	if opts.Trace != nil {
+		opts.Trace = &lockedWriter{w: opts.Trace} // the run's sessions write at once
+	}
 	r := &run{proj: proj, opts: opts, started: opts.Now(), bound: map[string]bool{}, boundVersion: map[string]int64{},
-		refresh: map[string]bool{}, fingerprints: map[string]string{}, chgViews: map[string]engine.Relation{}}
+		refresh: map[string]bool{}, fingerprints: map[string]string{}, chgViews: map[string]engine.Relation{}, shared: newRunShared()}
 	r.batchID = r.started.UTC().Format("20060102T150405Z") + suffix
 	var err error
 	r.lake, err = OpenLake(ctx, proj.Resolve(proj.Config.Lake), opts.Delta)
@@ -342,61 +354,17 @@ func (r *run) all(ctx context.Context, rep *Report) error {
 	}
 	failed := map[string]bool{}
 	var errs []error
-	for _, s := range r.proj.Sources {
-		if selected != nil && !selected[s.Table] {
-			continue
-		}
-		start := r.opts.Now()
-		tr, err := replan(r, s.Table, func() (*TableReport, error) { return r.ingest(ctx, s) })
-		tr.Duration = r.opts.Now().Sub(start)
-		if err != nil {
-			err = r.explainDamage(ctx, err, s.Table)
-			tr.Status, tr.Error = StatusFailed, err.Error()
-			failed[s.Table] = true
-			errs = append(errs, fmt.Errorf("source %s: %w", s.Name, err))
-		}
-		rep.Tables = append(rep.Tables, tr)
-		r.logTable(tr)
-		if ctx.Err() != nil {
-			return errors.Join(append(errs, ctx.Err())...)
-		}
+	// Sources, then models, each table as soon as what it reads is done,
+	// up to the run's parallelism at once (parallel.go).
+	if err := r.sources(ctx, rep, selected, failed, &errs); err != nil {
+		return err
 	}
 	if broken, err := r.validate(ctx); err != nil || len(broken) > 0 {
 		return errors.Join(append(errs, r.brokenModels(rep, broken, err))...)
 	}
 	r.closeValidation()
-	order, err := r.proj.Order()
-	if err != nil {
+	if err := r.models(ctx, rep, selected, failed, &errs); err != nil {
 		return err
-	}
-	for _, m := range order {
-		if selected != nil && !selected[m.Name] {
-			continue
-		}
-		start := r.opts.Now()
-		var tr *TableReport
-		if up := r.failedUpstream(m, failed); up != "" {
-			tr = &TableReport{Table: m.Name, Kind: string(m.Materialized), Status: StatusSkipped, Error: "upstream " + up + " failed"}
-			failed[m.Name] = true
-		} else {
-			tr, err = replan(r, m.Name, func() (*TableReport, error) { return r.model(ctx, m) })
-			if err != nil {
-				err = r.explainDamage(ctx, err, append(r.tableInputs(m), m.Name)...)
-				tr.Status, tr.Error = StatusFailed, err.Error()
-				failed[m.Name] = true
-				if merr := (*ModelError)(nil); errors.As(err, &merr) {
-					errs = append(errs, err)
-				} else {
-					errs = append(errs, fmt.Errorf("model %s (%s): %w", m.Name, m.File, err))
-				}
-			}
-		}
-		tr.Duration = r.opts.Now().Sub(start)
-		rep.Tables = append(rep.Tables, tr)
-		r.logTable(tr)
-		if ctx.Err() != nil {
-			return errors.Join(append(errs, ctx.Err())...)
-		}
 	}
 	return errors.Join(errs...)
 }

@@ -665,7 +665,11 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 		}
 		var parts []string
 		for gi, h := range order {
-			rejT, rejS := fmt.Sprintf("__rej_err_%d_%d", e.seq, gi), fmt.Sprintf("__rej_scan_%d_%d", e.seq, gi)
+			// The rejects tables are not private to a connection: two
+			// sessions of one database loading at once under the same
+			// names read each other's rejects (as rescued rows, attributed
+			// to the wrong file). Names unique to the session.
+			rejT, rejS := fmt.Sprintf("__rej_err_%s_%d_%d", e.catalog, e.seq, gi), fmt.Sprintf("__rej_scan_%s_%d_%d", e.catalog, e.seq, gi)
 			part := fmt.Sprintf("__csv_%d_%d", e.seq, gi)
 			list := make([]string, len(groups[h]))
 			for i, f := range groups[h] {

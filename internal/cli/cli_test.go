@@ -434,6 +434,7 @@ func TestCLIRunRefusals(t *testing.T) {
 		{"empty folder, unknown table", empty, []string{"run", "--select", "nonexistent.table"}, []string{`select "nonexistent.table": no source or model writes nonexistent.table`}},
 		{"near name", withData, []string{"run", "--select", "gold.daily_revenu"}, []string{"did you mean gold.daily_revenue?"}},
 		{"near name without layer", withData, []string{"run", "--select", "revenue_by_state+"}, []string{"did you mean gold.revenue_by_state?"}},
+		{"negative parallelism", withData, []string{"run", "--parallelism", "-1"}, []string{"--parallelism -1: want 1 or more"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := entries(tc.dir)

@@ -123,6 +123,7 @@ func (a *app) generateStream(cmd *cobra.Command, out string, opts datagen.Option
 func (a *app) runCmd() *cobra.Command {
 	var full, trace bool
 	var sel []string
+	var parallelism int
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run one update: new landing files → bronze → silver → gold",
@@ -136,12 +137,15 @@ func (a *app) runCmd() *cobra.Command {
 			if _, err := proj.Selection(sel); err != nil {
 				return fmt.Errorf("run: %w", err)
 			}
+			if parallelism < 0 {
+				return fmt.Errorf("run: --parallelism %d: want 1 or more (0: engine.parallelism, else one per CPU)", parallelism)
+			}
 			if err := a.checkSomethingToRun(proj); err != nil {
 				return err
 			}
 			prog := newProgress(a.stdout)
 			start := time.Now()
-			opts := pipeline.RunOptions{FullRefresh: full, Log: prog.line, Select: sel}
+			opts := pipeline.RunOptions{FullRefresh: full, Log: prog.line, Select: sel, Parallelism: parallelism}
 			if trace {
 				opts.Trace = a.stderr
 			}
@@ -184,8 +188,9 @@ func (a *app) runCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&full, "full-refresh", false, "recompute every table from all landing files")
-	cmd.Flags().BoolVar(&trace, "trace", false, "print every engine statement with its duration to stderr")
+	cmd.Flags().BoolVar(&trace, "trace", false, "print every engine statement with its duration to stderr, and each table's span (worker, start, end)")
 	cmd.Flags().StringSliceVar(&sel, "select", nil, "run only these tables: t, t+ (and downstream), +t (and upstream); repeatable")
+	cmd.Flags().IntVar(&parallelism, "parallelism", 0, "tables updated at once (0: engine.parallelism of medallion.yaml, else one per CPU)")
 	return cmd
 }
 

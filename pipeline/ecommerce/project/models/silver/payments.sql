@@ -1,6 +1,7 @@
 -- name: silver.payments
 -- description: "Payments; payment_type 'boleto' is called 'cash'."
 -- keys: [order_id, payment_sequential]
+-- incremental: bronze.payments
 SELECT
     nullif(trim(order_id), '') AS order_id,
     payment_sequential,
