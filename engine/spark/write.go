@@ -42,7 +42,7 @@ const hivePartitionNull = "__HIVE_DEFAULT_PARTITION__"
 // Write runs a query and writes its rows as Parquet files into dst,
 // returning the add actions with stats. Nothing is committed.
 func (e *Engine) Write(ctx context.Context, text string, dst engine.Target) (*engine.WriteResult, error) {
-	stageKey := ".staging-" + uuid.NewString()
+	stageKey := delta.StagingDirPrefix + uuid.NewString()
 	stage, local := dst.Store.LocalPath(stageKey)
 	if !local {
 		return nil, fmt.Errorf("spark: write: %w: the spark engine writes tables on local disk only so far (table %s)", engine.ErrNotLocal, redact(dst.Store.URL(), e.secrets...))
