@@ -172,6 +172,8 @@ func render(toks []token) string {
 //   - "quoted identifiers" become `quoted identifiers`;
 //   - layer.table names resolve to the relation bound under that name
 //     (resolve returns its Spark name, or "" for an unbound name);
+//   - VARCHAR without a length becomes STRING; a string literal with a
+//     doubled quote is written with chr(39) (see sparkString);
 //   - regexp_replace(s, pattern, replacement, 'g') drops the 'g' (Spark
 //     always replaces every match); any other option of DuckDB's fails
 //     naming it.
@@ -221,6 +223,12 @@ func dialect(toks []token, resolve func(name string) (string, error)) ([]token, 
 		}
 		if t.kind == tokQuoted {
 			t = token{tokBacktick, backtick(identName(t))}
+		}
+		if t.kind == tokWord && strings.EqualFold(t.text, "varchar") {
+			// DuckDB's VARCHAR has no length; Spark's needs one.
+			if j := next(toks, i+1); j >= len(toks) || toks[j].text != "(" {
+				t = token{tokWord, "STRING"}
+			}
 		}
 		if t.kind == tokString && strings.Contains(t.text[1:len(t.text)-1], "''") {
 			// Spark reads literals verbatim (escapedStringLiterals): a
