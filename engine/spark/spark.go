@@ -14,11 +14,22 @@
 // whole remote from the variable remote_env names), and errors print the
 // remote with the token blanked.
 //
-// What runs on Spark so far: binding snapshots (whole tables, file subsets
-// through _metadata.file_name) and empty relations, views, caching, and
-// read-only queries — `medallion query` and the models' SQL. Writing
-// model results (Write), loading landing files (Load) and merge-file
-// matching (MatchFiles) are not implemented yet and fail saying so.
+// Every engine operation runs on Spark except reading a change data feed
+// (BindChanges), which fails with ErrUnsupported naming it. Landing files
+// are read by Spark itself (load.go); the relations the pipeline keeps are
+// temporary views of the session, cached (CACHE TABLE … AS) where the
+// operation computes rows now.
+//
+// Writes (write.go, decided for issue 12): Spark writes a result as Parquet
+// files into a staging folder inside the table's folder
+// (delta.StagingDirPrefix + uuid, Hive partition folders); medallion
+// builds each add action from the file's footer (size, partition values,
+// numRecords, min/max, nullCount), moves the file to its partition folder
+// and the pipeline commits the adds with medallion's own Delta log code,
+// so exactly-once markers (txn actions in the same commit), conflict
+// rules, checkpoints and stats are the same code as on DuckDB. Files of a
+// write whose commit never happens are orphans vacuum removes. The lake
+// must be a folder medallion and the Spark driver see under one path.
 //
 // Models are written in DuckDB's dialect; the engine translates what
 // differs, token by token (see dialect): "quoted" identifiers, layer.table
