@@ -139,7 +139,13 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 	raw = "SELECT * FROM " + allView
 	res := &engine.LoadResult{Relation: pub, Columns: cols}
 	var err error
-	if res.Rows, err = e.count(ctx, "SELECT count(*) FROM "+allView+" WHERE "+good); err != nil {
+	// Naming a data column too: should Spark read the files again rather
+	// than the cache, it refuses a query of the corrupt-record column alone.
+	anyCol := "1"
+	if len(cols) > 0 {
+		anyCol = backtick(cols[0])
+	}
+	if res.Rows, err = e.count(ctx, "SELECT count(*), count("+anyCol+") FROM "+allView+" WHERE "+good); err != nil {
 		return nil, fmt.Errorf("spark: load: %w", err)
 	}
 	if res.Rejects, err = rejects(); err != nil {
@@ -299,9 +305,9 @@ func fileSelect(view, file string, i int, cols, own []string, extra string) stri
 // csvRejects lists the records Spark marked corrupt, in file order, with
 // the line each starts on.
 func (e *Engine) csvRejects(ctx context.Context, raw string, cols, files []string) ([]engine.Reject, error) {
-	// raw is the cached read: Spark refuses a query of the corrupt-record
-	// column alone on the files themselves.
-	rows, err := e.rawRows(ctx, "SELECT _source_file, "+corruptCol+" FROM ("+raw+") AS __raw WHERE "+corruptCol+" IS NOT NULL ORDER BY __file, __mono")
+	// raw is the cached read; a data column is named too, as Spark refuses
+	// a query of the corrupt-record column alone on the files themselves.
+	rows, err := e.rawRows(ctx, "SELECT _source_file, "+corruptCol+", "+backtick(cols[0])+" FROM ("+raw+") AS __raw WHERE "+corruptCol+" IS NOT NULL ORDER BY __file, __mono")
 	if err != nil {
 		return nil, e.wrap("rejects", err)
 	}
