@@ -35,6 +35,11 @@ func (e *Engine) BindQuery(ctx context.Context, name, sql string, materialize bo
 	if materialize {
 		return e.Cache(ctx, name)
 	}
+	// Created now, so that a query Spark cannot analyze fails here.
+	if _, err := e.ensure(ctx, strings.ToLower(name), nil); err != nil {
+		delete(e.rels, strings.ToLower(name))
+		return err
+	}
 	return nil
 }
 
