@@ -19,9 +19,9 @@ import (
 )
 
 // volatile are columns whose values differ between two runs of the same
-// files at different times: when a row was ingested (and the SCD 2
-// versions dated by it).
-var volatile = []string{"_ingested_at", "__start_at", "__end_at"}
+// files at different times: when and by which run a row was ingested (and
+// the SCD 2 versions dated by it).
+var volatile = []string{"_ingested_at", "_batch_id", "_quarantine_batch", "__start_at", "__end_at"}
 
 // sparkProject writes the built-in project into dir with the engine block
 // set to kind spark on remote, and copies the landing files of landing.
