@@ -154,7 +154,7 @@ func sameLakes(t *testing.T, duckDir, sparkDir, when string) {
 	if layers["bronze"] == 0 || layers["silver"] == 0 || layers["gold"] == 0 {
 		t.Fatalf("%s: tables per layer %v", when, layers)
 	}
-	t.Logf("%s: %d tables equal (%v)", when, len(wn), layers)
+	t.Logf("%s: %d tables compared (%v)", when, len(wn), layers)
 }
 
 // goldMatchesReference compares the gold tables of the spark project with
