@@ -278,7 +278,10 @@ func (e *Engine) loadCSV(ctx context.Context, base string, src engine.Source) (s
 			return "", nil, views, e.wrap("load "+f, err)
 		}
 		views = append(views, v)
-		parts = append(parts, fileSelect(v, f, i, cols, perFile[i], corruptCol))
+		// Every scan reads a data column too: Spark refuses a scan of the
+		// corrupt-record column alone (a count, or _source_file only), and
+		// its cache never matches a plan holding monotonically_increasing_id.
+		parts = append(parts, fileSelect(v, f, i, cols, perFile[i], corruptCol)+" WHERE length(coalesce("+backtick(perFile[i][0])+", '')) >= 0")
 	}
 	return strings.Join(parts, " UNION ALL "), cols, views, nil
 }
