@@ -292,7 +292,7 @@ func (t *Table) Vacuum(ctx context.Context, opts *VacuumOptions) (VacuumResult, 
 	}
 	res := VacuumResult{DryRun: opts.DryRun}
 	for _, o := range objs {
-		if hiddenPath(o.Key) && !strings.HasPrefix(o.Key, ChangeDataDir+"/") || keep[o.Key] || o.ModTime.After(cutoff) {
+		if hiddenPath(o.Key) && !strings.HasPrefix(o.Key, ChangeDataDir+"/") && !strings.HasPrefix(o.Key, StagingDirPrefix) || keep[o.Key] || o.ModTime.After(cutoff) {
 			continue
 		}
 		res.Files = append(res.Files, o.Key)
@@ -308,6 +308,12 @@ func (t *Table) Vacuum(ctx context.Context, opts *VacuumOptions) (VacuumResult, 
 	}
 	return res, nil
 }
+
+// StagingDirPrefix begins the name of a folder in a table's root where an
+// engine stages data files before it commits them (engine/duckdb,
+// engine/spark). A write killed before its commit leaves such a folder;
+// Vacuum removes its files once they are older than the retention.
+const StagingDirPrefix = ".staging-"
 
 // onlyFeatures reports whether err is an UnsupportedFeatureError naming
 // only the given features.

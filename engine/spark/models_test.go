@@ -14,12 +14,14 @@ import (
 	"github.com/medallionhq/medallion/engine"
 	_ "github.com/medallionhq/medallion/engine/duckdb"
 	"github.com/medallionhq/medallion/engine/spark"
+	"github.com/medallionhq/medallion/internal/clitest"
 	"github.com/medallionhq/medallion/internal/sparkserver"
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/pipeline/ecommerce"
 )
 
 func TestMain(m *testing.M) {
+	clitest.RunIfChild() // the medallion command line, for run_test.go
 	code := m.Run()
 	sparkserver.Release()
 	os.Exit(code)

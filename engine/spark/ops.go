@@ -11,11 +11,11 @@ import (
 	"github.com/medallionhq/medallion/engine"
 )
 
-// The engine operations of the seam (engine/engine.go). The read side —
-// binding snapshots, views and queries, relations made from SQL — works on
-// Spark; the operations only a run's write path uses (loading landing
-// files, typing, probes, dedupe, window expansion, merge-file matching)
-// fail with ErrUnsupported naming the operation until Spark writes.
+// The engine operations of the seam (engine/engine.go): relation handles
+// are temporary views of the Spark session. Loading, typing, probes,
+// dedupe, union by name and merge-file matching are in load.go, relops.go
+// and write.go, change application in changes.go; reading a change data
+// feed (BindChanges) still fails with ErrUnsupported naming the operation.
 
 // unsupported is the error of an operation the spark engine lacks.
 func unsupported(what string) error {
@@ -34,6 +34,11 @@ func (e *Engine) BindQuery(ctx context.Context, name, sql string, materialize bo
 	e.set(name, &relation{view: true, sql: sql})
 	if materialize {
 		return e.Cache(ctx, name)
+	}
+	// Created now, so that a query Spark cannot analyze fails here.
+	if _, err := e.ensure(ctx, strings.ToLower(name), nil); err != nil {
+		delete(e.rels, strings.ToLower(name))
+		return err
 	}
 	return nil
 }
@@ -72,6 +77,7 @@ func (e *Engine) Release(ctx context.Context, rels ...engine.Relation) error {
 		if _, ok := e.rels[key]; !ok {
 			continue
 		}
+		rel := e.rels[key]
 		delete(e.rels, key)
 		if e.created[key] || e.made[key] {
 			delete(e.created, key)
@@ -80,60 +86,57 @@ func (e *Engine) Release(ctx context.Context, rels ...engine.Relation) error {
 				return e.wrap("release "+r.Name, err)
 			}
 		}
+		for _, o := range rel.owned {
+			if err := e.Release(ctx, engine.Relation{Name: o}); err != nil {
+				return err
+			}
+		}
+		for _, v := range rel.ownedViews {
+			if _, err := e.sess.Sql(ctx, "DROP VIEW IF EXISTS "+backtick(v)); err != nil {
+				return e.wrap("release "+r.Name, err)
+			}
+		}
 	}
 	return nil
 }
 
-// Load is not implemented on Spark yet.
-func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResult, error) {
-	return nil, unsupported("loading landing files (Load)")
-}
-
-// FileColumns is not implemented on Spark yet.
-func (e *Engine) FileColumns(ctx context.Context, src engine.Source) ([]string, error) {
-	return nil, unsupported("reading landing file headers (FileColumns)")
-}
-
-// MatchFiles is not implemented on Spark yet.
-func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, keys []string, relation engine.Relation, nullSafe bool) ([]*delta.Add, error) {
-	return nil, unsupported("merge-file matching (MatchFiles)")
-}
-
-// UnionByName is not implemented on Spark yet.
-func (e *Engine) UnionByName(ctx context.Context, queries ...string) (engine.Relation, error) {
-	return engine.Relation{}, unsupported("union by name (UnionByName)")
-}
-
-// Dedupe is not implemented on Spark yet.
-func (e *Engine) Dedupe(ctx context.Context, rel engine.Relation, keys, sequenceBy []string) (engine.Relation, error) {
-	return engine.Relation{}, unsupported("dedupe by key (Dedupe)")
-}
-
-// Probe is not implemented on Spark yet.
-func (e *Engine) Probe(ctx context.Context, rel engine.Relation, cols []string, sample int) ([]engine.TypeProbe, error) {
-	return nil, unsupported("type inference probes (Probe)")
-}
-
-// TypeText is not implemented on Spark yet.
-func (e *Engine) TypeText(ctx context.Context, rel engine.Relation, spec engine.TypeSpec) (engine.Relation, error) {
-	return engine.Relation{}, unsupported("typing text columns (TypeText)")
-}
-
-// ExpandWindows is not implemented on Spark yet.
+// ExpandWindows expands each row of source into the event-time windows
+// holding it (sequence + explode over epoch milliseconds).
 func (e *Engine) ExpandWindows(ctx context.Context, source string, w engine.Windows) (engine.Relation, error) {
-	return engine.Relation{}, unsupported("window expansion (ExpandWindows)")
-}
-
-// ApplyChanges is not implemented on Spark yet.
-func (e *Engine) ApplyChanges(ctx context.Context, rel engine.Relation, spec engine.ChangeSpec) (engine.Relation, error) {
-	return engine.Relation{}, unsupported("CDC change application (ApplyChanges)")
+	size, slide := w.Size.Milliseconds(), w.Slide.Milliseconds()
+	if size <= 0 || slide <= 0 || size%slide != 0 {
+		return engine.Relation{}, fmt.Errorf("spark: windows: size %s must be a positive multiple of slide %s", w.Size, w.Slide)
+	}
+	from, err := e.translate(ctx, "SELECT * FROM "+source, nil)
+	if err != nil {
+		return engine.Relation{}, fmt.Errorf("spark: windows: %w", err)
+	}
+	cols, err := e.sparkColumns(ctx, from)
+	if err != nil {
+		return engine.Relation{}, fmt.Errorf("spark: windows: %w", err)
+	}
+	var keep []string
+	for _, c := range cols {
+		keep = append(keep, backtick(c.Name))
+	}
+	t := "unix_millis(" + backtick(w.Time) + ")"
+	n := size / slide
+	q := fmt.Sprintf(`SELECT %s, timestamp_millis(__ws) AS window_start, timestamp_millis(__ws + %d) AS window_end
+FROM (SELECT *, explode(sequence(floor(%s / %d) * %d - %d, floor(%s / %d) * %d, %dL)) AS __ws
+      FROM (%s) AS __src WHERE %s IS NOT NULL AND %s >= %d AND %s < %d) AS __x
+WHERE __ws + %d > %d AND __ws + %d <= %d`,
+		strings.Join(keep, ", "), size,
+		t, slide, slide, (n-1)*slide, t, slide, slide, slide,
+		from, backtick(w.Time), t, max(w.After-size, -1<<61), t, w.Until,
+		size, w.After, size, w.Until)
+	return e.newRel(q), nil
 }
 
 // Quote quotes an identifier the way Spark does.
 func (e *Engine) Quote(ident string) string { return backtick(ident) }
 
 // Literal renders a Go value as a Spark SQL literal (string literals as
-// the session reads them: standard SQL, a quote doubled).
+// the session reads them: verbatim, see sparkString).
 func (e *Engine) Literal(v any) (string, error) {
 	switch x := v.(type) {
 	case nil:
@@ -149,7 +152,7 @@ func (e *Engine) Literal(v any) (string, error) {
 	case float64:
 		return "CAST('" + strconv.FormatFloat(x, 'g', -1, 64) + "' AS DOUBLE)", nil
 	case string:
-		return "'" + strings.ReplaceAll(x, "'", "''") + "'", nil
+		return sparkString(x), nil
 	case time.Time:
 		return "TIMESTAMP '" + x.UTC().Format("2006-01-02 15:04:05.000000") + "'", nil
 	}

@@ -253,6 +253,12 @@ func openRemote(ctx context.Context, st Settings) (*remoteSession, []string, err
 	for _, kv := range [][2]string{
 		{"spark.sql.parser.escapedStringLiterals", "true"}, // 'a\s' as DuckDB reads it
 		{"spark.sql.session.timeZone", "UTC"},
+		// A temporary view keeps the plan it was created with: a cached
+		// relation (CACHE TABLE … AS) is then found again when read, and
+		// keeps its rows when the names it read are bound again.
+		{"spark.sql.legacy.storeAnalyzedPlanForView", "true"},
+		// Write: Parquet timestamps as Delta and medallion read them.
+		{"spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS"},
 	} {
 		if err := rs.sess.Config().Set(ctx, kv[0], kv[1]); err != nil {
 			rs.close()

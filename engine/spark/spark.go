@@ -14,11 +14,22 @@
 // whole remote from the variable remote_env names), and errors print the
 // remote with the token blanked.
 //
-// What runs on Spark so far: binding snapshots (whole tables, file subsets
-// through _metadata.file_name) and empty relations, views, caching, and
-// read-only queries — `medallion query` and the models' SQL. Writing
-// model results (Write), loading landing files (Load) and merge-file
-// matching (MatchFiles) are not implemented yet and fail saying so.
+// Every engine operation runs on Spark except reading a change data feed
+// (BindChanges), which fails with ErrUnsupported naming it. Landing files
+// are read by Spark itself (load.go); the relations the pipeline keeps are
+// temporary views of the session, cached (CACHE TABLE … AS) where the
+// operation computes rows now.
+//
+// Writes (write.go, decided for issue 12): Spark writes a result as Parquet
+// files into a staging folder inside the table's folder
+// (delta.StagingDirPrefix + uuid, Hive partition folders); medallion
+// builds each add action from the file's footer (size, partition values,
+// numRecords, min/max, nullCount), moves the file to its partition folder
+// and the pipeline commits the adds with medallion's own Delta log code,
+// so exactly-once markers (txn actions in the same commit), conflict
+// rules, checkpoints and stats are the same code as on DuckDB. Files of a
+// write whose commit never happens are orphans vacuum removes. The lake
+// must be a folder medallion and the Spark driver see under one path.
 //
 // Models are written in DuckDB's dialect; the engine translates what
 // differs, token by token (see dialect): "quoted" identifiers, layer.table
@@ -169,6 +180,19 @@ type relation struct {
 	create string // the SELECT the temporary view holds
 	view   bool   // a view over other names (its SQL is rewritten at creation)
 	sql    string // a view's own SQL, in DuckDB's dialect
+	// deps are the bound names (lower case) create reads: their views are
+	// created first.
+	deps []string
+	// cached: the view's rows are in Spark's memory (CACHE TABLE); it is
+	// not created again when other names are rebound.
+	cached bool
+	// ordered names the relation holding the same rows plus the column
+	// __ord, their 1-based position in load order (Load's relations).
+	ordered string
+	// owned are the relations (lower case) and session views released
+	// with this one.
+	owned      []string
+	ownedViews []string
 }
 
 // Engine runs SQL on a Spark Connect session.
@@ -299,9 +323,13 @@ func (e *Engine) Bind(ctx context.Context, name string, snap *delta.Snapshot, fi
 func (e *Engine) set(name string, r *relation) {
 	key := strings.ToLower(name)
 	e.rels[key] = r
-	// Views over it are created again when next used.
+	// Views over it are created again when next used; cached rows stay
+	// (replacing a cached view would drop its rows).
+	delete(e.created, key)
 	for k := range e.created {
-		delete(e.created, k)
+		if o := e.rels[k]; o == nil || !o.cached {
+			delete(e.created, k)
+		}
 	}
 }
 
@@ -322,13 +350,27 @@ func (e *Engine) BindEmpty(ctx context.Context, name string, schema *delta.Struc
 	return nil
 }
 
-// Cache keeps name's rows in Spark's memory (CACHE TABLE).
+// Cache keeps name's rows in Spark's memory: the view becomes CACHE TABLE
+// … AS SELECT, which holds the rows computed now and the plan they were
+// computed with (names the query reads may be bound again later without
+// changing them).
 func (e *Engine) Cache(ctx context.Context, name string) error {
-	if _, err := e.ensure(ctx, strings.ToLower(name), nil); err != nil {
+	key := strings.ToLower(name)
+	if _, err := e.ensure(ctx, key, nil); err != nil {
 		return err
 	}
-	if _, err := e.sess.Sql(ctx, "CACHE TABLE "+backtick(e.viewName(name))); err != nil {
-		return e.wrap("cache "+name, err)
+	r, ok := e.rels[key]
+	if !ok {
+		return fmt.Errorf("spark: cache %s: not bound", name)
+	}
+	if r.cached {
+		return nil
+	}
+	r.cached = true
+	delete(e.created, key)
+	if _, err := e.ensure(ctx, key, nil); err != nil {
+		r.cached = false
+		return err
 	}
 	return nil
 }
@@ -348,6 +390,11 @@ func (e *Engine) ensure(ctx context.Context, name string, seen []string) (string
 	if slices.Contains(seen, name) {
 		return "", fmt.Errorf("spark: view %s reads itself", name)
 	}
+	for _, d := range r.deps {
+		if _, err := e.ensure(ctx, d, append(seen, name)); err != nil {
+			return "", err
+		}
+	}
 	body := r.create
 	if r.view {
 		var err error
@@ -355,7 +402,14 @@ func (e *Engine) ensure(ctx context.Context, name string, seen []string) (string
 			return "", err
 		}
 	}
-	if _, err := e.sess.Sql(ctx, "CREATE OR REPLACE TEMPORARY VIEW "+backtick(v)+" AS "+body); err != nil {
+	if r.cached {
+		if _, err := e.sess.Sql(ctx, "DROP VIEW IF EXISTS "+backtick(v)); err != nil {
+			return "", e.wrap("cache "+name, err)
+		}
+		if _, err := e.sess.Sql(ctx, "CACHE TABLE "+backtick(v)+" AS "+body); err != nil {
+			return "", e.wrap("cache "+name, err)
+		}
+	} else if _, err := e.sess.Sql(ctx, "CREATE OR REPLACE TEMPORARY VIEW "+backtick(v)+" AS "+body); err != nil {
 		return "", e.wrap("bind "+name, err)
 	}
 	e.created[name] = true
@@ -611,11 +665,6 @@ func (r *rows) skipEmpty(c int) {
 
 func (r *rows) at(c int) (arrow.Array, int) {
 	return r.tbl.Column(c).Data().Chunk(r.chunk[c]), r.off[c]
-}
-
-// Write is not implemented on Spark yet.
-func (e *Engine) Write(ctx context.Context, text string, dst engine.Target) (*engine.WriteResult, error) {
-	return nil, fmt.Errorf("%w: writing model results (Write)", ErrUnsupported)
 }
 
 // SQLType is Spark's name of a Delta type.

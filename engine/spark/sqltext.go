@@ -144,6 +144,20 @@ func statements(toks []token) [][]token {
 	return out
 }
 
+// sparkString is a Spark SQL literal of s as the session reads literals
+// (verbatim, spark.sql.parser.escapedStringLiterals, so a quote cannot be
+// doubled): '…', or a concat with chr(39) for each single quote.
+func sparkString(s string) string {
+	if !strings.Contains(s, "'") {
+		return "'" + s + "'"
+	}
+	parts := strings.Split(s, "'")
+	for i, p := range parts {
+		parts[i] = "'" + p + "'"
+	}
+	return "concat(" + strings.Join(parts, ", chr(39), ") + ")"
+}
+
 // render joins tokens back into text.
 func render(toks []token) string {
 	var b strings.Builder
@@ -158,6 +172,8 @@ func render(toks []token) string {
 //   - "quoted identifiers" become `quoted identifiers`;
 //   - layer.table names resolve to the relation bound under that name
 //     (resolve returns its Spark name, or "" for an unbound name);
+//   - VARCHAR without a length becomes STRING; a string literal with a
+//     doubled quote is written with chr(39) (see sparkString);
 //   - regexp_replace(s, pattern, replacement, 'g') drops the 'g' (Spark
 //     always replaces every match); any other option of DuckDB's fails
 //     naming it.
@@ -207,6 +223,17 @@ func dialect(toks []token, resolve func(name string) (string, error)) ([]token, 
 		}
 		if t.kind == tokQuoted {
 			t = token{tokBacktick, backtick(identName(t))}
+		}
+		if t.kind == tokWord && strings.EqualFold(t.text, "varchar") {
+			// DuckDB's VARCHAR has no length; Spark's needs one.
+			if j := next(toks, i+1); j >= len(toks) || toks[j].text != "(" {
+				t = token{tokWord, "STRING"}
+			}
+		}
+		if t.kind == tokString && strings.Contains(t.text[1:len(t.text)-1], "''") {
+			// Spark reads literals verbatim (escapedStringLiterals): a
+			// doubled quote would stay doubled.
+			t = token{tokString, sparkString(strings.ReplaceAll(t.text[1:len(t.text)-1], "''", "'"))}
 		}
 		out = append(out, t)
 	}

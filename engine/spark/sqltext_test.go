@@ -21,7 +21,7 @@ func TestDialect(t *testing.T) {
 		{`SELECT regexp_replace(lower(x), '\s+', ' ', 'g') FROM silver.orders`, "SELECT regexp_replace(lower(x), '\\s+', ' ') FROM `__m_silver__orders`", ""},
 		{`SELECT regexp_replace(x, 'a', 'b') FROM t`, `SELECT regexp_replace(x, 'a', 'b') FROM t`, ""},
 		{`SELECT regexp_replace(x, 'a', 'b', 'i') FROM t`, "", "option 'i'"},
-		{`SELECT 'it''s' FROM t`, `SELECT 'it''s' FROM t`, ""},
+		{`SELECT 'it''s' FROM t`, `SELECT concat('it', chr(39), 's') FROM t`, ""}, // Spark reads literals verbatim
 		{"SELECT count(*) FROM __delta_scan_1 d JOIN silver.orders USING (id)", "SELECT count(*) FROM `__m___delta_scan_1` d JOIN `__m_silver__orders` USING (id)", ""},
 		{"SELECT __delta_scan_1.x, __delta_scan_1(1) FROM t", "SELECT __delta_scan_1.x, __delta_scan_1(1) FROM t", ""},
 	} {
@@ -66,6 +66,29 @@ func TestAccentTables(t *testing.T) {
 	for _, r := range "æøßđłœ" {
 		if _, ok := m[r]; ok {
 			t.Errorf("%c has no canonical decomposition but is mapped", r)
+		}
+	}
+}
+
+// TestDialectLiteralsAndVarchar: a doubled quote in a literal survives
+// Spark's verbatim literals, and VARCHAR without a length is STRING.
+func TestDialectLiteralsAndVarchar(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"SELECT 'it''s'", "SELECT concat('it', chr(39), 's')"},
+		{"SELECT CAST(x AS VARCHAR), x::varchar", "SELECT CAST(x AS STRING), x::STRING"},
+		{"SELECT CAST(x AS VARCHAR(3))", "SELECT CAST(x AS VARCHAR(3))"},
+		{"SELECT 'plain'", "SELECT 'plain'"},
+	} {
+		toks, err := lex(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := dialect(toks, func(string) (string, error) { return "", nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := render(out); got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

@@ -1,0 +1,513 @@
+package spark
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/medallionhq/medallion/engine"
+)
+
+// Loading landing files on Spark. Each file is a temporary view of the
+// session over Spark's own reader (CSV in PERMISSIVE mode with a
+// corrupt-record column, JSON lines through the text reader, Parquet), the
+// files' rows are combined by column name in file order, and the result is
+// cached: the relation Load returns reads the files once. Its rows carry
+// their load order in a hidden relation (ordered) that TypeText and Probe
+// read.
+//
+// Spark reads the paths itself; medallion reads a CSV file's header line
+// and, for a rejected record, finds its line in the file by its text.
+
+const corruptCol = "__corrupt_record"
+
+var simpleKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// fileView creates a temporary view of one landing file and returns its
+// name.
+func (e *Engine) fileView(ctx context.Context, base string, i int, using, schema string, opts [][2]string) (string, error) {
+	v := base + "_f" + strconv.Itoa(i)
+	var o []string
+	for _, kv := range opts {
+		o = append(o, kv[0]+" "+optionString(kv[1]))
+	}
+	stmt := "CREATE OR REPLACE TEMPORARY VIEW " + backtick(v)
+	if schema != "" {
+		stmt += " (" + schema + ")"
+	}
+	stmt += " USING " + using + " OPTIONS (" + strings.Join(o, ", ") + ")"
+	if _, err := e.sess.Sql(ctx, stmt); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// optionString is a literal for an OPTIONS clause, which takes no
+// expressions: '…', or "…" for a value holding a single quote.
+func optionString(s string) string {
+	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
+		return `"` + s + `"`
+	}
+	return "'" + s + "'"
+}
+
+// Load reads landing files into a new cached relation of text columns plus
+// _source_file, returning the records Spark could not parse as rejects.
+func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResult, error) {
+	lf, err := resolveFiles(src)
+	if err != nil {
+		return nil, fmt.Errorf("spark: load: %w", err)
+	}
+	if len(lf.where) == 0 {
+		return nil, fmt.Errorf("spark: load: no files")
+	}
+	switch src.Format {
+	case engine.CSV, "", engine.JSON, engine.Parquet:
+	default:
+		return nil, fmt.Errorf("spark: load: unknown format %q (known: csv, json, parquet)", src.Format)
+	}
+	for _, f := range lf.local {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("spark: load: %w", err)
+		}
+	}
+	pub := e.handle()
+	base := "__ld" + e.prefix + strings.TrimPrefix(pub.Name, "__rel")
+	var views []string
+	ok := false
+	defer func() {
+		if !ok {
+			for _, v := range views {
+				_, _ = e.sess.Sql(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+backtick(v))
+			}
+			_ = e.Release(context.WithoutCancel(ctx), pub)
+		}
+	}()
+	var (
+		raw     string   // SELECT of every record: columns, _source_file, __file, __mono[, corrupt]
+		cols    []string // data columns in order
+		good    = "true" // which records of raw are rows
+		rejects func() ([]engine.Reject, error)
+	)
+	switch src.Format {
+	case engine.CSV, "":
+		var err error
+		raw, cols, views, err = e.loadCSV(ctx, base, src, lf)
+		if err != nil {
+			return nil, err
+		}
+		good = corruptCol + " IS NULL"
+		rejects = func() ([]engine.Reject, error) { return e.csvRejects(ctx, raw, cols, lf) }
+	case engine.JSON:
+		var err error
+		raw, cols, views, err = e.loadJSON(ctx, base, lf)
+		if err != nil {
+			return nil, err
+		}
+		good = "__ok"
+		rejects = func() ([]engine.Reject, error) { return e.jsonRejects(ctx, raw) }
+	case engine.Parquet:
+		var err error
+		raw, cols, views, err = e.loadParquet(ctx, base, lf)
+		if err != nil {
+			return nil, err
+		}
+		rejects = func() ([]engine.Reject, error) { return nil, nil }
+	}
+	sel := make([]string, 0, len(cols)+1)
+	for _, c := range cols {
+		sel = append(sel, backtick(c))
+	}
+	sel = append(sel, "_source_file")
+	// Every record read once, cached, with __ord: the position of a row
+	// among the rows (not the rejects) in load order.
+	all := e.handle()
+	e.set(all.Name, &relation{create: "SELECT *, CASE WHEN " + good + " THEN count_if(" + good + ") OVER (ORDER BY __file, __mono ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END AS __ord FROM (" + raw + ") AS __raw"})
+	allView := backtick(e.viewName(all.Name))
+	if err := e.Cache(ctx, all.Name); err != nil {
+		_ = e.Release(context.WithoutCancel(ctx), all)
+		return nil, fmt.Errorf("spark: load: %w", err)
+	}
+	ord := e.newRel("SELECT "+strings.Join(sel, ", ")+", __ord FROM "+allView+" WHERE "+good, all.Name)
+	e.rels[strings.ToLower(ord.Name)].owned = []string{strings.ToLower(all.Name)}
+	e.set(pub.Name, &relation{create: "SELECT " + strings.Join(sel, ", ") + " FROM " + backtick(e.viewName(ord.Name)),
+		deps: []string{strings.ToLower(ord.Name)}, ordered: ord.Name, owned: []string{strings.ToLower(ord.Name)}, ownedViews: views})
+	raw = "SELECT * FROM " + allView
+	res := &engine.LoadResult{Relation: pub, Columns: cols, Files: lf.where}
+	// Naming a data column too: should Spark read the files again rather
+	// than the cache, it refuses a query of the corrupt-record column alone.
+	anyCol := "1"
+	if len(cols) > 0 {
+		anyCol = backtick(cols[0])
+	}
+	if res.Rows, err = e.count(ctx, "SELECT count(*), count("+anyCol+") FROM "+allView+" WHERE "+good); err != nil {
+		return nil, fmt.Errorf("spark: load: %w", err)
+	}
+	if res.Rejects, err = rejects(); err != nil {
+		return nil, fmt.Errorf("spark: load: rejects: %w", err)
+	}
+	ok = true
+	return res, nil
+}
+
+// FileColumns lists the data columns of landing files: the header line of
+// CSV files, the footers of Parquet files (read by Spark), the keys of
+// JSON objects (a load).
+func (e *Engine) FileColumns(ctx context.Context, src engine.Source) ([]string, error) {
+	lf, err := resolveFiles(src)
+	if err != nil {
+		return nil, fmt.Errorf("spark: file columns: %w", err)
+	}
+	if len(lf.where) == 0 {
+		return nil, fmt.Errorf("spark: file columns: no files")
+	}
+	switch src.Format {
+	case engine.CSV, "":
+		var out []string
+		for _, f := range lf.where {
+			l, err := lf.localOf(f)
+			if err != nil {
+				return nil, fmt.Errorf("spark: file columns: %w", err)
+			}
+			cols, err := csvHeader(l, src)
+			if err != nil {
+				return nil, fmt.Errorf("spark: file columns: %w", err)
+			}
+			out = mergeColumns(out, cols)
+		}
+		return out, nil
+	case engine.Parquet:
+		var out []string
+		for _, f := range lf.where {
+			cols, err := e.sparkColumns(ctx, "SELECT * FROM parquet."+backtick(f))
+			if err != nil {
+				return nil, fmt.Errorf("spark: file columns of %s: %w", f, err)
+			}
+			var names []string
+			for _, c := range cols {
+				names = append(names, c.Name)
+			}
+			out = mergeColumns(out, names)
+		}
+		return out, nil
+	}
+	lr, err := e.Load(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	return lr.Columns, e.Release(ctx, lr.Relation)
+}
+
+// mergeColumns appends to cols the names of more it lacks (case-blind).
+func mergeColumns(cols, more []string) []string {
+	for _, c := range more {
+		if !slices.ContainsFunc(cols, func(x string) bool { return strings.EqualFold(x, c) }) {
+			cols = append(cols, c)
+		}
+	}
+	return cols
+}
+
+// csvHeader reads the column names of a CSV file from its first line
+// (column0, column1, … without a header, or for an empty name).
+func csvHeader(file string, src engine.Source) ([]string, error) {
+	fh, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	buf := make([]byte, 64<<10)
+	n, _ := io.ReadFull(fh, buf)
+	line := buf[:n]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	h := strings.TrimSuffix(strings.TrimPrefix(string(line), "\ufeff"), "\r")
+	r := csv.NewReader(strings.NewReader(h))
+	r.Comma = []rune(or(src.Delimiter, ","))[0]
+	r.LazyQuotes = true
+	names, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("header of %s: %w", file, err)
+	}
+	seen := map[string]bool{}
+	for i, nm := range names {
+		nm = strings.TrimSpace(nm)
+		if src.NoHeader || nm == "" {
+			nm = fmt.Sprintf("column%d", i)
+		}
+		if seen[strings.ToLower(nm)] {
+			return nil, fmt.Errorf("header of %s: duplicate column %q", file, nm)
+		}
+		seen[strings.ToLower(nm)] = true
+		names[i] = nm
+	}
+	return names, nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// loadCSV makes a view per file and returns the SELECT combining them.
+func (e *Engine) loadCSV(ctx context.Context, base string, src engine.Source, lf *landingFiles) (string, []string, []string, error) {
+	var cols []string
+	var views []string
+	perFile := make([][]string, len(lf.where))
+	for i, f := range lf.where {
+		l, err := lf.localOf(f)
+		if err != nil {
+			return "", nil, views, fmt.Errorf("spark: load: %w", err)
+		}
+		h, err := csvHeader(l, src)
+		if err != nil {
+			return "", nil, views, fmt.Errorf("spark: load: %w", err)
+		}
+		perFile[i] = h
+		cols = mergeColumns(cols, h)
+	}
+	var parts []string
+	for i, f := range lf.where {
+		schema := make([]string, 0, len(perFile[i])+1)
+		for _, c := range perFile[i] {
+			schema = append(schema, backtick(c)+" STRING")
+		}
+		schema = append(schema, corruptCol+" STRING")
+		v, err := e.fileView(ctx, base, i, "csv", strings.Join(schema, ", "), [][2]string{
+			{"path", f}, {"header", strconv.FormatBool(!src.NoHeader)}, {"sep", or(src.Delimiter, ",")},
+			{"quote", or(src.Quote, `"`)}, {"escape", or(src.Escape, `"`)}, {"mode", "PERMISSIVE"},
+			{"columnNameOfCorruptRecord", corruptCol}, {"multiLine", "true"}, {"encoding", "UTF-8"},
+		})
+		if err != nil {
+			return "", nil, views, e.wrap("load "+f, err)
+		}
+		views = append(views, v)
+		// Every scan reads a data column too: Spark refuses a scan of the
+		// corrupt-record column alone (a count, or _source_file only), and
+		// its cache never matches a plan holding monotonically_increasing_id.
+		parts = append(parts, fileSelect(v, f, i, cols, perFile[i], corruptCol)+" WHERE length(coalesce("+backtick(perFile[i][0])+", '')) >= 0")
+	}
+	return strings.Join(parts, " UNION ALL "), cols, views, nil
+}
+
+// fileSelect selects, from the view of file i, the columns cols (NULL for
+// those it lacks) as text, then _source_file, __file, __mono and extra.
+func fileSelect(view, file string, i int, cols, own []string, extra string) string {
+	sel := make([]string, 0, len(cols)+4)
+	for _, c := range cols {
+		j := slices.IndexFunc(own, func(x string) bool { return strings.EqualFold(x, c) })
+		if j < 0 {
+			sel = append(sel, "CAST(NULL AS STRING) AS "+backtick(c))
+			continue
+		}
+		sel = append(sel, "CAST("+backtick(own[j])+" AS STRING) AS "+backtick(c))
+	}
+	sel = append(sel, strLit(file)+" AS _source_file", strconv.Itoa(i)+" AS __file", "monotonically_increasing_id() AS __mono")
+	if extra != "" {
+		sel = append(sel, extra)
+	}
+	return "SELECT " + strings.Join(sel, ", ") + " FROM " + backtick(view)
+}
+
+// csvRejects lists the records Spark marked corrupt, in file order, with
+// the line each starts on.
+func (e *Engine) csvRejects(ctx context.Context, raw string, cols []string, lf *landingFiles) ([]engine.Reject, error) {
+	// raw is the cached read; a data column is named too, as Spark refuses
+	// a query of the corrupt-record column alone on the files themselves.
+	rows, err := e.rawRows(ctx, "SELECT _source_file, "+corruptCol+", "+backtick(cols[0])+" FROM ("+raw+") AS __raw WHERE "+corruptCol+" IS NOT NULL ORDER BY __file, __mono")
+	if err != nil {
+		return nil, e.wrap("rejects", err)
+	}
+	out := make([]engine.Reject, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, engine.Reject{File: fmt.Sprint(r[0]), Raw: strings.TrimRight(fmt.Sprint(r[1]), "\r\n"),
+			Error: fmt.Sprintf("malformed CSV record: not %d fields, or bad quoting", len(cols))})
+	}
+	if err := rejectLines(ctx, out, lf); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// loadJSON reads JSON lines files: each line is a record; lines that are
+// not a JSON object are rejects, blank lines are skipped.
+func (e *Engine) loadJSON(ctx context.Context, base string, lf *landingFiles) (string, []string, []string, error) {
+	var views, parts []string
+	for i, f := range lf.where {
+		v, err := e.fileView(ctx, base, i, "text", "", [][2]string{{"path", f}})
+		if err != nil {
+			return "", nil, views, e.wrap("load "+f, err)
+		}
+		views = append(views, v)
+		parts = append(parts, "SELECT value AS __line, "+strLit(f)+" AS _source_file, "+strconv.Itoa(i)+" AS __file, monotonically_increasing_id() AS __mono FROM "+backtick(v))
+	}
+	// Lines numbered per file (blank lines counted), keys parsed once.
+	lines := "SELECT *, row_number() OVER (PARTITION BY __file ORDER BY __mono) AS __lineno, json_object_keys(__line) AS __keys FROM (" + strings.Join(parts, " UNION ALL ") + ")"
+	lv := base + "_lines"
+	if _, err := e.sess.Sql(ctx, "CREATE OR REPLACE TEMPORARY VIEW "+backtick(lv)+" AS "+lines); err != nil {
+		return "", nil, views, e.wrap("load", err)
+	}
+	views = append(views, lv)
+	if _, err := e.sess.Sql(ctx, "CACHE TABLE "+backtick(lv)); err != nil {
+		return "", nil, views, e.wrap("load", err)
+	}
+	keys, err := e.rawRows(ctx, "SELECT k FROM (SELECT explode(__keys) AS k, __file, __mono FROM "+backtick(lv)+") GROUP BY k ORDER BY min(struct(__file, __mono)), k")
+	if err != nil {
+		return "", nil, views, e.wrap("load: keys", err)
+	}
+	var cols, sel []string
+	for _, k := range keys {
+		key := fmt.Sprint(k[0])
+		if slices.ContainsFunc(cols, func(x string) bool { return strings.EqualFold(x, key) }) {
+			continue
+		}
+		cols = append(cols, key)
+		p := "$." + key
+		if !simpleKey.MatchString(key) {
+			p = "$['" + key + "']"
+		}
+		sel = append(sel, "get_json_object(__line, "+strLit(p)+") AS "+backtick(key))
+	}
+	sel = append(sel, "_source_file", "__file", "__mono", "__lineno", "__line", "__keys IS NOT NULL AS __ok")
+	raw := "SELECT " + strings.Join(sel, ", ") + " FROM " + backtick(lv) + " WHERE trim(__line) <> ''"
+	return raw, cols, views, nil
+}
+
+// jsonRejects lists the lines that are not a JSON object.
+func (e *Engine) jsonRejects(ctx context.Context, raw string) ([]engine.Reject, error) {
+	rows, err := e.rawRows(ctx, "SELECT _source_file, __lineno, __line FROM ("+raw+") AS __raw WHERE NOT __ok ORDER BY __file, __mono")
+	if err != nil {
+		return nil, e.wrap("rejects", err)
+	}
+	out := make([]engine.Reject, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, engine.Reject{File: fmt.Sprint(r[0]), Line: toInt64(r[1]), Raw: fmt.Sprint(r[2]), Error: "invalid JSON object"})
+	}
+	return out, nil
+}
+
+// loadParquet reads Parquet files, every column cast to text, combined by
+// column name.
+func (e *Engine) loadParquet(ctx context.Context, base string, lf *landingFiles) (string, []string, []string, error) {
+	var views, cols []string
+	perFile := make([][]string, len(lf.where))
+	for i, f := range lf.where {
+		v, err := e.fileView(ctx, base, i, "parquet", "", [][2]string{{"path", f}})
+		if err != nil {
+			return "", nil, views, e.wrap("load "+f, err)
+		}
+		views = append(views, v)
+		cs, err := e.sparkColumns(ctx, "SELECT * FROM "+backtick(v))
+		if err != nil {
+			return "", nil, views, fmt.Errorf("spark: load %s: %w", f, err)
+		}
+		for _, c := range cs {
+			perFile[i] = append(perFile[i], c.Name)
+		}
+		cols = mergeColumns(cols, perFile[i])
+	}
+	var parts []string
+	for i, f := range lf.where {
+		parts = append(parts, fileSelect(views[i], f, i, cols, perFile[i], ""))
+	}
+	return strings.Join(parts, " UNION ALL "), cols, views, nil
+}
+
+// rejectLines sets the line of each reject by finding its text in its
+// file: the first line not yet taken whose trimmed text equals the
+// reject's first line.
+func rejectLines(ctx context.Context, rejects []engine.Reject, lf *landingFiles) error {
+	byFile := map[string]map[string][]int{}
+	for i, rj := range rejects {
+		if byFile[rj.File] == nil {
+			byFile[rj.File] = map[string][]int{}
+		}
+		first, _, _ := strings.Cut(rj.Raw, "\n")
+		k := strings.TrimSpace(first)
+		byFile[rj.File][k] = append(byFile[rj.File][k], i)
+	}
+	for file, want := range byFile {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		l, err := lf.localOf(file)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(l)
+		if err != nil {
+			return err
+		}
+		rd := bufio.NewReaderSize(f, 1<<20)
+		var n int64
+		for len(want) > 0 {
+			line, err := rd.ReadString('\n')
+			if line != "" {
+				n++
+				k := strings.TrimSpace(line)
+				if q := want[k]; len(q) > 0 {
+					rejects[q[0]].Line = n
+					if len(q) == 1 {
+						delete(want, k)
+					} else {
+						want[k] = q[1:]
+					}
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		f.Close()
+	}
+	return nil
+}
+
+// landingFiles are the landing objects of a Load: where Spark reads each
+// (objectLocation: in place, which is also how _source_file and rejects
+// name it) and the local file medallion reads a CSV header or a rejected
+// record's line from.
+type landingFiles struct {
+	where []string
+	local map[string]string // by where; "" when no local copy exists
+}
+
+// resolveFiles resolves src's objects for Spark.
+func resolveFiles(src engine.Source) (*landingFiles, error) {
+	lf := &landingFiles{local: map[string]string{}}
+	for _, o := range src.Objects {
+		w, err := objectLocation(o)
+		if err != nil {
+			return nil, err
+		}
+		l := o.Local
+		if l == "" && o.Store != nil {
+			l, _ = o.Store.LocalPath(o.Key)
+		}
+		lf.where = append(lf.where, w)
+		lf.local[w] = l
+	}
+	return lf, nil
+}
+
+// localOf is the local file of the object Spark reads at where.
+func (lf *landingFiles) localOf(where string) (string, error) {
+	if l := lf.local[where]; l != "" {
+		return l, nil
+	}
+	return "", fmt.Errorf("%s: no local copy to read its header and rejected lines from", where)
+}
