@@ -247,7 +247,8 @@ func TestCustomersMoveAndOrdersAdvance(t *testing.T) {
 		t.Errorf("no customer moved: the test proves nothing")
 	}
 
-	// gold.order_status_durations: per purchase month, median hours.
+	// gold.order_status_durations: per purchase month, median hours (the
+	// median in seconds, rounded to hundredths of an hour).
 	type month struct{ toApproval, toCarrier, toDelivery []float64 }
 	months := map[string]*month{}
 	for _, ts := range orders {
@@ -262,7 +263,7 @@ func TestCustomersMoveAndOrdersAdvance(t *testing.T) {
 		}
 		for i, list := range []*[]float64{&m.toApproval, &m.toCarrier, &m.toDelivery} {
 			if !ts[i+1].IsZero() {
-				*list = append(*list, ts[i+1].Sub(ts[0]).Hours())
+				*list = append(*list, ts[i+1].Sub(ts[0]).Seconds())
 			}
 		}
 		months[key] = m
@@ -276,7 +277,7 @@ func TestCustomersMoveAndOrdersAdvance(t *testing.T) {
 		if len(xs)%2 == 0 {
 			v = (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
 		}
-		return strconv.FormatFloat(math.Round(v*100)/100, 'f', 2, 64)
+		return strconv.FormatFloat(math.Round(v/36)/100, 'f', 2, 64) // seconds to hundredths of an hour
 	}
 	var want []string
 	for key, m := range months {
