@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -33,11 +34,13 @@ func sparkProject(t *testing.T, dir, landing, remote string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const duck = "engine:\n  kind: duckdb\n  memory_limit: 2GB\n  temp_dir: .medallion/tmp\n"
-	if !strings.Contains(string(b), duck) {
-		t.Fatalf("%s has no engine block %q to replace", cfg, duck)
+	// The whole engine block: the duckdb keys (threads, memory_limit, …)
+	// are refused under kind spark.
+	block := regexp.MustCompile(`(?m)^engine:\n((  .*)?\n)+`)
+	if !block.Match(b) {
+		t.Fatalf("%s has no engine block to replace", cfg)
 	}
-	b = []byte(strings.Replace(string(b), duck, "engine:\n  kind: spark\n  spark:\n    remote: "+remote+"\n", 1))
+	b = block.ReplaceAll(b, []byte("engine:\n  kind: spark\n  spark:\n    remote: "+remote+"\n\n"))
 	if err := os.WriteFile(cfg, b, 0o644); err != nil {
 		t.Fatal(err)
 	}

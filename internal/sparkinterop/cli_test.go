@@ -13,7 +13,8 @@ import (
 // TestCommandsOnSparkProject: a project whose engine is spark answers
 // `medallion query` (tables, a view over them, delta_scan) exactly as the
 // same project on duckdb does, lists its tables and their history, and
-// refuses to run models (writes are not on Spark yet) saying so.
+// after a full refresh run on Spark (a separate process) answers the same
+// queries as before.
 func TestCommandsOnSparkProject(t *testing.T) {
 	remote := sparkserver.Remote(t)
 	dir := filepath.Join(t.TempDir(), "shop")
@@ -58,12 +59,13 @@ func TestCommandsOnSparkProject(t *testing.T) {
 	if hist := medallion(t, "history", "-C", dir, "gold.total_revenue"); !strings.Contains(hist, "WRITE") && !strings.Contains(hist, "MERGE") && !strings.Contains(hist, "CREATE") {
 		t.Errorf("history of gold.total_revenue on spark lists no commit:\n%s", hist)
 	}
-	// Writes are not on Spark yet: a run fails saying so.
-	out, err := medallionErr(t.Context(), "run", "-C", dir, "--full-refresh")
-	if err == nil {
-		t.Fatalf("run on spark succeeded, but Write is not implemented:\n%s", out)
+	// The same tables recomputed on Spark answer as DuckDB's did.
+	if out, err := medallionErr(t.Context(), "run", "-C", dir, "--full-refresh"); err != nil {
+		t.Fatalf("run --full-refresh on spark: %v\n%s", err, out)
 	}
-	if !strings.Contains(err.Error(), "not supported on engine kind spark yet") {
-		t.Errorf("run on spark failed without saying why: %v", err)
+	for i, q := range queries {
+		if got := medallion(t, "query", "-C", dir, "--format", "csv", q); got != onDuck[i] {
+			t.Errorf("after a full refresh on spark: %s\non spark:\n%s\non duckdb:\n%s", q, got, onDuck[i])
+		}
 	}
 }
