@@ -3,7 +3,6 @@
 package duckdb
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -758,7 +757,7 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 		for _, r := range bad.Rows {
 			res.Rejects = append(res.Rejects, engine.Reject{File: r[0].(string), Error: "invalid JSON object", Raw: r[1].(string)})
 		}
-		if err := rejectLines(ctx, res.Rejects); err != nil {
+		if err := engine.RejectLines(ctx, res.Rejects, nil); err != nil {
 			return nil, fmt.Errorf("duckdb: load: rejects: %w", err)
 		}
 		_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+raw)
@@ -786,52 +785,6 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 	res.Rows = toInt64(cnt.Rows[0][0])
 	ok = true
 	return res, nil
-}
-
-// rejectLines finds the line number of each rejected JSON line in its
-// file: the engine reads lines without their numbers, so each file with
-// rejects is read once more and its lines matched in order (the k-th
-// reject of a given text is the k-th line with that text).
-func rejectLines(ctx context.Context, rejects []engine.Reject) error {
-	byFile := map[string]map[string][]int{}
-	for i, rj := range rejects {
-		if byFile[rj.File] == nil {
-			byFile[rj.File] = map[string][]int{}
-		}
-		k := strings.TrimSpace(rj.Raw)
-		byFile[rj.File][k] = append(byFile[rj.File][k], i)
-	}
-	for file, want := range byFile {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		f, err := os.Open(file)
-		if err != nil {
-			return err
-		}
-		rd := bufio.NewReaderSize(f, 1<<20)
-		var n int64
-		for len(want) > 0 {
-			line, err := rd.ReadString('\n')
-			if line != "" {
-				n++
-				k := strings.TrimSpace(line)
-				if q := want[k]; len(q) > 0 {
-					rejects[q[0]].Line = n
-					if len(q) == 1 {
-						delete(want, k)
-					} else {
-						want[k] = q[1:]
-					}
-				}
-			}
-			if err != nil {
-				break
-			}
-		}
-		f.Close()
-	}
-	return nil
 }
 
 // groupByHeader groups CSV files by their first line (BOM stripped), in

@@ -1,7 +1,6 @@
 package spark
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -337,7 +336,7 @@ func (e *Engine) csvRejects(ctx context.Context, raw string, cols []string, lf *
 		out = append(out, engine.Reject{File: fmt.Sprint(r[0]), Raw: strings.TrimRight(fmt.Sprint(r[1]), "\r\n"),
 			Error: fmt.Sprintf("malformed CSV record: not %d fields, or bad quoting", len(cols))})
 	}
-	if err := rejectLines(ctx, out, lf); err != nil {
+	if err := engine.RejectLines(ctx, out, lf.localOf); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -425,56 +424,6 @@ func (e *Engine) loadParquet(ctx context.Context, base string, lf *landingFiles)
 		parts = append(parts, fileSelect(views[i], f, i, cols, perFile[i], ""))
 	}
 	return strings.Join(parts, " UNION ALL "), cols, views, nil
-}
-
-// rejectLines sets the line of each reject by finding its text in its
-// file: the first line not yet taken whose trimmed text equals the
-// reject's first line.
-func rejectLines(ctx context.Context, rejects []engine.Reject, lf *landingFiles) error {
-	byFile := map[string]map[string][]int{}
-	for i, rj := range rejects {
-		if byFile[rj.File] == nil {
-			byFile[rj.File] = map[string][]int{}
-		}
-		first, _, _ := strings.Cut(rj.Raw, "\n")
-		k := strings.TrimSpace(first)
-		byFile[rj.File][k] = append(byFile[rj.File][k], i)
-	}
-	for file, want := range byFile {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		l, err := lf.localOf(file)
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(l)
-		if err != nil {
-			return err
-		}
-		rd := bufio.NewReaderSize(f, 1<<20)
-		var n int64
-		for len(want) > 0 {
-			line, err := rd.ReadString('\n')
-			if line != "" {
-				n++
-				k := strings.TrimSpace(line)
-				if q := want[k]; len(q) > 0 {
-					rejects[q[0]].Line = n
-					if len(q) == 1 {
-						delete(want, k)
-					} else {
-						want[k] = q[1:]
-					}
-				}
-			}
-			if err != nil {
-				break
-			}
-		}
-		f.Close()
-	}
-	return nil
 }
 
 // landingFiles are the landing objects of a Load: where Spark reads each
