@@ -19,35 +19,6 @@ import (
 	"github.com/medallionhq/medallion/pipeline/ecommerce"
 )
 
-// rowsOf runs a query in a session and renders each row as "a|b|NULL",
-// sorted.
-func rowsOf(t *testing.T, proj *pipeline.Project, sql string) []string {
-	t.Helper()
-	s, err := pipeline.OpenSession(t.Context(), proj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	res, err := s.Query(t.Context(), sql)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	var out []string
-	for _, r := range res.Rows {
-		parts := make([]string, len(r))
-		for i, v := range r {
-			if v == nil {
-				parts[i] = "NULL"
-			} else {
-				parts[i] = fmt.Sprint(v)
-			}
-		}
-		out = append(out, strings.Join(parts, "|"))
-	}
-	slices.Sort(out)
-	return out
-}
-
 const utcSecond = "'%Y-%m-%d %H:%M:%S'"
 
 func fmtTS(col string) string {
@@ -115,26 +86,7 @@ func TestCustomersMoveAndOrdersAdvance(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every source but orders lands as generated.
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if strings.HasPrefix(rel, "orders"+string(filepath.Separator)) {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(landing, rel)), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(landing, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	landAllBut(t, src, landing, "orders")
 	proj, err := ecommerce.Project(dir)
 	if err != nil {
 		t.Fatal(err)

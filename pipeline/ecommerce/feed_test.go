@@ -2,11 +2,8 @@ package ecommerce_test
 
 import (
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,33 +14,6 @@ import (
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/pipeline/ecommerce"
 )
-
-// renderRows renders a query's rows as sorted lines, floating-point values
-// to 9 significant digits (a sum's last bits depend on the order it adds).
-func renderRows(t *testing.T, s *pipeline.Session, sql string) []string {
-	t.Helper()
-	res, err := s.Query(t.Context(), sql)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	var out []string
-	for _, r := range res.Rows {
-		parts := make([]string, len(r))
-		for i, v := range r {
-			switch x := v.(type) {
-			case float64:
-				parts[i] = strconv.FormatFloat(x, 'g', 9, 64)
-			case float32:
-				parts[i] = strconv.FormatFloat(float64(x), 'g', 9, 32)
-			default:
-				parts[i] = fmt.Sprint(v)
-			}
-		}
-		out = append(out, strings.Join(parts, "|"))
-	}
-	slices.Sort(out)
-	return out
-}
 
 // TestBuiltInProjectOverChangeFeed runs the built-in project with the
 // change data feed on for every table while orders land again and again
@@ -59,26 +29,7 @@ func TestBuiltInProjectOverChangeFeed(t *testing.T) {
 	if _, err := datagen.Generate(ctx, src, datagen.Options{Orders: 200, Seed: 11}); err != nil {
 		t.Fatal(err)
 	}
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if strings.HasPrefix(rel, "orders"+string(filepath.Separator)) {
-			return nil // orders land as they advance
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(landing, rel)), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(landing, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	landAllBut(t, src, landing, "orders") // orders land as they advance
 	proj, err := ecommerce.Project(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -127,8 +78,8 @@ func TestBuiltInProjectOverChangeFeed(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range grouped {
-			got := renderRows(t, s, "SELECT * FROM "+m.Name)
-			want := renderRows(t, s, m.SQL)
+			got := sortedRows(t, s, "SELECT * FROM "+m.Name, 9)
+			want := sortedRows(t, s, m.SQL, 9)
 			if !slices.Equal(got, want) {
 				t.Errorf("step %d: %s (%d rows) differs from its SQL computed in full (%d rows); first differences:\n%s", step, m.Name, len(got), len(want), firstDiffs(got, want))
 			}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -126,36 +125,4 @@ func stableColumns(t *testing.T, proj *pipeline.Project, table string) string {
 		return "*"
 	}
 	return "* EXCLUDE (" + strings.Join(volatile, ", ") + ")"
-}
-
-// stableRows is rowsOf with doubles to 12 significant digits: a sum's last
-// bits depend on the order the engine's threads add in, in any run.
-func stableRows(t *testing.T, proj *pipeline.Project, sql string) []string {
-	t.Helper()
-	s, err := pipeline.OpenSession(t.Context(), proj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	res, err := s.Query(t.Context(), sql)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	var out []string
-	for _, r := range res.Rows {
-		parts := make([]string, len(r))
-		for i, v := range r {
-			switch v := v.(type) {
-			case nil:
-				parts[i] = "NULL"
-			case float64:
-				parts[i] = strconv.FormatFloat(v, 'g', 12, 64)
-			default:
-				parts[i] = fmt.Sprint(v)
-			}
-		}
-		out = append(out, strings.Join(parts, "|"))
-	}
-	slices.Sort(out)
-	return out
 }
