@@ -4,6 +4,8 @@ import (
 	"io/fs"
 	"path/filepath"
 	"slices"
+
+	"github.com/medallionhq/medallion/delta"
 )
 
 // Sources start largest first: a run's tables are spread over its workers
@@ -55,4 +57,21 @@ func startOrder(steps []*step) []int {
 		return 0
 	})
 	return order
+}
+
+// hintTypes are the source's schema hints as types (engine.Source.Types):
+// an engine may read those columns typed.
+func (s *Source) hintTypes() map[string]delta.DataType {
+	var out map[string]delta.DataType
+	for c, h := range s.Schema {
+		t, err := parseTypeName(h)
+		if err != nil {
+			continue // refused when the project loaded
+		}
+		if out == nil {
+			out = map[string]delta.DataType{}
+		}
+		out[c] = t
+	}
+	return out
 }
