@@ -16,10 +16,11 @@ import (
 
 // landedBytes is the size of the files in a source's landing folder, the
 // estimate of its work this run: a walk of the folder when the landing
-// zone is a local folder (no file is opened), else 0 (an object store is
-// not listed an extra time for it).
+// zone is a local folder the source lists in full anyway (no file is
+// opened), else 0 (an object store, or a source listed incrementally or
+// told of files by notifications, is not listed an extra time for it).
 func (r *run) landedBytes(s *Source) int64 {
-	if r.landing == nil {
+	if r.landing == nil || s.Listing != "full" {
 		return 0
 	}
 	dir, ok := r.landing.LocalPath(s.Path)
