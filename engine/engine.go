@@ -234,6 +234,12 @@ type Source struct {
 	Quote     string
 	Escape    string
 	NoHeader  bool
+	// Types are the declared types of columns (schema hints), by name. An
+	// engine may read such a column typed where every value of the files
+	// reads as that type exactly as TypeText would cast its text; the
+	// loaded column then has that type instead of text, and TypeText
+	// passes it through. Nil: every column is text.
+	Types map[string]delta.DataType
 }
 
 // Reject is one input record the reader could not parse.

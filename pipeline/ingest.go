@@ -298,7 +298,7 @@ func (r *run) ingest(ctx context.Context, s *Source) (*TableReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	src := engine.Source{Format: engine.Format(s.Format), Delimiter: s.CSV.Delimiter, Quote: s.CSV.Quote, Escape: s.CSV.Escape, NoHeader: s.CSV.NoHeader}
+	src := engine.Source{Format: engine.Format(s.Format), Delimiter: s.CSV.Delimiter, Quote: s.CSV.Quote, Escape: s.CSV.Escape, NoHeader: s.CSV.NoHeader, Types: s.hintTypes()}
 	var lr *engine.LoadResult
 	if len(good) > 0 {
 		var unreadable []badFile

@@ -104,6 +104,9 @@ type step struct {
 	// do runs the step on a worker; a failure's error is what the run
 	// reports for the table.
 	do func(ctx context.Context, w *run) (*TableReport, error)
+	// weight estimates the step's work: of the steps ready at once, the
+	// heaviest starts first (schedule.go).
+	weight int64
 }
 
 // sources ingests the selected sources, up to the run's parallelism at once.
@@ -113,7 +116,7 @@ func (r *run) sources(ctx context.Context, rep *Report, selected, failed map[str
 		if selected != nil && !selected[s.Table] {
 			continue
 		}
-		steps = append(steps, &step{table: s.Table, do: func(ctx context.Context, w *run) (*TableReport, error) {
+		steps = append(steps, &step{table: s.Table, weight: r.landedBytes(s), do: func(ctx context.Context, w *run) (*TableReport, error) {
 			tr, err := replan(w, s.Table, func() (*TableReport, error) { return w.ingest(ctx, s) })
 			if err != nil {
 				err = w.explainDamage(ctx, err, s.Table)
@@ -175,7 +178,7 @@ type worker struct {
 }
 
 // runSteps runs steps in dependency order, up to the run's parallelism at
-// once, the earliest ready step first. Reports and errors are added in the
+// once, the heaviest ready step first (weight), else the earliest. Reports and errors are added in the
 // steps' order whatever order they finish in; each table is logged when it
 // finishes. Once ctx is done no step starts; the running ones finish.
 func (r *run) runSteps(ctx context.Context, rep *Report, steps []*step, failed map[string]bool, errs *[]error) error {
@@ -241,10 +244,12 @@ func (r *run) runSteps(ctx context.Context, rep *Report, steps []*step, failed m
 	}
 	var stopErr error
 	running := 0
+	first := startOrder(steps)
 	for {
 		for progressed := true; progressed && stopErr == nil && ctx.Err() == nil; {
 			progressed = false
-			for i, s := range steps {
+			for _, i := range first {
+				s := steps[i]
 				if started[i] || !ready(i) || stopErr != nil {
 					continue
 				}

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,5 +106,39 @@ func TestParallelismConfig(t *testing.T) {
 	addFiles(t, dir, map[string]string{"medallion.yaml": "name: p\nengine:\n  parallelism: -2\n"})
 	if _, err := pipeline.Load(dir); err == nil || !strings.Contains(err.Error(), "engine.parallelism") {
 		t.Errorf("Load with engine.parallelism -2: %v, want an error naming engine.parallelism", err)
+	}
+}
+
+// TestLargestSourceStartsFirst: of the sources, the one with the most bytes
+// landed starts first (the others in the project's order), so the longest
+// one does not come last; the run's report keeps the project's order.
+func TestLargestSourceStartsFirst(t *testing.T) {
+	big := strings.Repeat("1,some longer text to make this file the largest\n", 200)
+	_, proj := writeProject(t, map[string]string{
+		"medallion.yaml":  "name: order\nsources:\n  a:\n    schema: {id: long, v: string}\n  b:\n    schema: {id: long, v: string}\n  c:\n    schema: {id: long, v: string}\n",
+		"landing/a/1.csv": "id,v\n1,x\n2,w\n", // as large as b: a tie keeps the project order
+		"landing/b/1.csv": "id,v\n1,y\n2,z\n",
+		"landing/c/1.csv": "id,v\n" + big,
+	})
+	var trace strings.Builder
+	rep, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{Parallelism: 1, Trace: &trace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started []string
+	for _, line := range strings.Split(trace.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[0] == "table" && f[2] == "worker" {
+			started = append(started, f[1]) // one worker: tables end in the order they start
+		}
+	}
+	if want := []string{"bronze.c", "bronze.a", "bronze.b"}; !slices.Equal(started, want) {
+		t.Errorf("tables ran in the order %v, want %v", started, want)
+	}
+	var reported []string
+	for _, tr := range rep.Tables {
+		reported = append(reported, tr.Table)
+	}
+	if want := []string{"bronze.a", "bronze.b", "bronze.c"}; !slices.Equal(reported, want) {
+		t.Errorf("report lists %v, want the project's order %v", reported, want)
 	}
 }

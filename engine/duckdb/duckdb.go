@@ -67,6 +67,9 @@ type Engine struct {
 	rels    map[string]relKind // relation handles not released yet
 	trace   io.Writer
 	cache   *filecache.Cache
+	// typed are the columns a CSV load read typed (not as text), by
+	// relation, with their DuckDB types (csvtyped.go).
+	typed map[string]map[string]string
 }
 
 func (e *Engine) traceStmt(start time.Time, stmt string) {
@@ -627,7 +630,8 @@ func (e *Engine) matchPartitions(ctx context.Context, snap *delta.Snapshot, file
 	return out, nil
 }
 
-// Load reads landing files into a temporary table of text columns.
+// Load reads landing files into a temporary table of text columns (but
+// for CSV columns declared double, read as DOUBLE when every value is one).
 func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResult, error) {
 	if len(src.Objects) == 0 {
 		return nil, fmt.Errorf("duckdb: load: no files")
@@ -662,7 +666,14 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 		if err != nil {
 			return nil, fmt.Errorf("duckdb: load: %w", err)
 		}
+		// Declared double columns are read typed first; when a value of
+		// one does not read as a double, the files are read again as text
+		// (csvtyped.go).
+		typedRead := csvTypes(src.Types)
+	read:
 		var parts []string
+		typedCols := map[string]string{}
+		res.Rejects = nil
 		for gi, h := range order {
 			// The rejects tables are not private to a connection: two
 			// sessions of one database loading at once under the same
@@ -674,7 +685,7 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 			for i, f := range groups[h] {
 				list[i] = quoteString(f)
 			}
-			cols, err := headerColumns(h, or(src.Delimiter, ","), src.NoHeader)
+			cols, err := headerColumns(h, or(src.Delimiter, ","), src.NoHeader, typedRead, typedCols)
 			if err != nil {
 				return nil, fmt.Errorf("duckdb: load: header of %s: %w", groups[h][0], err)
 			}
@@ -690,9 +701,19 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 				return nil, fmt.Errorf("duckdb: load: %w", err)
 			}
 			parts = append(parts, part)
-			rej, err := e.Query(ctx, "SELECT s.file_path, e.line, e.error_type || ': ' || e.error_message, coalesce(e.csv_line, '') FROM "+rejT+" e JOIN "+rejS+" s USING (scan_id, file_id) ORDER BY s.file_path, e.line")
+			rej, err := e.Query(ctx, "SELECT s.file_path, e.line, e.error_type || ': ' || e.error_message, coalesce(e.csv_line, ''), e.error_type = 'CAST' FROM "+rejT+" e JOIN "+rejS+" s USING (scan_id, file_id) ORDER BY s.file_path, e.line")
 			if err != nil {
 				return nil, fmt.Errorf("duckdb: load: rejects: %w", err)
+			}
+			if typedRead != nil && slices.ContainsFunc(rej.Rows, func(r []any) bool { return r[4] == true }) {
+				// A declared double column holds a value that is no
+				// double: the text read rescues it instead.
+				_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+rejT+"; DROP TABLE IF EXISTS "+rejS)
+				for _, p := range append(parts, part) {
+					_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+p)
+				}
+				typedRead = nil
+				goto read
 			}
 			seen := map[string]bool{}
 			for _, r := range rej.Rows {
@@ -723,6 +744,12 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 			for _, p := range parts {
 				_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+p)
 			}
+		}
+		if len(typedCols) > 0 {
+			if e.typed == nil {
+				e.typed = map[string]map[string]string{}
+			}
+			e.typed[name] = typedCols
 		}
 		if len(parts) > 1 {
 			// Keep _source_file last, as for a single group.
@@ -813,10 +840,11 @@ func groupByHeader(files []string) (map[string][]string, []string, error) {
 	return groups, order, nil
 }
 
-// headerColumns renders a CSV header line as read_csv's columns struct, all
-// VARCHAR, so that DuckDB does not have to sniff files that a bad record
-// makes unsniffable. Without a header, columns are column0, column1, ….
-func headerColumns(line, delim string, noHeader bool) (string, error) {
+// headerColumns renders a CSV header line as read_csv's columns struct,
+// VARCHAR but for the columns types names (which it adds to typed), so that
+// DuckDB does not have to sniff files that a bad record makes unsniffable.
+// Without a header, columns are column0, column1, ….
+func headerColumns(line, delim string, noHeader bool, types, typed map[string]string) (string, error) {
 	r := csv.NewReader(strings.NewReader(line))
 	r.Comma = []rune(delim)[0]
 	r.LazyQuotes = true
@@ -838,7 +866,11 @@ func headerColumns(line, delim string, noHeader bool) (string, error) {
 			return "", fmt.Errorf("duplicate column %q", n)
 		}
 		seen[strings.ToLower(n)] = true
-		parts[i] = quoteString(n) + ": 'VARCHAR'"
+		t := "VARCHAR"
+		if tt, ok := types[n]; ok {
+			t, typed[n] = tt, tt
+		}
+		parts[i] = quoteString(n) + ": " + quoteString(t)
 	}
 	return "{" + strings.Join(parts, ", ") + "}", nil
 }

@@ -76,6 +76,7 @@ func (e *Engine) Release(ctx context.Context, rels ...engine.Relation) error {
 			continue
 		}
 		delete(e.rels, r.Name)
+		delete(e.typed, r.Name)
 		if err := e.Exec(ctx, stmt); err != nil {
 			errs = append(errs, fmt.Errorf("duckdb: release %s: %w", r.Name, err))
 		}
@@ -133,7 +134,7 @@ func (e *Engine) Probe(ctx context.Context, rel engine.Relation, cols []string, 
 	const probes = 6
 	var sel []string
 	for _, col := range cols {
-		v := "NULLIF(trim(" + quoteIdent(col) + "), '')"
+		v := "NULLIF(trim(" + e.textOf(rel.Name, col) + "), '')"
 		sel = append(sel, "count("+v+")", "count(CASE WHEN regexp_full_match("+v+", '[+-]?[0-9]+') THEN TRY_CAST("+v+" AS BIGINT) END)", "count(TRY_CAST("+v+" AS DOUBLE))",
 			"count(TRY_CAST("+v+" AS TIMESTAMP))", "count(CASE WHEN regexp_full_match("+v+", '\\d{4}-\\d{2}-\\d{2}') THEN 1 END)",
 			"count(CASE WHEN lower("+v+") IN ('true', 'false') THEN 1 END)")
@@ -156,14 +157,18 @@ func (e *Engine) TypeText(ctx context.Context, rel engine.Relation, spec engine.
 	var sel, rescue, fails []string
 	for _, c := range spec.Columns {
 		id := quoteIdent(c.Name)
-		v := "NULLIF(" + id + ", '')"
+		t, err := SQLType(c.Type)
+		if err != nil && c.Type.Name != delta.TypeString {
+			return engine.Relation{}, fmt.Errorf("duckdb: type column %s: %w", c.Name, err)
+		}
+		if lt, ok := e.typed[rel.Name][c.Name]; ok && lt == t {
+			sel = append(sel, id) // read typed: every value fit (csvtyped.go)
+			continue
+		}
+		v := "NULLIF(" + e.textOf(rel.Name, c.Name) + ", '')"
 		if c.Type.Name == delta.TypeString {
 			sel = append(sel, v+" AS "+id)
 			continue
-		}
-		t, err := SQLType(c.Type)
-		if err != nil {
-			return engine.Relation{}, fmt.Errorf("duckdb: type column %s: %w", c.Name, err)
 		}
 		cast := "TRY_CAST(trim(" + v + ") AS " + t + ")"
 		switch c.Type.Name {
@@ -175,7 +180,7 @@ func (e *Engine) TypeText(ctx context.Context, rel engine.Relation, spec engine.
 		sel = append(sel, cast+" AS "+id)
 		fail := "(" + v + " IS NOT NULL AND " + cast + " IS NULL)"
 		fails = append(fails, fail)
-		rescue = append(rescue, "{'k': "+quoteString(c.Name)+", 'v': CASE WHEN "+fail+" THEN "+id+" END}")
+		rescue = append(rescue, "{'k': "+quoteString(c.Name)+", 'v': CASE WHEN "+fail+" THEN "+e.textOf(rel.Name, c.Name)+" END}")
 	}
 	rescued := "NULL::VARCHAR"
 	if len(rescue) > 0 {

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Engine) {
 		{"LoadStoreObjects", testLoadStoreObjects},
 		{"ProbeCountsFits", testProbe},
 		{"TypeTextRescues", testTypeText},
+		{"TypeTextDeclaredDoubles", testTypeTextDoubles},
 		{"WriteStatsAndPartitions", testWrite},
 		{"WriteCastsToTableSchema", testWriteSchema},
 		{"BindSnapshotsAndFileSubsets", testBind},
@@ -470,6 +471,61 @@ func testTypeText(t *testing.T, e engine.Engine) {
 		seqs = append(seqs, text(r[5]))
 	}
 	want(t, "ordinals (load order, 1-based)", seqs, []string{"1", "2", "3", "4", "5"})
+}
+
+// testTypeTextDoubles: columns declared double (Source.Types) type the same
+// whether the engine reads them typed or as text: clean files give the
+// doubles; a file where a value is no double rescues it with its text, and
+// the record with a surplus field is still a reject with its line.
+func testTypeTextDoubles(t *testing.T, e engine.Engine) {
+	ctx := t.Context()
+	clean, dirty := fixture(t, "prices.csv"), fixture(t, "prices_dirty.csv")
+	types := map[string]delta.DataType{"id": delta.Primitive(delta.TypeLong), "price": delta.Primitive(delta.TypeDouble)}
+	spec := engine.TypeSpec{Ordinal: "_seq", Rescue: "_rescued", Columns: []engine.Column{
+		{Name: "id", Type: delta.Primitive(delta.TypeLong)},
+		{Name: "price", Type: delta.Primitive(delta.TypeDouble)},
+		{Name: "note", Type: delta.Primitive(delta.TypeString)},
+	}}
+	for _, tc := range []struct {
+		name    string
+		files   []string
+		rows    []string
+		rejects []string
+	}{
+		{"clean", []string{clean}, []string{"1|1.5|a|NULL", "2|2.25|b|NULL", "3|NULL|c|NULL", "4|1000|d|NULL"}, nil},
+		{"a value that is no double", []string{clean, dirty}, []string{
+			"1|1.5|a|NULL", "2|2.25|b|NULL", "3|NULL|c|NULL", "4|1000|d|NULL",
+			`5|NULL|e|{"price":"abc"}`, `6|NULL|f|{"price":"1,5"}`, "8|-0.5|h|NULL",
+		}, []string{"prices_dirty.csv:4"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lr, err := e.Load(ctx, engine.Source{Format: engine.CSV, Objects: local(tc.files...), Types: types})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rejects []string
+			for _, r := range lr.Rejects {
+				rejects = append(rejects, fmt.Sprintf("%s:%d", filepath.Base(r.File), r.Line))
+			}
+			want(t, "rejects", rejects, tc.rejects)
+			typed, err := e.TypeText(ctx, lr.Relation, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := e.Query(ctx, "SELECT id, price, note, _rescued FROM "+typed.Name+" ORDER BY _seq")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Columns[1].Type.String(); got != "double" {
+				t.Errorf("price is %s, want double", got)
+			}
+			var got []string
+			for _, r := range res.Rows {
+				got = append(got, fmt.Sprintf("%s|%s|%s|%s", text(r[0]), text(r[1]), text(r[2]), text(r[3])))
+			}
+			want(t, "typed rows", got, tc.rows)
+		})
+	}
 }
 
 func testWrite(t *testing.T, e engine.Engine) {
