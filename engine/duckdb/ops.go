@@ -176,6 +176,13 @@ func (e *Engine) TypeText(ctx context.Context, rel engine.Relation, spec engine.
 			// DuckDB would round "10.5" into an integer: only whole
 			// numbers cast, the rest is rescued.
 			cast = "CASE WHEN regexp_full_match(trim(" + v + "), '[+-]?[0-9]+') THEN " + cast + " END"
+		case delta.TypeTimestamp:
+			// DuckDB's cast to TIMESTAMPTZ keeps the zone of a value
+			// naming one ("… Europe/Paris") for the values after it in
+			// the same expression, shifting them. Values naming a zone
+			// (two letters or more) and the rest go through separate
+			// casts, so each is its own instant.
+			cast = "CASE WHEN regexp_matches(trim(" + v + "), '[A-Za-z]{2}') THEN " + cast + " ELSE " + cast + " END"
 		}
 		sel = append(sel, cast+" AS "+id)
 		fail := "(" + v + " IS NOT NULL AND " + cast + " IS NULL)"

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Engine) {
 		{"ProbeCountsFits", testProbe},
 		{"TypeTextRescues", testTypeText},
 		{"TypeTextDeclaredDoubles", testTypeTextDoubles},
+		{"TypeTextTimestampZones", testTypeTextZones},
 		{"WriteStatsAndPartitions", testWrite},
 		{"WriteCastsToTableSchema", testWriteSchema},
 		{"BindSnapshotsAndFileSubsets", testBind},
@@ -525,6 +526,88 @@ func testTypeTextDoubles(t *testing.T, e engine.Engine) {
 			}
 			want(t, "typed rows", got, tc.rows)
 		})
+	}
+}
+
+// testTypeTextZones types timestamps written with an offset, a zone name or
+// neither, mixed over several thousand rows: each value is its own instant
+// (a zone named on one row must not shift the rows after it, which DuckDB's
+// cast does when one expression sees both), and a zone no one knows is
+// rescued, not guessed.
+func testTypeTextZones(t *testing.T, e engine.Engine) {
+	ctx := t.Context()
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := func(day int) time.Time { return time.Date(2024, 1, 1, 10, 0, 0, 0, time.UTC).AddDate(0, 0, day) }
+	type value struct{ text, want string }
+	at := func(ts time.Time) string { return ts.UTC().Format("2006-01-02 15:04:05.000") }
+	forms := []func(day int) value{
+		func(d int) value { return value{local(d).Format("2006-01-02 15:04:05"), at(local(d))} },
+		func(d int) value {
+			l := local(d)
+			in := time.Date(l.Year(), l.Month(), l.Day(), 10, 0, 0, 0, paris)
+			return value{l.Format("2006-01-02 15:04:05") + " Europe/Paris", at(in)}
+		},
+		func(d int) value { return value{local(d).Format("2006-01-02T15:04:05"), at(local(d))} },
+		func(d int) value {
+			l := local(d)
+			in := time.Date(l.Year(), l.Month(), l.Day(), 10, 0, 0, 0, newYork)
+			return value{l.Format("2006-01-02 15:04:05") + " America/New_York", at(in)}
+		},
+		func(d int) value {
+			return value{local(d).Format("2006-01-02 15:04:05") + "+02:00", at(local(d).Add(-2 * time.Hour))}
+		},
+		func(d int) value { return value{local(d).Format("2006-01-02 15:04:05") + "Z", at(local(d))} },
+		func(d int) value { return value{local(d).Format("2006-01-02 15:04:05") + " UTC", at(local(d))} },
+	}
+	var csv strings.Builder
+	csv.WriteString("id,ts\n")
+	var wantRows []string
+	const rows = 5000
+	for i := range rows {
+		v := forms[0](i % 300)
+		switch {
+		case i%97 == 13:
+			v = value{local(i%300).Format("2006-01-02 15:04:05") + " Nowhere/Land", "NULL"}
+		case i%7 != 0:
+			v = forms[i%len(forms)](i % 300)
+		}
+		fmt.Fprintf(&csv, "%d,%s\n", i, v.text)
+		rescued := "NULL"
+		if v.want == "NULL" {
+			rescued = `{"ts":"` + v.text + `"}`
+		}
+		wantRows = append(wantRows, fmt.Sprintf("%d|%s|%s", i, v.want, rescued))
+	}
+	p := filepath.Join(t.TempDir(), "zones.csv")
+	if err := os.WriteFile(p, []byte(csv.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lr, err := e.Load(ctx, engine.Source{Format: engine.CSV, Objects: []engine.Object{engine.LocalObject(p)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typed, err := e.TypeText(ctx, lr.Relation, engine.TypeSpec{Ordinal: "_seq", Rescue: "_rescued", Columns: []engine.Column{
+		{Name: "id", Type: delta.Primitive(delta.TypeLong)},
+		{Name: "ts", Type: delta.Primitive(delta.TypeTimestamp)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := query(t, e, "SELECT id, ts, _rescued FROM "+typed.Name+" ORDER BY id")
+	if len(got) != rows {
+		t.Fatalf("%d typed rows, want %d", len(got), rows)
+	}
+	for i := range got {
+		if got[i] != wantRows[i] {
+			t.Fatalf("row %d (%q): got %s, want %s", i, strings.Split(strings.Split(csv.String(), "\n")[i+1], ",")[1], got[i], wantRows[i])
+		}
 	}
 }
 
