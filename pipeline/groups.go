@@ -101,8 +101,8 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 		return none, "", false, err
 	}
 	r.logf("%s: %d groups touched by changes", m.Name, len(res.Rows))
-	if len(cols) == 1 && len(res.Rows) <= maxInlineGroups {
-		if f, ok := inlineFilter(r.eng, cols[0], res); ok {
+	if len(res.Rows) <= maxInlineGroups {
+		if f, ok := inlineFilter(r.eng, cols, res); ok {
 			return groups, f, true, nil
 		}
 	}
@@ -113,49 +113,83 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 	return groups, "EXISTS (SELECT 1 FROM " + groups.Name + " __gr WHERE " + strings.Join(conds, " AND ") + ")", true, nil
 }
 
-// inlineFilter renders "col IN (literals) [OR col IS NULL]" for one group
-// column; ok is false for values it cannot render as literals.
-func inlineFilter(eng engine.Engine, col string, res *engine.Result) (string, bool) {
-	var lits []string
-	hasNull := false
-	for _, row := range res.Rows {
-		switch v := row[0].(type) {
-		case nil:
-			hasNull = true
-		case string:
-			lits = append(lits, sqlString(v))
-		case int64, int32, int16, int8, int:
-			lits = append(lits, fmt.Sprint(v))
-		case float64:
-			lits = append(lits, fmt.Sprintf("%v", v))
-		case bool:
-			lits = append(lits, fmt.Sprint(v))
-		case time.Time:
-			switch res.Columns[0].Type.Name {
-			case delta.TypeDate:
-				lits = append(lits, "DATE '"+v.UTC().Format("2006-01-02")+"'")
-			default:
-				lit, err := eng.Literal(v)
-				if err != nil {
-					return "", false
-				}
-				lits = append(lits, lit)
+// inlineFilter renders the touched groups as literals: "col IN (literals)
+// [OR col IS NULL]" for one group column, "(a = x AND b = y) OR …" for
+// several (a NULL as IS NULL), so that the engine can push the filter to
+// the scans (a partition column's constant prunes whole partitions); ok is
+// false for values it cannot render as literals.
+func inlineFilter(eng engine.Engine, cols []string, res *engine.Result) (string, bool) {
+	if len(cols) == 1 {
+		var lits []string
+		hasNull := false
+		for _, row := range res.Rows {
+			if row[0] == nil {
+				hasNull = true
+				continue
 			}
-		default:
-			return "", false
+			lit, ok := groupLiteral(eng, row[0], res.Columns[0].Type.Name)
+			if !ok {
+				return "", false
+			}
+			lits = append(lits, lit)
 		}
+		var conds []string
+		if len(lits) > 0 {
+			conds = append(conds, "__m."+cols[0]+" IN ("+strings.Join(lits, ", ")+")")
+		}
+		if hasNull {
+			conds = append(conds, "__m."+cols[0]+" IS NULL")
+		}
+		if len(conds) == 0 {
+			return "false", true
+		}
+		return "(" + strings.Join(conds, " OR ") + ")", true
 	}
-	var conds []string
-	if len(lits) > 0 {
-		conds = append(conds, "__m."+col+" IN ("+strings.Join(lits, ", ")+")")
+	var ors []string
+	for _, row := range res.Rows {
+		ands := make([]string, len(cols))
+		for i, c := range cols {
+			if row[i] == nil {
+				ands[i] = "__m." + c + " IS NULL"
+				continue
+			}
+			lit, ok := groupLiteral(eng, row[i], res.Columns[i].Type.Name)
+			if !ok {
+				return "", false
+			}
+			ands[i] = "__m." + c + " = " + lit
+		}
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
 	}
-	if hasNull {
-		conds = append(conds, "__m."+col+" IS NULL")
-	}
-	if len(conds) == 0 {
+	if len(ors) == 0 {
 		return "false", true
 	}
-	return "(" + strings.Join(conds, " OR ") + ")", true
+	return "(" + strings.Join(ors, " OR ") + ")", true
+}
+
+// groupLiteral renders one group value as an SQL literal of the column's
+// type (typeName, a Delta type name).
+func groupLiteral(eng engine.Engine, v any, typeName string) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return sqlString(v), true
+	case int64, int32, int16, int8, int:
+		return fmt.Sprint(v), true
+	case float64:
+		return fmt.Sprintf("%v", v), true
+	case bool:
+		return fmt.Sprint(v), true
+	case time.Time:
+		if typeName == delta.TypeDate {
+			return "DATE '" + v.UTC().Format("2006-01-02") + "'", true
+		}
+		lit, err := eng.Literal(v)
+		if err != nil {
+			return "", false
+		}
+		return lit, true
+	}
+	return "", false
 }
 
 // rewriteForChanges rewrites sql so that table reads changes instead, and
@@ -204,7 +238,12 @@ func (r *run) isStream(table string) bool {
 		}
 	}
 	if m := r.proj.Model(table); m != nil {
-		return m.Incremental != ""
+		// A model recomputing touched groups replaces their rows: the old
+		// rows are in the files (or change feed) it removes and the new
+		// ones in those it adds, so its changes carry every group they
+		// affect, as a merged stream's do. Recomputed whole, every file is
+		// replaced and every row is among the changes.
+		return m.Incremental != "" || len(m.IncrementalBy) > 0
 	}
 	return false
 }

@@ -451,15 +451,23 @@ func (r *run) bind(ctx context.Context, name string) (*delta.Snapshot, bool, err
 	if snap == nil {
 		return nil, false, nil
 	}
+	if err := r.bindSnapshot(ctx, name, snap); err != nil {
+		return nil, false, err
+	}
+	return snap, true, nil
+}
+
+// bindSnapshot binds name to snap unless it is bound at that version.
+func (r *run) bindSnapshot(ctx context.Context, name string, snap *delta.Snapshot) error {
 	if v, ok := r.boundVersion[name]; ok && v == snap.Version() {
-		return snap, true, nil
+		return nil
 	}
 	if err := r.eng.Bind(ctx, name, snap, nil); err != nil {
-		return nil, false, err
+		return err
 	}
 	r.bound[name] = true
 	r.boundVersion[name] = snap.Version()
-	return snap, true, nil
+	return nil
 }
 
 // modelTxn is the txn appId under which a model records the version of an
@@ -494,11 +502,14 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	versions := map[string]int64{}
 	snaps := map[string]*delta.Snapshot{}
 	for _, in := range inputs {
-		snap, ok, err := r.bind(ctx, in)
+		// Bound below, once the model has something to do: binding a
+		// table reads its files' footers, which a model that is up to
+		// date does not need.
+		snap, err := r.lake.Snapshot(ctx, in)
 		if err != nil {
 			return tr, err
 		}
-		if !ok {
+		if snap == nil {
 			tr.Status, tr.Error = StatusWaiting, "input "+in+" does not exist yet"
 			return tr, nil
 		}
@@ -507,6 +518,11 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	if m.Materialized == View {
 		// Views are computed once per run, when a model that reads them
 		// runs (see materialize).
+		for _, in := range inputs {
+			if err := r.bindSnapshot(ctx, in, snaps[in]); err != nil {
+				return tr, err
+			}
+		}
 		tr.Kind, tr.Status = "view", StatusOK
 		return tr, nil
 	}
@@ -557,6 +573,11 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	if own != nil && len(changed) == 0 && !r.refresh[m.Name] && !timeTravel {
 		tr.Status, tr.Version = StatusUpToDate, own.Version()
 		return tr, nil
+	}
+	for _, in := range inputs {
+		if err := r.bindSnapshot(ctx, in, snaps[in]); err != nil {
+			return tr, err
+		}
 	}
 	if m.Window != nil {
 		return r.window(ctx, m, tr, tbl, own, versions, snaps, txns, fp)

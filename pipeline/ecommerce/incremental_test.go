@@ -146,6 +146,17 @@ func TestIncrementalRuns(t *testing.T) {
 			t.Errorf("%s: RowsOut %d, Replaced %d, Duplicates %d; want %d new rows, none replaced", c.table, tr.RowsOut, tr.Replaced, tr.Duplicates, c.rowsIn)
 		}
 	}
+	// The joined tables recompute only the month the new orders fall in:
+	// its rows are all the run writes, no other month's rows are rewritten.
+	for _, name := range []string{"silver.orders_items", "silver.order_payments"} {
+		tr := tableReport(t, third, name)
+		inNew := queryInt(t, s, "SELECT count(*) FROM "+name+" WHERE order_id IN "+ids)
+		total := queryInt(t, s, "SELECT count(*) FROM "+name)
+		if tr.Status != pipeline.StatusOK || tr.RowsOut != inNew || tr.Replaced != 0 || inNew >= total {
+			t.Errorf("%s: status %q, RowsOut %d, Replaced %d (table %d rows, %d of the new orders); want ok, only the new month's %d rows written, none replaced",
+				name, tr.Status, tr.RowsOut, tr.Replaced, total, inNew, inNew)
+		}
+	}
 	checkGold(t, s, landing)
 
 	// (c) A full refresh recomputes everything from all the files: the

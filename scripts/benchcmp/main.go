@@ -105,7 +105,7 @@ func run(ctx context.Context) error {
 	flag.IntVar(&c.reps, "reps", 3, "interleaved repetitions at SF1 and for the increment (SF10 runs once)")
 	flag.IntVar(&c.sf1Orders, "sf1-orders", 100_000, "orders at SF1 and under the increment (smaller for a quick check of the harness)")
 	flag.IntVar(&c.incrOrders, "incr-orders", 1000, "orders in the increment")
-	flag.StringVar(&scales, "scales", "sf1,incr", "comma-separated: sf1 (100,000 orders), incr (the increment over SF1), sf10 (1,000,000 orders), sf30 (3,000,000 orders, medallion only)")
+	flag.StringVar(&scales, "scales", "sf1,incr", "comma-separated: sf1 (100,000 orders), incr (the increment over SF1), sf10 (1,000,000 orders), sf30 (3,000,000 orders, medallion only), incr10 (the increment over SF10, one run)")
 	flag.BoolVar(&c.refLayers, "reference-layers", false, "the DuckDB reference also writes its bronze and silver tables (as Parquet)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the working folder")
 	flag.StringVar(&c.suite, "suite", "polars", "polars (medallion vs the DuckDB reference and the polars peer) or spark (medallion on spark and on duckdb vs the PySpark notebooks script, on one Spark Connect server)")
@@ -118,11 +118,11 @@ func run(ctx context.Context) error {
 	}
 	for _, s := range strings.Split(scales, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case "sf1", "sf10", "sf30", "incr":
+		case "sf1", "sf10", "sf30", "incr", "incr10":
 			c.scales = append(c.scales, s)
 		case "":
 		default:
-			return fmt.Errorf("-scales: unknown scale %q (want sf1, incr, sf10 or sf30)", s)
+			return fmt.Errorf("-scales: unknown scale %q (want sf1, incr, sf10, sf30 or incr10)", s)
 		}
 	}
 	if c.reps < 1 {
@@ -246,7 +246,15 @@ func run(ctx context.Context) error {
 					cpu.Seconds(), cpu.Seconds()/baseCPU.Seconds(), gb(maxRSS(res[i]))))
 			}
 		case "incr":
-			inc, err := incremental(ctx, c)
+			inc, err := incremental(ctx, c, "incr", c.sf1Orders, c.reps)
+			if err != nil {
+				return err
+			}
+			lines = append(lines, inc...)
+		case "incr10":
+			// The same increment over a lake ten times larger: it should
+			// take as long as over SF1 (flat), not grow with the lake.
+			inc, err := incremental(ctx, c, "incr10", 1_000_000, 1)
 			if err != nil {
 				return err
 			}
@@ -262,25 +270,25 @@ func run(ctx context.Context) error {
 // copies it, lands the increment and times `medallion run`, then times a
 // run with nothing new; the full refresh it compares with is timed in the
 // same repetition on the same landing (interleaved).
-func incremental(ctx context.Context, c config) ([]string, error) {
-	base := filepath.Join(c.work, "incr", "base")
-	landing := filepath.Join(c.work, "incr", "landing")
-	if err := generate(ctx, c.bin, landing, c.sf1Orders, c.seed); err != nil {
+func incremental(ctx context.Context, c config, scale string, baseOrders, reps int) ([]string, error) {
+	base := filepath.Join(c.work, scale, "base")
+	landing := filepath.Join(c.work, scale, "landing")
+	if err := generate(ctx, c.bin, landing, baseOrders, c.seed); err != nil {
 		return nil, err
 	}
 	if err := fstree.Link(landing, filepath.Join(base, "landing")); err != nil {
 		return nil, err
 	}
 	if _, err := timed(ctx, base, []string{c.bin, "run", "-C", base}); err != nil {
-		return nil, fmt.Errorf("incr: loading SF1: %w", err)
+		return nil, fmt.Errorf("%s: loading the base lake: %w", scale, err)
 	}
 	inc, err := datagen.NewOrders(landing, c.incrOrders, uint64(c.seed))
 	if err != nil {
 		return nil, err
 	}
 	var full, incr, idle []measure
-	for r := range c.reps {
-		dir := filepath.Join(c.work, "incr", fmt.Sprintf("full-r%d", r))
+	for r := range reps {
+		dir := filepath.Join(c.work, scale, fmt.Sprintf("full-r%d", r))
 		if err := fstree.Link(landing, filepath.Join(dir, "landing")); err != nil {
 			return nil, err
 		}
@@ -292,9 +300,9 @@ func incremental(ctx context.Context, c config) ([]string, error) {
 			return nil, fmt.Errorf("incr full refresh: %w", err)
 		}
 		full = append(full, m)
-		_ = os.RemoveAll(dir)
+		fullDir := dir
 
-		dir = filepath.Join(c.work, "incr", fmt.Sprintf("incr-r%d", r))
+		dir = filepath.Join(c.work, scale, fmt.Sprintf("incr-r%d", r))
 		if err := fstree.Link(landing, filepath.Join(dir, "landing")); err != nil {
 			return nil, err
 		}
@@ -317,19 +325,13 @@ func incremental(ctx context.Context, c config) ([]string, error) {
 			return nil, fmt.Errorf("incr nothing new: %w", err)
 		}
 		idle = append(idle, m2)
-		fmt.Printf("incr rep %d: full refresh %.2fs (CPU %.2fs), increment %.2fs (CPU %.2fs), nothing new %.2fs (CPU %.2fs)\n", r+1,
+		fmt.Printf("%s rep %d: full refresh %.2fs (CPU %.2fs), increment %.2fs (CPU %.2fs), nothing new %.2fs (CPU %.2fs)\n", scale, r+1,
 			full[r].wall.Seconds(), full[r].cpu.Seconds(), m.wall.Seconds(), m.cpu.Seconds(), m2.wall.Seconds(), m2.cpu.Seconds())
 		// The incremental lake's gold must equal the full refresh's of
-		// the same landing; checked on the first repetition.
+		// the same landing (this repetition's); checked on the first
+		// repetition.
 		if r == 0 {
-			fdir := filepath.Join(c.work, "incr", "check-full")
-			if err := fstree.Link(filepath.Join(dir, "landing"), filepath.Join(fdir, "landing")); err != nil {
-				return nil, err
-			}
-			if _, err := timed(ctx, fdir, []string{c.bin, "run", "-C", fdir}); err != nil {
-				return nil, err
-			}
-			want, err := deltaGold(ctx, filepath.Join(fdir, "lake"))
+			want, err := deltaGold(ctx, filepath.Join(fullDir, "lake"))
 			if err != nil {
 				return nil, err
 			}
@@ -338,9 +340,11 @@ func incremental(ctx context.Context, c config) ([]string, error) {
 				return nil, err
 			}
 			if err := sameGold(want, got); err != nil {
-				return nil, fmt.Errorf("incr: the incremental lake's gold differs from a full refresh's: %w", err)
+				return nil, fmt.Errorf("%s: the incremental lake's gold differs from a full refresh's: %w", scale, err)
 			}
-			_ = os.RemoveAll(fdir)
+		}
+		if !c.keep {
+			_ = os.RemoveAll(fullDir)
 		}
 		if !c.keep {
 			_ = os.RemoveAll(dir)
@@ -349,9 +353,9 @@ func incremental(ctx context.Context, c config) ([]string, error) {
 	f, i, n := median(full), median(incr), median(idle)
 
 	return []string{
-		fmt.Sprintf("\nINCREMENT: %d new orders of existing customers (orders, order_items and payments files) over a lake of %d orders, medallion, %d interleaved runs; its gold equal to a full refresh's", c.incrOrders, c.sf1Orders, c.reps),
+		fmt.Sprintf("\n%s: %d new orders of existing customers (orders, order_items and payments files) over a lake of %d orders, medallion, %d interleaved run(s); its gold equal to a full refresh's", strings.ToUpper(scale), c.incrOrders, baseOrders, reps),
 		"| run | median wall | % of full refresh | median CPU | % of full refresh | peak RSS (max) |", "|---|---|---|---|---|---|",
-		fmt.Sprintf("| full refresh (SF1 + increment) | %.2f s | 100 %% | %.2f s | 100 %% | %.2f GB |", f.wall.Seconds(), medianCPU(full).Seconds(), gb(maxRSS(full))),
+		fmt.Sprintf("| full refresh (base + increment) | %.2f s | 100 %% | %.2f s | 100 %% | %.2f GB |", f.wall.Seconds(), medianCPU(full).Seconds(), gb(maxRSS(full))),
 		fmt.Sprintf("| the increment | %.2f s | %.0f %% | %.2f s | %.0f %% | %.2f GB |", i.wall.Seconds(), 100*i.wall.Seconds()/f.wall.Seconds(),
 			medianCPU(incr).Seconds(), 100*medianCPU(incr).Seconds()/medianCPU(full).Seconds(), gb(maxRSS(incr))),
 		fmt.Sprintf("| nothing new | %.2f s | %.0f %% | %.2f s | %.0f %% | %.2f GB |", n.wall.Seconds(), 100*n.wall.Seconds()/f.wall.Seconds(),

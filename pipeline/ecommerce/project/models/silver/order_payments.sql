@@ -1,6 +1,7 @@
 -- name: silver.order_payments
--- description: "orders ⟕ payments: payments count only for orders that have landed."
--- materialized: view
+-- description: "orders ⟕ payments: payments count only for orders that have landed. Kept as a table partitioned by the order's purchase month: a run recomputes only the months its new orders and payments touch."
+-- incremental_by: [order_year, order_month]
+-- partition_by: [order_year, order_month]
 SELECT
     o.order_id,
     CAST(o.order_purchase_timestamp AS DATE) AS date,
@@ -8,6 +9,8 @@ SELECT
     p.payment_type,
     p.payment_installments,
     p.payment_value,
-    CASE WHEN p.payment_installments > 1 THEN 'installments' ELSE 'one-time' END AS plan
+    CASE WHEN p.payment_installments > 1 THEN 'installments' ELSE 'one-time' END AS plan,
+    o.order_year,
+    o.order_month
 FROM silver.orders o
 JOIN silver.payments p ON p.order_id = o.order_id

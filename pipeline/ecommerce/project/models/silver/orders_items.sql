@@ -1,6 +1,7 @@
 -- name: silver.orders_items
--- description: "orders ⟕ order_items (the stream side on the left), with each item's revenue, category and customer."
--- materialized: view
+-- description: "orders ⟕ order_items (the stream side on the left), with each item's revenue, category and customer. Kept as a table partitioned by the order's purchase month: a run recomputes only the months its new orders and items touch."
+-- incremental_by: [order_year, order_month]
+-- partition_by: [order_year, order_month]
 SELECT
     o.order_id,
     CAST(o.order_purchase_timestamp AS DATE) AS date,
@@ -20,7 +21,9 @@ SELECT
     CASE
         WHEN i.order_id IS NULL THEN NULL
         ELSE coalesce(t.product_category_name_english, p.product_category_name, 'unknown')
-    END AS category
+    END AS category,
+    o.order_year,
+    o.order_month
 FROM silver.orders o
 LEFT JOIN silver.order_items i ON i.order_id = o.order_id
 LEFT JOIN silver.customers c ON c.customer_id = o.customer_id
