@@ -381,6 +381,9 @@ func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cd
 		r.logf("warning: %s: the snapshot is empty; skipped (an empty snapshot does not delete every key)", m.Name)
 		return r.cdcSkip(ctx, m, tr, w)
 	}
+	if checked, cc, err = r.keepLostColumns(ctx, m, cc, checked, w); err != nil {
+		return tr, err
+	}
 	seq1 := cc.q(cc.seq[0])
 	data := cc.joinIdents("", cc.data)
 	if m.CDC.SCD == 1 {

@@ -153,3 +153,39 @@ func (r *run) sameRows(ctx context.Context, w writeSpec, out engine.Relation, sc
 func without(cols, drop []string) []string {
 	return slices.DeleteFunc(slices.Clone(cols), func(c string) bool { return slices.Contains(drop, c) })
 }
+
+// keepLostColumns keeps the columns a snapshot lost (in the table, not in
+// the snapshot's columns): checked gets them as NULLs of the table's type,
+// and cc a copy whose data columns include them. Dropping a column is a
+// schema change, not a data change: the table keeps the column (SCD 2:
+// closed rows keep their values; open rows and new versions hold NULL, and
+// the loss closes no row) and the run logs a warning naming it.
+func (r *run) keepLostColumns(ctx context.Context, m *Model, cc *cdcCols, checked engine.Relation, w writeSpec) (engine.Relation, *cdcCols, error) {
+	if w.snap == nil || r.refresh[m.Name] {
+		return checked, cc, nil
+	}
+	var lost []string
+	cols := []string{"*"}
+	for _, f := range w.snap.Schema().Fields {
+		if slices.Contains(cc.data, f.Name) || (m.CDC.SCD == 2 && (f.Name == ColStartAt || f.Name == ColEndAt)) {
+			continue
+		}
+		typ, err := r.eng.SQLType(f.Type)
+		if err != nil {
+			return checked, cc, fmt.Errorf("cdc: column %s: %w", f.Name, err)
+		}
+		lost = append(lost, f.Name)
+		cols = append(cols, "CAST(NULL AS "+typ+") AS "+cc.q(f.Name))
+	}
+	if len(lost) == 0 {
+		return checked, cc, nil
+	}
+	r.logf("warning: %s: the snapshot lost the column(s) %s; the table keeps them, NULL for the snapshot's rows", m.Name, strings.Join(lost, ", "))
+	wide, err := r.keep(r.eng.View(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+checked.Name))
+	if err != nil {
+		return checked, cc, fmt.Errorf("cdc: %w", err)
+	}
+	c := *cc
+	c.data = append(slices.Clone(cc.data), lost...)
+	return wide, &c, nil
+}
