@@ -161,7 +161,7 @@ func without(cols, drop []string) []string {
 // closed rows keep their values; open rows and new versions hold NULL, and
 // the loss closes no row) and the run logs a warning naming it.
 func (r *run) keepLostColumns(ctx context.Context, m *Model, cc *cdcCols, checked engine.Relation, w writeSpec) (engine.Relation, *cdcCols, error) {
-	if w.snap == nil || r.refresh[m.Name] {
+	if w.snap == nil || r.full(m.Name) {
 		return checked, cc, nil
 	}
 	var lost []string
