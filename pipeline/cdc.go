@@ -381,10 +381,13 @@ func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cd
 		r.logf("warning: %s: the snapshot is empty; skipped (an empty snapshot does not delete every key)", m.Name)
 		return r.cdcSkip(ctx, m, tr, w)
 	}
+	if checked, cc, err = r.keepLostColumns(ctx, m, cc, checked, w); err != nil {
+		return tr, err
+	}
 	seq1 := cc.q(cc.seq[0])
 	data := cc.joinIdents("", cc.data)
 	if m.CDC.SCD == 1 {
-		txn, stale, err := r.scd1SnapshotSeq(ctx, m, cc, checked, w)
+		seq, stale, err := r.scd1SnapshotSeq(ctx, m, cc, checked, w)
 		if err != nil {
 			return tr, err
 		}
@@ -392,7 +395,7 @@ func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cd
 			r.logf("warning: %s: the snapshot's %s is not after the last one applied; skipped", m.Name, cc.seq[0])
 			return r.cdcSkip(ctx, m, tr, w)
 		}
-		w.txns = append(slices.Clone(w.txns), txn)
+		w.properties = withProperty(w.properties, PropSnapshotSequence, seq)
 		out, err := r.table(ctx, "SELECT "+data+" FROM "+checked.Name)
 		if err != nil {
 			return tr, fmt.Errorf("cdc: %w", err)
@@ -511,6 +514,13 @@ func (r *run) cdcSkip(ctx context.Context, m *Model, tr *TableReport, w writeSpe
 	tx.SetOperation("CDC SNAPSHOT SKIPPED", nil) // no data: the inputs' versions only
 	for _, t := range w.txns {
 		tx.SetTxn(t.AppID, t.Version)
+	}
+	// The table's properties (an unchanged snapshot's sequence value).
+	if md := r.configure(&w, nil); md != nil {
+		tx.SetMetadata(md)
+		if w.protocol != nil {
+			tx.SetProtocol(w.protocol)
+		}
 	}
 	if err := tx.SetCommitInfo("medallion", w.info); err != nil {
 		return tr, err

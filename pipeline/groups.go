@@ -83,7 +83,11 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 			}
 			r.bound[name] = true
 		}
-		q, err := r.rewriteForChanges(ctx, m.SQL, in, name)
+		q, err := r.rewriteChanges(ctx, m.SQL, in, name, true)
+		if errors.Is(err, errOuterJoin) {
+			r.logf("%s: cannot find the groups changes of %s touch through its outer join; recomputing in full", m.Name, in)
+			return none, "", false, nil
+		}
 		if err != nil {
 			return none, "", false, err
 		}
@@ -93,6 +97,12 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 		return none, "", false, nil
 	}
 	groups, err := r.table(ctx, strings.Join(parts, " UNION "))
+	if err != nil && strings.Contains(strings.Join(parts, ""), "__keep") {
+		// The outer join's rewrite did not bind (an unqualified column
+		// of the changed table in its ON condition is now ambiguous).
+		r.logf("%s: cannot find the groups touched through its outer join (%v); recomputing in full", m.Name, err)
+		return none, "", false, nil
+	}
 	if err != nil {
 		return none, "", false, fmt.Errorf("touched groups: %w", err)
 	}
@@ -196,22 +206,39 @@ func groupLiteral(eng engine.Engine, v any, typeName string) (string, bool) {
 // every view that reads table (directly or through other views) is replaced
 // by a temporary view rewritten the same way.
 func (r *run) rewriteForChanges(ctx context.Context, sql, table, changes string) (string, error) {
+	return r.rewriteChanges(ctx, sql, table, changes, false)
+}
+
+// rewriteChanges is rewriteForChanges; for groups, an outer join of the
+// changed rows also yields the unmatched form of the rows they match
+// (outerJoinForGroups), whose groups change too.
+func (r *run) rewriteChanges(ctx context.Context, sql, table, changes string, groups bool) (string, error) {
 	out := replaceTableRef(sql, table, changes)
 	// Where the changed table is the optional side of an outer join, only
 	// rows matching a changed row can be in a touched group: the rest
 	// would come out as before. An inner join finds the same groups
 	// without producing every other row.
-	out = regexp.MustCompile(`(?i)\bLEFT\s+(OUTER\s+)?JOIN\s+`+regexp.QuoteMeta(changes)+`\b`).ReplaceAllString(out, "JOIN "+changes)
+	if groups {
+		var ok bool
+		if out, ok = outerJoinForGroups(out, changes); !ok {
+			return "", errOuterJoin
+		}
+	} else {
+		out = regexp.MustCompile(`(?i)\bLEFT\s+(OUTER\s+)?JOIN\s+`+regexp.QuoteMeta(changes)+`\b`).ReplaceAllString(out, "JOIN "+changes)
+	}
 	for _, d := range tableRefs(sql) {
 		dm := r.proj.Model(d)
 		if dm == nil || dm.Materialized != View || !r.reads(dm, table) {
 			continue
 		}
-		inner, err := r.rewriteForChanges(ctx, dm.SQL, table, changes)
+		inner, err := r.rewriteChanges(ctx, dm.SQL, table, changes, groups)
 		if err != nil {
 			return "", err
 		}
 		name := "__chgview_" + strings.ReplaceAll(d, ".", "_") + changes
+		if groups {
+			name += "_g"
+		}
 		if !r.bound[name] {
 			// Computed once per run: the changed rows are few, and every
 			// model over this view reuses them.

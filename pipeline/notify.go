@@ -130,7 +130,7 @@ func (r *run) notifications(ctx context.Context, s *Source) (*notify.Hub, error)
 		return r.parent.notifications(ctx, s) // one hub for the run's workers
 	}
 	r.notifyOnce.Do(func() {
-		r.notifyHub, r.notifyErr = NewNotificationHub(ctx, r.proj, notify.HubOptions{Log: func(s string) { r.logf("%s", s) }})
+		r.notifyHub, r.notifyErr = NewNotificationHub(ctx, r.proj, notify.HubOptions{Log: func(s string) { r.logf("%s", s) }, Now: r.opts.Now})
 	})
 	return r.notifyHub, r.notifyErr
 }
@@ -153,6 +153,13 @@ func (r *run) discoverFiles(ctx context.Context, s *Source, snap *delta.Snapshot
 	}
 	if _, err := hub.Receive(ctx, 0); err != nil {
 		return nil, nil, fmt.Errorf("pipeline: source %s: %w", s.Name, err)
+	}
+	if snap != nil {
+		// The backfill follows backfill_interval across processes: a
+		// one-shot run lists only when the last backfill is that old.
+		if v, ok := snap.TxnVersion(notifyBackfillTxn(s.Name)); ok {
+			hub.Backfilled(s.Name, time.UnixMilli(v))
+		}
 	}
 	b, err := hub.Take(s.Name)
 	if err != nil {
@@ -238,8 +245,44 @@ func (r *run) settleNotifications(ctx context.Context, s *Source, nb *notifyBatc
 		// The files are committed: the messages left come back after the
 		// visibility timeout and are dropped then.
 		r.logf("warning: %s: %v (the messages come back after the visibility timeout and are dropped then)", s.Table, err)
+		return nil
+	}
+	if nb.backfill {
+		if err := r.recordBackfill(ctx, s, nb.hub.LastBackfill(s.Name)); err != nil {
+			// The next process lists again: more work, nothing lost.
+			r.logf("warning: %s: record the backfill listing: %v", s.Table, err)
+		}
 	}
 	return nil
+}
+
+// notifyBackfillTxn is the txn appId in a notifications source's table
+// whose version is when (Unix milliseconds) its last backfill listing
+// started.
+func notifyBackfillTxn(source string) string { return "medallion/notify-backfill/" + source }
+
+// recordBackfill records in the source's table when the backfill listing
+// that was just settled started, so that the next process's run lists only
+// a backfill interval later. A table that does not exist yet (the listing
+// found nothing) records nothing.
+func (r *run) recordBackfill(ctx context.Context, s *Source, at time.Time) error {
+	if at.IsZero() {
+		return nil
+	}
+	tbl, err := r.lake.Table(ctx, s.Table)
+	if err != nil {
+		return err
+	}
+	snap, err := r.lake.Snapshot(ctx, s.Table)
+	if err != nil || snap == nil {
+		return err
+	}
+	if v, ok := snap.TxnVersion(notifyBackfillTxn(s.Name)); ok && v >= at.UnixMilli() {
+		return nil
+	}
+	_, err = tbl.Append(ctx, nil, &delta.WriteOptions{Txns: []delta.Txn{{AppID: notifyBackfillTxn(s.Name), Version: at.UnixMilli()}}, Operation: "WRITE",
+		CommitInfo: map[string]any{"medallion": map[string]any{"batch_id": r.batchID, "source": s.Name, "backfill_listing": at.UTC().Format(time.RFC3339Nano)}}})
+	return err
 }
 
 // closeNotifications closes a one-shot hub.

@@ -136,6 +136,20 @@ func Run(ctx context.Context, proj *pipeline.Project, opts Options) error {
 		return err
 	}
 	failures := 0
+	// An idle stream keeps the lease between polls (taking and releasing
+	// it every poll churns the lease's objects); it releases it after a
+	// batch that changed something, and when another writer waits for it.
+	var lease *pipeline.Lease
+	release := func() {
+		if lease == nil {
+			return
+		}
+		if rerr := lease.Release(context.WithoutCancel(ctx)); rerr != nil {
+			opts.Log(fmt.Sprintf("stream: %v", rerr))
+		}
+		lease = nil
+	}
+	defer release()
 	for batch := 1; ; batch++ {
 		start := opts.Now()
 		if opts.OnBatchStart != nil {
@@ -144,16 +158,20 @@ func Run(ctx context.Context, proj *pipeline.Project, opts Options) error {
 		// Each batch, with the compaction after it, holds the project's
 		// writer lease: other streams, runs, optimize and vacuum take
 		// turns with it (see pipeline.AcquireLease).
-		lease, err := pipeline.AcquireLease(ctx, lake, pipeline.LeaseOptions{Holder: fmt.Sprintf("medallion stream (batch %d)", batch), Log: opts.Log})
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
+		if lease != nil && lease.Context().Err() != nil {
+			release() // lost while idle
+		}
+		if lease == nil {
+			lease, err = pipeline.AcquireLease(ctx, lake, pipeline.LeaseOptions{Holder: fmt.Sprintf("medallion stream (batch %d)", batch), Log: opts.Log})
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return err
 			}
-			return err
 		}
 		rep, err := pipeline.Run(lease.Context(), proj, pipeline.RunOptions{MaxFiles: opts.MaxFiles, MaxBytes: opts.MaxBytes, MaxRecords: opts.MaxRecords, Select: opts.Select, Log: opts.Log, Now: opts.Now, Quiet: true, Lease: lease, Notify: hub})
 		if ctx.Err() != nil {
-			_ = lease.Release(context.WithoutCancel(ctx))
 			return ctx.Err()
 		}
 		if opts.Metrics != nil && rep != nil {
@@ -168,8 +186,13 @@ func Run(ctx context.Context, proj *pipeline.Project, opts Options) error {
 				compact(lease.Context(), lake, rep, opts)
 			}
 		}
-		if rerr := lease.Release(context.WithoutCancel(ctx)); rerr != nil {
-			opts.Log(fmt.Sprintf("stream: %v", rerr))
+		keep := err == nil && !rep.Changed() && rep.Pending() == 0 && opts.Trigger != AvailableNow
+		if keep {
+			wanted, werr := lease.Wanted(ctx)
+			keep = werr == nil && !wanted
+		}
+		if !keep {
+			release()
 		}
 		if err != nil {
 			failures++
@@ -191,18 +214,60 @@ func Run(ctx context.Context, proj *pipeline.Project, opts Options) error {
 			}
 		case ProcessingTime:
 			if pending == 0 {
-				if err := sleep(ctx, time.Until(start.Add(opts.Interval))); err != nil {
+				stop := yieldWhenWanted(ctx, lease, opts.Log)
+				err := sleep(ctx, time.Until(start.Add(opts.Interval)))
+				stop()
+				if err != nil {
 					return err
 				}
 			}
 		case Continuous:
 			if pending == 0 && !rep.Changed() {
-				if err := w.wait(ctx, opts.Interval); err != nil {
+				stop := yieldWhenWanted(ctx, lease, opts.Log)
+				err := w.wait(ctx, opts.Interval)
+				stop()
+				if err != nil {
 					return err
 				}
 			}
 		}
 	}
+}
+
+// leaseCheck is how often an idle stream that keeps the writer lease looks
+// for another writer waiting for it.
+const leaseCheck = 250 * time.Millisecond
+
+// yieldWhenWanted watches, while the stream idles with the lease held
+// (nil: not held), for another writer waiting for it, and releases the
+// lease then; the next batch takes it again in turn. stop ends the watch.
+func yieldWhenWanted(ctx context.Context, lease *pipeline.Lease, log func(string)) (stop func()) {
+	if lease == nil {
+		return func() {}
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(leaseCheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-lease.Context().Done():
+				return
+			case <-t.C:
+			}
+			if wanted, err := lease.Wanted(wctx); err == nil && wanted {
+				if err := lease.Release(context.WithoutCancel(ctx)); err != nil {
+					log(fmt.Sprintf("stream: %v", err))
+				}
+				return
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 func summary(batch int, rep *pipeline.Report, took time.Duration) string {

@@ -286,6 +286,28 @@ func (h *Hub) Take(source string) (Batch, error) {
 	return b, nil
 }
 
+// Backfilled tells the hub that a backfill listing of the source started
+// at at (another process's, recorded in the source's table): the next one
+// is due a backfill interval after it, not at this process's start.
+func (h *Hub) Backfilled(source string, at time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s, ok := h.sources[source]; ok && at.After(s.lastBackfill) {
+		s.lastBackfill = at
+	}
+}
+
+// LastBackfill returns when the source's last settled backfill listing
+// started (zero: none).
+func (h *Hub) LastBackfill(source string) time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s, ok := h.sources[source]; ok {
+		return s.lastBackfill
+	}
+	return time.Time{}
+}
+
 // Settle is called after the source's run committed (or had nothing to
 // commit): done says whether a key is settled — ingested, set aside, or
 // not a file the source reads. Messages whose files are all settled are

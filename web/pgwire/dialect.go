@@ -260,6 +260,9 @@ var clauseWords = []string{"where", "join", "left", "right", "inner", "full", "c
 // translator rewrites what Postgres clients send into DuckDB's dialect.
 type translator struct {
 	database string
+	// lake answers for the connection's session: search_path, sizes
+	// (session.go). Nil: neither applies.
+	lake *lakeState
 	// views are the project's views by table name (without layer): they
 	// stay views in pg_class; every other relation is a table.
 	views []string
@@ -276,6 +279,8 @@ type translator struct {
 //   - information_schema.tables → the same with table_type 'BASE TABLE'
 //     for the lake's tables.
 func (t *translator) translate(sql string) string {
+	sql = t.applySearchPath(sql)
+	sql = t.rewriteSizes(sql)
 	sql = rewriteCalls(sql, userbyRE, func(string) string { return "'medallion'" })
 	sql = rewriteCalls(sql, publishRE, func(string) string { return "false" })
 	sql = rewriteCalls(sql, arrUpperRE, func(args string) string {
@@ -365,6 +370,9 @@ func (t *translator) rewrite(code, next string) string {
 	// pg_type lacks text and json.
 	code = replaceRelation(code, next, pgTypeRE, "pg_type",
 		"(SELECT * FROM pg_catalog.pg_type UNION ALL BY NAME SELECT * FROM (VALUES (25, 'text', -1, 'b', 'S'), (114, 'json', -1, 'b', 'U')) AS t(oid, typname, typlen, typtype, typcategory))")
+	// The session's catalog and the system one; not every session's.
+	code = replaceRelation(code, next, infoSchemaRE, "schemata",
+		"(SELECT * FROM information_schema.schemata WHERE catalog_name = current_database() OR schema_name IN ('information_schema', 'pg_catalog'))")
 	code = replaceRelation(code, next, infoTabRE, "tables",
 		"(SELECT * REPLACE (CASE WHEN table_type = 'VIEW' AND table_name NOT IN ("+views+") THEN 'BASE TABLE' ELSE table_type END AS table_type) FROM information_schema.tables)")
 	return code

@@ -273,6 +273,7 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	}
 	defer ss.Close()
 	c := &conn{srv: s, nc: nc, be: be, ss: ss, settings: defaultSettings(s.proj.Config.Name), tr: s.translator(), stmts: map[string]*statement{}, portals: map[string]*portal{}}
+	c.tr.lake = s.connLakeState(ctx, ss, c.settings)
 	for k, v := range startup.Parameters {
 		switch k {
 		case "user", "database", "replication":
