@@ -335,7 +335,7 @@ func checkQuery(toks []token, sealed bool) string {
 		}
 		return fmt.Sprintf("a statement starting with %q", first)
 	}
-	for j, t := range st {
+	for _, t := range st {
 		if t.kind != tokWord {
 			continue
 		}
@@ -343,12 +343,9 @@ func checkQuery(toks []token, sealed bool) string {
 		if writeWords[w] {
 			return "a statement containing " + strings.ToUpper(w)
 		}
-		if sealed && sealedFunctions[w] {
-			return "the function " + w + ", which reads outside the lake"
-		}
-		if sealed && j+2 < len(st) && st[j+1].text == "." && st[j+2].kind == tokBacktick && strings.ContainsAny(st[j+2].text, "/:") {
-			return "a path-based relation " + t.text + "." + st[j+2].text
-		}
+	}
+	if sealed {
+		return sealedRefusal(st)
 	}
 	return ""
 }
