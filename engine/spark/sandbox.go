@@ -1,6 +1,23 @@
 package spark
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// unicodeSpace is the length in bytes of the Unicode white-space rune s
+// starts with, 0 when it starts with none (or with ASCII).
+func unicodeSpace(s string) int {
+	if s == "" || s[0] < 0x80 {
+		return 0
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError || !unicode.IsSpace(r) && r != '\u200b' && r != '\ufeff' {
+		return 0
+	}
+	return n
+}
 
 // fileFormats are the data source names Spark reads a path with when a
 // two-part name's first part is one of them (format.`path`, resolved by

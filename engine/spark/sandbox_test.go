@@ -35,6 +35,10 @@ func TestSealedCheckQuery(t *testing.T) {
 		{"SELECT o.order_id, \"o\".\"status\" FROM silver.orders AS o", false},
 		{"SELECT 'csv.`/etc/passwd`' AS s, x.`a b` FROM gold.t AS x", false},
 		{"SELECT identifier FROM silver.t", false},
+		{"SELECT * FROM csv\u00a0.\u00a0`/etc/passwd`", true},
+		{"SELECT * FROM\u3000csv\u3000.`/etc/passwd`", true},
+		{"SELECT * FROM IDENTIFIER\u00a0('t')", true},
+		{"SELECT 'é' AS \"naïve\", ü.x FROM silver.t AS ü", false},
 	} {
 		err := sealed.CheckQuery(t.Context(), tc.sql)
 		if got := err != nil; got != tc.sealed {
@@ -45,6 +49,16 @@ func TestSealedCheckQuery(t *testing.T) {
 		}
 		if err := open.CheckQuery(t.Context(), tc.sql); err != nil {
 			t.Errorf("unsealed %q: %v", tc.sql, err)
+		}
+	}
+	// A write keyword glued to Unicode white space is still a word of its
+	// own, sealed or not.
+	for _, sql := range []string{
+		"WITH x AS (SELECT 1)\u00a0INSERT INTO t SELECT * FROM x",
+		"SELECT 1\u3000UNION SELECT 2\u2003;\u00a0DROP TABLE t",
+	} {
+		if err := open.CheckQuery(t.Context(), sql); !errors.Is(err, engine.ErrNotQuery) {
+			t.Errorf("%q: %v, want ErrNotQuery", sql, err)
 		}
 	}
 }

@@ -69,8 +69,16 @@ func lex(sql string) ([]token, error) {
 			}
 			kind := map[byte]tokKind{'\'': tokString, '"': tokQuoted, '`': tokBacktick}[c]
 			out = append(out, token{kind, sql[start:i]})
+		case c >= 0x80 && unicodeSpace(sql[i:]) > 0:
+			// Unicode white space (no-break space, ideographic space…)
+			// separates tokens as Spark's lexer may read it: never part
+			// of a word the checks look at.
+			for n := unicodeSpace(sql[i:]); n > 0; n = unicodeSpace(sql[i:]) {
+				i += n
+			}
+			out = append(out, token{tokSpace, sql[start:i]})
 		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80:
-			for i < len(sql) && (sql[i] == '_' || sql[i] == '$' || sql[i] >= 'a' && sql[i] <= 'z' || sql[i] >= 'A' && sql[i] <= 'Z' || sql[i] >= '0' && sql[i] <= '9' || sql[i] >= 0x80) {
+			for i < len(sql) && (sql[i] == '_' || sql[i] == '$' || sql[i] >= 'a' && sql[i] <= 'z' || sql[i] >= 'A' && sql[i] <= 'Z' || sql[i] >= '0' && sql[i] <= '9' || sql[i] >= 0x80 && unicodeSpace(sql[i:]) == 0) {
 				i++
 			}
 			out = append(out, token{tokWord, sql[start:i]})
