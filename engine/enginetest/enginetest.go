@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Engine) {
 		{"UnionByName", testUnion},
 		{"ExpandWindows", testWindows},
 		{"ApplyChangesSCD1And2", testApplyChanges},
+		{"ChangeFeed", testChangeFeed},
 		{"RelationsReleased", testRelease},
 		{"LiteralsRoundTrip", testLiterals},
 		{"Errors", testErrors},
@@ -1070,5 +1071,116 @@ func testApplyChanges(t *testing.T, e engine.Engine) {
 	want(t, "scd 1 truncated", query(t, e, "SELECT * FROM "+got.Name+" ORDER BY id"), []string{"4|w2|n1|6"})
 	if _, err := e.ApplyChanges(ctx, changes, engine.ChangeSpec{SCD: 3, Keys: []string{"id"}, Sequence: []string{"seq"}, Columns: []string{"id"}}); err == nil {
 		t.Fatal("scd 3 was accepted")
+	}
+}
+
+// testChangeFeed: BindChanges reads the change data feed delta.Table.ChangeFeed
+// lists: inserts for the files an append added, deletes for the files a
+// commit removed (read at the version before), the rows of change data
+// files with their own _change_type and their partition values, each with
+// its commit's version and timestamp; an empty feed is an empty relation
+// with the feed's columns.
+func testChangeFeed(t *testing.T, e engine.Engine) {
+	ctx := t.Context()
+	tbl, err := delta.OpenTable(ctx, newStore(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Write(ctx, "SELECT * FROM (VALUES (CAST(1 AS BIGINT), 'a', 'x'), (CAST(2 AS BIGINT), 'b', 'y')) AS v(id, name, p)", engine.Target{Store: tbl.Store(), PartitionColumns: []string{"p"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tbl.Create(ctx, res.Schema, &delta.CreateOptions{PartitionColumns: []string{"p"}, Configuration: map[string]string{delta.PropEnableChangeDataFeed: "true"}}); err != nil {
+		t.Fatal(err)
+	}
+	cr, err := tbl.Append(ctx, res.Adds, nil) // version 1: inserts a, b
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := res.Adds
+	// Version 2: an update of b, described by change data files.
+	snap := cr.Snapshot
+	upd, err := e.Write(ctx, "SELECT * FROM (VALUES (CAST(2 AS BIGINT), 'B', 'y')) AS v(id, name, p)", engine.Target{Store: tbl.Store(), PartitionColumns: []string{"p"}, Schema: snap.Schema()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := tbl.Store().Sub(delta.ChangeDataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdcSchema := &delta.StructType{Fields: append(append([]delta.StructField{}, snap.Schema().Fields...), delta.StructField{Name: delta.ColChangeType, Type: delta.Primitive(delta.TypeString), Nullable: true})}
+	cdc, err := e.Write(ctx, "SELECT * FROM (VALUES (CAST(2 AS BIGINT), 'b', 'y', '"+delta.ChangeUpdatePreimage+"'), (CAST(2 AS BIGINT), 'B', 'y', '"+delta.ChangeUpdatePostimage+"')) AS v(id, name, p, "+delta.ColChangeType+")",
+		engine.Target{Store: sub, PartitionColumns: []string{"p"}, Schema: cdcSchema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cdcs []*delta.AddCDCFile
+	for _, a := range cdc.Adds {
+		cdcs = append(cdcs, &delta.AddCDCFile{Path: delta.ChangeDataDir + "/" + a.Path, PartitionValues: a.PartitionValues, Size: a.Size})
+	}
+	tx := tbl.Begin(snap)
+	tx.AddFiles(upd.Adds...)
+	for _, a := range first {
+		if a.PartitionValues["p"] != nil && *a.PartitionValues["p"] == "y" {
+			tx.RemoveAdd(a, true)
+		}
+	}
+	tx.AddChangeData(cdcs...)
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Version 3: a delete of partition x, without change data files.
+	snap, err = tbl.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx = tbl.Begin(snap)
+	for _, a := range first {
+		if a.PartitionValues["p"] != nil && *a.PartitionValues["p"] == "x" {
+			tx.RemoveAdd(a, true)
+		}
+	}
+	cr, err = tx.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := tbl.ChangeFeed(ctx, 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.BindChanges(ctx, "silver.t_changes", cr.Snapshot, files); err != nil {
+		t.Fatal(err)
+	}
+	got := query(t, e, "SELECT id, name, p, _change_type, _commit_version FROM silver.t_changes ORDER BY _commit_version, id, _change_type")
+	want(t, "change feed of versions 1-3", got, []string{
+		"1|a|x|insert|1", "2|b|y|insert|1",
+		"2|B|y|update_postimage|2", "2|b|y|update_preimage|2",
+		"1|a|x|delete|3",
+	})
+	ts := map[string]string{}
+	for _, f := range files {
+		ts[strconv.FormatInt(f.Version, 10)] = f.Timestamp.UTC().Format("2006-01-02 15:04:05.000")
+	}
+	for _, row := range query(t, e, "SELECT DISTINCT _commit_version, _commit_timestamp FROM silver.t_changes") {
+		v, at, _ := strings.Cut(row, "|")
+		if ts[v] != at {
+			t.Errorf("version %s: _commit_timestamp %s, want the commit's %s", v, at, ts[v])
+		}
+	}
+	// An empty feed: no rows, the same columns.
+	if err := e.BindChanges(ctx, "silver.t_changes", cr.Snapshot, nil); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.Query(ctx, "SELECT * FROM silver.t_changes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for _, c := range r.Columns {
+		cols = append(cols, c.Name)
+	}
+	want(t, "empty feed columns", cols, []string{"id", "name", "p", "_change_type", "_commit_version", "_commit_timestamp"})
+	if len(r.Rows) != 0 {
+		t.Errorf("empty feed: %d rows", len(r.Rows))
 	}
 }

@@ -11,9 +11,8 @@ import (
 
 // TestConformance runs the engine conformance suite on Spark, opened the
 // way the pipeline opens it (through the registry), against the shared
-// Spark Connect server. Window expansion and CDC change application are
-// not implemented on Spark (README, engine section): their cases fail
-// with ErrUnsupported and are skipped here by name, nothing else.
+// Spark Connect server: every case, the change data feed (BindChanges)
+// included.
 func TestConformance(t *testing.T) {
 	remote := sparkserver.Remote(t)
 	enginetest.Run(t, func(t *testing.T) engine.Engine {

@@ -14,13 +14,8 @@ import (
 // The engine operations of the seam (engine/engine.go): relation handles
 // are temporary views of the Spark session. Loading, typing, probes,
 // dedupe, union by name and merge-file matching are in load.go, relops.go
-// and write.go, change application in changes.go; reading a change data
-// feed (BindChanges) still fails with ErrUnsupported naming the operation.
-
-// unsupported is the error of an operation the spark engine lacks.
-func unsupported(what string) error {
-	return fmt.Errorf("%w: %s", ErrUnsupported, what)
-}
+// and write.go, change application in changes.go, reading a change data
+// feed (BindChanges) in feed.go.
 
 // handle is a fresh relation name of this session.
 func (e *Engine) handle() engine.Relation {
@@ -162,8 +157,3 @@ func (e *Engine) Literal(v any) (string, error) {
 // EpochMillis is the milliseconds since the epoch of a timestamp
 // expression.
 func (e *Engine) EpochMillis(expr string) string { return "unix_millis(" + expr + ")" }
-
-// BindChanges is not implemented on Spark yet.
-func (e *Engine) BindChanges(ctx context.Context, name string, snap *delta.Snapshot, files []delta.ChangeFile) error {
-	return unsupported("reading a change data feed (table_changes)")
-}

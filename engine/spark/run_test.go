@@ -75,8 +75,8 @@ func medallion(t *testing.T, args ...string) string {
 
 // lakeRows reads every table of the lake in dir (bronze, silver, gold)
 // through DuckDB: table name → its rows, canonical and sorted, without the
-// volatile columns.
-func lakeRows(t *testing.T, dir string) map[string][]string {
+// volatile columns and the columns of also.
+func lakeRows(t *testing.T, dir string, also ...string) map[string][]string {
 	t.Helper()
 	ctx := t.Context()
 	lake, err := pipeline.OpenLake(ctx, filepath.Join(dir, "lake"), nil)
@@ -106,7 +106,7 @@ func lakeRows(t *testing.T, dir string) map[string][]string {
 		}
 		var cols []string
 		for _, f := range snap.Schema().Fields {
-			if !slices.Contains(volatile, f.Name) {
+			if !slices.Contains(volatile, f.Name) && !slices.Contains(also, f.Name) {
 				cols = append(cols, `"`+f.Name+`"`)
 			}
 		}

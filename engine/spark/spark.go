@@ -14,8 +14,8 @@
 // whole remote from the variable remote_env names), and errors print the
 // remote with the token blanked.
 //
-// Every engine operation runs on Spark except reading a change data feed
-// (BindChanges), which fails with ErrUnsupported naming it. Landing files
+// Every engine operation runs on Spark, reading a change data feed
+// (BindChanges, feed.go) included. Landing files
 // are read by Spark itself (load.go); the relations the pipeline keeps are
 // temporary views of the session, cached (CACHE TABLE … AS) where the
 // operation computes rows now.

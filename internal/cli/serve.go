@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/medallionhq/medallion/engine/spark"
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/scheduler"
 	"github.com/medallionhq/medallion/stream"
@@ -88,6 +89,7 @@ type serveHooks struct {
 func (a *app) serve(ctx context.Context, proj *pipeline.Project, opts web.Options, noStream bool, interval time.Duration, hooks serveHooks) error {
 	var err error
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(spark.SessionsMetric)
 	opts.Registry = reg
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
