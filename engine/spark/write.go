@@ -291,6 +291,10 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 		byName[b] = f
 		names = append(names, strLit(b))
 	}
+	loc, err := location(snap)
+	if err != nil {
+		return nil, fmt.Errorf("spark: match files: %w", err)
+	}
 	op := " = "
 	if nullSafe {
 		op = " <=> "
@@ -299,7 +303,7 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 	for i, k := range keys {
 		conds[i] = "f." + backtick(k) + op + "r." + backtick(k)
 	}
-	q := "SELECT DISTINCT f.__file_name FROM (SELECT *, _metadata.file_name AS __file_name FROM delta." + backtick(location(snap)) +
+	q := "SELECT DISTINCT f.__file_name FROM (SELECT *, _metadata.file_name AS __file_name FROM delta." + backtick(loc) +
 		" VERSION AS OF " + strconv.FormatInt(snap.Version(), 10) + " WHERE _metadata.file_name IN (" + strings.Join(names, ", ") + ")) AS f LEFT SEMI JOIN " +
 		backtick(src) + " AS r ON " + strings.Join(conds, " AND ")
 	rows, err := e.rawRows(ctx, q)
