@@ -3,7 +3,6 @@ package spark
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"path"
 	"regexp"
@@ -122,9 +121,8 @@ func removeStaged(ctx context.Context, store *storage.Store, stageKey string) {
 		return // vacuum removes abandoned staging folders
 	}
 	for _, o := range objs {
-		if err := store.Delete(ctx, o.Key); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return
-		}
+		// A key this fails on (a directory marker, "dir/") stays for vacuum.
+		_ = store.Delete(ctx, o.Key)
 	}
 }
 
