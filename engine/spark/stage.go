@@ -139,13 +139,19 @@ func (e *Engine) lakeError(op, loc string, err error) error {
 	msg := redact(err.Error(), e.secrets...)
 	if scheme, _, ok := strings.Cut(loc, "://"); ok && unreachable.MatchString(msg) {
 		return fmt.Errorf("spark: %s: table %s: the Spark server cannot reach %s:// URLs (it needs the file system's jars and settings: hadoop-aws and fs.s3a.* for s3a, hadoop-azure and fs.azure.* for abfss, the GCS connector for gs; see the README): %s",
-			op, redact(loc, e.secrets...), scheme, firstLine(msg))
+			op, redact(loc, e.secrets...), scheme, rootCause(msg))
 	}
 	return fmt.Errorf("spark: %s: table %s: %s", op, redact(loc, e.secrets...), msg)
 }
 
-// firstLine is the first line of s (Spark's errors carry a stack trace).
-func firstLine(s string) string {
+// rootCause is the innermost error of a Spark Connect error ("… failed
+// to execute sql: <statement>: execution error: [Internal] java.lang.…"),
+// first line only (Spark's errors may carry a stack trace).
+func rootCause(s string) string {
+	const sep = "execution error: "
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		s = s[i+len(sep):]
+	}
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		return s[:i]
 	}
