@@ -93,7 +93,7 @@ func lakeRowsAt(t *testing.T, location string) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := duckdb.Open(ctx, nil)
+	eng, err := duckdb.Open(ctx, &duckdb.Options{Cache: fileCache(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func goldMatchesReferenceAt(t *testing.T, landing, location, when string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := duckdb.Open(ctx, nil)
+	eng, err := duckdb.Open(ctx, &duckdb.Options{Cache: fileCache(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

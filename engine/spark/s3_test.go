@@ -19,6 +19,7 @@ import (
 
 	"github.com/medallionhq/medallion/datagen"
 	"github.com/medallionhq/medallion/internal/clitest"
+	"github.com/medallionhq/medallion/internal/filecache"
 	"github.com/medallionhq/medallion/internal/scriptservice"
 	"github.com/medallionhq/medallion/internal/sparkserver"
 	"github.com/medallionhq/medallion/pipeline"
@@ -109,6 +110,18 @@ func bucketKeys(t *testing.T, ctx context.Context, bucket string) []string {
 		}
 	}
 	return keys
+}
+
+// fileCache is a file cache in a folder of the test's, through which
+// DuckDB reads the tables of a lake on S3 (lakeRowsAt,
+// goldMatchesReferenceAt).
+func fileCache(t *testing.T) *filecache.Cache {
+	t.Helper()
+	c, err := filecache.New(t.TempDir(), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // useLake sets the project's lake to location.
