@@ -37,10 +37,11 @@ run: build
 SUDO       ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 VENV       ?= .venv
 SPARK_JARS ?= .cache/spark-jars
+SPARK_S3A_JARS ?= .cache/spark-s3a-jars
 PGJDBC     ?= .cache/pgjdbc
 APT_GET    = $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-test-deps: $(VENV)/.installed $(SPARK_JARS)/.installed $(PGJDBC)/.installed web/ui/node_modules/.installed
+test-deps: $(VENV)/.installed $(SPARK_JARS)/.installed $(SPARK_S3A_JARS)/.installed $(PGJDBC)/.installed web/ui/node_modules/.installed
 	test -x /usr/bin/chromium || ($(APT_GET) update && $(APT_GET) install -y chromium)
 	command -v psql >/dev/null || ($(APT_GET) update && $(APT_GET) install -y postgresql-client)
 
@@ -56,6 +57,20 @@ $(SPARK_JARS)/.installed: scripts/spark-jars/pom.xml
 	mvn -B -q -f scripts/spark-jars/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
 		-DincludeGroupIds=io.delta -DoutputDirectory=$(abspath $(SPARK_JARS)) -Dmaven.repo.local=$(abspath .cache/m2)
 	ls $(SPARK_JARS)/delta-spark_*.jar >/dev/null
+	touch $@
+
+# hadoop-aws and the AWS SDK modules S3A uses (scripts/spark-s3a-jars/pom.xml,
+# about 13 MB), for the Spark server of the spark engine's S3 lake test
+# (scripts/spark-connect-s3.sh). Only those groups: Spark brings Hadoop's
+# client, netty, httpclient and the rest.
+$(SPARK_S3A_JARS)/.installed: scripts/spark-s3a-jars/pom.xml
+	command -v javac >/dev/null || ($(APT_GET) update && $(APT_GET) install -y openjdk-17-jdk-headless)
+	command -v mvn >/dev/null || ($(APT_GET) update && $(APT_GET) install -y maven)
+	rm -rf $(SPARK_S3A_JARS)
+	mvn -B -q -f scripts/spark-s3a-jars/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+		-DincludeGroupIds=org.apache.hadoop,software.amazon.awssdk,software.amazon.s3.analyticsaccelerator,software.amazon.eventstream,org.reactivestreams,org.wildfly.openssl \
+		-DoutputDirectory=$(abspath $(SPARK_S3A_JARS)) -Dmaven.repo.local=$(abspath .cache/m2)
+	ls $(SPARK_S3A_JARS)/hadoop-aws-*.jar >/dev/null
 	touch $@
 
 # The PostgreSQL JDBC driver web/pgwire's JDBC client test loads (its

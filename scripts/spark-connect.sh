@@ -19,7 +19,9 @@
 # Environment: SPARK_CONNECT_PORT (default 15002), VENV (default
 # <repo>/.venv), SPARK_JARS (default <repo>/.cache/spark-jars),
 # SPARK_CONNECT_CACHE (default <repo>/.cache/spark-connect, for the PID
-# file and the start lock).
+# file and the start lock), SPARK_CONNECT_EXTRA_JARS (more jars, comma
+# separated), SPARK_CONNECT_CONF (more key=value settings, one per line;
+# scripts/spark-connect-s3.sh uses both).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,6 +48,11 @@ DELTA=("$JARS"/delta-*.jar)
 shopt -u nullglob
 [[ ${#DELTA[@]} -gt 0 ]] || die "no delta-spark jars in $JARS: run \`make test-deps\`"
 JARLIST="$(IFS=,; echo "${DELTA[*]}")"
+[[ -z "${SPARK_CONNECT_EXTRA_JARS:-}" ]] || JARLIST="$JARLIST,$SPARK_CONNECT_EXTRA_JARS"
+EXTRA_CONF=()
+while IFS= read -r kv; do
+  [[ -z "$kv" ]] || EXTRA_CONF+=(--conf "$kv")
+done <<<"${SPARK_CONNECT_CONF:-}"
 
 export SPARK_LOCAL_IP=127.0.0.1
 RUNDIR="$(mktemp -d "${TMPDIR:-/tmp}/spark-connect.XXXXXX")"
@@ -63,4 +70,5 @@ service_launch "$RUNDIR/spark-connect.log" 300 "$SPARK_HOME/bin/spark-submit" \
   --conf spark.ui.enabled=false \
   --conf spark.sql.warehouse.dir="$RUNDIR/warehouse" \
   --conf spark.driver.extraJavaOptions="-Dderby.system.home=$RUNDIR" \
-  --conf spark.sql.session.timeZone=UTC
+  --conf spark.sql.session.timeZone=UTC \
+  ${EXTRA_CONF[@]+"${EXTRA_CONF[@]}"}

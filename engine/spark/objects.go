@@ -7,16 +7,13 @@ import (
 	"strings"
 
 	"github.com/medallionhq/medallion/engine"
+	"github.com/medallionhq/medallion/storage"
 )
 
 // objectLocation is where Spark reads a landing object in place (Spark
 // reads the lake's stores itself; nothing is copied through medallion's
-// file cache): a local path for a local store or a local-only object (the
-// Spark server must see the same disk), otherwise the object's URL in the
-// scheme of Spark's Hadoop file systems — s3:// becomes s3a://, az:// and
-// azblob:// become abfss://container@ACCOUNT.dfs.core.windows.net/…, and
-// abfss://, s3a:// and gs:// stay as they are. A store Spark cannot read
-// (mem://) is an error naming the object.
+// file cache): a local-only object's path, or sparkURL of its store and
+// key.
 func objectLocation(o engine.Object) (string, error) {
 	if o.Store == nil {
 		if o.Local == "" {
@@ -24,10 +21,27 @@ func objectLocation(o engine.Object) (string, error) {
 		}
 		return o.Local, nil
 	}
-	if p, ok := o.Store.LocalPath(o.Key); ok {
+	return sparkURL(o.Store, o.Key)
+}
+
+// sparkURL is where Spark reaches key of store (key "" is the store's
+// root, a table's folder): a local path for a local store (the Spark
+// server must see the same disk), otherwise the URL in the scheme of
+// Spark's Hadoop file systems — s3:// becomes s3a://, az:// and azblob://
+// become abfss://container@ACCOUNT.dfs.core.windows.net/…, and abfss://,
+// s3a:// and gs:// stay as they are. A store Spark cannot reach (mem://)
+// is an error naming the URL.
+func sparkURL(store *storage.Store, key string) (string, error) {
+	if p, ok := store.LocalPath(key); ok {
+		if key == "" {
+			p = strings.TrimSuffix(p, "/")
+		}
 		return p, nil
 	}
-	raw := o.URL()
+	raw := strings.TrimSuffix(store.URL(), "/")
+	if key != "" {
+		raw += "/" + key
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", fmt.Errorf("spark: %s: %w", raw, err)

@@ -67,3 +67,49 @@ func TestObjectLocation(t *testing.T) {
 		}
 	})
 }
+
+// TestSparkURL: a table's folder and a key below it map to the same URL
+// Spark's Hadoop file systems read, by one function for both.
+func TestSparkURL(t *testing.T) {
+	dir := t.TempDir()
+	local, err := storage.Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	at := func(url string) *storage.Store { return storage.NewStore(url, fakeDriver{}) }
+	t.Setenv("AZURE_STORAGE_ACCOUNT", "envacct")
+	t.Setenv("AZURE_STORAGE_ACCOUNT_NAME", "")
+	tests := []struct {
+		name    string
+		store   *storage.Store
+		key     string
+		want    string
+		wantErr string
+	}{
+		{"local table", local, "", dir, ""},
+		{"local staging folder", local, ".staging-1", filepath.Join(dir, ".staging-1"), ""},
+		{"s3 table", at("s3://bucket/lake/silver/orders"), "", "s3a://bucket/lake/silver/orders", ""},
+		{"s3 staging folder", at("s3://bucket/lake/silver/orders/"), ".staging-1", "s3a://bucket/lake/silver/orders/.staging-1", ""},
+		{"s3a table", at("s3a://bucket/lake/t"), "", "s3a://bucket/lake/t", ""},
+		{"abfss table", at("abfss://lake@acct.dfs.core.windows.net/silver/orders"), "", "abfss://lake@acct.dfs.core.windows.net/silver/orders", ""},
+		{"az table", at("az://lake/silver/orders"), "", "abfss://lake@envacct.dfs.core.windows.net/silver/orders", ""},
+		{"azblob staging folder", at("azblob://lake@acct.blob.core.windows.net/t"), ".staging-1/p=1", "abfss://lake@acct.dfs.core.windows.net/t/.staging-1/p=1", ""},
+		{"gs table", at("gs://bucket/lake/t/"), "", "gs://bucket/lake/t", ""},
+		{"memory table", at("mem://lake/t"), "", "", "mem://lake/t: Spark cannot read mem://"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := sparkURL(tt.store, tt.key)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("sparkURL: %q, %v; want an error naming %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("sparkURL: %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}

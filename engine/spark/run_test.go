@@ -78,8 +78,14 @@ func medallion(t *testing.T, args ...string) string {
 // volatile columns and the columns of also.
 func lakeRows(t *testing.T, dir string, also ...string) map[string][]string {
 	t.Helper()
+	return lakeRowsAt(t, filepath.Join(dir, "lake"))
+}
+
+// lakeRowsAt is lakeRows for the lake at location (a folder or a URL).
+func lakeRowsAt(t *testing.T, location string) map[string][]string {
+	t.Helper()
 	ctx := t.Context()
-	lake, err := pipeline.OpenLake(ctx, filepath.Join(dir, "lake"), nil)
+	lake, err := pipeline.OpenLake(ctx, location, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +93,7 @@ func lakeRows(t *testing.T, dir string, also ...string) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := duckdb.Open(ctx, nil)
+	eng, err := duckdb.Open(ctx, &duckdb.Options{Cache: fileCache(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +129,13 @@ func lakeRows(t *testing.T, dir string, also ...string) map[string][]string {
 // the same tables with the same rows.
 func sameLakes(t *testing.T, duckDir, sparkDir, when string) {
 	t.Helper()
-	want, got := lakeRows(t, duckDir), lakeRows(t, sparkDir)
+	sameRows(t, lakeRows(t, duckDir), lakeRows(t, sparkDir), when)
+}
+
+// sameRows fails unless the tables of two lakes (as lakeRows reads them)
+// are the same with the same rows: want from duckdb, got from spark.
+func sameRows(t *testing.T, want, got map[string][]string, when string) {
+	t.Helper()
 	var wn, gn []string
 	for n := range want {
 		wn = append(wn, n)
@@ -164,16 +176,23 @@ func sameLakes(t *testing.T, duckDir, sparkDir, when string) {
 // goldref's independent computation from its landing files.
 func goldMatchesReference(t *testing.T, dir, when string) {
 	t.Helper()
+	goldMatchesReferenceAt(t, filepath.Join(dir, "landing"), filepath.Join(dir, "lake"), when)
+}
+
+// goldMatchesReferenceAt is goldMatchesReference for the landing folder
+// and the lake at location (a folder or a URL).
+func goldMatchesReferenceAt(t *testing.T, landing, location, when string) {
+	t.Helper()
 	ctx := t.Context()
-	want, err := goldref.Compute(ctx, filepath.Join(dir, "landing"), goldref.DefaultOptions)
+	want, err := goldref.Compute(ctx, landing, goldref.DefaultOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lake, err := pipeline.OpenLake(ctx, filepath.Join(dir, "lake"), nil)
+	lake, err := pipeline.OpenLake(ctx, location, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := duckdb.Open(ctx, nil)
+	eng, err := duckdb.Open(ctx, &duckdb.Options{Cache: fileCache(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -285,23 +285,19 @@ func (e *Engine) viewName(name string) string {
 	return "__m_" + e.prefix + strings.NewReplacer(".", "__", "`", "_").Replace(strings.ToLower(name))
 }
 
-// location is where Spark reads a table of store: a local path, or the
-// store's URL in the scheme Spark's Hadoop file systems use.
-func location(snap *delta.Snapshot) string {
-	if p, ok := snap.Store().LocalPath(""); ok {
-		return strings.TrimSuffix(p, "/")
-	}
-	u := strings.TrimSuffix(snap.Store().URL(), "/")
-	if rest, ok := strings.CutPrefix(u, "s3://"); ok {
-		u = "s3a://" + rest
-	}
-	return u
+// location is where Spark reads a table: sparkURL of its folder.
+func location(snap *delta.Snapshot) (string, error) {
+	return sparkURL(snap.Store(), "")
 }
 
 // Bind makes snap readable as name: a temporary view over the Delta
 // table at that version, created when a statement first names it.
 func (e *Engine) Bind(ctx context.Context, name string, snap *delta.Snapshot, files []*delta.Add) error {
-	sel := "SELECT * FROM delta." + backtick(location(snap)) + " VERSION AS OF " + strconv.FormatInt(snap.Version(), 10)
+	loc, err := location(snap)
+	if err != nil {
+		return fmt.Errorf("spark: bind %s: %w", name, err)
+	}
+	sel := "SELECT * FROM delta." + backtick(loc) + " VERSION AS OF " + strconv.FormatInt(snap.Version(), 10)
 	if files != nil {
 		var names []string
 		for _, f := range files {

@@ -33,7 +33,7 @@ import (
 // parquet LOCATION … AS SELECT), since Spark Connect's Go writer has no
 // partitionBy; the table is dropped at once (an external table: its files
 // stay). The lake must be on local disk, or a path Spark and medallion
-// both reach as the same folder.
+// both reach as the same folder, or an object store both reach (stage.go).
 
 // hivePartitionNull is the folder value Spark writes for a NULL
 // partition value.
@@ -45,7 +45,11 @@ func (e *Engine) Write(ctx context.Context, text string, dst engine.Target) (*en
 	stageKey := delta.StagingDirPrefix + uuid.NewString()
 	stage, local := dst.Store.LocalPath(stageKey)
 	if !local {
-		return nil, fmt.Errorf("spark: write: %w: the spark engine writes tables on local disk only so far (table %s)", engine.ErrNotLocal, redact(dst.Store.URL(), e.secrets...))
+		// An object-store table: Spark writes at its URL (stage.go).
+		var err error
+		if stage, err = sparkURL(dst.Store, stageKey); err != nil {
+			return nil, fmt.Errorf("spark: write: table %s: %w", redact(dst.Store.URL(), e.secrets...), err)
+		}
 	}
 	run, err := e.translate(ctx, text, nil)
 	if err != nil {
@@ -138,16 +142,28 @@ func (e *Engine) Write(ctx context.Context, text string, dst engine.Target) (*en
 	catalogTable := "spark_catalog.default." + backtick("__medallion_write_"+strings.ReplaceAll(uuid.NewString(), "-", ""))
 	stmt := "CREATE TABLE " + catalogTable + " USING parquet" + clause + " LOCATION " + strLit(stage) +
 		" AS SELECT " + hint + strings.Join(sel, ", ") + " FROM " + backtick(tmp)
-	defer os.RemoveAll(stage)
+	if local {
+		defer os.RemoveAll(stage)
+	} else {
+		defer removeStaged(ctx, dst.Store, stageKey)
+	}
 	_, err = e.sess.Sql(ctx, stmt)
 	_, dropErr := e.sess.Sql(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+catalogTable)
 	if err != nil {
+		if !local {
+			return nil, e.lakeError("write", strings.TrimSuffix(stage, "/"+stageKey), err)
+		}
 		return nil, e.wrap("write", err)
 	}
 	if dropErr != nil {
 		return nil, e.wrap("write: drop the staging table", dropErr)
 	}
-	adds, err := collectStaged(ctx, stage, partNames, schema, dst)
+	var adds []*delta.Add
+	if local {
+		adds, err = collectStaged(ctx, stage, partNames, schema, dst)
+	} else {
+		adds, err = collectStagedObjects(ctx, stageKey, partNames, schema, dst)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -291,6 +307,10 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 		byName[b] = f
 		names = append(names, strLit(b))
 	}
+	loc, err := location(snap)
+	if err != nil {
+		return nil, fmt.Errorf("spark: match files: %w", err)
+	}
 	op := " = "
 	if nullSafe {
 		op = " <=> "
@@ -299,7 +319,7 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 	for i, k := range keys {
 		conds[i] = "f." + backtick(k) + op + "r." + backtick(k)
 	}
-	q := "SELECT DISTINCT f.__file_name FROM (SELECT *, _metadata.file_name AS __file_name FROM delta." + backtick(location(snap)) +
+	q := "SELECT DISTINCT f.__file_name FROM (SELECT *, _metadata.file_name AS __file_name FROM delta." + backtick(loc) +
 		" VERSION AS OF " + strconv.FormatInt(snap.Version(), 10) + " WHERE _metadata.file_name IN (" + strings.Join(names, ", ") + ")) AS f LEFT SEMI JOIN " +
 		backtick(src) + " AS r ON " + strings.Join(conds, " AND ")
 	rows, err := e.rawRows(ctx, q)
