@@ -51,7 +51,10 @@ func (e *Engine) BindChanges(ctx context.Context, name string, snap *delta.Snaps
 		}
 		groups[k] = append(groups[k], f)
 	}
-	loc := location(snap)
+	loc, err := location(snap)
+	if err != nil {
+		return fmt.Errorf("spark: bind %s: %w", name, err)
+	}
 	var parts []string
 	for _, k := range order {
 		g := groups[k]

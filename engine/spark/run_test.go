@@ -78,11 +78,11 @@ func medallion(t *testing.T, args ...string) string {
 // volatile columns and the columns of also.
 func lakeRows(t *testing.T, dir string, also ...string) map[string][]string {
 	t.Helper()
-	return lakeRowsAt(t, filepath.Join(dir, "lake"))
+	return lakeRowsAt(t, filepath.Join(dir, "lake"), also...)
 }
 
 // lakeRowsAt is lakeRows for the lake at location (a folder or a URL).
-func lakeRowsAt(t *testing.T, location string) map[string][]string {
+func lakeRowsAt(t *testing.T, location string, also ...string) map[string][]string {
 	t.Helper()
 	ctx := t.Context()
 	lake, err := pipeline.OpenLake(ctx, location, nil)
