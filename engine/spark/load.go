@@ -94,10 +94,13 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 		}
 	}()
 	var (
-		raw     string   // SELECT of every record: columns, _source_file, __file, __mono[, corrupt]
-		cols    []string // data columns in order
-		good    = "true" // which records of raw are rows
-		rejects func() ([]engine.Reject, error)
+		raw  string   // SELECT of every record: columns, _source_file, __file, __mono[, corrupt]
+		cols []string // data columns in order
+		good = "true" // which records of raw are rows
+		// A reject's line (NULL: found in the file later) and text, and
+		// how its rows become rejects.
+		rejLine, rejText = "CAST(NULL AS BIGINT)", "CAST(NULL AS STRING)"
+		rejects          func([]engine.Reject) ([]engine.Reject, error)
 	)
 	switch src.Format {
 	case engine.CSV, "":
@@ -107,7 +110,8 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 			return nil, err
 		}
 		good = corruptCol + " IS NULL"
-		rejects = func() ([]engine.Reject, error) { return e.csvRejects(ctx, raw, cols, lf) }
+		rejText = corruptCol
+		rejects = func(rs []engine.Reject) ([]engine.Reject, error) { return csvRejects(ctx, rs, cols, lf) }
 	case engine.JSON:
 		var err error
 		raw, cols, views, err = e.loadJSON(ctx, base, lf)
@@ -115,14 +119,15 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 			return nil, err
 		}
 		good = "__ok"
-		rejects = func() ([]engine.Reject, error) { return e.jsonRejects(ctx, raw) }
+		rejLine, rejText = "__lineno", "__line"
+		rejects = jsonRejects
 	case engine.Parquet:
 		var err error
 		raw, cols, views, err = e.loadParquet(ctx, base, lf)
 		if err != nil {
 			return nil, err
 		}
-		rejects = func() ([]engine.Reject, error) { return nil, nil }
+		rejects = func(rs []engine.Reject) ([]engine.Reject, error) { return rs, nil }
 	}
 	sel := make([]string, 0, len(cols)+1)
 	for _, c := range cols {
@@ -142,18 +147,31 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 	e.rels[strings.ToLower(ord.Name)].owned = []string{strings.ToLower(all.Name)}
 	e.set(pub.Name, &relation{create: "SELECT " + strings.Join(sel, ", ") + " FROM " + backtick(e.viewName(ord.Name)),
 		deps: []string{strings.ToLower(ord.Name)}, ordered: ord.Name, owned: []string{strings.ToLower(ord.Name)}, ownedViews: views})
-	raw = "SELECT * FROM " + allView
 	res := &engine.LoadResult{Relation: pub, Columns: cols, Files: lf.where}
-	// Naming a data column too: should Spark read the files again rather
-	// than the cache, it refuses a query of the corrupt-record column alone.
-	anyCol := "1"
+	// The count of rows and the rejects in file order, in one query (one
+	// round trip and one Spark job) over the cached records. Naming a data
+	// column too: should Spark read the files again rather than the cache,
+	// it refuses a query of the corrupt-record column alone.
+	anyCol := "CAST(NULL AS STRING)"
 	if len(cols) > 0 {
-		anyCol = backtick(cols[0])
+		anyCol = "CAST(" + backtick(cols[0]) + " AS STRING)"
 	}
-	if res.Rows, err = e.count(ctx, "SELECT count(*), count("+anyCol+") FROM "+allView+" WHERE "+good); err != nil {
-		return nil, fmt.Errorf("spark: load: %w", err)
+	rows, err := e.rawRows(ctx, "SELECT __n, _source_file, __line, __text FROM ("+
+		"SELECT 0 AS __k, count(*) AS __n, CAST(count("+anyCol+") AS STRING) AS __d, CAST(NULL AS STRING) AS _source_file, CAST(NULL AS BIGINT) AS __line, CAST(NULL AS STRING) AS __text, 0 AS __file, CAST(0 AS BIGINT) AS __mono FROM "+allView+" WHERE "+good+
+		" UNION ALL SELECT 1, 0, "+anyCol+", _source_file, "+rejLine+", "+rejText+", __file, __mono FROM "+allView+" WHERE NOT ("+good+")"+
+		") AS __loaded ORDER BY __k, __file, __mono")
+	if err != nil {
+		return nil, e.wrap("load: count and rejects", err)
 	}
-	if res.Rejects, err = rejects(); err != nil {
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("spark: load: no count row")
+	}
+	res.Rows = toInt64(rows[0][0])
+	var rs []engine.Reject
+	for _, r := range rows[1:] {
+		rs = append(rs, engine.Reject{File: fmt.Sprint(r[1]), Line: toInt64(r[2]), Raw: fmt.Sprint(r[3])})
+	}
+	if res.Rejects, err = rejects(rs); err != nil {
 		return nil, fmt.Errorf("spark: load: rejects: %w", err)
 	}
 	ok = true
@@ -322,24 +340,18 @@ func fileSelect(view, file string, i int, cols, own []string, extra string) stri
 	return "SELECT " + strings.Join(sel, ", ") + " FROM " + backtick(view)
 }
 
-// csvRejects lists the records Spark marked corrupt, in file order, with
-// the line each starts on.
-func (e *Engine) csvRejects(ctx context.Context, raw string, cols []string, lf *landingFiles) ([]engine.Reject, error) {
-	// raw is the cached read; a data column is named too, as Spark refuses
-	// a query of the corrupt-record column alone on the files themselves.
-	rows, err := e.rawRows(ctx, "SELECT _source_file, "+corruptCol+", "+backtick(cols[0])+" FROM ("+raw+") AS __raw WHERE "+corruptCol+" IS NOT NULL ORDER BY __file, __mono")
-	if err != nil {
-		return nil, e.wrap("rejects", err)
+// csvRejects completes the records Spark marked corrupt (file, text, in
+// file order) with the line each starts on.
+func csvRejects(ctx context.Context, rs []engine.Reject, cols []string, lf *landingFiles) ([]engine.Reject, error) {
+	for i := range rs {
+		rs[i].Line = 0
+		rs[i].Raw = strings.TrimRight(rs[i].Raw, "\r\n")
+		rs[i].Error = fmt.Sprintf("malformed CSV record: not %d fields, or bad quoting", len(cols))
 	}
-	out := make([]engine.Reject, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, engine.Reject{File: fmt.Sprint(r[0]), Raw: strings.TrimRight(fmt.Sprint(r[1]), "\r\n"),
-			Error: fmt.Sprintf("malformed CSV record: not %d fields, or bad quoting", len(cols))})
-	}
-	if err := engine.RejectLines(ctx, out, lf.localOf); err != nil {
+	if err := engine.RejectLines(ctx, rs, lf.localOf); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return rs, nil
 }
 
 // loadJSON reads JSON lines files: each line is a record; lines that are
@@ -361,7 +373,7 @@ func (e *Engine) loadJSON(ctx context.Context, base string, lf *landingFiles) (s
 		return "", nil, views, e.wrap("load", err)
 	}
 	views = append(views, lv)
-	if _, err := e.sess.Sql(ctx, "CACHE TABLE "+backtick(lv)); err != nil {
+	if _, err := e.sess.Sql(ctx, "CACHE LAZY TABLE "+backtick(lv)); err != nil {
 		return "", nil, views, e.wrap("load", err)
 	}
 	keys, err := e.rawRows(ctx, "SELECT k FROM (SELECT explode(__keys) AS k, __file, __mono FROM "+backtick(lv)+") GROUP BY k ORDER BY min(struct(__file, __mono)), k")
@@ -386,17 +398,12 @@ func (e *Engine) loadJSON(ctx context.Context, base string, lf *landingFiles) (s
 	return raw, cols, views, nil
 }
 
-// jsonRejects lists the lines that are not a JSON object.
-func (e *Engine) jsonRejects(ctx context.Context, raw string) ([]engine.Reject, error) {
-	rows, err := e.rawRows(ctx, "SELECT _source_file, __lineno, __line FROM ("+raw+") AS __raw WHERE NOT __ok ORDER BY __file, __mono")
-	if err != nil {
-		return nil, e.wrap("rejects", err)
+// jsonRejects completes the lines that are not a JSON object.
+func jsonRejects(rs []engine.Reject) ([]engine.Reject, error) {
+	for i := range rs {
+		rs[i].Error = "invalid JSON object"
 	}
-	out := make([]engine.Reject, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, engine.Reject{File: fmt.Sprint(r[0]), Line: toInt64(r[1]), Raw: fmt.Sprint(r[2]), Error: "invalid JSON object"})
-	}
-	return out, nil
+	return rs, nil
 }
 
 // loadParquet reads Parquet files, every column cast to text, combined by

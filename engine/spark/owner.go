@@ -285,7 +285,7 @@ func (o *Owner) Session(ctx context.Context, opts engine.SessionOptions) (engine
 	o.seq++
 	o.open++
 	return &Engine{
-		sess: o.rs.sess, secrets: o.secrets, owner: o, prefix: "s" + strconv.Itoa(o.seq) + "_",
+		sess: traced(o.rs.sess, opts.Trace), secrets: o.secrets, owner: o, prefix: "s" + strconv.Itoa(o.seq) + "_",
 		rels: map[string]*relation{}, created: map[string]bool{}, sealed: o.sandbox,
 	}, nil
 }

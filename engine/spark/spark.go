@@ -17,8 +17,8 @@
 // Every engine operation runs on Spark, reading a change data feed
 // (BindChanges, feed.go) included. Landing files
 // are read by Spark itself (load.go); the relations the pipeline keeps are
-// temporary views of the session, cached (CACHE TABLE … AS) where the
-// operation computes rows now.
+// temporary views of the session, cached (CACHE LAZY TABLE … AS: rows
+// computed on the first read, then kept) where the operation materializes.
 //
 // Writes (write.go, decided for issue 12): Spark writes a result as Parquet
 // files into a staging folder inside the table's folder
@@ -346,10 +346,10 @@ func (e *Engine) BindEmpty(ctx context.Context, name string, schema *delta.Struc
 	return nil
 }
 
-// Cache keeps name's rows in Spark's memory: the view becomes CACHE TABLE
-// … AS SELECT, which holds the rows computed now and the plan they were
-// computed with (names the query reads may be bound again later without
-// changing them).
+// Cache keeps name's rows in Spark's memory: the view becomes CACHE LAZY
+// TABLE … AS SELECT, which holds the plan analyzed now (names the query
+// reads may be bound again later without changing its rows: the Delta
+// versions it reads are pinned) and the rows computed on its first read.
 func (e *Engine) Cache(ctx context.Context, name string) error {
 	key := strings.ToLower(name)
 	if _, err := e.ensure(ctx, key, nil); err != nil {
@@ -402,7 +402,11 @@ func (e *Engine) ensure(ctx context.Context, name string, seen []string) (string
 		if _, err := e.sess.Sql(ctx, "DROP VIEW IF EXISTS "+backtick(v)); err != nil {
 			return "", e.wrap("cache "+name, err)
 		}
-		if _, err := e.sess.Sql(ctx, "CACHE TABLE "+backtick(v)+" AS "+body); err != nil {
+		// LAZY: Spark analyzes the query now (a bad one fails here) and
+		// computes the rows on the first read, which the pipeline makes at
+		// once (a count): one Spark job where an eager cache runs two. The
+		// plan is fixed now: the Delta versions it reads are pinned.
+		if _, err := e.sess.Sql(ctx, "CACHE LAZY TABLE "+backtick(v)+" AS "+body); err != nil {
 			return "", e.wrap("cache "+name, err)
 		}
 	} else if _, err := e.sess.Sql(ctx, "CREATE OR REPLACE TEMPORARY VIEW "+backtick(v)+" AS "+body); err != nil {
