@@ -99,7 +99,7 @@ vet:
 # The README's test command: installs what the tests need (test-deps),
 # then runs every package's tests.
 test: test-deps vet
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout 60m ./...
 
 bench: bench-compare bench-delta
 
