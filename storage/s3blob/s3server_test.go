@@ -59,11 +59,13 @@ func runTests(m *testing.M) int {
 		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", EnvForcePathStyle} {
 		os.Unsetenv(v)
 	}
-	stop, err := scriptservice.Start(s3Addr, "s3server.sh")
+	// Acquire, not Start: other packages' tests (ingest/notify, the
+	// S3 lake on Spark) share this server while they run at the same time.
+	release, err := scriptservice.Acquire(s3Addr, "s3server.sh")
 	s3Err = err
 	code := m.Run()
-	if stop != nil {
-		stop()
+	if release != nil {
+		release()
 	}
 	return code
 }
