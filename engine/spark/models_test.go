@@ -23,6 +23,7 @@ import (
 func TestMain(m *testing.M) {
 	clitest.RunIfChild() // the medallion command line, for run_test.go
 	code := m.Run()
+	releaseS3()
 	sparkserver.Release()
 	os.Exit(code)
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,20 +37,35 @@ const (
 	motoSecret = "test"
 )
 
+// moto is this process's lease on the local S3 server: taken by the
+// first test that needs it and released by TestMain, so the server is not
+// stopped and started again between tests (a lease belongs to a process).
+var moto struct {
+	once    sync.Once
+	release func()
+	err     error
+}
+
+// releaseS3 gives up the lease on the local S3 server, if taken.
+func releaseS3() {
+	if moto.release != nil {
+		moto.release()
+	}
+}
+
 // needS3 starts (or shares) the local S3 server and points this process
 // and the medallion processes it starts at it and nothing else, whatever
 // the developer's environment and ~/.aws hold. Without the server the
 // test is skipped, and fails under CI=true.
 func needS3(t *testing.T) {
 	t.Helper()
-	release, err := scriptservice.Acquire(motoAddr, "s3server.sh")
-	if err != nil {
+	moto.once.Do(func() { moto.release, moto.err = scriptservice.Acquire(motoAddr, "s3server.sh") })
+	if err := moto.err; err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("the local S3 server is required under CI=true: %v", err)
 		}
 		t.Skipf("the local S3 server is unavailable: %v", err)
 	}
-	t.Cleanup(release)
 	t.Setenv("AWS_ENDPOINT_URL_S3", "http://"+motoAddr)
 	t.Setenv("AWS_ACCESS_KEY_ID", motoKeyID)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", motoSecret)

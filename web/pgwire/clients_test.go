@@ -659,7 +659,7 @@ func TestPsql(t *testing.T) {
 		t.Errorf("psql \\dt: %v\n%s", err, out)
 	}
 	for cmd, want := range map[string]string{
-		`\l`: "ecommerce | medallion | UTF8", `\dv silver.*`: "silver | geo_revenue    | view",
+		`\l`: "ecommerce | medallion | UTF8", `\dv silver.*`: "silver | geo_revenue | view",
 		`\dt+ gold.*`: "gold   | daily_revenue", `\d+ gold.daily_revenue`: "revenue | double precision",
 	} {
 		out, err := psql(t, srv, nil, "-c", cmd)
