@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/engine"
 )
 
 // BadFilesTable is the system table of landing files set aside because
@@ -56,7 +57,7 @@ func (r *run) badFiles(ctx context.Context, s *Source) (map[string]badFile, erro
 		return nil, fmt.Errorf("pipeline: read %s: %w", BadFilesTable, err)
 	}
 	for _, row := range res.Rows {
-		b := badFile{key: fmt.Sprint(row[0]), size: toInt(row[1]), mtime: toInt(row[2]), reason: fmt.Sprint(row[3]), line: toInt(row[4]), firstSeen: time.UnixMilli(toInt(row[5]))}
+		b := badFile{key: fmt.Sprint(row[0]), size: engine.Int64(row[1]), mtime: engine.Int64(row[2]), reason: fmt.Sprint(row[3]), line: engine.Int64(row[4]), firstSeen: time.UnixMilli(engine.Int64(row[5]))}
 		out[b.key] = b
 	}
 	return out, nil

@@ -324,7 +324,7 @@ func (r *run) cdcNewTruncates(ctx context.Context, m *Model, own *delta.Snapshot
 		if err != nil {
 			return 0, fmt.Errorf("cdc: apply_as_truncates: %w", err)
 		}
-		total += toInt(res.Rows[0][0])
+		total += engine.Int64(res.Rows[0][0])
 	}
 	return total, nil
 }
@@ -368,8 +368,8 @@ func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cd
 	if err != nil {
 		return tr, fmt.Errorf("cdc: %w", err)
 	}
-	tr.RowsIn = toInt(res.Rows[0][0])
-	if dups := toInt(res.Rows[0][1]); dups > 0 {
+	tr.RowsIn = engine.Int64(res.Rows[0][0])
+	if dups := engine.Int64(res.Rows[0][1]); dups > 0 {
 		sample, _ := r.eng.Query(ctx, "SELECT "+k+" FROM "+checked.Name+" GROUP BY "+k+" HAVING count(*) > 1 LIMIT 1")
 		ex := ""
 		if sample != nil && len(sample.Rows) > 0 {

@@ -49,7 +49,7 @@ func (r *run) expect(ctx context.Context, m *Model, result engine.Relation, tr *
 	var quarantine, drop []string
 	var qNames []string
 	for i, e := range rules {
-		n := toInt(res.Rows[0][i])
+		n := engine.Int64(res.Rows[0][i])
 		tr.Expectations = append(tr.Expectations, ExpectationResult{Name: e.Name, Action: e.Action, Failed: n})
 		switch e.Action {
 		case Fail:

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/medallionhq/medallion/delta"
+	"github.com/medallionhq/medallion/engine"
 )
 
 // bindFeed binds name to the rows that changed in table between versions
@@ -55,7 +56,7 @@ func (r *run) bindFeed(ctx context.Context, model, table, name string, tbl *delt
 		}
 		keys := r.rowKeysOf(table)
 		switch {
-		case toInt(res.Rows[0][0]) == 0:
+		case engine.Int64(res.Rows[0][0]) == 0:
 			// Only inserts (appends): every one is a new row, as the
 			// added files are.
 			sel += " WHERE " + isNew

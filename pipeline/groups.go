@@ -321,7 +321,7 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 		if err != nil {
 			return delta.CommitResult{}, err
 		}
-		tr.Replaced = toInt(res.Rows[0][0])
+		tr.Replaced = engine.Int64(res.Rows[0][0])
 	}
 	res, err := r.eng.Write(ctx, query, engineTarget(w))
 	if err != nil {

@@ -748,7 +748,7 @@ func (r *run) land(ctx context.Context, s *Source, rep *TableReport, tbl *delta.
 	if err != nil {
 		return err
 	}
-	rep.Rescued = toInt(res.Rows[0][1]) - rep.Rejected
+	rep.Rescued = engine.Int64(res.Rows[0][1]) - rep.Rejected
 	schema, err := r.bronzeSchema(ctx, s, typed, existing)
 	if err != nil {
 		return err
@@ -1051,23 +1051,4 @@ func sqlTypeName(eng engine.Engine, t delta.DataType) (string, error) {
 		return "", fmt.Errorf("type %s cannot be ingested from text: %w", t, err)
 	}
 	return name, nil
-}
-
-func toInt(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int32:
-		return int64(x)
-	case int:
-		return int64(x)
-	case uint64:
-		return int64(x)
-	case float64:
-		return int64(x)
-	case string:
-		n, _ := strconv.ParseInt(x, 10, 64)
-		return n
-	}
-	return 0
 }

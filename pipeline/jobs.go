@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/medallionhq/medallion/engine"
 	"github.com/medallionhq/medallion/scheduler"
 )
 
@@ -76,8 +77,8 @@ func (h *JobHistory) List(ctx context.Context, job string, limit int) ([]schedul
 	}
 	var out []scheduler.Run
 	for _, row := range res.Rows {
-		r := scheduler.Run{Job: str(row[0]), Trigger: str(row[1]), Reason: str(row[2]), Attempt: int(toInt(row[3])),
-			Status: str(row[7]), Error: str(row[8]), Coalesced: int(toInt(row[9]))}
+		r := scheduler.Run{Job: str(row[0]), Trigger: str(row[1]), Reason: str(row[2]), Attempt: int(engine.Int64(row[3])),
+			Status: str(row[7]), Error: str(row[8]), Coalesced: int(engine.Int64(row[9]))}
 		r.Scheduled, _ = row[4].(time.Time)
 		r.Start, _ = row[5].(time.Time)
 		r.End, _ = row[6].(time.Time)

@@ -66,7 +66,7 @@ func TestOneEngineOwnerPerProject(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return toInt(res.Rows[0][0])
+		return engine.Int64(res.Rows[0][0])
 	}
 	if got := total(); got != 3 {
 		t.Fatalf("gold.total %d, want 3", got)

@@ -56,7 +56,7 @@ func (r *run) count(ctx context.Context, rel engine.Relation, where string) (int
 	if err != nil {
 		return 0, err
 	}
-	return toInt(res.Rows[0][0]), nil
+	return engine.Int64(res.Rows[0][0]), nil
 }
 
 // timeLiteral renders t as the engine's timestamp literal.

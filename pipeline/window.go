@@ -58,10 +58,10 @@ func (r *run) window(ctx context.Context, m *Model, tr *TableReport, tbl *delta.
 	if err != nil {
 		return tr, fmt.Errorf("window: %w", err)
 	}
-	tr.RowsIn = toInt(res.Rows[0][0])
+	tr.RowsIn = engine.Int64(res.Rows[0][0])
 	w1 := w0
 	if res.Rows[0][1] != nil {
-		w1 = max(w0, toInt(res.Rows[0][1])-lateness)
+		w1 = max(w0, engine.Int64(res.Rows[0][1])-lateness)
 	}
 	// lastEnd is when the last window holding a row closes.
 	lastEnd := fmt.Sprintf("(floor(%s / %d) * %d + %d)", t, slide, slide, size)

@@ -90,7 +90,7 @@ func (r *run) dedupe(ctx context.Context, w writeSpec) (engine.Relation, int64, 
 	if err != nil {
 		return engine.Relation{}, 0, err
 	}
-	if toInt(res.Rows[0][0]) == 0 {
+	if engine.Int64(res.Rows[0][0]) == 0 {
 		return w.relation, 0, nil
 	}
 	rel, err := r.keep(r.eng.Dedupe(ctx, w.relation, w.keys, w.sequenceBy))
@@ -101,7 +101,7 @@ func (r *run) dedupe(ctx context.Context, w writeSpec) (engine.Relation, int64, 
 	if err != nil {
 		return engine.Relation{}, 0, err
 	}
-	return rel, toInt(res.Rows[0][0]), nil
+	return rel, engine.Int64(res.Rows[0][0]), nil
 }
 
 func (r *run) writeOptions(w writeSpec, md *delta.Metadata, op string) *delta.WriteOptions {
@@ -205,7 +205,7 @@ func (r *run) merge(ctx context.Context, w writeSpec, tr *TableReport) (delta.Co
 		if err != nil {
 			return delta.CommitResult{}, err
 		}
-		tr.Replaced = toInt(res.Rows[0][0])
+		tr.Replaced = engine.Int64(res.Rows[0][0])
 		if kept, err = r.count(ctx, old, ""); err != nil {
 			return delta.CommitResult{}, err
 		}

@@ -722,7 +722,7 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 					continue
 				}
 				seen[k] = true
-				res.Rejects = append(res.Rejects, engine.Reject{File: r[0].(string), Line: toInt64(r[1]), Error: r[2].(string), Raw: r[3].(string)})
+				res.Rejects = append(res.Rejects, engine.Reject{File: r[0].(string), Line: engine.Int64(r[1]), Error: r[2].(string), Raw: r[3].(string)})
 			}
 			_ = e.Exec(ctx, "DROP TABLE IF EXISTS "+rejT+"; DROP TABLE IF EXISTS "+rejS)
 		}
@@ -809,7 +809,7 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: load: %w", err)
 	}
-	res.Rows = toInt64(cnt.Rows[0][0])
+	res.Rows = engine.Int64(cnt.Rows[0][0])
 	ok = true
 	return res, nil
 }
@@ -877,22 +877,6 @@ func headerColumns(line, delim string, noHeader bool, types, typed map[string]st
 
 func jsonPathKey(k string) string {
 	return `"` + strings.ReplaceAll(k, `"`, `\"`) + `"`
-}
-
-func toInt64(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int32:
-		return int64(x)
-	case int:
-		return int64(x)
-	case uint64:
-		return int64(x)
-	case float64:
-		return int64(x)
-	}
-	return 0
 }
 
 // Write materializes query and writes it as Parquet files under dst.

@@ -146,8 +146,8 @@ func (e *Engine) Probe(ctx context.Context, rel engine.Relation, cols []string, 
 	out := make([]engine.TypeProbe, len(cols))
 	for i := range cols {
 		row := res.Rows[0][i*probes : (i+1)*probes]
-		out[i] = engine.TypeProbe{NonEmpty: toInt64(row[0]), Long: toInt64(row[1]), Double: toInt64(row[2]),
-			Timestamp: toInt64(row[3]), Date: toInt64(row[4]), Boolean: toInt64(row[5])}
+		out[i] = engine.TypeProbe{NonEmpty: engine.Int64(row[0]), Long: engine.Int64(row[1]), Double: engine.Int64(row[2]),
+			Timestamp: engine.Int64(row[3]), Date: engine.Int64(row[4]), Boolean: engine.Int64(row[5])}
 	}
 	return out, nil
 }

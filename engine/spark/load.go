@@ -166,10 +166,10 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("spark: load: no count row")
 	}
-	res.Rows = toInt64(rows[0][0])
+	res.Rows = engine.Int64(rows[0][0])
 	var rs []engine.Reject
 	for _, r := range rows[1:] {
-		rs = append(rs, engine.Reject{File: fmt.Sprint(r[1]), Line: toInt64(r[2]), Raw: fmt.Sprint(r[3])})
+		rs = append(rs, engine.Reject{File: fmt.Sprint(r[1]), Line: engine.Int64(r[2]), Raw: fmt.Sprint(r[3])})
 	}
 	if res.Rejects, err = rejects(rs); err != nil {
 		return nil, fmt.Errorf("spark: load: rejects: %w", err)

@@ -101,25 +101,7 @@ func (e *Engine) count(ctx context.Context, query string) (int64, error) {
 	if len(rows) != 1 || len(rows[0]) < 1 {
 		return 0, fmt.Errorf("spark: count: %d rows", len(rows))
 	}
-	return toInt64(rows[0][0]), nil
-}
-
-func toInt64(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int32:
-		return int64(x)
-	case int:
-		return int64(x)
-	case int16:
-		return int64(x)
-	case int8:
-		return int64(x)
-	case float64:
-		return int64(x)
-	}
-	return 0
+	return engine.Int64(rows[0][0]), nil
 }
 
 // UnionByName is a view of the queries' rows combined by column name.
@@ -308,8 +290,8 @@ func (e *Engine) Probe(ctx context.Context, rel engine.Relation, cols []string, 
 	out := make([]engine.TypeProbe, len(cols))
 	for i := range cols {
 		r := vals[i*probes : (i+1)*probes]
-		out[i] = engine.TypeProbe{NonEmpty: toInt64(r[0]), Long: toInt64(r[1]), Double: toInt64(r[2]),
-			Timestamp: toInt64(r[3]), Date: toInt64(r[4]), Boolean: toInt64(r[5])}
+		out[i] = engine.TypeProbe{NonEmpty: engine.Int64(r[0]), Long: engine.Int64(r[1]), Double: engine.Int64(r[2]),
+			Timestamp: engine.Int64(r[3]), Date: engine.Int64(r[4]), Boolean: engine.Int64(r[5])}
 	}
 	return out, nil
 }
