@@ -63,6 +63,13 @@ func TestCatalogSessionState(t *testing.T) {
 		if err := conn.QueryRow(ctx, "WITH orders AS (SELECT 1 AS x) SELECT count(*) FROM orders").Scan(&n); err != nil || n != 1 {
 			t.Errorf("mode %v: a CTE named like a table: %d, %v; want 1", mode, n, err)
 		}
+		var joined, joinedQualified int64
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM silver.orders o, silver.customers c WHERE o.customer_id = c.customer_id").Scan(&joinedQualified); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM orders o, "customers" c WHERE o.customer_id = c.customer_id`).Scan(&joined); err != nil || joined != joinedQualified || joined == 0 {
+			t.Errorf("mode %v: every table of a FROM list resolves in silver: %d, %v; want %d", mode, joined, err, joinedQualified)
+		}
 		if _, err := conn.Exec(ctx, "SET search_path TO gold, public"); err != nil {
 			t.Fatal(err)
 		}

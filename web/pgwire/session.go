@@ -60,7 +60,6 @@ var (
 	relSizeRE     = regexp.MustCompile(`(?i)(?:\bpg_catalog\s*\.\s*)?\bpg_(?:table|relation|total_relation)_size\s*\(`)
 	litRelRE      = regexp.MustCompile(`^\s*'([^']*)'\s*(?:::\s*(?:pg_catalog\s*\.\s*)?regclass)?\s*$`)
 	infoSchemaRE  = regexp.MustCompile(`(?i)\binformation_schema\s*\.\s*schemata\b(\s*\.)?`)
-	fromRelRE     = regexp.MustCompile(`(?i)\b(FROM|JOIN)(\s+)([A-Za-z_][A-Za-z0-9_]*)\b`)
 	cteNameRE     = regexp.MustCompile(`(?i)([A-Za-z_][A-Za-z0-9_]*)\s*(?:\([^()]*\))?\s+AS\s+(?:NOT\s+)?(?:MATERIALIZED\s+)?\(`)
 )
 
@@ -117,68 +116,4 @@ func (t *translator) searchPath() []string {
 		out = append(out, s)
 	}
 	return out
-}
-
-// applySearchPath qualifies the unqualified relation names after FROM and
-// JOIN in sql's code with the first schema of the search_path that has a
-// relation of that name (SET search_path TO silver: FROM orders reads
-// silver.orders). Names of the query's CTEs stay as they are.
-func (t *translator) applySearchPath(sql string) string {
-	path := t.searchPath()
-	if len(path) == 0 {
-		return sql
-	}
-	segs := lex(sql)
-	var code strings.Builder
-	for _, s := range segs {
-		if s.code {
-			code.WriteString(s.text)
-		}
-	}
-	ctes := map[string]bool{}
-	for _, m := range cteNameRE.FindAllStringSubmatch(code.String(), -1) {
-		ctes[strings.ToLower(m[1])] = true
-	}
-	var rels map[string]bool
-	var b strings.Builder
-	for i, s := range segs {
-		if !s.code {
-			b.WriteString(s.text)
-			continue
-		}
-		next := ""
-		if i+1 < len(segs) {
-			next = segs[i+1].text
-		}
-		text := s.text
-		var out strings.Builder
-		last := 0
-		for _, m := range fromRelRE.FindAllStringSubmatchIndex(text, -1) {
-			name := text[m[6]:m[7]]
-			rest := strings.TrimLeft(text[m[7]:], " \t\r\n")
-			if rest == "" {
-				rest = strings.TrimLeft(next, " \t\r\n")
-			}
-			if strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, "(") || ctes[strings.ToLower(name)] {
-				continue
-			}
-			if rels == nil {
-				rels = map[string]bool{}
-				for _, r := range t.lake.relations() {
-					rels[strings.ToLower(r)] = true
-				}
-			}
-			for _, schema := range path {
-				if rels[strings.ToLower(schema+"."+name)] {
-					out.WriteString(text[last:m[6]])
-					out.WriteString(schema + "." + name)
-					last = m[7]
-					break
-				}
-			}
-		}
-		out.WriteString(text[last:])
-		b.WriteString(out.String())
-	}
-	return b.String()
 }
