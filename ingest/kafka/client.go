@@ -24,6 +24,9 @@ const DefaultMaxWait = 200 * time.Millisecond
 const (
 	fetchMaxWait = 500 * time.Millisecond
 	seekGrace    = fetchMaxWait + 500*time.Millisecond
+	// readOnWait is how long one round of polling may wait when a batch
+	// reads on past MaxWait toward the ends it began with.
+	readOnWait = time.Second
 )
 
 // refreshEvery is how often Fetch re-lists the topic's partitions and high
@@ -316,6 +319,14 @@ func (c *Client) Fetch(ctx context.Context, from map[int32]int64, lim Limits) (B
 
 	var acc accum
 	c.takePending(lim, &acc)
+	// Once MaxWait has passed with records in hand, the batch still takes
+	// everything up to the partitions' ends as known at that moment
+	// (target): a one-shot run reads all that is available, not what 50 ms
+	// allowed, and a fast producer cannot make a batch unbounded. It
+	// stops early only when a round of polling brings nothing (a tail of
+	// aborted transactions is never returned).
+	var target map[int32]int64
+	progressed := true
 	for !acc.full {
 		caughtUp := c.caughtUp()
 		if len(acc.recs) > 0 && caughtUp {
@@ -326,8 +337,19 @@ func (c *Client) Fetch(ctx context.Context, from map[int32]int64, lim Limits) (B
 			until = graceUntil
 		}
 		if !time.Now().Before(until) {
-			break
+			if len(acc.recs) == 0 || !progressed {
+				break
+			}
+			if target == nil {
+				c.applyEnds(&ends, time.Second)
+				target = c.ends()
+			}
+			if c.reached(target) {
+				break
+			}
+			until = time.Now().Add(max(wait, readOnWait))
 		}
+		before := len(acc.recs)
 		pctx, cancel := context.WithDeadline(ctx, until)
 		fetches := c.cl.PollFetches(pctx)
 		cancel()
@@ -339,6 +361,7 @@ func (c *Client) Fetch(ctx context.Context, from map[int32]int64, lim Limits) (B
 		}
 		c.takePending(lim, &acc)
 		c.applyEnds(&ends, 0)
+		progressed = len(acc.recs) > before
 	}
 	c.applyEnds(&ends, time.Second)
 	return c.batch(acc.recs), nil
@@ -585,6 +608,37 @@ func (c *Client) caughtUp() bool {
 			end = st.lso
 		}
 		if st.polled < end {
+			return false
+		}
+	}
+	return true
+}
+
+// ends returns the end (high watermark, or last stable offset when lower)
+// of every partition being consumed, as last seen.
+func (c *Client) ends() map[int32]int64 {
+	out := make(map[int32]int64, len(c.parts))
+	for p, st := range c.parts {
+		if !st.consuming {
+			continue
+		}
+		end := st.hwm
+		if st.lso >= 0 && st.lso < end {
+			end = st.lso
+		}
+		out[p] = end
+	}
+	return out
+}
+
+// reached reports whether every partition has been polled up to its end in
+// target and every polled record handed out.
+func (c *Client) reached(target map[int32]int64) bool {
+	if c.head < len(c.pending) {
+		return false
+	}
+	for p, end := range target {
+		if st := c.parts[p]; st != nil && st.consuming && st.polled < end {
 			return false
 		}
 	}

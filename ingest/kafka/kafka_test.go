@@ -747,3 +747,54 @@ func mustKgo(t testing.TB, brokers []string) *kgo.Client {
 	t.Cleanup(cl.Close)
 	return cl
 }
+
+// TestFetchTakesEverythingAvailable: a Fetch without limits returns every
+// record the partitions held when it began, however short MaxWait is (a
+// one-shot run ingests the whole backlog, not what one wait allowed), and a
+// tail of aborted transactions, which is never returned, does not hold it.
+func TestFetchTakesEverythingAvailable(t *testing.T) {
+	t.Run("backlog", func(t *testing.T) {
+		cfg := cfgFor(kafkatest.Start(t, testTopic, 4))
+		const n = 100_000
+		produce(t, cfg, 0, n, 200)
+		c := open(t, cfg)
+		b, err := c.Fetch(testCtx(t), nil, Limits{MaxWait: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids(t, b.Records, 0, n)
+		for p, l := range b.Lag {
+			if l != 0 {
+				t.Errorf("partition %d: lag %d after a Fetch without limits", p, l)
+			}
+		}
+	})
+	t.Run("aborted tail", func(t *testing.T) {
+		brokers := kafkatest.Start(t, testTopic, 1)
+		ctx := testCtx(t)
+		tx, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic(testTopic), kgo.TransactionalID("tail"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Close()
+		for _, commit := range []bool{true, false} {
+			if err := tx.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			for id := range 100 {
+				if err := tx.ProduceSync(ctx, &kgo.Record{Key: []byte(strconv.Itoa(id)), Value: jsonValue(id, 80)}).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tx.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := open(t, cfgFor(brokers))
+		b, err := c.Fetch(ctx, nil, Limits{MaxWait: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids(t, b.Records, 0, 100)
+	})
+}
