@@ -326,7 +326,7 @@ func (c *Client) Fetch(ctx context.Context, from map[int32]int64, lim Limits) (B
 	// stops early only when a round of polling brings nothing (a tail of
 	// aborted transactions is never returned).
 	var target map[int32]int64
-	progressed := true
+	progressed := false // by the last round of reading on
 	for !acc.full {
 		caughtUp := c.caughtUp()
 		if len(acc.recs) > 0 && caughtUp {
@@ -337,7 +337,7 @@ func (c *Client) Fetch(ctx context.Context, from map[int32]int64, lim Limits) (B
 			until = graceUntil
 		}
 		if !time.Now().Before(until) {
-			if len(acc.recs) == 0 || !progressed {
+			if len(acc.recs) == 0 || (target != nil && !progressed) {
 				break
 			}
 			if target == nil {
