@@ -10,7 +10,8 @@ import (
 // TestSealedCheckQuery: a sealed engine (a query session of `medallion
 // serve`) refuses every way of naming a file or calling Java that Spark
 // accepts, and still takes ordinary queries of the lake's tables. The
-// same hostile statements run on a real server in TestServeOnSparkProject.
+// same hostile statements run on a real server in TestServeOnSparkProject
+// (engine/spark/sparklive).
 func TestSealedCheckQuery(t *testing.T) {
 	sealed, open := &Engine{sealed: true}, &Engine{}
 	for _, tc := range []struct {
