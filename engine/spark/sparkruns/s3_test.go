@@ -20,8 +20,9 @@ import (
 // medallion through its S3 driver), and on duckdb with a local lake, over
 // copies of the same landing files: bronze, silver and gold are equal and
 // gold equals goldref's independent computation; again after new orders
-// land (an incremental run), and after --full-refresh. No staging folder
-// is left in the bucket, and `medallion query` answers on the project.
+// land (an incremental run, which reads the tables over s3a at their
+// bound versions). No staging folder is left in the bucket, and
+// `medallion query` answers on the project.
 func TestRunOnSparkOverS3(t *testing.T) {
 	sparktest.NeedS3(t)
 	remote := sparkserver.S3Remote(t)
@@ -70,9 +71,9 @@ func TestRunOnSparkOverS3(t *testing.T) {
 	}
 	run()
 	check("incremental run")
-
-	run("--full-refresh")
-	check("full refresh")
+	// No --full-refresh here: it writes through the same staging folders
+	// and moves as the first run (TestRunOnSparkEqualsDuckDB runs one on a
+	// local lake).
 
 	const q = "SELECT (SELECT count(*) FROM silver.orders) AS orders, (SELECT count(*) FROM silver.order_items) AS items"
 	want := sparktest.Medallion(t, "query", "-C", duckDir, "--format", "csv", q)
