@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a second Spark Connect server, on 127.0.0.1:15012, that reads and
 # writes s3a:// lakes on the local S3 server (scripts/s3server.sh, moto on
-# 127.0.0.1:10001), for engine/spark's test of the spark engine over an S3
+# 127.0.0.1:10001), for engine/spark/sparkruns' test of the spark engine over an S3
 # lake. It is scripts/spark-connect.sh with hadoop-aws and the AWS SDK
 # modules S3A uses (.cache/spark-s3a-jars, from scripts/spark-s3a-jars/pom.xml
 # by `make test-deps`) and the fs.s3a.* settings of that S3 server

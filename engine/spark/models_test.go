@@ -1,67 +1,26 @@
 package spark_test
 
 import (
-	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/medallionhq/medallion/datagen"
 	"github.com/medallionhq/medallion/engine"
 	_ "github.com/medallionhq/medallion/engine/duckdb"
 	"github.com/medallionhq/medallion/engine/spark"
-	"github.com/medallionhq/medallion/internal/clitest"
 	"github.com/medallionhq/medallion/internal/sparkserver"
+	"github.com/medallionhq/medallion/internal/sparktest"
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/pipeline/ecommerce"
 )
 
 func TestMain(m *testing.M) {
-	clitest.RunIfChild() // the medallion command line, for run_test.go
 	code := m.Run()
-	releaseS3()
 	sparkserver.Release()
 	os.Exit(code)
-}
-
-// canon renders a result as sorted rows of text, integers of every width
-// alike, floats to 12 significant digits (sums add up in another order on
-// another engine), times in UTC.
-func canon(res *engine.Result) []string {
-	var out []string
-	for _, r := range res.Rows {
-		cells := make([]string, len(r))
-		for i, v := range r {
-			switch x := v.(type) {
-			case nil:
-				cells[i] = "NULL"
-			case float64:
-				cells[i] = canonFloat(x)
-			case float32:
-				cells[i] = canonFloat(float64(x))
-			case time.Time:
-				cells[i] = x.UTC().Format(time.RFC3339Nano)
-			case int8, int16, int32, int64, int, uint8, uint16, uint32, uint64:
-				cells[i] = fmt.Sprint(x)
-			default:
-				cells[i] = fmt.Sprintf("%v", x)
-			}
-		}
-		out = append(out, strings.Join(cells, "|"))
-	}
-	slices.Sort(out)
-	return out
-}
-
-func canonFloat(f float64) string {
-	if f == 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-		return fmt.Sprint(f)
-	}
-	return fmt.Sprintf("%.12g", f)
 }
 
 // bindLake binds every table of the lake in eng.
@@ -150,7 +109,7 @@ func TestBuiltInModelsRunOnSpark(t *testing.T) {
 			if !slices.Equal(gc, wc) {
 				t.Fatalf("columns %v on Spark, %v on DuckDB", gc, wc)
 			}
-			g, w := canon(got), canon(want)
+			g, w := sparktest.Canon(got), sparktest.Canon(want)
 			if len(g) != len(w) {
 				t.Fatalf("%d rows on Spark, %d on DuckDB", len(g), len(w))
 			}

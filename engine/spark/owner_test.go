@@ -11,6 +11,7 @@ import (
 	"github.com/medallionhq/medallion/engine"
 	"github.com/medallionhq/medallion/engine/spark"
 	"github.com/medallionhq/medallion/internal/sparkserver"
+	"github.com/medallionhq/medallion/internal/sparktest"
 )
 
 // views lists the temporary views of the Spark session eng runs on, by
@@ -79,7 +80,7 @@ func TestOwnerSharesOneSparkSession(t *testing.T) {
 					errs <- fmt.Errorf("session %d: %w", i, err)
 					return
 				}
-				if got := canon(res); !slices.Equal(got, []string{fmt.Sprintf("%d|%d", i, r)}) {
+				if got := sparktest.Canon(res); !slices.Equal(got, []string{fmt.Sprintf("%d|%d", i, r)}) {
 					errs <- fmt.Errorf("session %d round %d read %v from silver.t: another session's rows", i, r, got)
 				}
 			}
@@ -140,7 +141,7 @@ func TestOwnerSharesOneSparkSession(t *testing.T) {
 	}
 	// The others still read their own rows.
 	res, err := sessions[3].Query(ctx, "SELECT session FROM silver.t")
-	if err != nil || !slices.Equal(canon(res), []string{"3"}) {
+	if err != nil || !slices.Equal(sparktest.Canon(res), []string{"3"}) {
 		t.Fatalf("session 4 after session 3 closed: %v, %v", res, err)
 	}
 

@@ -438,14 +438,21 @@ func (e *Engine) translate(ctx context.Context, text string, seen []string) (str
 
 // CheckQuery returns nil when sql is exactly one read-only statement (by
 // medallion's own reading of its tokens: Spark Connect has no parse-only
-// call). After Sandbox it also refuses path-based relations and the
-// functions that read files or call Java.
+// call). After Sandbox it also refuses path-based relations, the
+// functions that read files or call Java, SHOW, and relations named
+// beyond layer.table (three-part names, global_temp's); Query and Scan
+// then also refuse every relation that is not a name bound in the engine
+// (see unknownRelation).
 func (e *Engine) CheckQuery(ctx context.Context, text string) error {
 	toks, err := lex(text)
 	if err != nil {
 		return fmt.Errorf("%w: %v", engine.ErrNotQuery, err)
 	}
-	if why := checkQuery(toks, e.sealed); why != "" {
+	var sealed func([]token) string
+	if e.sealed {
+		sealed = func(st []token) string { return e.sealedCheck(st, false) }
+	}
+	if why := checkQuery(toks, sealed); why != "" {
 		return fmt.Errorf("%w: %s", engine.ErrNotQuery, why)
 	}
 	return nil
@@ -578,6 +585,17 @@ func (e *Engine) Query(ctx context.Context, text string) (*engine.Result, error)
 // Scan runs a statement and hands its columns, then each row, to the
 // callbacks.
 func (e *Engine) Scan(ctx context.Context, text string, columns func([]engine.Column) error, row func([]any) error) error {
+	if e.sealed {
+		// What runs in a sealed engine reads only the names bound in it,
+		// whatever checked it before (see sealedCheck).
+		toks, err := lex(text)
+		if err != nil {
+			return fmt.Errorf("spark: %w: %v", engine.ErrNotQuery, err)
+		}
+		if why := checkQuery(toks, func(st []token) string { return e.sealedCheck(st, true) }); why != "" {
+			return fmt.Errorf("spark: %w: %s", engine.ErrNotQuery, why)
+		}
+	}
 	run, err := e.translate(ctx, text, nil)
 	if err != nil {
 		return err

@@ -321,9 +321,10 @@ var writeWords = map[string]bool{
 var sealedFunctions = map[string]bool{"read_files": true, "reflect": true, "java_method": true, "try_reflect": true}
 
 // checkQuery says why toks is not exactly one read-only query ("" when
-// it is). With sealed, it also refuses path-based relations (a
-// format.`/path` reference) and functions that read files or call Java.
-func checkQuery(toks []token, sealed bool) string {
+// it is). With sealed (not nil), it also asks sealed about the statement
+// (Engine.sealedCheck: relations that are not the lake's tables, paths,
+// functions that read files or call Java).
+func checkQuery(toks []token, sealed func(st []token) string) string {
 	stmts := statements(toks)
 	switch {
 	case len(stmts) == 0:
@@ -352,8 +353,8 @@ func checkQuery(toks []token, sealed bool) string {
 			return "a statement containing " + strings.ToUpper(w)
 		}
 	}
-	if sealed {
-		return sealedRefusal(st)
+	if sealed != nil {
+		return sealed(st)
 	}
 	return ""
 }

@@ -1,4 +1,4 @@
-package spark_test
+package sparklive_test
 
 import (
 	"bufio"
@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,13 +16,11 @@ import (
 	"time"
 
 	"github.com/medallionhq/medallion/datagen"
-	"github.com/medallionhq/medallion/engine"
-	"github.com/medallionhq/medallion/engine/duckdb"
 	"github.com/medallionhq/medallion/ingest/kafka"
 	"github.com/medallionhq/medallion/ingest/kafka/kafkatest"
-	"github.com/medallionhq/medallion/internal/clitest"
 	"github.com/medallionhq/medallion/internal/fstree"
 	"github.com/medallionhq/medallion/internal/sparkserver"
+	"github.com/medallionhq/medallion/internal/sparktest"
 	"github.com/medallionhq/medallion/pipeline"
 )
 
@@ -44,11 +41,11 @@ func streamProject(t *testing.T, dir string, brokers []string, remote string) {
 		quoted[i] = fmt.Sprintf("%q", br)
 	}
 	s := strings.Replace(string(b), "BROKERS", strings.Join(quoted, ", "), 1)
-	if remote != "" {
-		s = strings.Replace(s, "engine:\n  kind: duckdb\n", "engine:\n  kind: spark\n  spark:\n    remote: "+remote+"\n", 1)
-	}
 	if err := os.WriteFile(cfg, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	if remote != "" {
+		sparktest.UseSpark(t, dir, remote)
 	}
 }
 
@@ -59,12 +56,7 @@ func streamProject(t *testing.T, dir string, brokers []string, remote string) {
 // reported. land is called after each batch reported.
 func streamUntil(t *testing.T, dir string, batches int, land func(batch int)) int {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "stream", "-C", dir, "--trigger", "continuous", "--interval", "200ms", "--max-files", "1", "--max-records", "60")
-	cmd.Env = clitest.ChildEnv(pipeline.LeaseExpiryEnv + "=1s")
+	cmd := sparktest.Command(t, []string{sparktest.ShortLease}, "stream", "-C", dir, "--trigger", "continuous", "--interval", "200ms", "--max-files", "1", "--max-records", "60")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +167,7 @@ func TestStreamOnSpark(t *testing.T) {
 	land := func() {
 		if landed < len(orders) {
 			rel, _ := filepath.Rel(src, orders[landed])
-			if err := copyLanding(filepath.Join(sparkDir, "landing", rel), orders[landed]); err != nil {
+			if err := sparktest.CopyLanding(filepath.Join(sparkDir, "landing", rel), orders[landed]); err != nil {
 				t.Fatal(err)
 			}
 			landed++
@@ -196,14 +188,14 @@ func TestStreamOnSpark(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, dir := range []string{sparkDir, duckDir} {
-		medallion(t, "stream", "-C", dir, "--trigger", "available-now", "--max-records", "100")
+		sparktest.Medallion(t, "stream", "-C", dir, "--trigger", "available-now", "--max-records", "100")
 	}
-	lakesEqual(t, duckDir, sparkDir, []string{"bronze.orders", "bronze.clickstream", "silver.orders", "gold.orders_by_status", "gold.clickstream_events_1m"}, "after the streams",
+	sparktest.LakesEqual(t, duckDir, sparkDir, []string{"bronze.orders", "bronze.clickstream", "silver.orders", "gold.orders_by_status", "gold.clickstream_events_1m"}, "after the streams",
 		// Where the batches cut: a row's position in its batch, and a
 		// Kafka batch's offset range (exactly once is checked below).
 		pipeline.ColSeq, pipeline.ColSourceFile)
 
-	res := queryLake(t, sparkDir, "SELECT count(*), count(DISTINCT event_id) FROM bronze.clickstream")
+	res := sparktest.QueryLake(t, sparkDir, "SELECT count(*), count(DISTINCT event_id) FROM bronze.clickstream")
 	if res.Rows[0][0] != int64(produced) || res.Rows[0][1] != int64(produced) {
 		t.Fatalf("spark: bronze.clickstream holds %v rows (%v distinct) for %d events produced", res.Rows[0][0], res.Rows[0][1], produced)
 	}
@@ -211,94 +203,9 @@ func TestStreamOnSpark(t *testing.T) {
 FROM bronze.clickstream
 WHERE date_trunc('minute', event_time) + INTERVAL 1 MINUTE <= (SELECT max(event_time) - INTERVAL 2 MINUTE FROM bronze.clickstream)
 GROUP BY ALL`
-	res = queryLake(t, sparkDir, "SELECT count(*), (SELECT count(*) FROM gold.clickstream_events_1m), (SELECT count(*) FROM gold.clickstream_late_events) FROM ((SELECT window_start, event_type, events FROM gold.clickstream_events_1m EXCEPT ALL "+batch+") UNION ALL ("+batch+" EXCEPT ALL SELECT window_start, event_type, events FROM gold.clickstream_events_1m))")
+	res = sparktest.QueryLake(t, sparkDir, "SELECT count(*), (SELECT count(*) FROM gold.clickstream_events_1m), (SELECT count(*) FROM gold.clickstream_late_events) FROM ((SELECT window_start, event_type, events FROM gold.clickstream_events_1m EXCEPT ALL "+batch+") UNION ALL ("+batch+" EXCEPT ALL SELECT window_start, event_type, events FROM gold.clickstream_events_1m))")
 	if res.Rows[0][0] != int64(0) || res.Rows[0][1] == int64(0) || res.Rows[0][2] != int64(0) {
 		t.Fatalf("spark: gold.clickstream_events_1m differs from the batch computation in %v rows (%v windows, %v late events)", res.Rows[0][0], res.Rows[0][1], res.Rows[0][2])
 	}
 	t.Logf("%d events, %d order files, %v windows", produced, landed, res.Rows[0][1])
-}
-
-// lakesEqual fails unless the two lakes hold the same tables with the
-// same rows (volatile columns and those of also aside), and each table of
-// required has rows.
-func lakesEqual(t *testing.T, duckDir, sparkDir string, required []string, when string, also ...string) {
-	t.Helper()
-	want, got := lakeRows(t, duckDir, also...), lakeRows(t, sparkDir, also...)
-	var names []string
-	for n := range want {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range required {
-		if len(want[n]) <= 1 {
-			t.Errorf("%s: %s has no rows on duckdb: the comparison proves nothing", when, n)
-		}
-	}
-	for _, n := range names {
-		w, g := want[n], got[n]
-		if len(w) != len(g) {
-			t.Errorf("%s: %s has %d rows on spark, %d on duckdb", when, n, len(g)-1, len(w)-1)
-			continue
-		}
-		for i := range w {
-			if w[i] != g[i] {
-				t.Errorf("%s: %s differs (sorted row %d):\n  spark  %s\n  duckdb %s", when, n, i, g[i], w[i])
-				break
-			}
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("%s: %d tables on spark, %d on duckdb", when, len(got), len(want))
-	}
-	t.Logf("%s: tables compared: %v", when, names)
-}
-
-// queryLake runs sql on DuckDB over every table of the lake of the
-// project in dir.
-func queryLake(t *testing.T, dir, sql string) *engine.Result {
-	t.Helper()
-	ctx := t.Context()
-	lake, err := pipeline.OpenLake(ctx, filepath.Join(dir, "lake"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := lake.Tables(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := duckdb.Open(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	for _, n := range names {
-		snap, err := lake.Snapshot(ctx, n)
-		if err != nil || snap == nil {
-			t.Fatalf("table %s: %v", n, err)
-		}
-		if err := eng.Bind(ctx, n, snap, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	res, err := eng.Query(ctx, sql)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return res
-}
-
-// copyLanding lands src at dst atomically (a hidden name, then a rename).
-func copyLanding(dst, src string) error {
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	tmp := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp")
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dst)
 }

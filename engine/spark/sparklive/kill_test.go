@@ -1,20 +1,18 @@
-package spark_test
+package sparklive_test
 
 import (
 	"bufio"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/medallionhq/medallion/datagen"
-	"github.com/medallionhq/medallion/internal/clitest"
 	"github.com/medallionhq/medallion/internal/sparkserver"
-	"github.com/medallionhq/medallion/pipeline"
+	"github.com/medallionhq/medallion/internal/sparktest"
 )
 
 // killAfter starts `medallion run -C dir` as a process of its own and
@@ -22,12 +20,7 @@ import (
 // returning how many it reported.
 func killAfter(t *testing.T, dir string, n int) int {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "run", "-C", dir)
-	cmd.Env = clitest.ChildEnv(pipeline.LeaseExpiryEnv + "=1s")
+	cmd := sparktest.Command(t, []string{sparktest.ShortLease}, "run", "-C", dir)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -63,16 +56,16 @@ func TestKilledSparkRunLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	duckDir, sparkDir := filepath.Join(root, "duck"), filepath.Join(root, "spark")
-	writeProject(t, duckDir, landing)
-	sparkProject(t, sparkDir, landing, remote)
-	medallion(t, "run", "-C", duckDir)
+	sparktest.WriteProject(t, duckDir, landing)
+	sparktest.SparkProject(t, sparkDir, landing, remote)
+	sparktest.Medallion(t, "run", "-C", duckDir)
 
 	for _, n := range []int{1, 12} {
 		got := killAfter(t, sparkDir, n)
 		t.Logf("killed the spark run after %d tables", got)
 	}
-	medallion(t, "run", "-C", sparkDir)
-	sameLakes(t, duckDir, sparkDir, "after kills of the first run")
+	sparktest.Medallion(t, "run", "-C", sparkDir)
+	sparktest.SameLakes(t, duckDir, sparkDir, "after kills of the first run")
 
 	inc, err := datagen.NewOrders(filepath.Join(duckDir, "landing"), 30, 5)
 	if err != nil {
@@ -83,9 +76,9 @@ func TestKilledSparkRunLosesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	medallion(t, "run", "-C", duckDir)
+	sparktest.Medallion(t, "run", "-C", duckDir)
 	got := killAfter(t, sparkDir, 3)
 	t.Logf("killed the incremental spark run after %d tables", got)
-	medallion(t, "run", "-C", sparkDir)
-	sameLakes(t, duckDir, sparkDir, fmt.Sprintf("after a kill of the incremental run (after %d tables)", got))
+	sparktest.Medallion(t, "run", "-C", sparkDir)
+	sparktest.SameLakes(t, duckDir, sparkDir, fmt.Sprintf("after a kill of the incremental run (after %d tables)", got))
 }

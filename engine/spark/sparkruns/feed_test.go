@@ -1,8 +1,7 @@
-package spark_test
+package sparkruns_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -11,10 +10,9 @@ import (
 	"time"
 
 	"github.com/medallionhq/medallion/datagen"
-	"github.com/medallionhq/medallion/internal/clitest"
 	"github.com/medallionhq/medallion/internal/fstree"
 	"github.com/medallionhq/medallion/internal/sparkserver"
-	"github.com/medallionhq/medallion/pipeline"
+	"github.com/medallionhq/medallion/internal/sparktest"
 )
 
 // feedProject copies testdata/feed into dir with the engine block set
@@ -24,17 +22,8 @@ func feedProject(t *testing.T, dir, remote string) {
 	if err := fstree.Copy(filepath.Join("testdata", "feed"), dir); err != nil {
 		t.Fatal(err)
 	}
-	if remote == "" {
-		return
-	}
-	cfg := filepath.Join(dir, pipeline.ConfigFile)
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := strings.Replace(string(b), "engine:\n  kind: duckdb\n", "engine:\n  kind: spark\n  spark:\n    remote: "+remote+"\n", 1)
-	if err := os.WriteFile(cfg, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
+	if remote != "" {
+		sparktest.UseSpark(t, dir, remote)
 	}
 }
 
@@ -70,8 +59,8 @@ func TestChangeFeedOnSpark(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		medallion(t, "run", "-C", duckDir)
-		out := medallion(t, "run", "-C", sparkDir)
+		sparktest.Medallion(t, "run", "-C", duckDir)
+		out := sparktest.Medallion(t, "run", "-C", sparkDir)
 		if strings.Contains(out, "reading its changed files instead") {
 			t.Errorf("run %d on spark fell back from the change data feed:\n%s", i+1, out)
 		}
@@ -86,7 +75,7 @@ func TestChangeFeedOnSpark(t *testing.T) {
 				t.Errorf("run %d on spark read no change data file of a feed:\n%s", i+1, out)
 			}
 		}
-		lakesEqual(t, duckDir, sparkDir, tables, "run "+name)
+		sparktest.LakesEqual(t, duckDir, sparkDir, tables, "run "+name)
 	}
 	// table_changes in SQL: the same rows on both engines.
 	q := "SELECT order_id, order_status, _change_type, _commit_version FROM table_changes('silver.orders', 1) ORDER BY _commit_version, order_id, _change_type"
@@ -99,12 +88,7 @@ func TestChangeFeedOnSpark(t *testing.T) {
 // queryCSV runs `medallion query --format csv` in a process of its own.
 func queryCSV(t *testing.T, dir, sql string) string {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "query", "-C", dir, "--format", "csv", sql)
-	cmd.Env = clitest.ChildEnv()
+	cmd := sparktest.Command(t, nil, "query", "-C", dir, "--format", "csv", sql)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {

@@ -1,4 +1,4 @@
-package spark_test
+package sparklive_test
 
 import (
 	"bytes"
@@ -10,10 +10,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,15 +21,35 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/medallionhq/medallion/datagen"
-	"github.com/medallionhq/medallion/internal/clitest"
 	"github.com/medallionhq/medallion/internal/fstree"
 	"github.com/medallionhq/medallion/internal/sparkserver"
+	"github.com/medallionhq/medallion/internal/sparktest"
 )
 
 // served is a `medallion serve` process of the test binary.
 type served struct {
 	url, pg string
-	stderr  *bytes.Buffer
+	stderr  *logBuffer
+	done    chan struct{} // closed when the process has ended
+}
+
+// logBuffer is a process's standard error, written while the test reads
+// it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -42,34 +62,29 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// serveProject starts `medallion serve --no-stream` over dir with the
-// Postgres endpoint on, and waits until /healthz answers. The process gets
-// SIGTERM when the test ends.
-func serveProject(t *testing.T, dir string) *served {
+// serveProject starts `medallion serve` over dir with the Postgres
+// endpoint on and the flags of args (e.g. --no-stream), and waits until
+// /healthz answers. The process gets SIGTERM when the test ends.
+func serveProject(t *testing.T, dir string, args ...string) *served {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	addr, pg := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(exe, "serve", "-C", dir, "--no-stream", "--addr", addr, "--pg-addr", pg, "--query-timeout", "10m")
-	cmd.Env = clitest.ChildEnv()
-	var errb bytes.Buffer
-	cmd.Stderr, cmd.Stdout = &errb, io.Discard
+	cmd := sparktest.Command(t, nil, append([]string{"serve", "-C", dir, "--addr", addr, "--pg-addr", pg, "--query-timeout", "10m"}, args...)...)
+	errb := &logBuffer{}
+	cmd.Stderr, cmd.Stdout = errb, io.Discard
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	s := &served{url: "http://" + addr, pg: pg, stderr: errb, done: make(chan struct{})}
+	var exitErr error
+	go func() { exitErr = cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
+		<-s.done
 	})
-	s := &served{url: "http://" + addr, pg: pg, stderr: &errb}
 	for {
 		select {
-		case err := <-exited:
-			t.Fatalf("serve -C %s exited: %v\n%s", dir, err, errb.String())
+		case <-s.done:
+			t.Fatalf("serve -C %s exited: %v\n%s", dir, exitErr, errb)
 		case <-time.After(100 * time.Millisecond):
 		}
 		if resp, err := http.Get(s.url + "/healthz"); err == nil {
@@ -171,9 +186,9 @@ func TestServeOnSparkProject(t *testing.T) {
 		t.Fatal(err)
 	}
 	duckDir, sparkDir := filepath.Join(root, "duck"), filepath.Join(root, "spark")
-	writeProject(t, duckDir, landing)
-	medallion(t, "run", "-C", duckDir)
-	sparkProject(t, sparkDir, landing, remote)
+	sparktest.WriteProject(t, duckDir, landing)
+	sparktest.Medallion(t, "run", "-C", duckDir)
+	sparktest.SparkProject(t, sparkDir, landing, remote)
 	if err := fstree.Copy(filepath.Join(duckDir, "lake"), filepath.Join(sparkDir, "lake")); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +198,7 @@ func TestServeOnSparkProject(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	duck, spark := serveProject(t, duckDir), serveProject(t, sparkDir)
+	duck, spark := serveProject(t, duckDir, "--no-stream"), serveProject(t, sparkDir, "--no-stream")
 
 	// /api/query: the same rows on both engines.
 	for _, sql := range []string{
@@ -252,6 +267,29 @@ func TestServeOnSparkProject(t *testing.T) {
 	// The sandbox: SQL that reads files outside the lake, calls Java,
 	// writes or changes settings is refused, and no answer holds the
 	// canary.
+	refusesHostile(t, spark, root, secret, canary)
+	// The lake still answers the same.
+	sql := "SELECT count(*) AS n FROM silver.orders"
+	if _, w := duck.query(t, sql); rowsOf(t, w) != func() string { _, g := spark.query(t, sql); return rowsOf(t, g) }() {
+		t.Errorf("after the hostile statements the spark server answers differently")
+	}
+
+	// One Spark Connect session served it all.
+	code, metrics := spark.get(t, "/metrics")
+	m := regexp.MustCompile(`(?m)^medallion_spark_sessions_opened_total (\S+)$`).FindStringSubmatch(metrics)
+	if code != 200 || m == nil {
+		t.Fatalf("/metrics has no medallion_spark_sessions_opened_total: %d %.300s", code, metrics)
+	}
+	if m[1] != "1" {
+		t.Errorf("the spark server opened %s Spark Connect sessions, want 1", m[1])
+	}
+}
+
+// refusesHostile sends SQL that reads files outside the lake (secret,
+// holding canary), calls Java, writes under root or changes settings to
+// the server s: each gets 400 without the canary, and nothing is written.
+func refusesHostile(t *testing.T, s *served, root, secret, canary string) {
+	t.Helper()
 	for _, sql := range []string{
 		"SELECT * FROM csv.`" + secret + "`",
 		"SELECT * FROM text.`file://" + secret + "`",
@@ -267,28 +305,13 @@ func TestServeOnSparkProject(t *testing.T) {
 		"SET spark.sql.parser.escapedStringLiterals=false",
 		"SELECT 1; SELECT * FROM text.`" + secret + "`",
 	} {
-		code, body := spark.query(t, sql)
+		code, body := s.query(t, sql)
 		if code != http.StatusBadRequest || strings.Contains(body, canary) {
 			t.Errorf("%q: status %d, want 400 without the canary: %.400s", sql, code, body)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(root, "out")); err == nil {
 		t.Errorf("a hostile statement wrote %s", filepath.Join(root, "out"))
-	}
-	// The lake still answers the same.
-	sql := "SELECT count(*) AS n FROM silver.orders"
-	if _, w := duck.query(t, sql); rowsOf(t, w) != func() string { _, g := spark.query(t, sql); return rowsOf(t, g) }() {
-		t.Errorf("after the hostile statements the spark server answers differently")
-	}
-
-	// One Spark Connect session served it all.
-	code, metrics := spark.get(t, "/metrics")
-	m := regexp.MustCompile(`(?m)^medallion_spark_sessions_opened_total (\S+)$`).FindStringSubmatch(metrics)
-	if code != 200 || m == nil {
-		t.Fatalf("/metrics has no medallion_spark_sessions_opened_total: %d %.300s", code, metrics)
-	}
-	if m[1] != "1" {
-		t.Errorf("the spark server opened %s Spark Connect sessions, want 1", m[1])
 	}
 }
 
