@@ -131,6 +131,9 @@ func configure(ctx context.Context, conn *sql.Conn, opts *Options) error {
 		"SET GLOBAL autoinstall_known_extensions=false", "SET GLOBAL autoload_known_extensions=false"}
 	if opts.MemoryLimit != "" {
 		settings = append(settings, "SET GLOBAL memory_limit="+quoteString(opts.MemoryLimit))
+		if mb := blockCacheMB(opts.MemoryLimit); mb > 0 {
+			settings = append(settings, fmt.Sprintf("SET GLOBAL block_allocator_memory='%dMiB'", mb))
+		}
 	}
 	if opts.TempDir != "" {
 		settings = append(settings, "SET GLOBAL temp_directory="+quoteString(opts.TempDir))
