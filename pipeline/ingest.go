@@ -740,7 +740,7 @@ func (r *run) land(ctx context.Context, s *Source, rep *TableReport, tbl *delta.
 	if err != nil {
 		return err
 	}
-	typed, err := r.table(ctx, typedSQL)
+	typed, err := r.typedRows(ctx, typedSQL, cols)
 	if err != nil {
 		return fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}

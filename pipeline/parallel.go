@@ -137,6 +137,7 @@ func (r *run) models(ctx context.Context, rep *Report, selected, failed map[stri
 		return err
 	}
 	consumers := r.consumers() // computed before the workers read it
+	weights := r.modelWeights(order)
 	var steps []*step
 	for _, m := range order {
 		if selected != nil && !selected[m.Name] {
@@ -155,7 +156,7 @@ func (r *run) models(ctx context.Context, rep *Report, selected, failed map[stri
 			}
 		}
 		walk(m)
-		steps = append(steps, &step{table: m.Name, after: m.Deps, model: m, views: views, do: func(ctx context.Context, w *run) (*TableReport, error) {
+		steps = append(steps, &step{table: m.Name, after: m.Deps, model: m, views: views, weight: weights[m.Name], do: func(ctx context.Context, w *run) (*TableReport, error) {
 			tr, err := replan(w, m.Name, func() (*TableReport, error) { return w.model(ctx, m) })
 			if err == nil {
 				return tr, nil

@@ -91,6 +91,9 @@ SELECT %s FROM __o WHERE __nseq IS NULL AND NOT __del`, joinIdents("", spec.Colu
 		trk = "struct_pack(" + strings.Join(tp, ", ") + ")"
 	}
 	seq1 := quoteIdent(spec.Sequence[0])
+	if del == "false" && trunc == "false" {
+		return events + scd2NoDeletes(spec, trk, k, seq1)
+	}
 	return events + fmt.Sprintf(`,
 __p AS (SELECT *, %s AS __trk, lag(__del) OVER __w AS __pdel, lag(%s) OVER __w AS __ptrk FROM __d WINDOW __w AS (PARTITION BY %s ORDER BY __ord)),
 __s AS (SELECT *, sum(CASE WHEN NOT __del AND (__pdel IS NULL OR __pdel OR __ptrk IS DISTINCT FROM __trk) THEN 1 ELSE 0 END)
@@ -100,4 +103,23 @@ __v AS (SELECT %s, __g, min(%s) FILTER (WHERE NOT __del) AS __st, min(%s) FILTER
 __h AS (SELECT __row, __st, coalesce(__dl, lead(__st) OVER (PARTITION BY %s ORDER BY __g)) AS __en FROM __v)
 SELECT unnest(__row), __st AS %s, __en AS %s FROM __h`,
 		trk, trk, k, k, k, seq1, seq1, row, k, joinIdents("__v.", spec.Keys), quoteIdent(spec.StartAt), quoteIdent(spec.EndAt))
+}
+
+// scd2NoDeletes is SCD 2 over change rows none of which deletes (no Delete
+// or Truncate condition): a version is then a run of consecutive changes
+// (superseded ones left out, __d) whose tracked columns are equal. Its row
+// is the run's last change, its start the first change's sequence value
+// (the smallest: changes are in sequence order, NULLs last) and its end
+// the next run's start: the changes at a run's edges (the tracked columns
+// differ from the previous or the next change's) are all it reads, in one
+// more sort for the neighbours and one over the edges. The general query
+// numbers the runs and groups by them (two more sorts and a hash
+// aggregate of whole rows): SF1's silver.order_status_history (395k
+// changes) took 0.72 s of CPU that way.
+func scd2NoDeletes(spec engine.ChangeSpec, trk, k, seq1 string) string {
+	return fmt.Sprintf(`,
+__b AS (SELECT *, %s AS __trk, lag(%s) OVER __w AS __ptrk, lead(%s) OVER __w AS __ntrk, lead(%s) OVER __w AS __nst FROM __d WINDOW __w AS (PARTITION BY %s ORDER BY __ord)),
+__e AS (SELECT *, lag(%s) OVER (PARTITION BY %s ORDER BY __ord) AS __pst FROM __b WHERE __ptrk IS DISTINCT FROM __trk OR __ntrk IS DISTINCT FROM __trk)
+SELECT %s, CASE WHEN __ptrk IS DISTINCT FROM __trk THEN %s ELSE __pst END AS %s, __nst AS %s FROM __e WHERE __ntrk IS DISTINCT FROM __trk`,
+		trk, trk, trk, seq1, k, seq1, k, joinIdents("", spec.Columns), seq1, quoteIdent(spec.StartAt), quoteIdent(spec.EndAt))
 }

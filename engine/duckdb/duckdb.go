@@ -72,12 +72,23 @@ type Engine struct {
 	typed map[string]map[string]string
 }
 
-func (e *Engine) traceStmt(start time.Time, stmt string) {
+// traceStart is when a traced statement started, in wall and process CPU
+// time.
+type traceStart struct {
+	wall time.Time
+	cpu  time.Duration
+}
+
+func (e *Engine) traceNow() traceStart { return traceStart{time.Now(), processCPU()} }
+
+// traceStmt prints a statement with its wall time and the process CPU time
+// it took (every thread's: exact when one statement runs at a time).
+func (e *Engine) traceStmt(start traceStart, stmt string) {
 	stmt = strings.Join(strings.Fields(stmt), " ")
 	if len(stmt) > 160 {
 		stmt = stmt[:160] + "…"
 	}
-	fmt.Fprintf(e.trace, "engine %7.1fms  %s\n", float64(time.Since(start).Microseconds())/1000, stmt)
+	fmt.Fprintf(e.trace, "engine %7.1fms cpu %7.1fms  %s\n", float64(time.Since(start.wall).Microseconds())/1000, float64((processCPU()-start.cpu).Microseconds())/1000, stmt)
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -120,6 +131,9 @@ func configure(ctx context.Context, conn *sql.Conn, opts *Options) error {
 		"SET GLOBAL autoinstall_known_extensions=false", "SET GLOBAL autoload_known_extensions=false"}
 	if opts.MemoryLimit != "" {
 		settings = append(settings, "SET GLOBAL memory_limit="+quoteString(opts.MemoryLimit))
+		if mb := blockCacheMB(opts.MemoryLimit); mb > 0 {
+			settings = append(settings, fmt.Sprintf("SET GLOBAL block_allocator_memory='%dMiB'", mb))
+		}
 	}
 	if opts.TempDir != "" {
 		settings = append(settings, "SET GLOBAL temp_directory="+quoteString(opts.TempDir))
@@ -150,7 +164,7 @@ func (e *Engine) Close() error {
 // Exec runs statements that return no rows.
 func (e *Engine) Exec(ctx context.Context, query string) error {
 	if e.trace != nil {
-		defer e.traceStmt(time.Now(), query)
+		defer e.traceStmt(e.traceNow(), query)
 	}
 	if _, err := e.conn.ExecContext(ctx, query); err != nil {
 		return fmt.Errorf("duckdb: %w", err)
@@ -177,7 +191,7 @@ func (e *Engine) Query(ctx context.Context, query string) (*engine.Result, error
 // Scan runs a statement and hands its rows to row one at a time.
 func (e *Engine) Scan(ctx context.Context, query string, columns func([]engine.Column) error, row func([]any) error) error {
 	if e.trace != nil {
-		defer e.traceStmt(time.Now(), query)
+		defer e.traceStmt(e.traceNow(), query)
 	}
 	rows, err := e.conn.QueryContext(ctx, query)
 	if err != nil {

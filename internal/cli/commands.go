@@ -188,7 +188,7 @@ func (a *app) runCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&full, "full-refresh", false, "recompute every table from all landing files")
-	cmd.Flags().BoolVar(&trace, "trace", false, "print every engine statement with its duration to stderr, and each table's span (worker, start, end)")
+	cmd.Flags().BoolVar(&trace, "trace", false, "print every engine statement with its duration and the process CPU time it took (exact with --parallelism 1) to stderr, and each table's span (worker, start, end)")
 	cmd.Flags().StringSliceVar(&sel, "select", nil, "run only these tables: t, t+ (and downstream), +t (and upstream); repeatable")
 	cmd.Flags().IntVar(&parallelism, "parallelism", 0, "tables updated at once (0: engine.parallelism of medallion.yaml, else one per CPU)")
 	return cmd

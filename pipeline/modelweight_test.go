@@ -1,0 +1,49 @@
+package pipeline_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/medallionhq/medallion/pipeline"
+)
+
+// TestModelsOverTheLargestLandingStartFirst: of the models ready at once,
+// those reading the bronze tables of the sources with the most bytes
+// landed start first; models reading no bronze table keep the project's
+// order after them, and the run's report keeps the project's order.
+func TestModelsOverTheLargestLandingStartFirst(t *testing.T) {
+	big := strings.Repeat("1,some longer text to make this file the largest\n", 200)
+	_, proj := writeProject(t, map[string]string{
+		"medallion.yaml":         "name: order\nsources:\n  a:\n    schema: {id: long, v: string}\n  c:\n    schema: {id: long, v: string}\n",
+		"landing/a/1.csv":        "id,v\n1,x\n2,w\n",
+		"landing/c/1.csv":        "id,v\n" + big,
+		"models/silver/a.sql":    "-- name: silver.a\nSELECT id, v FROM bronze.a\n",
+		"models/silver/b.sql":    "-- name: silver.b\nSELECT 1 AS one\n",
+		"models/silver/c.sql":    "-- name: silver.c\nSELECT id, v FROM bronze.c\n",
+		"models/silver/both.sql": "-- name: silver.both\nSELECT a.id FROM bronze.a a JOIN bronze.c c USING (id)\n",
+	})
+	var trace strings.Builder
+	rep, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{Parallelism: 1, Trace: &trace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started []string
+	for _, line := range strings.Split(trace.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[0] == "table" && f[2] == "worker" && strings.HasPrefix(f[1], "silver.") {
+			started = append(started, f[1]) // one worker: tables end in the order they start
+		}
+	}
+	if want := []string{"silver.both", "silver.c", "silver.a", "silver.b"}; !slices.Equal(started, want) {
+		t.Errorf("models ran in the order %v, want %v", started, want)
+	}
+	var reported []string
+	for _, tr := range rep.Tables {
+		if strings.HasPrefix(tr.Table, "silver.") {
+			reported = append(reported, tr.Table)
+		}
+	}
+	if want := []string{"silver.a", "silver.b", "silver.both", "silver.c"}; !slices.Equal(reported, want) {
+		t.Errorf("report lists %v, want the project's order %v", reported, want)
+	}
+}
