@@ -157,13 +157,18 @@ func TestIncrementalRuns(t *testing.T) {
 				name, tr.Status, tr.RowsOut, tr.Replaced, total, inNew, inNew)
 		}
 	}
-	// The per-month payment counts the payment gold tables sum: only the
-	// new month is computed, its counts those of the new payments.
-	if tr := tableReport(t, third, "silver.payment_orders_monthly"); tr.Status != pipeline.StatusOK || tr.Replaced != 0 ||
-		tr.RowsOut != queryInt(t, s, "SELECT count(*) FROM silver.payment_orders_monthly WHERE (order_year, order_month) IN (SELECT order_year, order_month FROM silver.orders WHERE order_id IN "+ids+")") {
-		t.Errorf("silver.payment_orders_monthly: status %q, RowsOut %d, Replaced %d; want ok, only the new month's rows written, none replaced", tr.Status, tr.RowsOut, tr.Replaced)
+	// The per-month tables gold tables sum: only the new month is
+	// computed (its rows are all the run writes, none replaced), the
+	// payment counts those of the new payments.
+	newMonth := "(order_year, order_month) IN (SELECT order_year, order_month FROM silver.orders WHERE order_id IN " + ids + ")"
+	for _, name := range []string{"silver.payment_orders_monthly", "silver.delivery_monthly", "silver.customer_months"} {
+		tr := tableReport(t, third, name)
+		inNew := queryInt(t, s, "SELECT count(*) FROM "+name+" WHERE "+newMonth)
+		if tr.Status != pipeline.StatusOK || tr.Replaced != 0 || tr.RowsOut != inNew || inNew == 0 || inNew >= queryInt(t, s, "SELECT count(*) FROM "+name) {
+			t.Errorf("%s: status %q, RowsOut %d, Replaced %d, %d rows in the new month; want ok, only the new month's rows written, none replaced", name, tr.Status, tr.RowsOut, tr.Replaced, inNew)
+		}
 	}
-	if got, want := queryInt(t, s, "SELECT CAST(sum(orders) AS BIGINT) FROM silver.payment_orders_monthly WHERE level = 'all' AND (order_year, order_month) IN (SELECT order_year, order_month FROM silver.orders WHERE order_id IN "+ids+")"),
+	if got, want := queryInt(t, s, "SELECT CAST(sum(orders) AS BIGINT) FROM silver.payment_orders_monthly WHERE level = 'all' AND "+newMonth),
 		queryInt(t, s, "SELECT count(DISTINCT order_id) FROM silver.payments WHERE payment_type IS NOT NULL AND order_id IN "+ids); got != want {
 		t.Errorf("silver.payment_orders_monthly: %d orders with a payment type in the new month, want %d", got, want)
 	}
