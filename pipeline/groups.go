@@ -116,11 +116,11 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 			return groups, f, true, nil
 		}
 	}
-	conds := make([]string, len(cols))
-	for i, c := range cols {
-		conds[i] = "__gr." + c + " IS NOT DISTINCT FROM __m." + c
+	f, err := r.inRelation(ctx, groups, "__m", cols)
+	if err != nil {
+		return none, "", false, err
 	}
-	return groups, "EXISTS (SELECT 1 FROM " + groups.Name + " __gr WHERE " + strings.Join(conds, " AND ") + ")", true, nil
+	return groups, f, true, nil
 }
 
 // inlineFilter renders the touched groups as literals: "col IN (literals)
@@ -307,11 +307,14 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 		if err != nil {
 			return delta.CommitResult{}, err
 		}
-		conds := make([]string, len(w.keys))
+		keys := make([]string, len(w.keys))
 		for i, k := range w.keys {
-			conds[i] = "g." + r.eng.Quote(k) + " IS NOT DISTINCT FROM t." + r.eng.Quote(k)
+			keys[i] = r.eng.Quote(k)
 		}
-		inGroups := "EXISTS (SELECT 1 FROM " + groups.Name + " g WHERE " + strings.Join(conds, " AND ") + ")"
+		inGroups, err := r.inRelation(ctx, groups, "t", keys)
+		if err != nil {
+			return delta.CommitResult{}, err
+		}
 		merged, err := r.keep(r.eng.UnionByName(ctx, "SELECT * FROM "+old.Name+" t WHERE NOT "+inGroups, "SELECT * FROM "+w.relation.Name))
 		if err != nil {
 			return delta.CommitResult{}, err

@@ -591,7 +591,9 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 		return e.matchPartitions(ctx, snap, files, keys, relation)
 	}
 	_, _, rel := qualified(relation)
-	q := "SELECT DISTINCT f.filename FROM read_parquet([" + strings.Join(list, ", ") + "], filename=true, union_by_name=true) f WHERE EXISTS (SELECT 1 FROM " + rel + " r WHERE " + strings.Join(conds, " AND ") + ")"
+	// A semi-join, not a correlated EXISTS: DuckDB decorrelates EXISTS
+	// into a join that first collects the distinct keys of every file row.
+	q := "SELECT DISTINCT f.filename FROM read_parquet([" + strings.Join(list, ", ") + "], filename=true, union_by_name=true) f SEMI JOIN " + rel + " r ON " + strings.Join(conds, " AND ")
 	res, err := e.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: match files: %w", err)

@@ -100,8 +100,8 @@ func TestCLI(t *testing.T) {
 	if m == nil {
 		t.Fatalf("run printed no summary line:\n%s", out)
 	}
-	if n, _ := strconv.Atoi(m[1]); n != 42 { // 9 bronze (clickstream has no files), 13 silver tables (geo_revenue is a view), 18 gold + gold.daily_by_state + gold.order_status_durations
-		t.Errorf("run updated %d tables, want 42", n)
+	if n, _ := strconv.Atoi(m[1]); n != 45 { // 9 bronze (clickstream has no files), 16 silver tables (geo_revenue is a view), 18 gold + gold.daily_by_state + gold.order_status_durations
+		t.Errorf("run updated %d tables, want 45", n)
 	}
 	if !regexp.MustCompile(`(?m)^revenue\s+orders\s+items\s+aov\s+cancellation_rate_pct\s*$`).MatchString(out) || !strings.Contains(out, "(1 row)") {
 		t.Errorf("run did not print the summary query:\n%s", out)

@@ -111,12 +111,12 @@ func TestIncrementalRuns(t *testing.T) {
 	if n := queryInt(t, s, "SELECT count(*) FROM silver.order_items"); n != itemsBefore+int64(newItems) {
 		t.Errorf("silver.order_items: %d rows → %d, want %d more", itemsBefore, n, newItems)
 	}
-	for _, name := range []string{"bronze.orders", "bronze.order_items", "silver.orders", "silver.order_items"} {
+	for _, name := range []string{"bronze.orders", "bronze.order_items", "bronze.payments", "silver.orders", "silver.order_items", "silver.payments"} {
 		if v3[name] <= v2[name] {
 			t.Errorf("%s: version %d → %d, want a new version", name, v2[name], v3[name])
 		}
 	}
-	for _, src := range []string{"customers", "payments", "products", "sellers", "geolocation", "category_translation", "reviews"} {
+	for _, src := range []string{"customers", "products", "sellers", "geolocation", "category_translation", "reviews"} {
 		for _, name := range []string{"bronze." + src, "silver." + src} {
 			if v3[name] != v2[name] {
 				t.Errorf("%s: version %d → %d, but no %s file landed", name, v2[name], v3[name], src)
@@ -156,6 +156,21 @@ func TestIncrementalRuns(t *testing.T) {
 			t.Errorf("%s: status %q, RowsOut %d, Replaced %d (table %d rows, %d of the new orders); want ok, only the new month's %d rows written, none replaced",
 				name, tr.Status, tr.RowsOut, tr.Replaced, total, inNew, inNew)
 		}
+	}
+	// The per-month tables gold tables sum: only the new month is
+	// computed (its rows are all the run writes, none replaced), the
+	// payment counts those of the new payments.
+	newMonth := "(order_year, order_month) IN (SELECT order_year, order_month FROM silver.orders WHERE order_id IN " + ids + ")"
+	for _, name := range []string{"silver.payment_orders_monthly", "silver.delivery_monthly", "silver.customer_months"} {
+		tr := tableReport(t, third, name)
+		inNew := queryInt(t, s, "SELECT count(*) FROM "+name+" WHERE "+newMonth)
+		if tr.Status != pipeline.StatusOK || tr.Replaced != 0 || tr.RowsOut != inNew || inNew == 0 || inNew >= queryInt(t, s, "SELECT count(*) FROM "+name) {
+			t.Errorf("%s: status %q, RowsOut %d, Replaced %d, %d rows in the new month; want ok, only the new month's rows written, none replaced", name, tr.Status, tr.RowsOut, tr.Replaced, inNew)
+		}
+	}
+	if got, want := queryInt(t, s, "SELECT CAST(sum(orders) AS BIGINT) FROM silver.payment_orders_monthly WHERE level = 'all' AND "+newMonth),
+		queryInt(t, s, "SELECT count(DISTINCT order_id) FROM silver.payments WHERE payment_type IS NOT NULL AND order_id IN "+ids); got != want {
+		t.Errorf("silver.payment_orders_monthly: %d orders with a payment type in the new month, want %d", got, want)
 	}
 	checkGold(t, s, landing)
 
@@ -354,7 +369,8 @@ func landNewOrders(t *testing.T, landing string, gen datagen.Report, n int) ([]s
 
 	ordersPath := filepath.Join(landing, "orders", fmt.Sprintf("order_year=%d", month.Year()), fmt.Sprintf("order_month=%d", int(month.Month())), "olist_orders_dataset.csv")
 	itemsPath := filepath.Join(landing, "order_items", "olist_order_items_dataset_part-9000.csv")
-	for _, p := range []string{ordersPath, itemsPath} {
+	paymentsPath := filepath.Join(landing, "payments", "olist_order_payments_dataset_part-9000.csv")
+	for _, p := range []string{ordersPath, itemsPath, paymentsPath} {
 		if _, err := os.Stat(p); err == nil {
 			t.Fatalf("%s exists already", p)
 		}
@@ -362,6 +378,11 @@ func landNewOrders(t *testing.T, landing string, gen datagen.Report, n int) ([]s
 	ow := createCSVFile(t, ordersPath, "order_id", "customer_id", "order_status", "order_purchase_timestamp", "order_approved_at",
 		"order_delivered_carrier_date", "order_delivered_customer_date", "order_estimated_delivery_date")
 	iw := createCSVFile(t, itemsPath, "order_id", "order_item_id", "product_id", "seller_id", "shipping_limit_date", "price", "freight_value")
+	// Payments: one per order, a second of another type and plan for
+	// every third, none for every eleventh and a missing type for every
+	// thirteenth (left out of the per-type counts).
+	pw := createCSVFile(t, paymentsPath, "order_id", "payment_sequential", "payment_type", "payment_installments", "payment_value")
+	payTypes := []string{"credit_card", "boleto", "voucher", "debit_card"}
 	const ts = "2006-01-02 15:04:05"
 	var ids []string
 	var newCustomers [][]string
@@ -381,6 +402,16 @@ func landNewOrders(t *testing.T, landing string, gen datagen.Report, n int) ([]s
 			newCustomers = append(newCustomers, []string{cust, fmt.Sprintf("beef%028x", i%6), "69900", "rio branco", "AC"})
 		}
 		ow.Write([]string{id, cust, status, p.Format(ts), approved, carrier, delivered, est})
+		if i%11 != 10 {
+			typ := payTypes[i%len(payTypes)]
+			if i%13 == 12 {
+				typ = ""
+			}
+			pw.Write([]string{id, "1", typ, strconv.Itoa(1 + i%3), fmt.Sprintf("%d.00", 30+i)})
+			if i%3 == 0 {
+				pw.Write([]string{id, "2", payTypes[(i+1)%len(payTypes)], "1", "10.00"})
+			}
+		}
 		if i%5 == 4 {
 			continue
 		}
@@ -392,6 +423,7 @@ func landNewOrders(t *testing.T, landing string, gen datagen.Report, n int) ([]s
 	}
 	ow.close()
 	iw.close()
+	pw.close()
 	return ids, items, newCustomers
 }
 

@@ -1,10 +1,12 @@
 -- name: gold.cohort_retention
 -- description: "People by the month of their first order (cohort) and months since, counting those who ordered that month."
+
+-- The months each person ordered in, from silver.customer_months (orders
+-- with a purchase time; order_year and order_month are its year and month).
 WITH monthly AS (
-    SELECT c.customer_unique_id AS person, CAST(date_trunc('month', o.order_purchase_timestamp) AS DATE) AS month
-    FROM silver.orders o
-    JOIN silver.customers c ON c.customer_id = o.customer_id
-    WHERE o.order_purchase_timestamp IS NOT NULL AND c.customer_unique_id IS NOT NULL
+    SELECT customer_unique_id AS person, make_date(order_year, order_month, 1) AS month
+    FROM silver.customer_months
+    WHERE order_year IS NOT NULL AND order_month IS NOT NULL
 ),
 first AS (
     SELECT person, min(month) AS cohort_month FROM monthly GROUP BY person
