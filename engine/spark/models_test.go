@@ -24,6 +24,7 @@ func TestMain(m *testing.M) {
 	clitest.RunIfChild() // the medallion command line, for run_test.go
 	code := m.Run()
 	releaseS3()
+	releaseGCSEmulator()
 	sparkserver.Release()
 	os.Exit(code)
 }

@@ -1,0 +1,244 @@
+package spark_test
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/medallionhq/medallion/datagen"
+	"github.com/medallionhq/medallion/internal/clitest"
+	"github.com/medallionhq/medallion/internal/scriptservice"
+	"github.com/medallionhq/medallion/internal/sparkserver"
+	"github.com/medallionhq/medallion/storage"
+	_ "github.com/medallionhq/medallion/storage/gcsblob" // gs:// lakes for lakeRowsAt
+)
+
+// The local GCS emulator (fake-gcs-server, scripts/gcsserver.sh) at the
+// fixed address the Spark server for GCS lakes
+// (scripts/spark-connect-gcs.sh) is started with.
+var gcsAddr = "127.0.0.1:" + cmp.Or(os.Getenv("GCSSERVER_PORT"), "10003")
+
+// gcsEmu is this process's lease on the local GCS emulator, taken by the
+// first test that needs it and released by TestMain.
+var gcsEmu struct {
+	once    sync.Once
+	release func()
+	err     error
+}
+
+// releaseGCSEmulator gives up the lease on the GCS emulator, if taken.
+func releaseGCSEmulator() {
+	if gcsEmu.release != nil {
+		gcsEmu.release()
+	}
+}
+
+// needGCS starts (or shares) the local GCS emulator and points this
+// process and the medallion processes it starts at it and nothing else
+// (no Google credentials, whatever the environment holds). Without the
+// emulator the test is skipped, and fails under CI=true.
+func needGCS(t *testing.T) {
+	t.Helper()
+	gcsEmu.once.Do(func() { gcsEmu.release, gcsEmu.err = scriptservice.Acquire(gcsAddr, "gcsserver.sh") })
+	if err := gcsEmu.err; err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the local GCS emulator is required under CI=true: %v", err)
+		}
+		t.Skipf("the local GCS emulator is unavailable: %v", err)
+	}
+	t.Setenv("STORAGE_EMULATOR_HOST", "http://"+gcsAddr)
+	for _, v := range []string{"GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_QUOTA_PROJECT", "GCE_METADATA_HOST",
+		"GOOGLE_API_USE_CLIENT_CERTIFICATE", "GOOGLE_API_USE_MTLS_ENDPOINT", "GOOGLE_CLOUD_UNIVERSE_DOMAIN"} {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
+	}
+}
+
+// newGCSBucket creates a fresh bucket in the GCS emulator (its JSON API),
+// emptied and deleted when the test ends, and returns its name.
+func newGCSBucket(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "medallion-spark-" + hex.EncodeToString(b)
+	body := fmt.Sprintf(`{"name": %q}`, name)
+	resp, err := http.Post("http://"+gcsAddr+"/storage/v1/b?project=medallion-test", "application/json", bytes.NewBufferString(body))
+	if err != nil {
+		t.Fatalf("creating bucket %s: %v", name, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("creating bucket %s: HTTP %s", name, resp.Status)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		s, err := storage.Open(ctx, "gs://"+name)
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		objs, _ := s.List(ctx, "")
+		for _, o := range objs {
+			s.Delete(ctx, o.Key)
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, "http://"+gcsAddr+"/storage/v1/b/"+name, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	})
+	return name
+}
+
+// objectKeys lists every key under the store at location.
+func objectKeys(t *testing.T, location string) []string {
+	t.Helper()
+	s, err := storage.Open(t.Context(), location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	objs, err := s.List(t.Context(), "")
+	if err != nil {
+		t.Fatalf("listing %s: %v", location, err)
+	}
+	var keys []string
+	for _, o := range objs {
+		keys = append(keys, o.Key)
+	}
+	return keys
+}
+
+// sameAsDuckDBAt fails unless the lake at lakeURL (the spark project's,
+// whose landing is in sparkDir) holds the tables and rows of the duckdb
+// project's local lake in duckDir, its gold equals goldref's independent
+// computation, and no staged file is left under it.
+func sameAsDuckDBAt(t *testing.T, duckDir, sparkDir, lakeURL, when string) {
+	t.Helper()
+	sameRows(t, lakeRows(t, duckDir), lakeRowsAt(t, lakeURL), when)
+	goldMatchesReferenceAt(t, filepath.Join(sparkDir, "landing"), lakeURL, when)
+	for _, k := range objectKeys(t, lakeURL) {
+		if strings.Contains(k, ".staging-") {
+			t.Errorf("%s: staged file %s left in the lake", when, k)
+		}
+	}
+}
+
+// TestRunOnSparkOverGCS runs the built-in project with `medallion run`
+// (processes of their own) on engine kind spark with its lake in a GCS
+// bucket (the local GCS emulator; Spark reaches it as gs:// with the GCS
+// connector, medallion through its GCS driver), and on duckdb with a local
+// lake, over copies of the same landing files: bronze, silver and gold are
+// equal and gold equals goldref's independent computation, after the first
+// run and again after new orders land (an incremental run).
+func TestRunOnSparkOverGCS(t *testing.T) {
+	needGCS(t)
+	remote := sparkserver.GCSRemote(t)
+	ctx := t.Context()
+	lakeURL := "gs://" + newGCSBucket(t) + "/lake"
+	root := t.TempDir()
+	landing := filepath.Join(root, "generated")
+	if _, err := datagen.Generate(ctx, landing, datagen.Options{Orders: 200, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	duckDir, sparkDir := filepath.Join(root, "duck"), filepath.Join(root, "spark")
+	writeProject(t, duckDir, landing)
+	sparkProject(t, sparkDir, landing, remote)
+	useLake(t, sparkDir, lakeURL)
+
+	// On the GCS lake the writer lease keeps its default expiry, as on S3.
+	run := func() {
+		t.Helper()
+		medallion(t, "run", "-C", duckDir)
+		medallionS3(t, "run", "-C", sparkDir)
+	}
+	run()
+	sameAsDuckDBAt(t, duckDir, sparkDir, lakeURL, "first run")
+
+	inc, err := datagen.NewOrders(filepath.Join(duckDir, "landing"), 30, 13)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{duckDir, sparkDir} {
+		if err := datagen.WriteFiles(filepath.Join(dir, "landing"), inc.Files); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	sameAsDuckDBAt(t, duckDir, sparkDir, lakeURL, "incremental run")
+}
+
+// TestObjectStoreReadOnSparkWithoutConnector reads tables that medallion
+// wrote on duckdb into a GCS bucket and into an S3 bucket (the local
+// emulators) with `medallion query` on engine kind spark, on the shared
+// Spark server, which has neither the GCS connector nor hadoop-aws: the
+// query fails with an error naming the table, its URL in Spark's scheme
+// and what the server lacks, without the secret key of the environment.
+func TestObjectStoreReadOnSparkWithoutConnector(t *testing.T) {
+	cases := []struct {
+		scheme string
+		need   func(*testing.T)
+		bucket func(*testing.T) string
+		want   func(bucket string) []string
+	}{
+		{"gs", needGCS, newGCSBucket, func(b string) []string {
+			return []string{"bind silver.orders", "table gs://" + b + "/lake/silver/orders", "cannot reach gs:// URLs", "the GCS connector"}
+		}},
+		{"s3", needS3, newBucket, func(b string) []string {
+			return []string{"bind silver.orders", "table s3a://" + b + "/lake/silver/orders", "cannot reach s3a:// URLs", "hadoop-aws"}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.scheme, func(t *testing.T) {
+			c.need(t)
+			remote := sparkserver.Remote(t)
+			const secret = "medallion-secret-key-never-printed"
+			t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+			bucket := c.bucket(t)
+			lakeURL := c.scheme + "://" + bucket + "/lake"
+			root := t.TempDir()
+			landing := filepath.Join(root, "generated")
+			if _, err := datagen.Generate(t.Context(), landing, datagen.Options{Orders: 20, Seed: 3}); err != nil {
+				t.Fatal(err)
+			}
+			duckDir, sparkDir := filepath.Join(root, "duck"), filepath.Join(root, "spark")
+			writeProject(t, duckDir, landing)
+			useLake(t, duckDir, lakeURL)
+			medallionS3(t, "run", "-C", duckDir)
+			sparkProject(t, sparkDir, landing, remote)
+			useLake(t, sparkDir, lakeURL)
+
+			exe, err := os.Executable()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(exe, "query", "-C", sparkDir, "--format", "csv", "SELECT count(*) AS n FROM silver.orders")
+			cmd.Env = clitest.ChildEnv()
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("medallion query on a server without the %s:// file system succeeded:\n%s", c.scheme, out)
+			}
+			text := string(out)
+			for _, want := range c.want(bucket) {
+				if !strings.Contains(text, want) {
+					t.Errorf("the error does not say %q:\n%s", want, text)
+				}
+			}
+			if strings.Contains(text, secret) {
+				t.Errorf("the error prints the secret key:\n%s", text)
+			}
+			t.Logf("the error: %s", lastLine(text))
+		})
+	}
+}
