@@ -12,7 +12,10 @@
 # Azurite wants), over plain HTTP (abfs://, fs.azure.always.use.https=false;
 # abfss:// is always HTTPS), with the account's well-known key, through the
 # JDK's HTTP client (the default Apache client needs wildfly-openssl's SSL
-# factory even for HTTP). A server of its own, so the shared server other
+# factory even for HTTP), and the version 2 file output committer (with
+# version 1 a partitioned write failed at job commit: ABFS listed a renamed
+# task folder's partition folder with 404 BlobNotFound on Azurite). A
+# server of its own, so the shared server other
 # tests use stays as it is; about 1.1 GB.
 #
 #   scripts/spark-connect-abfs.sh        start it unless something already
@@ -45,5 +48,6 @@ spark.hadoop.fs.azure.account.hns.enabled=false
 spark.hadoop.fs.azure.account.auth.type=SharedKey
 spark.hadoop.fs.azure.account.key.$ACCOUNT.dfs.core.windows.net=$KEY
 spark.hadoop.fs.azure.account.key.$ACCOUNT.blob.core.windows.net=$KEY
-spark.hadoop.fs.azure.networking.library=JDK_HTTP_URL_CONNECTION"
+spark.hadoop.fs.azure.networking.library=JDK_HTTP_URL_CONNECTION
+spark.hadoop.mapreduce.fileoutputcommitter.algorithm.version=2"
 exec bash "$ROOT/scripts/spark-connect.sh" "$@"

@@ -146,8 +146,15 @@ func sameAsDuckDBAt(t *testing.T, duckDir, sparkDir, lakeURL, when string) {
 func TestRunOnSparkOverGCS(t *testing.T) {
 	needGCS(t)
 	remote := sparkserver.GCSRemote(t)
+	runOnObjectLake(t, remote, "gs://"+newGCSBucket(t)+"/lake")
+}
+
+// runOnObjectLake runs the built-in project (200 orders, then 30 more) on
+// the spark server of remote with its lake at lakeURL, and on duckdb with
+// a local lake, and checks the lakes equal (sameAsDuckDBAt) after each run.
+func runOnObjectLake(t *testing.T, remote, lakeURL string) {
+	t.Helper()
 	ctx := t.Context()
-	lakeURL := "gs://" + newGCSBucket(t) + "/lake"
 	root := t.TempDir()
 	landing := filepath.Join(root, "generated")
 	if _, err := datagen.Generate(ctx, landing, datagen.Options{Orders: 200, Seed: 5}); err != nil {
@@ -158,7 +165,8 @@ func TestRunOnSparkOverGCS(t *testing.T) {
 	sparkProject(t, sparkDir, landing, remote)
 	useLake(t, sparkDir, lakeURL)
 
-	// On the GCS lake the writer lease keeps its default expiry, as on S3.
+	// On an object store lake the writer lease keeps its default expiry,
+	// as on S3.
 	run := func() {
 		t.Helper()
 		medallion(t, "run", "-C", duckDir)

@@ -18,6 +18,7 @@ import (
 	"github.com/medallionhq/medallion/internal/sparkserver"
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/pipeline/ecommerce"
+	"github.com/medallionhq/medallion/storage/azureblob/azuritetest"
 )
 
 func TestMain(m *testing.M) {
@@ -25,6 +26,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	releaseS3()
 	releaseGCSEmulator()
+	azuritetest.Release()
 	sparkserver.Release()
 	os.Exit(code)
 }
