@@ -38,10 +38,12 @@ SUDO       ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 VENV       ?= .venv
 SPARK_JARS ?= .cache/spark-jars
 SPARK_S3A_JARS ?= .cache/spark-s3a-jars
+SPARK_GCS_JARS ?= .cache/spark-gcs-jars
+SPARK_AZURE_JARS ?= .cache/spark-azure-jars
 PGJDBC     ?= .cache/pgjdbc
 APT_GET    = $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-test-deps: $(VENV)/.installed $(SPARK_JARS)/.installed $(SPARK_S3A_JARS)/.installed $(PGJDBC)/.installed web/ui/node_modules/.installed
+test-deps: $(VENV)/.installed $(SPARK_JARS)/.installed $(SPARK_S3A_JARS)/.installed $(SPARK_GCS_JARS)/.installed $(SPARK_AZURE_JARS)/.installed $(PGJDBC)/.installed web/ui/node_modules/.installed
 	test -x /usr/bin/chromium || ($(APT_GET) update && $(APT_GET) install -y chromium)
 	command -v psql >/dev/null || ($(APT_GET) update && $(APT_GET) install -y postgresql-client)
 
@@ -71,6 +73,30 @@ $(SPARK_S3A_JARS)/.installed: scripts/spark-s3a-jars/pom.xml
 		-DincludeGroupIds=org.apache.hadoop,software.amazon.awssdk,software.amazon.s3.analyticsaccelerator,software.amazon.eventstream,org.reactivestreams,org.wildfly.openssl \
 		-DoutputDirectory=$(abspath $(SPARK_S3A_JARS)) -Dmaven.repo.local=$(abspath .cache/m2)
 	ls $(SPARK_S3A_JARS)/hadoop-aws-*.jar >/dev/null
+	touch $@
+
+# The GCS connector's shaded jar (scripts/spark-gcs-jars/pom.xml, 40 MB),
+# for the Spark server of the spark engine's GCS lake test
+# (scripts/spark-connect-gcs.sh).
+$(SPARK_GCS_JARS)/.installed: scripts/spark-gcs-jars/pom.xml
+	command -v javac >/dev/null || ($(APT_GET) update && $(APT_GET) install -y openjdk-17-jdk-headless)
+	command -v mvn >/dev/null || ($(APT_GET) update && $(APT_GET) install -y maven)
+	rm -rf $(SPARK_GCS_JARS)
+	mvn -B -q -f scripts/spark-gcs-jars/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+		-DoutputDirectory=$(abspath $(SPARK_GCS_JARS)) -Dmaven.repo.local=$(abspath .cache/m2)
+	ls $(SPARK_GCS_JARS)/gcs-connector-*-shaded.jar >/dev/null
+	touch $@
+
+# hadoop-azure alone (scripts/spark-azure-jars/pom.xml, 0.6 MB): Spark
+# brings Hadoop's client and the rest. For the Spark server of the spark
+# engine's ADLS lake test on Azurite (scripts/spark-connect-abfs.sh).
+$(SPARK_AZURE_JARS)/.installed: scripts/spark-azure-jars/pom.xml
+	command -v javac >/dev/null || ($(APT_GET) update && $(APT_GET) install -y openjdk-17-jdk-headless)
+	command -v mvn >/dev/null || ($(APT_GET) update && $(APT_GET) install -y maven)
+	rm -rf $(SPARK_AZURE_JARS)
+	mvn -B -q -f scripts/spark-azure-jars/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+		-DoutputDirectory=$(abspath $(SPARK_AZURE_JARS)) -Dmaven.repo.local=$(abspath .cache/m2)
+	ls $(SPARK_AZURE_JARS)/hadoop-azure-*.jar >/dev/null
 	touch $@
 
 # The PostgreSQL JDBC driver web/pgwire's JDBC client test loads (its

@@ -29,8 +29,8 @@ func objectLocation(o engine.Object) (string, error) {
 // server must see the same disk), otherwise the URL in the scheme of
 // Spark's Hadoop file systems — s3:// becomes s3a://, az:// and azblob://
 // become abfss://container@ACCOUNT.dfs.core.windows.net/…, and abfss://,
-// s3a:// and gs:// stay as they are. A store Spark cannot reach (mem://)
-// is an error naming the URL.
+// abfs:// (plain HTTP: an emulator's), s3a:// and gs:// stay as they are.
+// A store Spark cannot reach (mem://) is an error naming the URL.
 func sparkURL(store *storage.Store, key string) (string, error) {
 	if p, ok := store.LocalPath(key); ok {
 		if key == "" {
@@ -47,7 +47,7 @@ func sparkURL(store *storage.Store, key string) (string, error) {
 		return "", fmt.Errorf("spark: %s: %w", raw, err)
 	}
 	switch u.Scheme {
-	case "abfss", "s3a", "gs":
+	case "abfss", "abfs", "s3a", "gs":
 		return raw, nil
 	case "s3":
 		return "s3a://" + strings.TrimPrefix(raw, "s3://"), nil

@@ -93,6 +93,7 @@ func TestSparkURL(t *testing.T) {
 		{"s3 staging folder", at("s3://bucket/lake/silver/orders/"), ".staging-1", "s3a://bucket/lake/silver/orders/.staging-1", ""},
 		{"s3a table", at("s3a://bucket/lake/t"), "", "s3a://bucket/lake/t", ""},
 		{"abfss table", at("abfss://lake@acct.dfs.core.windows.net/silver/orders"), "", "abfss://lake@acct.dfs.core.windows.net/silver/orders", ""},
+		{"abfs (plain HTTP) table", at("abfs://lake@devstoreaccount1.dfs.core.windows.net/silver/orders"), "", "abfs://lake@devstoreaccount1.dfs.core.windows.net/silver/orders", ""},
 		{"az table", at("az://lake/silver/orders"), "", "abfss://lake@envacct.dfs.core.windows.net/silver/orders", ""},
 		{"azblob staging folder", at("azblob://lake@acct.blob.core.windows.net/t"), ".staging-1/p=1", "abfss://lake@acct.dfs.core.windows.net/t/.staging-1/p=1", ""},
 		{"gs table", at("gs://bucket/lake/t/"), "", "gs://bucket/lake/t", ""},

@@ -186,6 +186,9 @@ type relation struct {
 	// cached: the view's rows are in Spark's memory (CACHE TABLE); it is
 	// not created again when other names are rebound.
 	cached bool
+	// loc is the table's URL (Spark's scheme) of a relation over a Delta
+	// table (Bind): an error creating its view names it (lakeError).
+	loc string
 	// ordered names the relation holding the same rows plus the column
 	// __ord, their 1-based position in load order (Load's relations).
 	ordered string
@@ -312,7 +315,7 @@ func (e *Engine) Bind(ctx context.Context, name string, snap *delta.Snapshot, fi
 		}
 		sel += " WHERE _metadata.file_name IN (" + strings.Join(names, ", ") + ")"
 	}
-	e.set(name, &relation{create: sel})
+	e.set(name, &relation{create: sel, loc: loc})
 	return nil
 }
 
@@ -407,10 +410,10 @@ func (e *Engine) ensure(ctx context.Context, name string, seen []string) (string
 		// once (a count): one Spark job where an eager cache runs two. The
 		// plan is fixed now: the Delta versions it reads are pinned.
 		if _, err := e.sess.Sql(ctx, "CACHE LAZY TABLE "+backtick(v)+" AS "+body); err != nil {
-			return "", e.wrap("cache "+name, err)
+			return "", e.viewError("cache", name, r, err)
 		}
 	} else if _, err := e.sess.Sql(ctx, "CREATE OR REPLACE TEMPORARY VIEW "+backtick(v)+" AS "+body); err != nil {
-		return "", e.wrap("bind "+name, err)
+		return "", e.viewError("bind", name, r, err)
 	}
 	e.created[name] = true
 	if e.owner != nil {
@@ -420,6 +423,16 @@ func (e *Engine) ensure(ctx context.Context, name string, seen []string) (string
 		e.made[name] = true
 	}
 	return v, nil
+}
+
+// viewError is the error of creating the view of name: for a Delta
+// table's (Spark analyzes it, reading the table's log) lakeError, which
+// says when the server cannot reach the table's URL; otherwise Spark's.
+func (e *Engine) viewError(op, name string, r *relation, err error) error {
+	if r.loc != "" {
+		return e.lakeError(op+" "+name, r.loc, err)
+	}
+	return e.wrap(op+" "+name, err)
 }
 
 // translate rewrites sql into Spark's dialect, creating the views of the

@@ -138,7 +138,7 @@ var unreachable = regexp.MustCompile(`No FileSystem for scheme|UnsupportedFileSy
 func (e *Engine) lakeError(op, loc string, err error) error {
 	msg := redact(err.Error(), e.secrets...)
 	if scheme, _, ok := strings.Cut(loc, "://"); ok && unreachable.MatchString(msg) {
-		return fmt.Errorf("spark: %s: table %s: the Spark server cannot reach %s:// URLs (it needs the file system's jars and settings: hadoop-aws and fs.s3a.* for s3a, hadoop-azure and fs.azure.* for abfss, the GCS connector for gs; see the README): %s",
+		return fmt.Errorf("spark: %s: table %s: the Spark server cannot reach %s:// URLs (it needs the file system's jars and settings: hadoop-aws and fs.s3a.* for s3a, hadoop-azure and fs.azure.* for abfss and abfs, the GCS connector for gs; see the README): %s",
 			op, redact(loc, e.secrets...), scheme, rootCause(msg))
 	}
 	return fmt.Errorf("spark: %s: table %s: %s", op, redact(loc, e.secrets...), msg)

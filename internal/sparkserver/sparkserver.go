@@ -105,11 +105,12 @@ func Session(tb testing.TB) sql.SparkSession {
 }
 
 // Release unregisters this process as a user of the server (and of the
-// S3 lake server of S3Remote); the last user out stops a server a user
-// started. TestMain calls it after the tests ran; it does nothing if no
-// test asked for the server.
+// S3, GCS and ADLS lake servers of S3Remote, GCSRemote and ABFSRemote);
+// the last user out stops a server a user started. TestMain calls it after
+// the tests ran; it does nothing if no test asked for the server.
 func Release() {
 	releaseS3()
+	releaseLakes()
 	mu.Lock()
 	defer mu.Unlock()
 	if release != nil {

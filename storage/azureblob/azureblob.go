@@ -2,6 +2,7 @@
 // Gen2. Importing it registers three URL schemes with package storage:
 //
 //	abfss://container@account.dfs.core.windows.net/path  (the form Databricks and Spark use)
+//	abfs://container@account.dfs.core.windows.net/path   (Spark's plain-HTTP form; the same here)
 //	az://container/path                                  (account from the environment)
 //	azblob://container/path                              (the same, as gocloud.dev spells it)
 //
@@ -59,7 +60,7 @@ import (
 )
 
 // Schemes are the URL schemes the package registers.
-var Schemes = []string{"abfss", "az", "azblob"}
+var Schemes = []string{"abfss", "abfs", "az", "azblob"}
 
 func init() {
 	for _, scheme := range Schemes {
@@ -148,9 +149,9 @@ func newDriver(ctx context.Context, u *url.URL, opts *Options, h hooks) (*driver
 		return nil, err
 	}
 	switch u.Scheme {
-	case "abfss", "az", "azblob":
+	case "abfss", "abfs", "az", "azblob":
 	default:
-		return nil, fmt.Errorf("azureblob: unsupported scheme %q (want abfss, az or azblob)", u.Scheme)
+		return nil, fmt.Errorf("azureblob: unsupported scheme %q (want abfss, abfs, az or azblob)", u.Scheme)
 	}
 	if opts == nil {
 		opts = OptionsFromEnv()

@@ -138,8 +138,8 @@ func parseLocation(u *url.URL) (location, error) {
 		}
 		loc.account, loc.suffix = account, suffix
 	} else {
-		if u.Scheme == "abfss" {
-			return loc, errors.New("abfss URL without a container: write abfss://container@ACCOUNT.dfs.core.windows.net/path")
+		if u.Scheme == "abfss" || u.Scheme == "abfs" {
+			return loc, fmt.Errorf("%s URL without a container: write %s://container@ACCOUNT.dfs.core.windows.net/path", u.Scheme, u.Scheme)
 		}
 		if u.Port() != "" {
 			return loc, fmt.Errorf("unexpected port in %s URL: write %s://container/path (set %s for a custom endpoint)", u.Scheme, u.Scheme, EnvEndpoint)

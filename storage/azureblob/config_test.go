@@ -16,6 +16,7 @@ func TestParseLocation(t *testing.T) {
 		account, container, root, suffix string
 	}{
 		{"abfss://lake@acct.dfs.core.windows.net/path/to/root", "acct", "lake", "path/to/root/", "core.windows.net"},
+		{"abfs://lake@devstoreaccount1.dfs.core.windows.net/lake", "devstoreaccount1", "lake", "lake/", "core.windows.net"},
 		{"abfss://lake@acct.dfs.core.windows.net", "acct", "lake", "", "core.windows.net"},
 		{"abfss://lake@acct.dfs.core.windows.net/", "acct", "lake", "", "core.windows.net"},
 		{"abfss://lake@ACCT.dfs.core.chinacloudapi.cn/x/", "acct", "lake", "x/", "core.chinacloudapi.cn"},
@@ -46,6 +47,7 @@ func TestParseLocation(t *testing.T) {
 func TestParseLocationErrors(t *testing.T) {
 	tests := []struct{ url, want string }{
 		{"abfss://acct.dfs.core.windows.net/path", "without a container"},
+		{"abfs://acct.dfs.core.windows.net/path", "abfs URL without a container"},
 		{"abfss://lake@localhost/path", "not a storage account host"},
 		{"abfss://lake@acct.queue.core.windows.net/path", "not a storage account host"},
 		{"abfss://lake:secret@acct.dfs.core.windows.net/path", "must not contain a password"},
