@@ -35,9 +35,14 @@ import (
 var Volatile = []string{"_ingested_at", "_batch_id", "_quarantine_batch", "__start_at", "__end_at"}
 
 // ShortLease is the environment setting of the medallion processes of
-// Medallion: a writer lease of 1 s (the default is 30 s), so that a run
-// after a killed one need not wait for the dead holder's lease.
-const ShortLease = pipeline.LeaseExpiryEnv + "=1s"
+// Medallion: a writer lease of 10 s (the default is 30 s), so that a run
+// after a killed one waits less for the dead holder's lease. Not 1 s: a
+// holder renews every third of the expiry with a LIST and a synced write
+// on the lake's store and stops its work once a renewal comes back past
+// the expiry, and on the shared, loaded test machine a local lake's fsync
+// alone took longer than the 0.67 s 1 s leaves (a Spark run that lasts
+// minutes lost its lease mid-run).
+const ShortLease = pipeline.LeaseExpiryEnv + "=10s"
 
 // Medallion runs the command line in a process of its own (with
 // ShortLease) and fails the test with its output when it fails; it

@@ -50,8 +50,9 @@ func TestRunOnSparkOverS3(t *testing.T) {
 		}
 	}
 	// run runs `medallion run` on both projects. On the S3 lake the
-	// writer lease keeps its default expiry: medallion's 1 s for local
-	// test lakes is shorter than a renewal on a loaded machine takes.
+	// writer lease keeps its default expiry (30 s): nothing is killed
+	// here, and a renewal is a round trip to the S3 server (see
+	// sparktest.ShortLease).
 	run := func(args ...string) {
 		t.Helper()
 		sparktest.Medallion(t, append([]string{"run", "-C", duckDir}, args...)...)
