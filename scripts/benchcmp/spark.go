@@ -13,7 +13,8 @@ package main
 //     the one the others are checked against.
 //
 // For SF1 every contender starts from an empty lake; for the increment every
-// contender loads SF1 once (untimed), then each repetition copies that
+// contender loads SF1 once (untimed; when sf1 runs in the same invocation,
+// its last full refresh is that load), then each repetition copies that
 // loaded project, lands datagen.NewOrders' files and times the contender's
 // incremental run; its gold must equal a duckdb full refresh of the same
 // landing. Repetitions are interleaved. Each measure has the contender
@@ -31,6 +32,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -240,6 +242,11 @@ func runSpark(ctx context.Context, c config) error {
 
 	var lines []string
 	failures := 0
+	// sf1Lakes are the SF1 full refresh's projects (one per contender, ""
+	// for one that failed), the increment's bases when both scales run.
+	var sf1Lakes []string
+	sf1Landing := ""
+	reuse := slices.Contains(c.scales, "sf1") && slices.Contains(c.scales, "incr")
 	for _, scale := range c.scales {
 		var res []sparkResult
 		var title string
@@ -249,12 +256,16 @@ func runSpark(ctx context.Context, c config) error {
 			if scale == "sf10" {
 				orders, reps = 1_000_000, 1
 			}
-			if res, err = sparkFull(ctx, c, srv, contenders, scale, orders, reps); err != nil {
+			var kept []string
+			if res, kept, err = sparkFull(ctx, c, srv, contenders, scale, orders, reps, reuse && scale == "sf1"); err != nil {
 				return err
+			}
+			if scale == "sf1" && reuse {
+				sf1Lakes, sf1Landing = kept, filepath.Join(c.work, scale, "landing")
 			}
 			title = fmt.Sprintf("%s full refresh: %d orders (seed %d), %d run(s) each, interleaved, one local[2] Spark Connect server", strings.ToUpper(scale), orders, c.seed, reps)
 		case "incr":
-			if res, err = sparkIncr(ctx, c, srv, contenders); err != nil {
+			if res, err = sparkIncr(ctx, c, srv, contenders, sf1Lakes, sf1Landing); err != nil {
 				return err
 			}
 			title = fmt.Sprintf("INCREMENT: %d new orders over a lake loaded with %d orders, %d run(s) each, interleaved; gold checked against a duckdb full refresh of the same landing", c.incrOrders, c.sf1Orders, c.reps)
@@ -312,12 +323,15 @@ func lastLines(s string, n int) string {
 
 // sparkFull times full refreshes from an empty lake, interleaved, checking
 // each contender's gold against the duckdb contender's of the same rep.
-func sparkFull(ctx context.Context, c config, srv *sparkServer, contenders []sparkContender, scale string, orders, reps int) ([]sparkResult, error) {
+// With keepLast, each contender's last successful project is kept and
+// returned (the increment's base; "" for a contender that failed).
+func sparkFull(ctx context.Context, c config, srv *sparkServer, contenders []sparkContender, scale string, orders, reps int, keepLast bool) ([]sparkResult, []string, error) {
 	landing := filepath.Join(c.work, scale, "landing")
 	if err := generate(ctx, c.bin, landing, orders, c.seed); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	res := make([]sparkResult, len(contenders))
+	kept := make([]string, len(contenders))
 	for r := range reps {
 		var want map[string]*goldref.Table
 		for i, k := range contenders {
@@ -326,13 +340,13 @@ func sparkFull(ctx context.Context, c config, srv *sparkServer, contenders []spa
 			}
 			dir := filepath.Join(c.work, scale, fmt.Sprintf("c%d-r%d", i, r))
 			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if err := k.prepare(ctx, dir); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if err := fstree.Link(landing, filepath.Join(dir, "landing")); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			m, err := timedSpark(ctx, srv, dir, k.run(dir, false))
 			if err == nil {
@@ -345,15 +359,21 @@ func sparkFull(ctx context.Context, c config, srv *sparkServer, contenders []spa
 			} else {
 				res[i].ms = append(res[i].ms, m)
 			}
-			if !c.keep {
+			switch {
+			case keepLast && err == nil:
+				if kept[i] != "" && !c.keep {
+					_ = os.RemoveAll(kept[i])
+				}
+				kept[i] = dir
+			case !c.keep:
 				_ = os.RemoveAll(dir)
 			}
 		}
 		if want == nil {
-			return nil, errors.New(scale + ": medallion on duckdb failed, so no gold to check the others against: " + res[0].failed.Error())
+			return nil, nil, errors.New(scale + ": medallion on duckdb failed, so no gold to check the others against: " + res[0].failed.Error())
 		}
 	}
-	return res, nil
+	return res, kept, nil
 }
 
 // checkGold reads dir's lake's gold: the reference when first, else
@@ -377,10 +397,15 @@ func checkGold(ctx context.Context, dir string, first bool, want *map[string]*go
 }
 
 // sparkIncr loads each contender with SF1 once, then times the increment
-// per repetition on a copy of the loaded project.
-func sparkIncr(ctx context.Context, c config, srv *sparkServer, contenders []sparkContender) ([]sparkResult, error) {
+// per repetition on a copy of the loaded project. When the SF1 full refresh
+// ran before in the same invocation (sf1Lakes, over sf1Landing: the same
+// orders and seed), its projects are the loaded bases and a contender that
+// failed there is failed here, instead of loading SF1 a second time.
+func sparkIncr(ctx context.Context, c config, srv *sparkServer, contenders []sparkContender, sf1Lakes []string, sf1Landing string) ([]sparkResult, error) {
 	landing := filepath.Join(c.work, "incr", "landing")
-	if err := generate(ctx, c.bin, landing, c.sf1Orders, c.seed); err != nil {
+	if sf1Lakes != nil {
+		landing = sf1Landing
+	} else if err := generate(ctx, c.bin, landing, c.sf1Orders, c.seed); err != nil {
 		return nil, err
 	}
 	inc, err := datagen.NewOrders(landing, c.incrOrders, uint64(c.seed))
@@ -407,6 +432,13 @@ func sparkIncr(ctx context.Context, c config, srv *sparkServer, contenders []spa
 	res := make([]sparkResult, len(contenders))
 	bases := make([]string, len(contenders))
 	for i, k := range contenders {
+		if sf1Lakes != nil {
+			bases[i] = sf1Lakes[i]
+			if bases[i] == "" {
+				res[i].failed = errors.New("loading SF1: its SF1 full refresh failed (see the SF1 table)")
+			}
+			continue
+		}
 		base := filepath.Join(c.work, "incr", fmt.Sprintf("base-c%d", i))
 		bases[i] = base
 		if err := os.MkdirAll(base, 0o755); err != nil {
