@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"path"
 	"strconv"
 	"strings"
 
@@ -78,12 +77,12 @@ func (e *Engine) BindChanges(ctx context.Context, name string, snap *delta.Snaps
 		if k.kind == delta.ChangeDelete {
 			at--
 		}
-		var names []string
-		for _, f := range g {
-			names = append(names, sparkString(fileName(f.File.Path)))
+		adds := make([]*delta.Add, len(g))
+		for i, f := range g {
+			adds[i] = &delta.Add{Path: f.File.Path}
 		}
 		src := "SELECT * FROM delta." + backtick(loc) + " VERSION AS OF " + strconv.FormatInt(at, 10) +
-			" WHERE _metadata.file_name IN (" + strings.Join(names, ", ") + ")"
+			" WHERE " + inFilesSQL(adds)
 		have, err := e.sparkColumns(ctx, src)
 		if err != nil {
 			return fmt.Errorf("spark: bind %s: files of version %d: %w", name, k.version, err)
@@ -155,13 +154,4 @@ func (e *Engine) feedColumns(schema *delta.StructType, have []engine.Column, par
 		}
 	}
 	return strings.Join(cols, ", "), nil
-}
-
-// fileName is the base name of an action's path, unescaped: what
-// _metadata.file_name holds.
-func fileName(p string) string {
-	if u, err := url.PathUnescape(p); err == nil {
-		p = u
-	}
-	return path.Base(p)
 }

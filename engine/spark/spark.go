@@ -44,9 +44,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
-	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -302,18 +300,7 @@ func (e *Engine) Bind(ctx context.Context, name string, snap *delta.Snapshot, fi
 	}
 	sel := "SELECT * FROM delta." + backtick(loc) + " VERSION AS OF " + strconv.FormatInt(snap.Version(), 10)
 	if files != nil {
-		var names []string
-		for _, f := range files {
-			p, err := url.PathUnescape(f.Path)
-			if err != nil {
-				p = f.Path
-			}
-			names = append(names, "'"+strings.ReplaceAll(path.Base(p), "'", "''")+"'")
-		}
-		if len(names) == 0 {
-			names = []string{"NULL"}
-		}
-		sel += " WHERE _metadata.file_name IN (" + strings.Join(names, ", ") + ")"
+		sel += " WHERE " + inFilesSQL(files)
 	}
 	e.set(name, &relation{create: sel, loc: loc})
 	return nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -287,7 +286,7 @@ func unescapeHive(s string) string {
 
 // MatchFiles returns the files among files of snap holding a row whose
 // keys equal those of a row of rel: Spark reads the snapshot's files (by
-// _metadata.file_name) joined with rel on the keys.
+// their paths: inFilesSQL) joined with rel on the keys.
 func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*delta.Add, keys []string, r engine.Relation, nullSafe bool) ([]*delta.Add, error) {
 	if len(files) == 0 || len(keys) == 0 {
 		return nil, nil
@@ -296,17 +295,7 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 	if err != nil {
 		return nil, fmt.Errorf("spark: match files: %w", err)
 	}
-	byName := make(map[string]*delta.Add, len(files))
-	names := make([]string, 0, len(files))
-	for _, f := range files {
-		p, err := url.PathUnescape(f.Path)
-		if err != nil {
-			p = f.Path
-		}
-		b := path.Base(p)
-		byName[b] = f
-		names = append(names, strLit(b))
-	}
+	byPath := newFilesByPath(files)
 	loc, err := location(snap)
 	if err != nil {
 		return nil, fmt.Errorf("spark: match files: %w", err)
@@ -319,8 +308,8 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 	for i, k := range keys {
 		conds[i] = "f." + backtick(k) + op + "r." + backtick(k)
 	}
-	q := "SELECT DISTINCT f.__file_name FROM (SELECT *, _metadata.file_name AS __file_name FROM delta." + backtick(loc) +
-		" VERSION AS OF " + strconv.FormatInt(snap.Version(), 10) + " WHERE _metadata.file_name IN (" + strings.Join(names, ", ") + ")) AS f LEFT SEMI JOIN " +
+	q := "SELECT DISTINCT f.__file_path FROM (SELECT *, " + filePathSQL + " AS __file_path FROM delta." + backtick(loc) +
+		" VERSION AS OF " + strconv.FormatInt(snap.Version(), 10) + " WHERE " + inFilesSQL(files) + ") AS f LEFT SEMI JOIN " +
 		backtick(src) + " AS r ON " + strings.Join(conds, " AND ")
 	rows, err := e.rawRows(ctx, q)
 	if err != nil {
@@ -328,7 +317,7 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 	}
 	var out []*delta.Add
 	for _, row := range rows {
-		if a, ok := byName[fmt.Sprint(row[0])]; ok {
+		if a := byPath.lookup(fmt.Sprint(row[0])); a != nil && !slices.Contains(out, a) {
 			out = append(out, a)
 		}
 	}
