@@ -356,7 +356,7 @@ func TestCLIBuiltinProject(t *testing.T) {
 	mustRun(t, "generate", "--out", filepath.Join(dir, "landing"), "--orders", "300", "--seed", "9")
 	t.Chdir(dir)
 	out := mustRun(t, "run")
-	if m := summaryLine.FindStringSubmatch(out); m == nil || m[1] != "42" {
+	if m := summaryLine.FindStringSubmatch(out); m == nil || m[1] != "45" {
 		t.Errorf("run in a directory without %s printed:\n%s", pipeline.ConfigFile, out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, pipeline.ConfigFile)); err == nil {
