@@ -94,21 +94,10 @@ func WriteProject(t testing.TB, dir, landing string) {
 func SparkProject(t testing.TB, dir, landing, remote string) {
 	t.Helper()
 	WriteProject(t, dir, landing)
-	cfg := filepath.Join(dir, pipeline.ConfigFile)
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The whole engine block: the duckdb keys (threads, memory_limit, …)
 	// are refused under kind spark.
 	block := regexp.MustCompile(`(?m)^engine:\n((  .*)?\n)+`)
-	if !block.Match(b) {
-		t.Fatalf("%s has no engine block to replace", cfg)
-	}
-	b = block.ReplaceAll(b, []byte("engine:\n  kind: spark\n  spark:\n    remote: "+remote+"\n\n"))
-	if err := os.WriteFile(cfg, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editConfig(t, dir, "engine block", block, "engine:\n  kind: spark\n  spark:\n    remote: "+remote+"\n\n")
 }
 
 // UseSpark turns the project in dir, whose medallion.yaml says
@@ -116,34 +105,32 @@ func SparkProject(t testing.TB, dir, landing, remote string) {
 // engine kind spark on remote.
 func UseSpark(t testing.TB, dir, remote string) {
 	t.Helper()
-	cfg := filepath.Join(dir, pipeline.ConfigFile)
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const duck = "engine:\n  kind: duckdb\n"
-	if !strings.Contains(string(b), duck) {
-		t.Fatalf("%s has no %q block to replace", cfg, duck)
-	}
-	s := strings.Replace(string(b), duck, "engine:\n  kind: spark\n  spark:\n    remote: "+remote+"\n", 1)
-	if err := os.WriteFile(cfg, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	duck := regexp.MustCompile(regexp.QuoteMeta("engine:\n  kind: duckdb\n"))
+	editConfig(t, dir, `"engine:\n  kind: duckdb\n" block`, duck, "engine:\n  kind: spark\n  spark:\n    remote: "+remote+"\n")
 }
 
 // UseLake sets the lake of the project in dir (a `lake: lake` line) to
 // location.
 func UseLake(t testing.TB, dir, location string) {
 	t.Helper()
+	editConfig(t, dir, "`lake: lake` line", regexp.MustCompile(`\nlake: lake\n`), "\nlake: "+location+"\n")
+}
+
+// editConfig replaces the first match of re in the medallion.yaml of dir
+// with repl (taken literally), failing the test when there is none (what
+// names the text looked for).
+func editConfig(t testing.TB, dir, what string, re *regexp.Regexp, repl string) {
+	t.Helper()
 	cfg := filepath.Join(dir, pipeline.ConfigFile)
 	b, err := os.ReadFile(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), "\nlake: lake\n") {
-		t.Fatalf("%s has no `lake: lake` line to replace", cfg)
+	loc := re.FindIndex(b)
+	if loc == nil {
+		t.Fatalf("%s has no %s to replace", cfg, what)
 	}
-	b = []byte(strings.Replace(string(b), "\nlake: lake\n", "\nlake: "+location+"\n", 1))
+	b = append(append(append([]byte{}, b[:loc[0]]...), repl...), b[loc[1]:]...)
 	if err := os.WriteFile(cfg, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
