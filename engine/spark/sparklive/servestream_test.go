@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medallionhq/medallion/datagen"
 	"github.com/medallionhq/medallion/internal/fstree"
 	"github.com/medallionhq/medallion/internal/sparkserver"
 	"github.com/medallionhq/medallion/internal/sparktest"
@@ -37,23 +35,8 @@ const byStatus = "SELECT order_status, orders, (SELECT count(*) FROM silver.orde
 // Spark Connect sessions, no more.
 func TestServeStreamsOnSpark(t *testing.T) {
 	remote := sparkserver.Remote(t)
-	ctx := t.Context()
 	root := t.TempDir()
-	src := filepath.Join(root, "generated")
-	if _, err := datagen.Generate(ctx, src, datagen.Options{Orders: 60, Seed: 21}); err != nil {
-		t.Fatal(err)
-	}
-	var orders []string
-	err := filepath.WalkDir(filepath.Join(src, "orders"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			orders = append(orders, p)
-		}
-		return err
-	})
-	if err != nil || len(orders) < 3 {
-		t.Fatalf("orders files %v: %v", orders, err)
-	}
-	slices.Sort(orders)
+	src, orders := generatedOrders(t, filepath.Join(root, "generated"), 21)
 	duckDir, sparkDir := filepath.Join(root, "duck"), filepath.Join(root, "spark")
 	for _, dir := range []string{duckDir, sparkDir} {
 		if err := fstree.Copy(filepath.Join("testdata", "servestream"), dir); err != nil {

@@ -119,21 +119,7 @@ func TestStreamOnSpark(t *testing.T) {
 	remote := sparkserver.Remote(t)
 	ctx := t.Context()
 	root := t.TempDir()
-	src := filepath.Join(root, "generated")
-	if _, err := datagen.Generate(ctx, src, datagen.Options{Orders: 60, Seed: 9}); err != nil {
-		t.Fatal(err)
-	}
-	var orders []string
-	err := filepath.WalkDir(filepath.Join(src, "orders"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			orders = append(orders, p)
-		}
-		return err
-	})
-	if err != nil || len(orders) < 3 {
-		t.Fatalf("orders files %v: %v", orders, err)
-	}
-	slices.Sort(orders)
+	src, orders := generatedOrders(t, filepath.Join(root, "generated"), 9)
 	// One partition: the events arrive in event-time order, so no event is
 	// late however the batches cut, and the windows are the same on both
 	// engines.
@@ -208,4 +194,25 @@ GROUP BY ALL`
 		t.Fatalf("spark: gold.clickstream_events_1m differs from the batch computation in %v rows (%v windows, %v late events)", res.Rows[0][0], res.Rows[0][1], res.Rows[0][2])
 	}
 	t.Logf("%d events, %d order files, %v windows", produced, landed, res.Rows[0][1])
+}
+
+// generatedOrders generates 60 orders with seed into src and returns src
+// and its orders files, sorted (at least three, to land one by one).
+func generatedOrders(t *testing.T, src string, seed int64) (string, []string) {
+	t.Helper()
+	if _, err := datagen.Generate(t.Context(), src, datagen.Options{Orders: 60, Seed: seed}); err != nil {
+		t.Fatal(err)
+	}
+	var orders []string
+	err := filepath.WalkDir(filepath.Join(src, "orders"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			orders = append(orders, p)
+		}
+		return err
+	})
+	if err != nil || len(orders) < 3 {
+		t.Fatalf("orders files %v: %v", orders, err)
+	}
+	slices.Sort(orders)
+	return src, orders
 }
