@@ -138,104 +138,108 @@ func testSameNamedFiles(t *testing.T, e engine.Engine) {
 		t.Fatal(err)
 	}
 	want(t, "whole table", query(t, e, sel+"silver.same ORDER BY id"), collidingRows(collidingParts...))
-	for _, sub := range [][]string{{"a b"}, {"50%"}, {"k=v", "ü"}, {"x+y", "12:30", "plain"}, {"ü"}} {
-		name := strings.Join(sub, ",")
-		files := filesOf(byPart, sub...)
-		if err := e.Bind(ctx, "silver.same", snap, files); err != nil {
-			t.Fatal(err)
+	t.Run("Bind", func(t *testing.T) {
+		for _, sub := range [][]string{{"a b"}, {"50%"}, {"k=v", "ü"}, {"x+y", "12:30", "plain"}, {"ü"}} {
+			name := strings.Join(sub, ",")
+			files := filesOf(byPart, sub...)
+			if err := e.Bind(ctx, "silver.same", snap, files); err != nil {
+				t.Fatal(err)
+			}
+			want(t, "bound file subset "+name, query(t, e, sel+"silver.same ORDER BY id"), collidingRows(sub...))
+			rel, err := e.BindRelation(ctx, snap, files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want(t, "bound relation of file subset "+name, query(t, e, sel+rel.Name+" ORDER BY id"), collidingRows(sub...))
+			if err := e.Release(ctx, rel); err != nil {
+				t.Fatal(err)
+			}
 		}
-		want(t, "bound file subset "+name, query(t, e, sel+"silver.same ORDER BY id"), collidingRows(sub...))
-		rel, err := e.BindRelation(ctx, snap, files)
+	})
+	t.Run("MatchFiles", func(t *testing.T) {
+		// MatchFiles by a data key: ids 21 ("50%") and 52 ("12:30"); 99 is
+		// in no file.
+		updates, err := e.View(ctx, "SELECT * FROM (VALUES (CAST(21 AS BIGINT), 'u'), (CAST(52 AS BIGINT), 'u'), (CAST(99 AS BIGINT), 'u')) AS v(id, name)")
 		if err != nil {
 			t.Fatal(err)
 		}
-		want(t, "bound relation of file subset "+name, query(t, e, sel+rel.Name+" ORDER BY id"), collidingRows(sub...))
-		if err := e.Release(ctx, rel); err != nil {
+		got, err := e.MatchFiles(ctx, snap, snap.Files(), []string{"id"}, updates, false)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-
-	// MatchFiles by a data key: ids 21 ("50%") and 52 ("12:30"); 99 is
-	// in no file.
-	updates, err := e.View(ctx, "SELECT * FROM (VALUES (CAST(21 AS BIGINT), 'u'), (CAST(52 AS BIGINT), 'u'), (CAST(99 AS BIGINT), 'u')) AS v(id, name)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := e.MatchFiles(ctx, snap, snap.Files(), []string{"id"}, updates, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want(t, "files holding ids 21 and 52", paths(got), paths(filesOf(byPart, "50%", "12:30")))
-	// Among candidates that leave out the "50%" file of the same name.
-	var candidates []*delta.Add
-	for _, a := range snap.Files() {
-		if *a.PartitionValues["p"] != "50%" {
-			candidates = append(candidates, a)
+		want(t, "files holding ids 21 and 52", paths(got), paths(filesOf(byPart, "50%", "12:30")))
+		// Among candidates that leave out the "50%" file of the same name.
+		var candidates []*delta.Add
+		for _, a := range snap.Files() {
+			if *a.PartitionValues["p"] != "50%" {
+				candidates = append(candidates, a)
+			}
 		}
-	}
-	got, err = e.MatchFiles(ctx, snap, candidates, []string{"id"}, updates, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want(t, "files holding ids 21 and 52 among all but 50%", paths(got), paths(filesOf(byPart, "12:30")))
-	// By the partition column: its values decide, escaped folders or not.
-	sel2, err := e.View(ctx, "SELECT * FROM (VALUES ('x+y'), ('ü'), ('k=v'), ('nowhere')) AS v(p)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err = e.MatchFiles(ctx, snap, snap.Files(), []string{"p"}, sel2, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want(t, "files of partitions x+y, ü and k=v", paths(got), paths(filesOf(byPart, "x+y", "ü", "k=v")))
-	// By the partition column and a data key.
-	both, err := e.View(ctx, "SELECT * FROM (VALUES (CAST(11 AS BIGINT), 'a b'), (CAST(62 AS BIGINT), 'ü')) AS v(id, p)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err = e.MatchFiles(ctx, snap, snap.Files(), []string{"p", "id"}, both, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want(t, "files holding (a b, 11) and (ü, 62)", paths(got), paths(filesOf(byPart, "a b", "ü")))
-
-	// The change data feed: version 2 removes the files of "k=v" and
-	// "12:30", whose names every other partition's files have too.
-	tx := tbl.Begin(snap)
-	for _, a := range filesOf(byPart, "k=v", "12:30") {
-		tx.RemoveAdd(a, true)
-	}
-	cr, err := tx.Commit(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	feed, err := tbl.ChangeFeed(ctx, 1, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.BindChanges(ctx, "silver.same_changes", cr.Snapshot, feed); err != nil {
-		t.Fatal(err)
-	}
-	var wantFeed []string
-	for _, r := range collidingRows(collidingParts...) {
-		wantFeed = append(wantFeed, "1|insert|"+r)
-	}
-	for _, r := range collidingRows("k=v", "12:30") {
-		wantFeed = append(wantFeed, "2|delete|"+r)
-	}
-	want(t, "change feed of versions 1-2", query(t, e, "SELECT _commit_version, _change_type, id, name, p FROM silver.same_changes ORDER BY _commit_version, id"), wantFeed)
-	// The feed of version 2 alone: the deletes only.
-	feed, err = tbl.ChangeFeed(ctx, 2, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.BindChanges(ctx, "silver.same_changes", cr.Snapshot, feed); err != nil {
-		t.Fatal(err)
-	}
-	want(t, "change feed of version 2", query(t, e, "SELECT _commit_version, _change_type, id, name, p FROM silver.same_changes ORDER BY id"), wantFeed[len(collidingParts)*2:])
-	// The table after the removal reads without the removed partitions.
-	if err := e.Bind(ctx, "silver.same", cr.Snapshot, nil); err != nil {
-		t.Fatal(err)
-	}
-	want(t, "table after removal", query(t, e, sel+"silver.same ORDER BY id"), collidingRows("a b", "50%", "x+y", "ü", "plain"))
+		got, err = e.MatchFiles(ctx, snap, candidates, []string{"id"}, updates, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(t, "files holding ids 21 and 52 among all but 50%", paths(got), paths(filesOf(byPart, "12:30")))
+		// By the partition column: its values decide, escaped folders or not.
+		sel2, err := e.View(ctx, "SELECT * FROM (VALUES ('x+y'), ('ü'), ('k=v'), ('nowhere')) AS v(p)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err = e.MatchFiles(ctx, snap, snap.Files(), []string{"p"}, sel2, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(t, "files of partitions x+y, ü and k=v", paths(got), paths(filesOf(byPart, "x+y", "ü", "k=v")))
+		// By the partition column and a data key.
+		both, err := e.View(ctx, "SELECT * FROM (VALUES (CAST(11 AS BIGINT), 'a b'), (CAST(62 AS BIGINT), 'ü')) AS v(id, p)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err = e.MatchFiles(ctx, snap, snap.Files(), []string{"p", "id"}, both, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(t, "files holding (a b, 11) and (ü, 62)", paths(got), paths(filesOf(byPart, "a b", "ü")))
+	})
+	t.Run("ChangeFeed", func(t *testing.T) {
+		// The change data feed: version 2 removes the files of "k=v" and
+		// "12:30", whose names every other partition's files have too.
+		tx := tbl.Begin(snap)
+		for _, a := range filesOf(byPart, "k=v", "12:30") {
+			tx.RemoveAdd(a, true)
+		}
+		cr, err := tx.Commit(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		feed, err := tbl.ChangeFeed(ctx, 1, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.BindChanges(ctx, "silver.same_changes", cr.Snapshot, feed); err != nil {
+			t.Fatal(err)
+		}
+		var wantFeed []string
+		for _, r := range collidingRows(collidingParts...) {
+			wantFeed = append(wantFeed, "1|insert|"+r)
+		}
+		for _, r := range collidingRows("k=v", "12:30") {
+			wantFeed = append(wantFeed, "2|delete|"+r)
+		}
+		want(t, "change feed of versions 1-2", query(t, e, "SELECT _commit_version, _change_type, id, name, p FROM silver.same_changes ORDER BY _commit_version, id"), wantFeed)
+		// The feed of version 2 alone: the deletes only.
+		feed, err = tbl.ChangeFeed(ctx, 2, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.BindChanges(ctx, "silver.same_changes", cr.Snapshot, feed); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "change feed of version 2", query(t, e, "SELECT _commit_version, _change_type, id, name, p FROM silver.same_changes ORDER BY id"), wantFeed[len(collidingParts)*2:])
+		// The table after the removal reads without the removed partitions.
+		if err := e.Bind(ctx, "silver.same", cr.Snapshot, nil); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "table after removal", query(t, e, sel+"silver.same ORDER BY id"), collidingRows("a b", "50%", "x+y", "ü", "plain"))
+	})
 }
