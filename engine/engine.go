@@ -24,6 +24,11 @@
 //   - Issue 15 (CDC models): ApplyChanges and ChangeSpec.
 //   - New: Owner, SessionOptions, OwnerFunc, RegisterOwner (optional for a
 //     backend), OpenOwner, Config.Sandbox.
+//   - New: Capabilities, RegisterCapabilities (optional for a backend),
+//     CapabilitiesOf: what the pipeline asks of a kind instead of testing
+//     it (the default parallelism; whether a source's typed batch is a
+//     view or a copy). A kind that registers none gets choices right for
+//     any engine: one table at a time, batches materialized.
 //   - Landing files reach the engine as storage objects: Source.Files
 //     (local paths the pipeline had fetched) became Source.Objects
 //     (Object: store and key, size, modification time, and a local path

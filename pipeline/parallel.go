@@ -68,13 +68,14 @@ func lockedLog(log func(string)) func(string) {
 
 // Parallelism is how many tables a run of the project updates at once
 // when RunOptions.Parallelism is not set: engine.parallelism, else one
-// per CPU for engine kind duckdb (its sessions share one database) and 1
-// for the other kinds (a session of theirs is an engine of its own).
+// per CPU for an engine whose sessions run at once on the machine's cores
+// (engine.Capabilities.ParallelSessions: kind duckdb, its sessions share
+// one database) and 1 for the others (spark).
 func (p *Project) Parallelism() int {
 	if n := p.Config.Engine.Parallelism; n > 0 {
 		return n
 	}
-	if k := p.Config.Engine.Kind; k == "" || k == "duckdb" {
+	if p.capabilities().ParallelSessions {
 		return runtime.NumCPU()
 	}
 	return 1

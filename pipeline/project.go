@@ -162,8 +162,9 @@ type EngineConfig struct {
 	// CacheSize bounds the cache ("10GB"). Default 10GB.
 	CacheSize string `yaml:"cache_size"`
 	// Parallelism bounds how many tables a run updates at once, each on a
-	// session of the engine. 0 (unset): one per CPU for kind duckdb, 1 for
-	// the other kinds (see Project.Parallelism).
+	// session of the engine. 0 (unset): one per CPU for an engine whose
+	// sessions run at once (engine.Capabilities.ParallelSessions: kind
+	// duckdb), else 1 (see Project.Parallelism).
 	Parallelism int `yaml:"parallelism"`
 	// Settings holds each kind's own block (engine.<kind>: {…}), keyed by
 	// kind. After loading, Settings[Kind] also holds the flat keys.

@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Engine) {
 		{"BindSnapshotsAndFileSubsets", testBind},
 		{"BindQueryViewsAndTables", testBindQuery},
 		{"MatchFilesForMerge", testMatchFiles},
+		{"SameNamedFilesInPartitions", testSameNamedFiles},
 		{"DedupeKeepsNewest", testDedupe},
 		{"UnionByName", testUnion},
 		{"ExpandWindows", testWindows},

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
 	"github.com/medallionhq/medallion/engine/spark"
 )
@@ -138,5 +139,19 @@ func TestExecRefusesWrites(t *testing.T) {
 		if !errors.Is(err, spark.ErrUnsupported) || !strings.Contains(err.Error(), strings.ToUpper(strings.Fields(stmt)[0])) {
 			t.Errorf("Exec(%q) = %v, want ErrUnsupported naming the statement", stmt, err)
 		}
+	}
+}
+
+// TestCapabilities: kind spark runs one table at a time by default (its
+// engine sessions share one Spark Connect session) and materializes every
+// typed batch.
+func TestCapabilities(t *testing.T) {
+	caps := engine.CapabilitiesOf(spark.Kind)
+	if caps.ParallelSessions {
+		t.Error("ParallelSessions = true, want false")
+	}
+	str := []engine.Column{{Name: "s", Type: delta.Primitive(delta.TypeString)}}
+	if caps.ViewsTypedBatch(str) {
+		t.Error("ViewsTypedBatch(string) = true, want false (materialized)")
 	}
 }
