@@ -204,9 +204,9 @@ func TestIncrementalRuns(t *testing.T) {
 	}
 	checkGold(t, s2, landing)
 	// The models the increment updates in part (rewritten for it: the
-	// history's touched orders, the durations' touched months) hold the
-	// rows their full recompute holds.
-	for _, name := range []string{"silver.order_status_history", "gold.order_status_durations"} {
+	// history's touched orders, the durations' and the cancellation rates'
+	// touched months and dates) hold the rows their full recompute holds.
+	for _, name := range []string{"silver.order_status_history", "gold.order_status_durations", "gold.cancellation_rate_daily"} {
 		if d := goldref.Diff(goldTable(t, s2, name), goldTable(t, s, name)); d != "" {
 			t.Errorf("%s after the increment differs from its full refresh:\n%s", name, d)
 		}
