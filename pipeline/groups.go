@@ -91,6 +91,10 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 		if err != nil {
 			return none, "", false, err
 		}
+		if pruned, names := pruneLeftJoinsForGroups(q, m.IncrementalBy); len(names) > 0 {
+			r.logf("%s: finding the groups changes of %s touch without its LEFT JOINs %s (groupjoins.go)", m.Name, in, strings.Join(names, ", "))
+			q = pruned
+		}
 		parts = append(parts, "SELECT DISTINCT "+strings.Join(cols, ", ")+" FROM ("+q+") AS __g")
 	}
 	if len(parts) == 0 {

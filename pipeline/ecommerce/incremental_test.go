@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/medallionhq/medallion/datagen"
+	"github.com/medallionhq/medallion/internal/goldref"
 	"github.com/medallionhq/medallion/pipeline"
 	"github.com/medallionhq/medallion/pipeline/ecommerce"
 )
@@ -172,6 +173,11 @@ func TestIncrementalRuns(t *testing.T) {
 		queryInt(t, s, "SELECT count(DISTINCT order_id) FROM silver.payments WHERE payment_type IS NOT NULL AND order_id IN "+ids); got != want {
 		t.Errorf("silver.payment_orders_monthly: %d orders with a payment type in the new month, want %d", got, want)
 	}
+	// gold.order_status_durations recomputes only the new purchase month
+	// (one row, none replaced).
+	if tr := tableReport(t, third, "gold.order_status_durations"); tr.Status != pipeline.StatusOK || tr.RowsOut != 1 || tr.Replaced != 0 {
+		t.Errorf("gold.order_status_durations: status %q, RowsOut %d, Replaced %d; want ok, the new month's one row written, none replaced", tr.Status, tr.RowsOut, tr.Replaced)
+	}
 	checkGold(t, s, landing)
 
 	// (c) A full refresh recomputes everything from all the files: the
@@ -197,6 +203,14 @@ func TestIncrementalRuns(t *testing.T) {
 		}
 	}
 	checkGold(t, s2, landing)
+	// The models the increment updates in part (rewritten for it: the
+	// history's touched orders, the durations' and the cancellation rates'
+	// touched months and dates) hold the rows their full recompute holds.
+	for _, name := range []string{"silver.order_status_history", "gold.order_status_durations", "gold.cancellation_rate_daily"} {
+		if d := goldref.Diff(goldTable(t, s2, name), goldTable(t, s, name)); d != "" {
+			t.Errorf("%s after the increment differs from its full refresh:\n%s", name, d)
+		}
+	}
 
 	// (d) Replace-mode sources: a second file lands beside the translation
 	// file (the table becomes both files' rows) and the customers file is

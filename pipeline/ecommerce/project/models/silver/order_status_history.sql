@@ -3,20 +3,25 @@
 -- keys: [order_id]
 -- sequence_by: [status_at, milestone]
 -- cdc: {scd: 2, except_columns: [status_at, milestone]}
-WITH o AS (
-    -- bronze.orders is read once, then its four timestamps are unpivoted by
-    -- a UNION ALL of plain SELECTs: the same SQL runs on DuckDB and on Spark.
-    SELECT nullif(trim(order_id), '') AS order_id, order_purchase_timestamp, order_approved_at, order_delivered_carrier_date, order_delivered_customer_date
-    FROM bronze.orders
-)
 SELECT order_id, order_status, status_at, milestone
 FROM (
-    SELECT order_id, 'purchased' AS order_status, order_purchase_timestamp AS status_at, 1 AS milestone FROM o
-    UNION ALL
-    SELECT order_id, 'approved', order_approved_at, 2 FROM o
-    UNION ALL
-    SELECT order_id, 'shipped', order_delivered_carrier_date, 3 FROM o
-    UNION ALL
-    SELECT order_id, 'delivered', order_delivered_customer_date, 4 FROM o
+    -- bronze.orders is read once and each row crossed with the four
+    -- milestones (plain SQL: the same runs on DuckDB and on Spark). A
+    -- filter on order_id (a run recomputing the orders it touches) then
+    -- applies before the rows are multiplied by four.
+    SELECT o.order_id,
+           CASE m.milestone WHEN 1 THEN 'purchased' WHEN 2 THEN 'approved' WHEN 3 THEN 'shipped' ELSE 'delivered' END AS order_status,
+           CASE m.milestone
+               WHEN 1 THEN o.order_purchase_timestamp
+               WHEN 2 THEN o.order_approved_at
+               WHEN 3 THEN o.order_delivered_carrier_date
+               ELSE o.order_delivered_customer_date
+           END AS status_at,
+           m.milestone
+    FROM (
+        SELECT nullif(trim(order_id), '') AS order_id, order_purchase_timestamp, order_approved_at, order_delivered_carrier_date, order_delivered_customer_date
+        FROM bronze.orders
+    ) AS o
+    CROSS JOIN (VALUES (1), (2), (3), (4)) AS m(milestone)
 ) AS s
 WHERE status_at IS NOT NULL AND order_id IS NOT NULL

@@ -1,0 +1,283 @@
+package pipeline
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Finding the groups a model's changed rows touch runs the model's SQL over
+// them and keeps the DISTINCT group values. A LEFT JOIN of another table
+// neither drops a row nor, under that DISTINCT, adds a group — unless a
+// group column, the WHERE clause or another (inner) join reads the joined
+// table. Such a join is only cost: silver.orders_items' group query joined
+// the 1,000 changed orders with every customer, product and translation
+// (at SF10 2.0–2.4 s of wall under load, against 0.02 s without them).
+// pruneLeftJoinsForGroups replaces the table of each such LEFT JOIN with an
+// empty relation of its columns, so the SQL stays valid and the join costs
+// nothing; the recompute of the touched groups keeps the model's SQL as
+// written.
+
+var (
+	leftJoinTableRE = regexp.MustCompile(`(?i)\bLEFT\s+(?:OUTER\s+)?JOIN\s+((?:bronze|silver|gold)\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)\s+(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*)\s+ON\b`)
+	anyJoinRE       = regexp.MustCompile(`(?i)\bJOIN\b`)
+	leftBeforeRE    = regexp.MustCompile(`(?i)\bLEFT\s+(?:OUTER\s+)?$`)
+	// The SQL forms the pruning leaves alone: subqueries and CTEs (their
+	// scopes), set operations, clauses that filter or limit on the joined
+	// rows, and joins whose columns are not qualified by an alias.
+	groupPruneRefuseRE = regexp.MustCompile(`(?i)\(\s*SELECT\b|^\s*WITH\b|\b(UNION|EXCEPT|INTERSECT|HAVING|QUALIFY|LIMIT|OFFSET|NATURAL|USING|RIGHT|FULL|LATERAL|ASOF|POSITIONAL|PIVOT|UNPIVOT|SEMI|ANTI)\b|\bDISTINCT\s+ON\b`)
+	qualifiedColRE     = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)$`)
+	asNameRE           = regexp.MustCompile(`(?is)^(.*?)\s+AS\s+([A-Za-z_][A-Za-z0-9_]*)$`)
+)
+
+// pruneLeftJoinsForGroups returns sql (one SELECT) with every LEFT JOIN of a
+// lake table that no group column (groupCols: each a qualified column of
+// the select list, alias.col [AS name]), WHERE condition or non-LEFT join
+// reads made a join with an empty relation, and the aliases it emptied
+// (sorted). Anything it does not recognize leaves sql as it is.
+func pruneLeftJoinsForGroups(sql string, groupCols []string) (string, []string) {
+	masked := maskSQL(sql)
+	if groupPruneRefuseRE.MatchString(masked) {
+		return sql, nil
+	}
+	from, selStart := topLevelFrom(masked)
+	if from < 0 {
+		return sql, nil
+	}
+	// The aliases the group columns come from.
+	groupAliases := map[string]bool{}
+	items := splitTopLevel(masked[selStart:from], ',')
+	for _, g := range groupCols {
+		found := false
+		for _, it := range items {
+			it = strings.TrimSpace(it)
+			expr, name := it, ""
+			if m := asNameRE.FindStringSubmatch(it); m != nil {
+				expr, name = strings.TrimSpace(m[1]), m[2]
+			}
+			m := qualifiedColRE.FindStringSubmatch(expr)
+			if name == "" && m != nil {
+				name = m[2]
+			}
+			if !strings.EqualFold(name, g) {
+				continue
+			}
+			if m == nil {
+				return sql, nil // a computed group column: its inputs are not known here
+			}
+			groupAliases[strings.ToLower(m[1])] = true
+			found = true
+		}
+		if !found {
+			return sql, nil
+		}
+	}
+	// Every join of the FROM clause with its ON condition.
+	type join struct {
+		left             bool
+		alias            string
+		tableStart, tEnd int
+		on               string
+	}
+	var joins []join
+	for _, loc := range anyJoinRE.FindAllStringIndex(masked[from:], -1) {
+		at := from + loc[0]
+		j := join{left: leftBeforeRE.MatchString(masked[from:at])}
+		if j.left {
+			// The LEFT [OUTER] JOIN … ON that starts here.
+			start := strings.LastIndex(strings.ToUpper(masked[:at]), "LEFT")
+			if m := leftJoinTableRE.FindStringSubmatchIndex(masked[start:]); m != nil && m[0] == 0 {
+				j.alias = strings.ToLower(masked[start+m[4] : start+m[5]])
+				j.tableStart, j.tEnd = start+m[2], start+m[3]
+				j.on = masked[start+m[1] : onEnd(masked, start+m[1])]
+			}
+		}
+		if j.on == "" {
+			// Another join: its ON condition (if any) up to the clause's end.
+			rest := masked[at+loc[1]-loc[0]:]
+			if i := regexp.MustCompile(`(?i)^[^()]*?\bON\b`).FindStringIndex(rest); i != nil {
+				j.on = rest[i[1]:onEnd(rest, i[1])]
+			}
+			j.alias = ""
+		}
+		joins = append(joins, j)
+	}
+	where := topLevelClause(masked[from:], "WHERE")
+	// An unqualified column in WHERE or an ON condition may be the joined
+	// table's: leave such SQL alone.
+	if hasUnqualifiedColumn(where) {
+		return sql, nil
+	}
+	for _, j := range joins {
+		if hasUnqualifiedColumn(j.on) {
+			return sql, nil
+		}
+	}
+	empty := map[string]bool{}
+	for _, j := range joins {
+		if j.left && j.alias != "" && !groupAliases[j.alias] && !refersTo(where, j.alias) {
+			empty[j.alias] = true
+		}
+	}
+	// Fixpoint: a join that reads an emptied alias in its ON condition
+	// keeps it when that join can drop rows (not LEFT) or its own columns
+	// feed a group.
+	for changed := true; changed; {
+		changed = false
+		for _, j := range joins {
+			if empty[j.alias] {
+				continue
+			}
+			for a := range empty {
+				if refersTo(j.on, a) && (!j.left || j.alias == "" || groupAliases[j.alias]) {
+					delete(empty, a)
+					changed = true
+				}
+			}
+		}
+	}
+	if len(empty) == 0 {
+		return sql, nil
+	}
+	var names []string
+	out := sql
+	for i := len(joins) - 1; i >= 0; i-- { // from the end: positions stay valid
+		j := joins[i]
+		if !empty[j.alias] || j.tEnd == 0 {
+			continue
+		}
+		out = out[:j.tableStart] + "(SELECT * FROM " + sql[j.tableStart:j.tEnd] + " WHERE false)" + out[j.tEnd:]
+		names = append(names, j.alias)
+	}
+	sort.Strings(names)
+	return out, names
+}
+
+// refersTo reports whether text qualifies a column by alias (alias.col).
+func refersTo(text, alias string) bool {
+	return regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_."])` + regexp.QuoteMeta(alias) + `\s*\.`).MatchString(text)
+}
+
+// maskSQL blanks comments and the insides of string literals and quoted
+// identifiers with spaces, keeping every position.
+func maskSQL(s string) string {
+	b := []byte(s)
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == '-' && i+1 < len(b) && b[i+1] == '-':
+			for ; i < len(b) && b[i] != '\n'; i++ {
+				b[i] = ' '
+			}
+		case b[i] == '/' && i+1 < len(b) && b[i+1] == '*':
+			for ; i < len(b) && !(b[i] == '*' && i+1 < len(b) && b[i+1] == '/'); i++ {
+				b[i] = ' '
+			}
+			if i+1 < len(b) {
+				b[i], b[i+1] = ' ', ' '
+				i++
+			}
+		case b[i] == '\'' || b[i] == '"':
+			q := b[i]
+			for i++; i < len(b) && b[i] != q; i++ {
+				b[i] = ' '
+			}
+		}
+	}
+	return string(b)
+}
+
+// topLevelFrom finds the first FROM outside parentheses of a SELECT and
+// where its select list starts (after SELECT [DISTINCT]); -1 when sql is
+// not one.
+func topLevelFrom(masked string) (from, selStart int) {
+	m := regexp.MustCompile(`(?i)^\s*SELECT\s+(?:DISTINCT\s+|ALL\s+)?`).FindStringIndex(masked)
+	if m == nil {
+		return -1, 0
+	}
+	i := topLevelWord(masked, m[1], "FROM")
+	return i, m[1]
+}
+
+// topLevelWord is the position of the first word w (case-insensitive) at
+// parenthesis depth 0 from i on, or -1.
+func topLevelWord(s string, i int, w string) int {
+	depth := 0
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case depth == 0 && isWordStart(s, i) && len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) && (i+len(w) == len(s) || !isIdent(s[i+len(w)])):
+			return i
+		}
+	}
+	return -1
+}
+
+// topLevelClause is the text of the clause starting with word (WHERE) at
+// depth 0, up to the next GROUP, ORDER or WINDOW, or "".
+func topLevelClause(s, word string) string {
+	i := topLevelWord(s, 0, word)
+	if i < 0 {
+		return ""
+	}
+	end := len(s)
+	for _, w := range []string{"GROUP", "ORDER", "WINDOW"} {
+		if j := topLevelWord(s, i, w); j >= 0 && j < end {
+			end = j
+		}
+	}
+	return s[i:end]
+}
+
+// splitTopLevel splits s at sep outside parentheses.
+func splitTopLevel(s string, sep byte) []string {
+	var out []string
+	depth, last := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case sep:
+			if depth == 0 {
+				out = append(out, s[last:i])
+				last = i + 1
+			}
+		}
+	}
+	return append(out, s[last:])
+}
+
+// sqlWords are the words of a condition that are not column names.
+var sqlWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`AND OR NOT IS NULL IN BETWEEN LIKE ILIKE SIMILAR GLOB ESCAPE TRUE FALSE CASE WHEN THEN ELSE END
+		CAST TRY_CAST AS DISTINCT FROM WHERE ON ANY ALL SOME EXISTS COLLATE INTERVAL
+		DATE TIME TIMESTAMP TIMESTAMPTZ INTEGER INT BIGINT SMALLINT TINYINT DOUBLE FLOAT REAL DECIMAL NUMERIC VARCHAR STRING TEXT BOOLEAN BOOL`) {
+		sqlWords[w] = true
+	}
+}
+
+var identTokenRE = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+
+// hasUnqualifiedColumn reports whether a (masked) condition names a column
+// without an alias: an identifier that is not a keyword or type, not a
+// function name (followed by "("), and not part of alias.column.
+func hasUnqualifiedColumn(cond string) bool {
+	for _, loc := range identTokenRE.FindAllStringIndex(cond, -1) {
+		i, j := loc[0], loc[1]
+		if i > 0 && (isIdent(cond[i-1]) || cond[i-1] == '.') {
+			continue // part of a longer token, a number or alias.column
+		}
+		rest := strings.TrimLeft(cond[j:], " \t\r\n")
+		if strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, "(") || sqlWords[strings.ToUpper(cond[i:j])] {
+			continue
+		}
+		return true
+	}
+	return false
+}
