@@ -53,6 +53,58 @@ type SessionOptions struct {
 	// MemoryLimit, when set, replaces engine.memory_limit for this session
 	// (e.g. "1GB").
 	MemoryLimit string
+	// Tables, when not nil, are the only tables the session binds (names
+	// as layer.table, any case), with the tables that the project's views
+	// among them read: a session for a known query over a few tables
+	// (`medallion run`'s summary, TablesNamed) then reads no other table's
+	// log and footers. Nil: every table of the lake.
+	Tables []string
+}
+
+// identPairRE matches a qualified name, each part plain or double-quoted.
+var identPairRE = regexp.MustCompile(`"?([A-Za-z_][A-Za-z0-9_$]*)"?\s*\.\s*"?([A-Za-z_][A-Za-z0-9_$]*)"?`)
+
+// TablesNamed lists the qualified names (layer.table, lower case) that
+// the SQL text mentions anywhere, for SessionOptions.Tables. It errs on
+// the side of more: alias.column pairs and names in comments or strings
+// are listed too (a name that is no table is not bound).
+func TablesNamed(sql string) []string {
+	var out []string
+	for _, m := range identPairRE.FindAllStringSubmatch(sql, -1) {
+		n := strings.ToLower(m[1] + "." + m[2])
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// wanted is the set of tables the session binds (SessionOptions.Tables
+// with the inputs of the project's views among them), nil for all.
+func (s *Session) wanted() map[string]bool {
+	if s.opts.Tables == nil {
+		return nil
+	}
+	want := map[string]bool{}
+	var add func(name string)
+	add = func(name string) {
+		n := strings.ToLower(name)
+		if want[n] {
+			return
+		}
+		want[n] = true
+		for _, m := range s.proj.Models {
+			if m.Materialized == View && strings.EqualFold(m.Name, n) {
+				for _, d := range m.Deps {
+					add(d)
+				}
+			}
+		}
+	}
+	for _, t := range s.opts.Tables {
+		add(t)
+	}
+	return want
 }
 
 // ErrNotReadOnly means a statement is not exactly one read-only query.
@@ -104,6 +156,10 @@ func (s *Session) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	want := s.wanted()
+	if want != nil {
+		names = slices.DeleteFunc(names, func(n string) bool { return !want[strings.ToLower(n)] })
+	}
 	if s.versions == nil {
 		s.versions, s.views = map[string]int64{}, map[string]bool{}
 	}
@@ -136,7 +192,7 @@ func (s *Session) Refresh(ctx context.Context) error {
 	}
 	// medallion.bad_files exists once a first file is set aside; until
 	// then it reads as empty rather than as an unknown table.
-	if !bound[BadFilesTable] && s.broken[BadFilesTable] == nil {
+	if !bound[BadFilesTable] && s.broken[BadFilesTable] == nil && (want == nil || want[BadFilesTable]) {
 		if _, ok := s.versions[BadFilesTable]; !ok {
 			if err := s.eng.BindEmpty(ctx, BadFilesTable, badFilesSchema()); err != nil {
 				return err
@@ -150,7 +206,7 @@ func (s *Session) Refresh(ctx context.Context) error {
 		return err
 	}
 	for _, m := range order {
-		if m.Materialized != View {
+		if m.Materialized != View || (want != nil && !want[strings.ToLower(m.Name)]) {
 			continue
 		}
 		ok, moved := true, !s.views[m.Name]

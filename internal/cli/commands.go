@@ -227,7 +227,9 @@ func (a *app) checkSomethingToRun(proj *pipeline.Project) error {
 }
 
 func (a *app) printSummary(cmd *cobra.Command, proj *pipeline.Project) error {
-	s, err := pipeline.OpenSession(cmd.Context(), proj)
+	// Only the tables the summary names are bound: binding every table
+	// of the lake read each one's log and footers again after the run.
+	s, err := pipeline.OpenSessionWith(cmd.Context(), proj, pipeline.SessionOptions{Tables: pipeline.TablesNamed(proj.Config.Summary)})
 	if err != nil {
 		return err
 	}
