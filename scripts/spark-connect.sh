@@ -19,9 +19,11 @@
 # Environment: SPARK_CONNECT_PORT (default 15002), VENV (default
 # <repo>/.venv), SPARK_JARS (default <repo>/.cache/spark-jars),
 # SPARK_CONNECT_CACHE (default <repo>/.cache/spark-connect, for the PID
-# file and the start lock), SPARK_CONNECT_EXTRA_JARS (more jars, comma
-# separated), SPARK_CONNECT_CONF (more key=value settings, one per line;
-# scripts/spark-connect-s3.sh uses both).
+# file, the start lock and the compiled cache reaper), SPARK_CONNECT_EXTRA_JARS
+# (more jars, comma separated), SPARK_CONNECT_CONF (more key=value settings,
+# one per line; scripts/spark-connect-s3.sh uses both),
+# SPARK_CONNECT_SESSION_TIMEOUT (how long an abandoned session lives,
+# e.g. 10m; Spark's default is 60m).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,6 +56,27 @@ while IFS= read -r kv; do
   [[ -z "$kv" ]] || EXTRA_CONF+=(--conf "$kv")
 done <<<"${SPARK_CONNECT_CONF:-}"
 
+# The cache reaper (scripts/spark-reaper): a listener that uncaches the
+# cached relations of a Spark Connect session when the session closes,
+# released or expired (Spark keeps them otherwise, and the cached relations
+# of killed medallion runs fill the heap). Compiled once per source version.
+command -v javac >/dev/null && command -v jar >/dev/null ||
+  die "javac or jar not found: run \`make test-deps\` (openjdk-17-jdk-headless)"
+REAPER_SRC="$ROOT/scripts/spark-reaper/io/medallion/spark/CacheReaper.java"
+REAPER_JAR="$CACHE/medallion-reaper-$(sha256sum "$REAPER_SRC" | cut -c1-12).jar"
+if [[ ! -f "$REAPER_JAR" ]]; then
+  REAPER_TMP="$(mktemp -d "${TMPDIR:-/tmp}/spark-reaper.XXXXXX")"
+  javac -nowarn -cp "$SPARK_HOME/jars/*" -d "$REAPER_TMP" "$REAPER_SRC" >&2 ||
+    die "cannot compile $REAPER_SRC"
+  jar cf "$REAPER_JAR.tmp" -C "$REAPER_TMP" . && mv "$REAPER_JAR.tmp" "$REAPER_JAR"
+  rm -rf "$REAPER_TMP"
+fi
+JARLIST="$JARLIST,$REAPER_JAR"
+# How long the server keeps the session of a client that went away without
+# releasing it (a killed run): Spark's default is 60m.
+[[ -z "${SPARK_CONNECT_SESSION_TIMEOUT:-}" ]] ||
+  EXTRA_CONF+=(--conf "spark.connect.session.manager.defaultSessionTimeout=$SPARK_CONNECT_SESSION_TIMEOUT")
+
 export SPARK_LOCAL_IP=127.0.0.1
 RUNDIR="$(mktemp -d "${TMPDIR:-/tmp}/spark-connect.XXXXXX")"
 cd "$RUNDIR"
@@ -71,4 +94,5 @@ service_launch "$RUNDIR/spark-connect.log" 300 "$SPARK_HOME/bin/spark-submit" \
   --conf spark.sql.warehouse.dir="$RUNDIR/warehouse" \
   --conf spark.driver.extraJavaOptions="-Dderby.system.home=$RUNDIR" \
   --conf spark.sql.session.timeZone=UTC \
+  --conf spark.extraListeners=io.medallion.spark.CacheReaper \
   ${EXTRA_CONF[@]+"${EXTRA_CONF[@]}"}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,54 @@ type remoteSession struct {
 	mu   sync.Mutex
 	id   string        // the server session id, from the first request
 	user proto.Message // the requests' UserContext
+	// cached are the temporary views holding cached rows (CACHE TABLE)
+	// that exist in the session: Spark keeps cached rows in the server's
+	// shared cache, not in the session, so close uncaches them before it
+	// releases the session.
+	cached map[string]bool
+}
+
+// tag is the first 12 hex digits of the session id: the names of the
+// relations the session caches hold it, so that the server's cache reaper
+// (scripts/spark-reaper) can uncache them when the session closes without
+// its client (a killed run: its session expires).
+func (r *remoteSession) tag() string {
+	id := strings.ReplaceAll(r.sessionID(), "-", "")
+	return strings.ToLower(id[:min(12, len(id))])
+}
+
+// cachedView records that the view v holds cached rows (on) or was
+// dropped (off).
+func (r *remoteSession) cachedView(v string, on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !on {
+		delete(r.cached, v)
+		return
+	}
+	if r.cached == nil {
+		r.cached = map[string]bool{}
+	}
+	r.cached[v] = true
+}
+
+// uncache uncaches the cached views the session still holds: releasing a
+// session does not drop its cached rows from the server's cache.
+func (r *remoteSession) uncache(ctx context.Context) error {
+	r.mu.Lock()
+	views := make([]string, 0, len(r.cached))
+	for v := range r.cached {
+		views = append(views, v)
+	}
+	r.cached = nil
+	r.mu.Unlock()
+	var errs []error
+	for _, v := range views {
+		if _, err := r.sess.Sql(ctx, "UNCACHE TABLE IF EXISTS "+backtick(v)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // capture records the session id and user context of a request.
@@ -157,13 +206,14 @@ func connect(ctx context.Context, remote string) (*remoteSession, error) {
 	return r, nil
 }
 
-// close releases the server session (its temporary views and cached
-// data go with it) and closes the connection.
+// close uncaches the session's cached views, releases the server session
+// (its temporary views go with it; its cached rows would not) and closes
+// the connection.
 func (r *remoteSession) close() error {
 	var err error
 	if id := r.sessionID(); id != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err = r.release(ctx, id)
+		err = errors.Join(r.uncache(ctx), r.release(ctx, id))
 		cancel()
 	}
 	if r.conn != nil {
@@ -285,7 +335,7 @@ func (o *Owner) Session(ctx context.Context, opts engine.SessionOptions) (engine
 	o.seq++
 	o.open++
 	return &Engine{
-		sess: traced(o.rs.sess, opts.Trace), secrets: o.secrets, owner: o, prefix: "s" + strconv.Itoa(o.seq) + "_",
+		sess: traced(o.rs.sess, opts.Trace), secrets: o.secrets, owner: o, prefix: o.rs.tag() + "_s" + strconv.Itoa(o.seq) + "_",
 		rels: map[string]*relation{}, created: map[string]bool{}, sealed: o.sandbox,
 	}, nil
 }
@@ -341,6 +391,8 @@ func (e *Engine) closeSession() error {
 	for name := range e.made {
 		if _, err := e.sess.Sql(ctx, "DROP VIEW IF EXISTS "+backtick(e.viewName(name))); err != nil {
 			errs = append(errs, e.wrap("close: drop "+name, err))
+		} else {
+			e.remote().cachedView(e.viewName(name), false)
 		}
 	}
 	e.created, e.made, e.rels = map[string]bool{}, map[string]bool{}, map[string]*relation{}
