@@ -77,6 +77,14 @@ JARLIST="$JARLIST,$REAPER_JAR"
 [[ -z "${SPARK_CONNECT_SESSION_TIMEOUT:-}" ]] ||
   EXTRA_CONF+=(--conf "spark.connect.session.manager.defaultSessionTimeout=$SPARK_CONNECT_SESSION_TIMEOUT")
 
+# Besides the reaper (spark.extraListeners), two caches of the server are
+# bounded: Delta's DeltaLog cache keeps each table path it read (its
+# snapshot, plans and cached state) for 60 minutes, up to 10,000 tables, and
+# every test lake is new (the built-in project: 45 tables per lake), so it
+# keeps 200 for 15 minutes; and the SQL parser's DFA cache (ANTLR), which
+# grows with new statement texts and is never flushed by default, is
+# flushed once it holds about 10 % of the driver's memory
+# (spark.sql.parser.manageParserCaches, parserDfaCacheFlushRatio).
 export SPARK_LOCAL_IP=127.0.0.1
 RUNDIR="$(mktemp -d "${TMPDIR:-/tmp}/spark-connect.XXXXXX")"
 cd "$RUNDIR"
@@ -95,4 +103,8 @@ service_launch "$RUNDIR/spark-connect.log" 300 "$SPARK_HOME/bin/spark-submit" \
   --conf spark.driver.extraJavaOptions="-Dderby.system.home=$RUNDIR" \
   --conf spark.sql.session.timeZone=UTC \
   --conf spark.extraListeners=io.medallion.spark.CacheReaper \
+  --conf spark.sql.parser.manageParserCaches=true \
+  --conf spark.sql.parser.parserDfaCacheFlushRatio=10 \
+  --conf spark.databricks.delta.delta.log.cacheSize=200 \
+  --conf spark.databricks.delta.delta.log.cacheRetentionMinutes=15 \
   ${EXTRA_CONF[@]+"${EXTRA_CONF[@]}"}

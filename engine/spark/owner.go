@@ -32,8 +32,9 @@ import (
 // and functions defined once), and the project's engine sessions — runs,
 // HTTP queries, dashboards, pgwire — share it instead of each opening a
 // remote session. An engine session's temporary views are named with a
-// prefix of its own (__m_s<N>_…), so what one session binds is invisible
-// to the others' SQL, and Release and Close drop only its own views.
+// prefix of its own (__m_<tag>_s<N>_…, see remoteSession.tag), so what
+// one session binds is invisible to the others' SQL, and Release and
+// Close drop only its own views.
 
 func init() {
 	engine.RegisterOwner(Kind, openOwner)

@@ -44,9 +44,15 @@ public class CacheReaper extends SparkListener {
     }
   }
 
+  /** The server's session (the API class holds the default one). */
+  private static SparkSession session() {
+    scala.Option<org.apache.spark.sql.SparkSession> s = org.apache.spark.sql.SparkSession.getDefaultSession();
+    return s.isDefined() ? (SparkSession) s.get() : null;
+  }
+
   private static CacheManager cacheManager() {
-    scala.Option<SparkSession> s = SparkSession.getDefaultSession();
-    return s.isDefined() ? s.get().sharedState().cacheManager() : null;
+    SparkSession s = session();
+    return s == null ? null : s.sharedState().cacheManager();
   }
 
   @SuppressWarnings("unchecked")
@@ -72,7 +78,7 @@ public class CacheReaper extends SparkListener {
     if (cm == null || tag.isEmpty()) {
       return;
     }
-    SparkSession s = SparkSession.getDefaultSession().get();
+    SparkSession s = session();
     for (CachedData cd : entries(cm)) {
       if (name(cd).contains(tag)) {
         cm.uncacheQuery(s, cd.plan(), false, false);
