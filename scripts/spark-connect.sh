@@ -79,9 +79,11 @@ JARLIST="$JARLIST,$REAPER_JAR"
 
 # Besides the reaper (spark.extraListeners), two caches of the server are
 # bounded: Delta's DeltaLog cache keeps each table path it read (its
-# snapshot, plans and cached state) for 60 minutes, up to 10,000 tables, and
-# every test lake is new (the built-in project: 45 tables per lake), so it
-# keeps 200 for 15 minutes; and the SQL parser's DFA cache (ANTLR), which
+# snapshot, plans and cached state: about 2.8 MB of heap each, measured) for
+# 60 minutes, up to 10,000 tables, and every test lake is new (the built-in
+# project: 45 tables per lake), so the default 1 GB driver heap is full
+# after about 8 such lakes within an hour; it keeps 100 for 10 minutes here. And
+# the SQL parser's DFA cache (ANTLR), which
 # grows with new statement texts and is never flushed by default, is
 # flushed once it holds about 10 % of the driver's memory
 # (spark.sql.parser.manageParserCaches, parserDfaCacheFlushRatio).
@@ -105,6 +107,6 @@ service_launch "$RUNDIR/spark-connect.log" 300 "$SPARK_HOME/bin/spark-submit" \
   --conf spark.extraListeners=io.medallion.spark.CacheReaper \
   --conf spark.sql.parser.manageParserCaches=true \
   --conf spark.sql.parser.parserDfaCacheFlushRatio=10 \
-  --conf spark.databricks.delta.delta.log.cacheSize=200 \
-  --conf spark.databricks.delta.delta.log.cacheRetentionMinutes=15 \
+  --conf spark.databricks.delta.delta.log.cacheSize=100 \
+  --conf spark.databricks.delta.delta.log.cacheRetentionMinutes=10 \
   ${EXTRA_CONF[@]+"${EXTRA_CONF[@]}"}

@@ -1,7 +1,6 @@
 package sparklive_test
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -68,6 +67,7 @@ func TestSparkSessionsReleaseTheirCache(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	killed := 0
 	// A run that ends normally leaves nothing in the cache.
 	id := uuid.NewString()
 	clean := filepath.Join(root, "clean")
@@ -77,35 +77,41 @@ func TestSparkSessionsReleaseTheirCache(t *testing.T) {
 		t.Errorf("a run that ended normally left %d cached relations on the server: %v", len(left), left)
 	}
 
-	// Runs killed mid-run: their cached relations stay until their
-	// sessions close.
-	killed := 0
-	for i, n := range []int{2, 6, 10} {
+	// Runs killed mid-run, as soon as the server holds a cached relation
+	// of theirs: their cached relations stay until their sessions close.
+	for i := range 2 {
 		id := uuid.NewString()
 		dir := filepath.Join(root, fmt.Sprintf("killed%d", i))
 		sparktest.SparkProject(t, dir, landing, remote+"/;session_id="+id)
 		cmd := sparktest.Command(t, []string{sparktest.ShortLease}, "run", "-C", dir)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
+		exited := make(chan error, 1)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		done, sc := 0, bufio.NewScanner(out)
-		for done < n && sc.Scan() {
-			if strings.Contains(sc.Text(), " ok ") {
-				done++
+		go func() { exited <- cmd.Wait() }()
+		var held []string
+	wait:
+		for {
+			if held = cachedNames(t, ask, tagOf(id)); len(held) > 0 {
+				break
+			}
+			select {
+			case err := <-exited:
+				t.Fatalf("run %d ended (%v) before the server held a cached relation of it", i, err)
+			case <-ctx.Done():
+				t.Fatal(ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+				continue wait
 			}
 		}
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			t.Fatal(err)
 		}
-		_ = cmd.Wait()
-		held := cachedNames(t, ask, tagOf(id))
-		t.Logf("run %d killed after %d tables: %d cached relations of its session on the server", i, done, len(held))
+		<-exited
+		held = cachedNames(t, ask, tagOf(id))
+		t.Logf("run %d killed: %d cached relations of its session on the server: %v", i, len(held), held)
 		if len(held) == 0 {
-			continue // killed between cached relations: nothing to release
+			t.Fatalf("run %d: its cached relations left the server with the kill: the check below proves nothing", i)
 		}
 		killed++
 		// Close the dead run's session as the server's expiry does.
