@@ -64,3 +64,6 @@ func LogLostDuring(table string, f func()) ([]string, error) {
 	}
 	return before.lost(after), nil
 }
+
+// OwnerTag is the tag in the names of the views of the owner's sessions.
+func OwnerTag(o *Owner) string { return o.rs.tag() }
