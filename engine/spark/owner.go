@@ -250,6 +250,35 @@ func (r *remoteSession) release(ctx context.Context, id string) error {
 	return r.conn.Invoke(metadata.NewOutgoingContext(ctx, md), "/spark.connect.SparkConnectService/ReleaseSession", req.Interface(), respType.New().Interface())
 }
 
+// ReleaseSession releases the Spark Connect session id on the server of
+// st: the session of a process that died without releasing it (SIGKILL),
+// which the server would otherwise keep until
+// spark.connect.session.manager.defaultSessionTimeout. With the cache
+// reaper on the server (scripts/spark-reaper) its cached relations go
+// with it. The id is the one `--trace` prints ("engine spark session …").
+func ReleaseSession(ctx context.Context, st Settings, id string) error {
+	remote, secrets, err := st.remote()
+	if err != nil {
+		return err
+	}
+	rs, err := connect(ctx, remote)
+	if err != nil {
+		return fmt.Errorf("spark: connect to %s: %s", redact(remote, secrets...), redact(err.Error(), secrets...))
+	}
+	// One request first: the user context the release must carry.
+	_, err = rs.sess.Sql(ctx, "SELECT 1")
+	if err == nil {
+		err = rs.release(ctx, id)
+	}
+	if cerr := rs.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("spark: release session %s: %s", id, redact(err.Error(), secrets...))
+	}
+	return nil
+}
+
 // Owner is the engine.Owner of kind spark: one Spark Connect session
 // shared by engine sessions, each with a temporary-view namespace of its
 // own.
@@ -335,6 +364,11 @@ func (o *Owner) Session(ctx context.Context, opts engine.SessionOptions) (engine
 	}
 	o.seq++
 	o.open++
+	if opts.Trace != nil {
+		// Which server session the trace's statements run in (the
+		// server's logs name it; ReleaseSession takes it).
+		fmt.Fprintf(opts.Trace, "engine spark session %s, views __m_%s_s%d_…\n", o.rs.sessionID(), o.rs.tag(), o.seq)
+	}
 	return &Engine{
 		sess: traced(o.rs.sess, opts.Trace), secrets: o.secrets, owner: o, prefix: o.rs.tag() + "_s" + strconv.Itoa(o.seq) + "_",
 		rels: map[string]*relation{}, created: map[string]bool{}, sealed: o.sandbox,
