@@ -363,6 +363,12 @@ func loadSnapshot(ctx context.Context, store *storage.Store, l *logListing, vers
 	for v := start; v <= version; v++ {
 		if _, ok := l.commits[v]; !ok {
 			oldest := l.oldestReconstructable()
+			if oldest < 0 {
+				// No version can be rebuilt: not time travel past log
+				// clean-up (which deletes only before a checkpoint) but log
+				// files deleted from under the table. Say what is there.
+				return nil, fmt.Errorf("%w: version %d cannot be rebuilt: commit %d is missing (oldest available version is -1: the log of %s has neither commit 0 nor a checkpoint, so files of it were deleted; it holds %s)", ErrVersionNotFound, version, v, store.URL(), l.summary())
+			}
 			return nil, fmt.Errorf("%w: version %d cannot be rebuilt: commit %d is missing (oldest available version is %d)", ErrVersionNotFound, version, v, oldest)
 		}
 	}
@@ -385,6 +391,29 @@ func loadSnapshot(ctx context.Context, store *storage.Store, l *logListing, vers
 		ts = commitTime(acts, ts)
 	}
 	return r.snapshot(store, version, ts)
+}
+
+// summary names the commits of the listing (ranges of versions) and the
+// number of other log files, for errors about a damaged log.
+func (l *logListing) summary() string {
+	vs := slices.Sorted(maps.Keys(l.commits))
+	var parts []string
+	for i := 0; i < len(vs); {
+		j := i
+		for j+1 < len(vs) && vs[j+1] == vs[j]+1 {
+			j++
+		}
+		if i == j {
+			parts = append(parts, fmt.Sprint(vs[i]))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d-%d", vs[i], vs[j]))
+		}
+		i = j + 1
+	}
+	if len(parts) > 8 {
+		parts = append(parts[:4], "…")
+	}
+	return fmt.Sprintf("commits %s and %d other files", strings.Join(parts, ", "), len(l.others))
 }
 
 // oldestReconstructable is the oldest version that a checkpoint plus

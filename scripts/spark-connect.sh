@@ -19,9 +19,11 @@
 # Environment: SPARK_CONNECT_PORT (default 15002), VENV (default
 # <repo>/.venv), SPARK_JARS (default <repo>/.cache/spark-jars),
 # SPARK_CONNECT_CACHE (default <repo>/.cache/spark-connect, for the PID
-# file and the start lock), SPARK_CONNECT_EXTRA_JARS (more jars, comma
-# separated), SPARK_CONNECT_CONF (more key=value settings, one per line;
-# scripts/spark-connect-s3.sh uses both).
+# file, the start lock and the compiled cache reaper), SPARK_CONNECT_EXTRA_JARS
+# (more jars, comma separated), SPARK_CONNECT_CONF (more key=value settings,
+# one per line; scripts/spark-connect-s3.sh uses both),
+# SPARK_CONNECT_SESSION_TIMEOUT (how long an abandoned session lives,
+# e.g. 10m; Spark's default is 60m).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,6 +56,37 @@ while IFS= read -r kv; do
   [[ -z "$kv" ]] || EXTRA_CONF+=(--conf "$kv")
 done <<<"${SPARK_CONNECT_CONF:-}"
 
+# The cache reaper (scripts/spark-reaper): a listener that uncaches the
+# cached relations of a Spark Connect session when the session closes,
+# released or expired (Spark keeps them otherwise, and the cached relations
+# of killed medallion runs fill the heap). Compiled once per source version.
+command -v javac >/dev/null && command -v jar >/dev/null ||
+  die "javac or jar not found: run \`make test-deps\` (openjdk-17-jdk-headless)"
+REAPER_SRC="$ROOT/scripts/spark-reaper/io/medallion/spark/CacheReaper.java"
+REAPER_JAR="$CACHE/medallion-reaper-$(sha256sum "$REAPER_SRC" | cut -c1-12).jar"
+if [[ ! -f "$REAPER_JAR" ]]; then
+  REAPER_TMP="$(mktemp -d "${TMPDIR:-/tmp}/spark-reaper.XXXXXX")"
+  javac -nowarn -cp "$SPARK_HOME/jars/*" -d "$REAPER_TMP" "$REAPER_SRC" >&2 ||
+    die "cannot compile $REAPER_SRC"
+  jar cf "$REAPER_JAR.tmp" -C "$REAPER_TMP" . && mv "$REAPER_JAR.tmp" "$REAPER_JAR"
+  rm -rf "$REAPER_TMP"
+fi
+JARLIST="$JARLIST,$REAPER_JAR"
+# How long the server keeps the session of a client that went away without
+# releasing it (a killed run): Spark's default is 60m.
+[[ -z "${SPARK_CONNECT_SESSION_TIMEOUT:-}" ]] ||
+  EXTRA_CONF+=(--conf "spark.connect.session.manager.defaultSessionTimeout=$SPARK_CONNECT_SESSION_TIMEOUT")
+
+# Besides the reaper (spark.extraListeners), two caches of the server are
+# bounded: Delta's DeltaLog cache keeps each table path it read (its
+# snapshot, plans and cached state: about 2.8 MB of heap each, measured) for
+# 60 minutes, up to 10,000 tables, and every test lake is new (the built-in
+# project: 45 tables per lake), so the default 1 GB driver heap is full
+# after about 8 such lakes within an hour; it keeps 100 for 10 minutes here. And
+# the SQL parser's DFA cache (ANTLR), which
+# grows with new statement texts and is never flushed by default, is
+# flushed once it holds about 10 % of the driver's memory
+# (spark.sql.parser.manageParserCaches, parserDfaCacheFlushRatio).
 export SPARK_LOCAL_IP=127.0.0.1
 RUNDIR="$(mktemp -d "${TMPDIR:-/tmp}/spark-connect.XXXXXX")"
 cd "$RUNDIR"
@@ -71,4 +104,9 @@ service_launch "$RUNDIR/spark-connect.log" 300 "$SPARK_HOME/bin/spark-submit" \
   --conf spark.sql.warehouse.dir="$RUNDIR/warehouse" \
   --conf spark.driver.extraJavaOptions="-Dderby.system.home=$RUNDIR" \
   --conf spark.sql.session.timeZone=UTC \
+  --conf spark.extraListeners=io.medallion.spark.CacheReaper \
+  --conf spark.sql.parser.manageParserCaches=true \
+  --conf spark.sql.parser.parserDfaCacheFlushRatio=10 \
+  --conf spark.databricks.delta.delta.log.cacheSize=100 \
+  --conf spark.databricks.delta.delta.log.cacheRetentionMinutes=10 \
   ${EXTRA_CONF[@]+"${EXTRA_CONF[@]}"}

@@ -45,3 +45,25 @@ func AskServer(ctx context.Context, o *Owner, addr string) error {
 	req.Mutable(f.ByName("spark_version"))
 	return conn.Invoke(ctx, "/spark.connect.SparkConnectService/AnalyzePlan", req.Interface(), respType.New().Interface())
 }
+
+// CheckStage is checkStage: the staging-location guard of Write.
+func CheckStage(table, stage string) error { return checkStage(table, stage) }
+
+// LogLostDuring reads the _delta_log of the local table folder table,
+// runs f, reads it again and returns the log files Write's guard reports
+// lost.
+func LogLostDuring(table string, f func()) ([]string, error) {
+	before, err := readLogState(table)
+	if err != nil {
+		return nil, err
+	}
+	f()
+	after, err := readLogState(table)
+	if err != nil {
+		return nil, err
+	}
+	return before.lost(after), nil
+}
+
+// OwnerTag is the tag in the names of the views of the owner's sessions.
+func OwnerTag(o *Owner) string { return o.rs.tag() }

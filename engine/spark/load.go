@@ -88,7 +88,9 @@ func (e *Engine) Load(ctx context.Context, src engine.Source) (*engine.LoadResul
 	defer func() {
 		if !ok {
 			for _, v := range views {
-				_, _ = e.sess.Sql(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+backtick(v))
+				if _, err := e.sess.Sql(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+backtick(v)); err == nil {
+					e.remote().cachedView(v, false)
+				}
 			}
 			_ = e.Release(context.WithoutCancel(ctx), pub)
 		}
@@ -376,6 +378,7 @@ func (e *Engine) loadJSON(ctx context.Context, base string, lf *landingFiles) (s
 	if _, err := e.sess.Sql(ctx, "CACHE LAZY TABLE "+backtick(lv)); err != nil {
 		return "", nil, views, e.wrap("load", err)
 	}
+	e.remote().cachedView(lv, true)
 	keys, err := e.rawRows(ctx, "SELECT k FROM (SELECT explode(__keys) AS k, __file, __mono FROM "+backtick(lv)+") GROUP BY k ORDER BY min(struct(__file, __mono)), k")
 	if err != nil {
 		return "", nil, views, e.wrap("load: keys", err)

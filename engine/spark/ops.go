@@ -80,6 +80,7 @@ func (e *Engine) Release(ctx context.Context, rels ...engine.Relation) error {
 			if _, err := e.sess.Sql(ctx, "DROP VIEW IF EXISTS "+backtick(e.viewName(r.Name))); err != nil {
 				return e.wrap("release "+r.Name, err)
 			}
+			e.remote().cachedView(e.viewName(r.Name), false)
 		}
 		for _, o := range rel.owned {
 			if err := e.Release(ctx, engine.Relation{Name: o}); err != nil {
@@ -90,6 +91,7 @@ func (e *Engine) Release(ctx context.Context, rels ...engine.Relation) error {
 			if _, err := e.sess.Sql(ctx, "DROP VIEW IF EXISTS "+backtick(v)); err != nil {
 				return e.wrap("release "+r.Name, err)
 			}
+			e.remote().cachedView(v, false)
 		}
 	}
 	return nil

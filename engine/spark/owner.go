@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,8 +32,9 @@ import (
 // and functions defined once), and the project's engine sessions — runs,
 // HTTP queries, dashboards, pgwire — share it instead of each opening a
 // remote session. An engine session's temporary views are named with a
-// prefix of its own (__m_s<N>_…), so what one session binds is invisible
-// to the others' SQL, and Release and Close drop only its own views.
+// prefix of its own (__m_<tag>_s<N>_…, see remoteSession.tag), so what
+// one session binds is invisible to the others' SQL, and Release and
+// Close drop only its own views.
 
 func init() {
 	engine.RegisterOwner(Kind, openOwner)
@@ -54,6 +56,54 @@ type remoteSession struct {
 	mu   sync.Mutex
 	id   string        // the server session id, from the first request
 	user proto.Message // the requests' UserContext
+	// cached are the temporary views holding cached rows (CACHE TABLE)
+	// that exist in the session: Spark keeps cached rows in the server's
+	// shared cache, not in the session, so close uncaches them before it
+	// releases the session.
+	cached map[string]bool
+}
+
+// tag is the first 12 hex digits of the session id: the names of the
+// relations the session caches hold it, so that the server's cache reaper
+// (scripts/spark-reaper) can uncache them when the session closes without
+// its client (a killed run: its session expires).
+func (r *remoteSession) tag() string {
+	id := strings.ReplaceAll(r.sessionID(), "-", "")
+	return strings.ToLower(id[:min(12, len(id))])
+}
+
+// cachedView records that the view v holds cached rows (on) or was
+// dropped (off).
+func (r *remoteSession) cachedView(v string, on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !on {
+		delete(r.cached, v)
+		return
+	}
+	if r.cached == nil {
+		r.cached = map[string]bool{}
+	}
+	r.cached[v] = true
+}
+
+// uncache uncaches the cached views the session still holds: releasing a
+// session does not drop its cached rows from the server's cache.
+func (r *remoteSession) uncache(ctx context.Context) error {
+	r.mu.Lock()
+	views := make([]string, 0, len(r.cached))
+	for v := range r.cached {
+		views = append(views, v)
+	}
+	r.cached = nil
+	r.mu.Unlock()
+	var errs []error
+	for _, v := range views {
+		if _, err := r.sess.Sql(ctx, "UNCACHE TABLE IF EXISTS "+backtick(v)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // capture records the session id and user context of a request.
@@ -157,13 +207,14 @@ func connect(ctx context.Context, remote string) (*remoteSession, error) {
 	return r, nil
 }
 
-// close releases the server session (its temporary views and cached
-// data go with it) and closes the connection.
+// close uncaches the session's cached views, releases the server session
+// (its temporary views go with it; its cached rows would not) and closes
+// the connection.
 func (r *remoteSession) close() error {
 	var err error
 	if id := r.sessionID(); id != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err = r.release(ctx, id)
+		err = errors.Join(r.uncache(ctx), r.release(ctx, id))
 		cancel()
 	}
 	if r.conn != nil {
@@ -197,6 +248,35 @@ func (r *remoteSession) release(ctx context.Context, id string) error {
 		md.Append(k, v)
 	}
 	return r.conn.Invoke(metadata.NewOutgoingContext(ctx, md), "/spark.connect.SparkConnectService/ReleaseSession", req.Interface(), respType.New().Interface())
+}
+
+// ReleaseSession releases the Spark Connect session id on the server of
+// st: the session of a process that died without releasing it (SIGKILL),
+// which the server would otherwise keep until
+// spark.connect.session.manager.defaultSessionTimeout. With the cache
+// reaper on the server (scripts/spark-reaper) its cached relations go
+// with it. The id is the one `--trace` prints ("engine spark session …").
+func ReleaseSession(ctx context.Context, st Settings, id string) error {
+	remote, secrets, err := st.remote()
+	if err != nil {
+		return err
+	}
+	rs, err := connect(ctx, remote)
+	if err != nil {
+		return fmt.Errorf("spark: connect to %s: %s", redact(remote, secrets...), redact(err.Error(), secrets...))
+	}
+	// One request first: the user context the release must carry.
+	_, err = rs.sess.Sql(ctx, "SELECT 1")
+	if err == nil {
+		err = rs.release(ctx, id)
+	}
+	if cerr := rs.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("spark: release session %s: %s", id, redact(err.Error(), secrets...))
+	}
+	return nil
 }
 
 // Owner is the engine.Owner of kind spark: one Spark Connect session
@@ -284,8 +364,13 @@ func (o *Owner) Session(ctx context.Context, opts engine.SessionOptions) (engine
 	}
 	o.seq++
 	o.open++
+	if opts.Trace != nil {
+		// Which server session the trace's statements run in (the
+		// server's logs name it; ReleaseSession takes it).
+		fmt.Fprintf(opts.Trace, "engine spark session %s, views __m_%s_s%d_…\n", o.rs.sessionID(), o.rs.tag(), o.seq)
+	}
 	return &Engine{
-		sess: traced(o.rs.sess, opts.Trace), secrets: o.secrets, owner: o, prefix: "s" + strconv.Itoa(o.seq) + "_",
+		sess: traced(o.rs.sess, opts.Trace), secrets: o.secrets, owner: o, prefix: o.rs.tag() + "_s" + strconv.Itoa(o.seq) + "_",
 		rels: map[string]*relation{}, created: map[string]bool{}, sealed: o.sandbox,
 	}, nil
 }
@@ -341,6 +426,8 @@ func (e *Engine) closeSession() error {
 	for name := range e.made {
 		if _, err := e.sess.Sql(ctx, "DROP VIEW IF EXISTS "+backtick(e.viewName(name))); err != nil {
 			errs = append(errs, e.wrap("close: drop "+name, err))
+		} else {
+			e.remote().cachedView(e.viewName(name), false)
 		}
 	}
 	e.created, e.made, e.rels = map[string]bool{}, map[string]bool{}, map[string]*relation{}

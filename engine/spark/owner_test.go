@@ -97,10 +97,17 @@ func TestOwnerSharesOneSparkSession(t *testing.T) {
 	if got := spark.SessionsOpened() - before; got != 1 {
 		t.Fatalf("the owner and %d sessions opened %d Spark Connect sessions, want 1", n, got)
 	}
-	// The server holds every session's view in one Spark session.
+	// The server holds every session's view in one Spark session; each
+	// engine session's views are named with the Spark session's tag and
+	// the engine session's number.
+	tag := spark.OwnerTag(owner)
+	if len(tag) != 12 {
+		t.Fatalf("the owner's session tag is %q, want 12 hex digits of its session id", tag)
+	}
+	view := func(session int, name string) string { return fmt.Sprintf("__m_%s_s%d_%s", tag, session, name) }
 	all := views(t, sessions[0])
 	for i := range n {
-		want := fmt.Sprintf("__m_s%d_silver__t", i+1)
+		want := view(i+1, "silver__t")
 		if !slices.Contains(all, want) {
 			t.Fatalf("SHOW VIEWS in session 1's Spark session lists %v, missing session %d's %s: the sessions do not share one Spark session", all, i+1, want)
 		}
@@ -114,14 +121,14 @@ func TestOwnerSharesOneSparkSession(t *testing.T) {
 	if _, err := sessions[1].Query(ctx, "SELECT one FROM "+rel.Name); err != nil {
 		t.Fatal(err)
 	}
-	relView := "__m_s2_" + strings.ToLower(rel.Name)
+	relView := view(2, strings.ToLower(rel.Name))
 	if !slices.Contains(views(t, sessions[0]), relView) {
 		t.Fatalf("no view %s after reading relation %s", relView, rel.Name)
 	}
 	if err := sessions[1].Release(ctx, rel); err != nil {
 		t.Fatal(err)
 	}
-	if got := views(t, sessions[0]); slices.Contains(got, relView) || !slices.Contains(got, "__m_s2_silver__t") {
+	if got := views(t, sessions[0]); slices.Contains(got, relView) || !slices.Contains(got, view(2, "silver__t")) {
 		t.Fatalf("after Release of %s the views are %v: want its view gone and the session's others kept", rel.Name, got)
 	}
 
@@ -130,7 +137,7 @@ func TestOwnerSharesOneSparkSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := views(t, sessions[0])
-	if slices.Contains(got, "__m_s3_silver__t") {
+	if slices.Contains(got, view(3, "silver__t")) {
 		t.Fatalf("session 3 closed but its view remains: %v", got)
 	}
 	if len(got) != n-1 {

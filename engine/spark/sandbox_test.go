@@ -61,6 +61,7 @@ func TestSealedCheckQuery(t *testing.T) {
 		{"SELECT * FROM secret", false, true},
 		{"SELECT * FROM silver.secret", false, true},
 		{"SELECT * FROM __m_s1_silver__orders", false, true},
+		{"SELECT * FROM __m_0123456789ab_s1_silver__orders", false, true},
 		{"SELECT * FROM silver . orders", true, true},
 		{"SELECT * FROM silver.orders.x", true, true},
 		{"SELECT * FROM silver.orders, spark_catalog.default.secret", true, true},

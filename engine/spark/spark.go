@@ -232,7 +232,7 @@ func Open(ctx context.Context, st Settings) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{sess: rs.sess, rs: rs, secrets: secrets, rels: map[string]*relation{}, created: map[string]bool{}}, nil
+	return &Engine{sess: rs.sess, rs: rs, secrets: secrets, prefix: rs.tag() + "_", rels: map[string]*relation{}, created: map[string]bool{}}, nil
 }
 
 // functions are the statements defining, in the session, the DuckDB
@@ -399,6 +399,7 @@ func (e *Engine) ensure(ctx context.Context, name string, seen []string) (string
 		if _, err := e.sess.Sql(ctx, "CACHE LAZY TABLE "+backtick(v)+" AS "+body); err != nil {
 			return "", e.viewError("cache", name, r, err)
 		}
+		e.remote().cachedView(v, true)
 	} else if _, err := e.sess.Sql(ctx, "CREATE OR REPLACE TEMPORARY VIEW "+backtick(v)+" AS "+body); err != nil {
 		return "", e.viewError("bind", name, r, err)
 	}
@@ -750,9 +751,17 @@ func (e *Engine) SQLType(t delta.DataType) (string, error) {
 	return "", fmt.Errorf("spark: no Spark SQL type for Delta type %s", t)
 }
 
+// remote is the Spark Connect session the engine's statements run in.
+func (e *Engine) remote() *remoteSession {
+	if e.owner != nil {
+		return e.owner.rs
+	}
+	return e.rs
+}
+
 // Close closes the engine: a session of an Owner drops the temporary
-// views it made; an engine opened on its own releases its Spark session
-// and connection.
+// views it made; an engine opened on its own uncaches what it cached and
+// releases its Spark session and connection.
 func (e *Engine) Close() error {
 	if e.owner != nil {
 		return e.closeSession()

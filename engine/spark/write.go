@@ -141,13 +141,33 @@ func (e *Engine) Write(ctx context.Context, text string, dst engine.Target) (*en
 	catalogTable := "spark_catalog.default." + backtick("__medallion_write_"+strings.ReplaceAll(uuid.NewString(), "-", ""))
 	stmt := "CREATE TABLE " + catalogTable + " USING parquet" + clause + " LOCATION " + strLit(stage) +
 		" AS SELECT " + hint + strings.Join(sel, ", ") + " FROM " + backtick(tmp)
+	var before *logState
+	tableDir := ""
 	if local {
+		// Spark overwrites the LOCATION: it must be a fresh folder inside
+		// the table's, and the table's log must come out whole (guard.go).
+		tableDir, _ = dst.Store.LocalPath("")
+		if err := checkStage(tableDir, stage); err != nil {
+			return nil, err
+		}
+		if before, err = readLogState(tableDir); err != nil {
+			return nil, fmt.Errorf("spark: write: %w", err)
+		}
 		defer os.RemoveAll(stage)
 	} else {
 		defer removeStaged(ctx, dst.Store, stageKey)
 	}
 	_, err = e.sess.Sql(ctx, stmt)
 	_, dropErr := e.sess.Sql(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+catalogTable)
+	if before != nil {
+		after, lerr := readLogState(tableDir)
+		if lerr != nil {
+			return nil, fmt.Errorf("spark: write: %w", lerr)
+		}
+		if gone := before.lost(after); len(gone) > 0 {
+			return nil, fmt.Errorf("spark: write: table %s: Delta log files disappeared while Spark wrote the staging folder %s: %s", tableDir, stage, strings.Join(gone, ", "))
+		}
+	}
 	if err != nil {
 		if !local {
 			return nil, e.lakeError("write", strings.TrimSuffix(stage, "/"+stageKey), err)

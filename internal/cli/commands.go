@@ -133,6 +133,9 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Its engine owners: a spark project's Spark session is released
+			// (and what it cached uncached) instead of left to expire.
+			defer proj.Close()
 			// Check what can be checked before anything is created.
 			if _, err := proj.Selection(sel); err != nil {
 				return fmt.Errorf("run: %w", err)

@@ -120,11 +120,14 @@ func Release() {
 }
 
 // Missing says what the server needs and this machine lacks ("" when
-// nothing): java, the .venv's pyspark with the Spark Connect jar, the
-// delta-spark jars.
+// nothing): java (and javac and jar, which build the server's cache
+// reaper), the .venv's pyspark with the Spark Connect jar, the delta-spark
+// jars.
 func Missing() string {
-	if _, err := exec.LookPath("java"); err != nil {
-		return fmt.Sprintf("java is not in PATH (%v)", err)
+	for _, tool := range []string{"java", "javac", "jar"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Sprintf("%s is not in PATH (%v)", tool, err)
+		}
 	}
 	root, err := Root()
 	if err != nil {
