@@ -24,6 +24,10 @@
 //   - Issue 15 (CDC models): ApplyChanges and ChangeSpec.
 //   - New: Owner, SessionOptions, OwnerFunc, RegisterOwner (optional for a
 //     backend), OpenOwner, Config.Sandbox.
+//   - New: Describer (optional for a backend) and Describe, declared
+//     where the pipeline and the Postgres endpoint had asked for the method
+//     by an anonymous interface; a kind without an owner confines each
+//     session once, and the session's own Sandbox then only confirms.
 //   - New: Capabilities, RegisterCapabilities (optional for a backend),
 //     CapabilitiesOf: what the pipeline asks of a kind instead of testing
 //     it (the default parallelism; whether a source's typed batch is a

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 )
 
@@ -99,13 +102,72 @@ func (o *perSession) Session(ctx context.Context, opts SessionOptions) (Engine, 
 	if err != nil {
 		return nil, err
 	}
-	if c.Sandbox != nil {
-		if err := e.Sandbox(ctx, c.Sandbox); err != nil {
-			e.Close()
-			return nil, err
+	if c.Sandbox == nil {
+		return e, nil
+	}
+	if err := e.Sandbox(ctx, c.Sandbox); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return &confined{Engine: e, dirs: c.Sandbox}, nil
+}
+
+// confined is a session of a perSession owner with a sandbox: its engine
+// was confined when it opened, so a later Sandbox call (the pipeline's
+// query sessions make one) only confirms directories under the owner's,
+// as OpenOwner promises, instead of confining the engine a second time.
+type confined struct {
+	Engine
+	dirs []string
+}
+
+// Sandbox implements Engine: dirs must lie under the owner's directories.
+func (c *confined) Sandbox(ctx context.Context, dirs []string) error {
+	for _, dir := range dirs {
+		if !slices.ContainsFunc(c.dirs, func(allowed string) bool { return within(dir, allowed) }) {
+			return fmt.Errorf("engine: sandbox: %s is outside the directories the session is confined to", dir)
 		}
 	}
-	return e, nil
+	return nil
+}
+
+// Describe implements Describer with the engine's own, when it has one.
+func (c *confined) Describe(ctx context.Context, sql string) ([]string, []Column, error) {
+	return Describe(ctx, c.Engine, sql)
+}
+
+// within reports whether dir is allowed or below it: each form of dir
+// (absolute, and with symlinks resolved when it exists) must lie under a
+// form of allowed, so a symlink out of allowed is not within it.
+func within(dir, allowed string) bool {
+	as := pathForms(allowed)
+	ds := pathForms(dir)
+	if len(ds) == 0 {
+		return false
+	}
+	for _, d := range ds {
+		if !slices.ContainsFunc(as, func(a string) bool {
+			rel, err := filepath.Rel(a, d)
+			return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// pathForms is p made absolute and, when p exists, with symlinks resolved
+// too; nil when p cannot be made absolute.
+func pathForms(p string) []string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return nil
+	}
+	out := []string{abs}
+	if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
+		out = append(out, real)
+	}
+	return out
 }
 
 func (o *perSession) Close() error {

@@ -34,8 +34,8 @@ func init() {
 }
 
 func TestKinds(t *testing.T) {
-	if got := strings.Join(engine.Kinds(), ","); got != "alpha,beta" {
-		t.Errorf("Kinds() = %s, want alpha,beta", got)
+	if got := strings.Join(engine.Kinds(), ","); got != "alpha,beta,persession" {
+		t.Errorf("Kinds() = %s, want alpha,beta,persession", got)
 	}
 }
 
@@ -52,9 +52,9 @@ func TestOpen(t *testing.T) {
 	}{
 		{"registered", &engine.Config{Kind: "alpha", Settings: map[string]any{"size": 3}, Dir: "/p"}, errOpened.Error(), false, true},
 		{"registered backend's error", &engine.Config{Kind: "beta"}, "beta: cannot open", false, false},
-		{"unknown kind", &engine.Config{Kind: "spark"}, `engine: unknown engine kind "spark" (registered: alpha, beta)`, true, false},
-		{"empty kind", &engine.Config{}, `engine: unknown engine kind "" (registered: alpha, beta)`, true, false},
-		{"nil config", nil, `engine: unknown engine kind "" (registered: alpha, beta)`, true, false},
+		{"unknown kind", &engine.Config{Kind: "spark"}, `engine: unknown engine kind "spark" (registered: alpha, beta, persession)`, true, false},
+		{"empty kind", &engine.Config{}, `engine: unknown engine kind "" (registered: alpha, beta, persession)`, true, false},
+		{"nil config", nil, `engine: unknown engine kind "" (registered: alpha, beta, persession)`, true, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -93,7 +93,7 @@ func TestCheck(t *testing.T) {
 		{"no settings", &engine.Config{Kind: "alpha"}, "", ""},
 		{"bad key", &engine.Config{Kind: "alpha", Settings: map[string]any{"colour": "red"}}, "colour: unknown setting", "colour"},
 		{"kind without check", &engine.Config{Kind: "beta", Settings: map[string]any{"anything": 1}}, "", ""},
-		{"unknown kind", &engine.Config{Kind: "gamma"}, `engine: unknown engine kind "gamma" (registered: alpha, beta)`, ""},
+		{"unknown kind", &engine.Config{Kind: "gamma"}, `engine: unknown engine kind "gamma" (registered: alpha, beta, persession)`, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -133,12 +133,7 @@ func (s *ownedSession) Close() error {
 
 // Describe is the engine's Describe when it has one (see Session.Describe).
 func (s *ownedSession) Describe(ctx context.Context, sql string) ([]string, []engine.Column, error) {
-	if d, ok := s.Engine.(interface {
-		Describe(ctx context.Context, sql string) ([]string, []engine.Column, error)
-	}); ok {
-		return d.Describe(ctx, sql)
-	}
-	return nil, nil, nil
+	return engine.Describe(ctx, s.Engine, sql)
 }
 
 // session opens a session of the project's owner and checks that every

@@ -456,9 +456,7 @@ func checkModels(ctx context.Context, eng engine.Engine, proj *Project) error {
 // engine's type name for each of its parameters ($1, $2, …) and its
 // result columns; nil, nil when the engine cannot tell.
 func (s *Session) Describe(ctx context.Context, sql string) ([]string, []engine.Column, error) {
-	d, ok := s.eng.(interface {
-		Describe(ctx context.Context, sql string) ([]string, []engine.Column, error)
-	})
+	d, ok := s.eng.(engine.Describer)
 	if !ok {
 		return nil, nil, nil
 	}
