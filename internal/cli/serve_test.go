@@ -144,7 +144,7 @@ func TestServeRunsJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobs := "\njobs:\n  ingest:\n    select: [+silver.orders]\n    on_file_arrival: true\n    debounce: 200ms\n  kpis:\n    select: [gold.cancellation_rate_daily]\n    after: [ingest]\n" +
+	jobs := "\njobs:\n  ingest:\n    select: [+silver.orders_items]\n    on_file_arrival: true\n    debounce: 200ms\n  kpis:\n    select: [gold.cancellation_rate_daily]\n    after: [ingest]\n" +
 		"  cohorts:\n    select: [+gold.cohort_retention]\n    on_table_update: [silver.orders]\n" +
 		"  payments:\n    select: [+silver.payments]\n    continuous: true\n"
 	if err := os.WriteFile(cfg, append(b, jobs...), 0o644); err != nil {
@@ -183,7 +183,8 @@ func TestServeRunsJobs(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// Files land: the ingest job runs, then kpis after it.
+	// Files land: the ingest job runs, then kpis after it (gold.cancellation_rate_daily
+	// reads silver.orders_items, which the ingest job builds).
 	if code := cli.Main(t.Context(), []string{"generate", "--out", filepath.Join(dir, "landing"), "--orders", "150"}, &out, &errb); code != 0 {
 		t.Fatalf("generate: %s", errb.String())
 	}
