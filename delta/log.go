@@ -43,6 +43,17 @@ const (
 	kindOther // crc, compacted commits, …: ignored by readers, cleaned up with their version
 )
 
+// LogFileName parses the name of a file in a table's _delta_log folder:
+// its version and whether it is a commit (else a checkpoint file: single,
+// a part of a multi-part one, or v2). ok is false for every other file.
+func LogFileName(name string) (version int64, commit, ok bool) {
+	lf, ok := parseLogName(logDir + "/" + name)
+	if !ok || (lf.kind != kindCommit && lf.kind != kindCheckpoint && lf.kind != kindV2Checkpoint) {
+		return 0, false, false
+	}
+	return lf.version, lf.kind == kindCommit, true
+}
+
 // parseLogName classifies one _delta_log key. ok is false for keys that are
 // not log files of a version (_last_checkpoint, .tmp/, unrelated files).
 func parseLogName(key string) (lf logFile, ok bool) {

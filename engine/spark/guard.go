@@ -7,9 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/medallionhq/medallion/delta"
 )
 
 // Guards around Spark's writes (issue 12): Spark writes a result with
@@ -78,17 +79,11 @@ func readLogState(table string) (*logState, error) {
 		return nil, err
 	}
 	for _, n := range names {
-		if len(n) < 21 || n[20] != '.' {
-			continue
-		}
-		v, err := strconv.ParseInt(n[:20], 10, 64)
-		if err != nil {
-			continue
-		}
-		switch rest := n[21:]; {
-		case rest == "json":
+		switch v, commit, ok := delta.LogFileName(n); {
+		case !ok:
+		case commit:
 			st.commits[v] = n
-		case strings.HasPrefix(rest, "checkpoint"):
+		default:
 			st.cps[v] = append(st.cps[v], n)
 		}
 	}
