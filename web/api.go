@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/medallionhq/medallion/delta"
@@ -75,6 +76,34 @@ func tableInfo(name string, snap *delta.Snapshot) TableInfo {
 	return ti
 }
 
+// infoCache keeps each table's TableInfo with the snapshot it describes. A
+// Delta version never changes, so its row count — a parse of every data
+// file's stats — is summed once, not on every GET /api/tables.
+type infoCache struct {
+	mu sync.Mutex
+	m  map[string]TableInfo
+}
+
+// info is tableInfo(name, snap), from the cache when snap is the version
+// (and commit time: a table removed and created again restarts at 0) the
+// cached one was computed for.
+func (c *infoCache) info(name string, snap *delta.Snapshot) TableInfo {
+	c.mu.Lock()
+	ti, ok := c.m[name]
+	c.mu.Unlock()
+	if ok && ti.Version == snap.Version() && ti.Updated.Equal(snap.Timestamp().UTC()) {
+		return ti
+	}
+	ti = tableInfo(name, snap)
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]TableInfo{}
+	}
+	c.m[name] = ti
+	c.mu.Unlock()
+	return ti
+}
+
 // lakeTables lists the lake's tables with their latest snapshots.
 func (s *Server) lakeTables(ctx context.Context) ([]TableInfo, error) {
 	lake, err := s.openLake(ctx)
@@ -92,7 +121,7 @@ func (s *Server) lakeTables(ctx context.Context) ([]TableInfo, error) {
 			return nil, fmt.Errorf("table %s: %w", n, err)
 		}
 		if snap != nil {
-			out = append(out, tableInfo(n, snap))
+			out = append(out, s.infos.info(n, snap))
 		}
 	}
 	return out, nil
@@ -168,7 +197,7 @@ func (s *Server) table(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	d := tableDetail{TableInfo: tableInfo(name, snap), Schema: []columnInfo{}, PartitionColumns: snap.PartitionColumns(), History: []historyInfo{}}
+	d := tableDetail{TableInfo: s.infos.info(name, snap), Schema: []columnInfo{}, PartitionColumns: snap.PartitionColumns(), History: []historyInfo{}}
 	if d.PartitionColumns == nil {
 		d.PartitionColumns = []string{}
 	}
@@ -196,7 +225,7 @@ func (s *Server) table(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if qs != nil {
-			n := tableInfo(name+"_quarantine", qs).Rows
+			n := s.infos.info(name+"_quarantine", qs).Rows
 			d.QuarantineRows = &n
 		}
 	}

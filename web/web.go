@@ -114,6 +114,7 @@ type Server struct {
 	heartbeats <-chan time.Time
 
 	dashCache dashCache
+	infos     infoCache
 	lakeMu    sync.Mutex
 	lake      *pipeline.Lake
 

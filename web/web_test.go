@@ -198,6 +198,66 @@ func TestTables(t *testing.T) {
 	}
 }
 
+// TestTablesFollowNewCommits: the row counts GET /api/tables and
+// GET /api/tables/{name} report are kept per table version (infoCache); a
+// run that commits new rows is seen by the next request of the same server.
+func TestTablesFollowNewCommits(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for p, c := range shopFiles {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	proj, err := pipeline.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Quiet: true}); err != nil {
+		t.Fatal(err)
+	}
+	h := newServer(t, proj, Options{}).Handler()
+	read := func() (bronze, silver TableInfo, detail tableDetail) {
+		t.Helper()
+		var tables []TableInfo
+		code, body := do(t, h, "GET", "/api/tables", "", &tables)
+		wantStatus(t, code, body, 200)
+		for _, ti := range tables {
+			switch ti.Name {
+			case "bronze.items":
+				bronze = ti
+			case "silver.items":
+				silver = ti
+			}
+		}
+		code, body = do(t, h, "GET", "/api/tables/silver.items", "", &detail)
+		wantStatus(t, code, body, 200)
+		return bronze, silver, detail
+	}
+	b1, s1, d1 := read()
+	b1again, _, _ := read() // answered from the cache
+	if b1.Rows != 6 || s1.Rows != 3 || d1.Rows != 3 || b1again != b1 {
+		t.Fatalf("first run: bronze %+v (again %+v), silver %+v, detail %+v", b1, b1again, s1, d1.TableInfo)
+	}
+	if d1.QuarantineRows == nil || *d1.QuarantineRows != 1 {
+		t.Fatalf("first run: quarantine rows %v, want 1", d1.QuarantineRows)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "landing", "items", "b.csv"), []byte("sku,qty,price\nf,7,1\ng,8,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Quiet: true}); err != nil {
+		t.Fatal(err)
+	}
+	b2, s2, d2 := read()
+	if b2.Rows != 8 || b2.Version <= b1.Version || s2.Rows != 5 || s2.Version <= s1.Version || d2.Rows != 5 || d2.Version != s2.Version {
+		t.Fatalf("after a second run: bronze %+v, silver %+v, detail %+v", b2, s2, d2.TableInfo)
+	}
+}
+
 func TestTableDetail(t *testing.T) {
 	proj := shared(t)
 	h := newServer(t, proj, Options{}).Handler()
