@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
 )
 
@@ -25,7 +26,13 @@ func QuarantineTable(table string) string { return table + "_quarantine" }
 // expect checks the model's expectations on its result and returns the
 // rows to write: quarantined rows go to the quarantine table, dropped rows
 // are counted, a failed fail-expectation stops the model.
-func (r *run) expect(ctx context.Context, m *Model, result engine.Relation, tr *TableReport) (engine.Relation, error) {
+//
+// recomputed says the result holds every row of the part of the table it
+// replaces (a whole or group recompute, a backfill, a snapshot), not only
+// rows new since the last run: its failing rows were then quarantined by an
+// earlier run already, and only the copies the quarantine table does not
+// hold yet are appended (see writeQuarantine).
+func (r *run) expect(ctx context.Context, m *Model, result engine.Relation, tr *TableReport, recomputed bool) (engine.Relation, error) {
 	rules := append([]Expectation{}, m.Expectations...)
 	if len(m.Keys) > 0 {
 		var conds []string
@@ -92,7 +99,7 @@ func (r *run) expect(ctx context.Context, m *Model, result engine.Relation, tr *
 			return engine.Relation{}, err
 		}
 		if tr.Quarantined > 0 {
-			if err := r.writeQuarantine(ctx, m, quarantined); err != nil {
+			if err := r.writeQuarantine(ctx, m, quarantined, recomputed); err != nil {
 				return engine.Relation{}, fmt.Errorf("quarantine: %w", err)
 			}
 		}
@@ -110,8 +117,15 @@ func (r *run) expect(ctx context.Context, m *Model, result engine.Relation, tr *
 }
 
 // writeQuarantine appends the quarantined rows to the model's quarantine
-// table.
-func (r *run) writeQuarantine(ctx context.Context, m *Model, rows engine.Relation) error {
+// table. When the rows are a recompute's (recomputed), a row the table
+// holds already under the same rules — the same values in every column
+// both have, but for the batch columns (_ingested_at, _batch_id, _seq),
+// which --full-refresh gives re-ingested rows anew — was quarantined by an
+// earlier run: of each such row only the copies beyond those already held
+// are appended, so a model recomputed run after run (or by --full-refresh)
+// quarantines each failing row once, and a row that really arrived twice
+// is kept twice.
+func (r *run) writeQuarantine(ctx context.Context, m *Model, rows engine.Relation, recomputed bool) error {
 	name := QuarantineTable(m.Name)
 	tbl, err := r.lake.Table(ctx, name)
 	if err != nil {
@@ -126,11 +140,53 @@ func (r *run) writeQuarantine(ctx context.Context, m *Model, rows engine.Relatio
 		return err
 	}
 	if snap != nil {
+		if recomputed && snap.NumFiles() > 0 {
+			if rows, err = r.newQuarantined(ctx, rows, schema, snap); err != nil {
+				return err
+			}
+			n, err := r.count(ctx, rows, "")
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return nil
+			}
+		}
 		schema = mergeSchema(snap.Schema(), schema)
 	}
 	w := writeSpec{table: name, tbl: tbl, snap: snap, relation: rows, schema: schema, info: map[string]any{"batch_id": r.batchID, "model": m.Name}}
 	_, err = r.appendRows(ctx, w, &TableReport{})
 	return err
+}
+
+// newQuarantined is rows less the copies the quarantine table (snap)
+// already holds: rows are compared on the rule column and every model
+// column both have but the batch columns (NULLs equal), and of k identical
+// rows of which the table holds j, k-j are kept.
+func (r *run) newQuarantined(ctx context.Context, rows engine.Relation, schema *delta.StructType, snap *delta.Snapshot) (engine.Relation, error) {
+	old, err := r.keep(r.eng.BindRelation(ctx, snap, nil))
+	if err != nil {
+		return engine.Relation{}, err
+	}
+	var all, cols, same []string
+	for _, f := range schema.Fields {
+		all = append(all, "n."+r.eng.Quote(f.Name))
+		switch f.Name {
+		case ColQuarantineBatch, ColQuarantinedAt, ColIngestedAt, ColBatchID, ColSeq:
+			continue // they say when, not what: a re-ingested row gets new ones
+		}
+		if _, ok := snap.Schema().Field(f.Name); !ok {
+			continue
+		}
+		q := r.eng.Quote(f.Name)
+		cols = append(cols, q)
+		same = append(same, "n."+q+" IS NOT DISTINCT FROM o."+q)
+	}
+	rule := r.eng.Quote(ColQuarantineRule)
+	list := strings.Join(cols, ", ")
+	return r.table(ctx, "SELECT "+strings.Join(all, ", ")+" FROM (SELECT *, row_number() OVER (PARTITION BY "+list+" ORDER BY "+rule+") AS __copy FROM "+rows.Name+") AS n"+
+		" LEFT JOIN (SELECT "+list+", count(*) AS __held FROM "+old.Name+" GROUP BY "+list+") AS o ON "+strings.Join(same, " AND ")+
+		" WHERE n.__copy > coalesce(o.__held, 0)")
 }
 
 // formatRow renders the first row of a result as col=value pairs.

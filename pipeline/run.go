@@ -659,7 +659,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	if tr.RowsIn, err = r.count(ctx, result, ""); err != nil {
 		return tr, err
 	}
-	checked, err := r.expect(ctx, m, result, tr)
+	checked, err := r.expect(ctx, m, result, tr, !incremental)
 	if err != nil {
 		return tr, err
 	}

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -346,6 +347,73 @@ func TestBronzeRowsKeepTheirLandingFile(t *testing.T) {
 			rows := query(t, proj, "SELECT count(*), count(*) FILTER (WHERE _source_file = 'logs/day=' || (id % 7)::VARCHAR || '/f-' || id::VARCHAR || '.csv'), count(DISTINCT _source_file) FROM bronze.logs")
 			if got := rows[0]; got[0] != int64(2*n) || got[1] != int64(2*n) || got[2] != int64(n) {
 				t.Fatalf("rows, rows with their own file's key, distinct files = %v, want %d, %d, %d", got, 2*n, 2*n, n)
+			}
+		})
+	}
+}
+
+// TestQuarantineHoldsEachFailingRowOnce: a model recomputed run after run
+// (a whole recompute, or --full-refresh of an incremental one) meets the
+// failing rows of earlier runs again; the quarantine table keeps each
+// failing row once — a row that really landed twice twice — while an
+// incremental model quarantines only the rows new to the run.
+func TestQuarantineHoldsEachFailingRowOnce(t *testing.T) {
+	const config = `
+name: shop
+sources:
+  items:
+    schema: {qty: long, price: double}
+`
+	const rule = `-- expectations:
+--   - {name: has_price, expr: "price IS NOT NULL", action: quarantine}
+`
+	cases := []struct {
+		name  string
+		model string
+	}{
+		{"recomputed whole", "-- name: silver.items\n" + rule + "SELECT sku, qty, price, _ingested_at, _seq FROM bronze.items\n"},
+		{"recomputed whole without lineage columns", "-- name: silver.items\n" + rule + "SELECT sku, qty, price FROM bronze.items\n"},
+		{"incremental", "-- name: silver.items\n-- incremental: bronze.items\n-- keys: [sku, qty]\n" + rule + "SELECT sku, qty, price, _ingested_at, _seq FROM bronze.items\n"},
+	}
+	// Each step lands a file (or runs --full-refresh) and expects the
+	// quarantine table to hold these rows: sku → copies.
+	steps := []struct {
+		file, csv string
+		full      bool
+		want      map[string]int64
+		report    int64 // the run's quarantined count for a recomputed model
+	}{
+		{file: "a.csv", csv: "sku,qty,price\na,1,10\nx,1,\nx,1,\ny,2,\n", want: map[string]int64{"x": 2, "y": 1}, report: 3},
+		{file: "b.csv", csv: "sku,qty,price\nb,1,10\n", want: map[string]int64{"x": 2, "y": 1}, report: 3},
+		{file: "c.csv", csv: "sku,qty,price\nx,1,\nz,3,\n", want: map[string]int64{"x": 3, "y": 1, "z": 1}, report: 5},
+		{full: true, want: map[string]int64{"x": 3, "y": 1, "z": 1}, report: 5},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, proj := writeProject(t, map[string]string{"medallion.yaml": config, "models/silver.sql": tc.model})
+			for i, st := range steps {
+				if st.file != "" {
+					addFiles(t, dir, map[string]string{"landing/items/" + st.file: st.csv})
+				}
+				rep, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{FullRefresh: st.full})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string]int64{}
+				for _, r := range query(t, proj, "SELECT sku, count(*) FROM silver.items_quarantine GROUP BY sku") {
+					got[r[0].(string)] = r[1].(int64)
+				}
+				if !maps.Equal(got, st.want) {
+					t.Fatalf("step %d: quarantine holds %v, want %v", i+1, got, st.want)
+				}
+				tr := tableReport(rep, "silver.items")
+				want := st.report
+				if tc.name == "incremental" && !st.full {
+					want = map[int]int64{0: 3, 1: 0, 2: 2}[i] // the new rows only
+				}
+				if tr == nil || tr.Quarantined != want {
+					t.Fatalf("step %d: run reports %+v quarantined, want %d", i+1, tr, want)
+				}
 			}
 		})
 	}

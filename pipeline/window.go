@@ -89,7 +89,7 @@ func (r *run) window(ctx context.Context, m *Model, tr *TableReport, tbl *delta.
 		}
 		return tr, m.sqlError(err, 1, map[string]string{input.Name: src})
 	}
-	checked, err := r.expect(ctx, m, result, tr)
+	checked, err := r.expect(ctx, m, result, tr, r.full(m.Name)) // windows are final once written, unless rebuilt
 	if err != nil {
 		return tr, err
 	}
