@@ -80,7 +80,7 @@ func Backfill(ctx context.Context, proj *Project, table string, from, to time.Ti
 	if tr.RowsIn, err = r.count(ctx, result, ""); err != nil {
 		return tr, err
 	}
-	checked, err := r.expect(ctx, m, result, tr, true) // a date range recomputed
+	checked, err := r.expect(ctx, m, result, tr, quarantineScope{recomputed: true}) // a date range recomputed
 	if err != nil {
 		return tr, err
 	}

@@ -280,7 +280,7 @@ func (r *run) cdc(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Tab
 	rules := *m
 	rules.Keys = nil // the CDC rules replace the plain keys rule
 	rules.Expectations = cc.expectations(m)
-	checked, err := r.expect(ctx, &rules, result, tr, true) // every change row of the keys it applies
+	checked, err := r.expect(ctx, &rules, result, tr, quarantineScope{recomputed: true}) // every change row of the keys it applies
 	if err != nil {
 		return tr, err
 	}
@@ -359,7 +359,7 @@ func (r *run) cdcSnapshot(ctx context.Context, m *Model, tr *TableReport, cc *cd
 	rules := *m
 	rules.Keys = nil // the CDC rules replace the plain keys rule
 	rules.Expectations = cc.expectations(m)
-	checked, err := r.expect(ctx, &rules, result, tr, true) // the whole snapshot
+	checked, err := r.expect(ctx, &rules, result, tr, quarantineScope{recomputed: true}) // the whole snapshot
 	if err != nil {
 		return tr, err
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -27,12 +28,10 @@ func QuarantineTable(table string) string { return table + "_quarantine" }
 // rows to write: quarantined rows go to the quarantine table, dropped rows
 // are counted, a failed fail-expectation stops the model.
 //
-// recomputed says the result holds every row of the part of the table it
-// replaces (a whole or group recompute, a backfill, a snapshot), not only
-// rows new since the last run: its failing rows were then quarantined by an
-// earlier run already, and only the copies the quarantine table does not
-// hold yet are appended (see writeQuarantine).
-func (r *run) expect(ctx context.Context, m *Model, result engine.Relation, tr *TableReport, recomputed bool) (engine.Relation, error) {
+// qs says which earlier quarantined rows the result's failing rows can
+// repeat (see quarantineScope); only the copies the quarantine table does
+// not hold yet are appended.
+func (r *run) expect(ctx context.Context, m *Model, result engine.Relation, tr *TableReport, qs quarantineScope) (engine.Relation, error) {
 	rules := append([]Expectation{}, m.Expectations...)
 	if len(m.Keys) > 0 {
 		var conds []string
@@ -99,7 +98,7 @@ func (r *run) expect(ctx context.Context, m *Model, result engine.Relation, tr *
 			return engine.Relation{}, err
 		}
 		if tr.Quarantined > 0 {
-			if err := r.writeQuarantine(ctx, m, quarantined, recomputed); err != nil {
+			if err := r.writeQuarantine(ctx, m, quarantined, qs, tr); err != nil {
 				return engine.Relation{}, fmt.Errorf("quarantine: %w", err)
 			}
 		}
@@ -116,16 +115,39 @@ func (r *run) expect(ctx context.Context, m *Model, result engine.Relation, tr *
 	return r.view(ctx, "SELECT * FROM "+result.Name+" WHERE "+strings.Join(keep, " AND "))
 }
 
+// quarantineScope is what a model run's failing rows may repeat of the rows
+// its quarantine table holds.
+type quarantineScope struct {
+	// recomputed: the result holds every row of the part of the table it
+	// replaces (a whole or group recompute, a backfill, a snapshot, the
+	// touched keys of a CDC model), not only rows new since the last run,
+	// so its failing rows were quarantined by earlier runs already.
+	recomputed bool
+	// own is the model's table as the run found it (nil: not created yet).
+	// Its commits record the quarantine table's version after the run's
+	// append (quarantineTxn); rows appended after that version were
+	// quarantined by a run that stopped before the model committed (killed,
+	// or failed after its quarantine append), and this run, reading the
+	// same new rows again, must not append them a second time.
+	own *delta.Snapshot
+}
+
+// quarantineTxn is the txn appId under which a model's commit records the
+// version of its quarantine table that holds its quarantined rows.
+func quarantineTxn(model string) string { return "medallion/model/" + model + "/quarantine" }
+
 // writeQuarantine appends the quarantined rows to the model's quarantine
-// table. When the rows are a recompute's (recomputed), a row the table
-// holds already under the same rules — the same values in every column
-// both have, but for the batch columns (_ingested_at, _batch_id, _seq),
-// which --full-refresh gives re-ingested rows anew — was quarantined by an
-// earlier run: of each such row only the copies beyond those already held
-// are appended, so a model recomputed run after run (or by --full-refresh)
-// quarantines each failing row once, and a row that really arrived twice
-// is kept twice.
-func (r *run) writeQuarantine(ctx context.Context, m *Model, rows engine.Relation, recomputed bool) error {
+// table and leaves in tr the txn the model's commit must carry.
+//
+// A row the table holds already under the same rules — the same values in
+// every column both have, but for the batch columns (_ingested_at,
+// _batch_id, _seq, which --full-refresh gives re-ingested rows anew) — is
+// appended only for the copies beyond those held: among all of the table's
+// rows when the run recomputed (so a model recomputed run after run, or by
+// --full-refresh, quarantines each failing row once, and a row that really
+// arrived twice is kept twice), among the rows appended after the model's
+// last commit otherwise.
+func (r *run) writeQuarantine(ctx context.Context, m *Model, rows engine.Relation, qs quarantineScope, tr *TableReport) error {
 	name := QuarantineTable(m.Name)
 	tbl, err := r.lake.Table(ctx, name)
 	if err != nil {
@@ -140,8 +162,12 @@ func (r *run) writeQuarantine(ctx context.Context, m *Model, rows engine.Relatio
 		return err
 	}
 	if snap != nil {
-		if recomputed && snap.NumFiles() > 0 {
-			if rows, err = r.newQuarantined(ctx, rows, schema, snap); err != nil {
+		held, err := r.heldQuarantine(ctx, m.Name, tbl, snap, qs)
+		if err != nil {
+			return err
+		}
+		if held != nil {
+			if rows, err = r.newQuarantined(ctx, rows, schema, snap, *held); err != nil {
 				return err
 			}
 			n, err := r.count(ctx, rows, "")
@@ -149,25 +175,73 @@ func (r *run) writeQuarantine(ctx context.Context, m *Model, rows engine.Relatio
 				return err
 			}
 			if n == 0 {
+				qs.record(m.Name, snap.Version(), tr)
 				return nil
 			}
 		}
 		schema = mergeSchema(snap.Schema(), schema)
 	}
 	w := writeSpec{table: name, tbl: tbl, snap: snap, relation: rows, schema: schema, info: map[string]any{"batch_id": r.batchID, "model": m.Name}}
-	_, err = r.appendRows(ctx, w, &TableReport{})
-	return err
+	cr, err := r.appendRows(ctx, w, &TableReport{})
+	if err != nil {
+		return err
+	}
+	qs.record(m.Name, cr.Version, tr)
+	return nil
 }
 
-// newQuarantined is rows less the copies the quarantine table (snap)
-// already holds: rows are compared on the rule column and every model
-// column both have but the batch columns (NULLs equal), and of k identical
-// rows of which the table holds j, k-j are kept.
-func (r *run) newQuarantined(ctx context.Context, rows engine.Relation, schema *delta.StructType, snap *delta.Snapshot) (engine.Relation, error) {
-	old, err := r.keep(r.eng.BindRelation(ctx, snap, nil))
-	if err != nil {
-		return engine.Relation{}, err
+// record leaves in tr the txn that records quarantine version v in the
+// model's commit, unless the model's table records it already (a commit's
+// txns must all be new).
+func (qs quarantineScope) record(model string, v int64, tr *TableReport) {
+	if qs.own != nil {
+		if have, ok := qs.own.TxnVersion(quarantineTxn(model)); ok && have >= v {
+			return
+		}
 	}
+	tr.quarantineTxn = &delta.Txn{AppID: quarantineTxn(model), Version: v}
+}
+
+// heldQuarantine is the relation of quarantined rows this run's may repeat
+// (see writeQuarantine), or nil when there are none.
+func (r *run) heldQuarantine(ctx context.Context, model string, tbl *delta.Table, snap *delta.Snapshot, qs quarantineScope) (*engine.Relation, error) {
+	if snap.NumFiles() == 0 {
+		return nil, nil
+	}
+	if qs.recomputed {
+		rel, err := r.keep(r.eng.BindRelation(ctx, snap, nil))
+		return &rel, err
+	}
+	if qs.own == nil {
+		return nil, nil
+	}
+	recorded, ok := qs.own.TxnVersion(quarantineTxn(model))
+	if ok && recorded >= snap.Version() {
+		return nil, nil // nothing appended since the model's last commit
+	}
+	// Without a record the model never committed after a quarantine append
+	// (or was written before medallion recorded it): every row counts.
+	var added []*delta.Add // nil: every file
+	if ok {
+		var err error
+		added, _, err = tbl.Changes(ctx, recorded, snap.Version())
+		switch {
+		case errors.Is(err, delta.ErrVersionNotFound):
+			added = nil // the log was cleaned up since: compare with every row
+		case err != nil:
+			return nil, err
+		case len(added) == 0:
+			return nil, nil
+		}
+	}
+	rel, err := r.keep(r.eng.BindRelation(ctx, snap, added))
+	return &rel, err
+}
+
+// newQuarantined is rows less the copies held already: rows are compared on
+// the rule column and every model column both have but the batch columns
+// (NULLs equal), and of k identical rows of which held has j, k-j are kept.
+func (r *run) newQuarantined(ctx context.Context, rows engine.Relation, schema *delta.StructType, snap *delta.Snapshot, held engine.Relation) (engine.Relation, error) {
 	var all, cols, same []string
 	for _, f := range schema.Fields {
 		all = append(all, "n."+r.eng.Quote(f.Name))
@@ -185,7 +259,7 @@ func (r *run) newQuarantined(ctx context.Context, rows engine.Relation, schema *
 	rule := r.eng.Quote(ColQuarantineRule)
 	list := strings.Join(cols, ", ")
 	return r.table(ctx, "SELECT "+strings.Join(all, ", ")+" FROM (SELECT *, row_number() OVER (PARTITION BY "+list+" ORDER BY "+rule+") AS __copy FROM "+rows.Name+") AS n"+
-		" LEFT JOIN (SELECT "+list+", count(*) AS __held FROM "+old.Name+" GROUP BY "+list+") AS o ON "+strings.Join(same, " AND ")+
+		" LEFT JOIN (SELECT "+list+", count(*) AS __held FROM "+held.Name+" GROUP BY "+list+") AS o ON "+strings.Join(same, " AND ")+
 		" WHERE n.__copy > coalesce(o.__held, 0)")
 }
 

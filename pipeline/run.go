@@ -117,6 +117,9 @@ type TableReport struct {
 	Quarantined, Dropped, Duplicates int64
 	// Replaced rows were overwritten by a newer row of the same key.
 	Replaced int64
+	// quarantineTxn, set when the run wrote or checked the quarantine
+	// table, is the txn the model's commit records (see quarantineScope).
+	quarantineTxn *delta.Txn
 	// Rescued rows kept unfitting values in _rescued_data; Rejected records
 	// could not be parsed (their raw text is in _rescued_data).
 	Rescued, Rejected int64
@@ -659,9 +662,12 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	if tr.RowsIn, err = r.count(ctx, result, ""); err != nil {
 		return tr, err
 	}
-	checked, err := r.expect(ctx, m, result, tr, !incremental)
+	checked, err := r.expect(ctx, m, result, tr, quarantineScope{recomputed: !incremental, own: own})
 	if err != nil {
 		return tr, err
+	}
+	if tr.quarantineTxn != nil {
+		txns = append(txns, *tr.quarantineTxn)
 	}
 	schema, err := r.relationSchema(ctx, checked)
 	if err != nil {

@@ -89,9 +89,12 @@ func (r *run) window(ctx context.Context, m *Model, tr *TableReport, tbl *delta.
 		}
 		return tr, m.sqlError(err, 1, map[string]string{input.Name: src})
 	}
-	checked, err := r.expect(ctx, m, result, tr, r.full(m.Name)) // windows are final once written, unless rebuilt
+	checked, err := r.expect(ctx, m, result, tr, quarantineScope{recomputed: r.full(m.Name), own: own}) // windows are final once written, unless rebuilt
 	if err != nil {
 		return tr, err
+	}
+	if tr.quarantineTxn != nil {
+		txns = append(txns, *tr.quarantineTxn)
 	}
 	schema, err := r.relationSchema(ctx, checked)
 	if err != nil {
