@@ -274,13 +274,10 @@ func (r *run) cdc(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Tab
 		}
 		return tr, m.sqlError(err, 1, nil)
 	}
-	if tr.RowsIn, err = r.count(ctx, result, ""); err != nil {
-		return tr, err
-	}
 	rules := *m
 	rules.Keys = nil // the CDC rules replace the plain keys rule
 	rules.Expectations = cc.expectations(m)
-	checked, err := r.expect(ctx, &rules, result, tr, quarantineScope{recomputed: true}) // every change row of the keys it applies
+	checked, err := r.countAndExpect(ctx, &rules, result, tr, quarantineScope{recomputed: true}) // every change row of the keys it applies
 	if err != nil {
 		return tr, err
 	}
@@ -303,7 +300,8 @@ func (r *run) cdc(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Tab
 	if err != nil {
 		return tr, err
 	}
-	return tr, r.committed(ctx, m.Name, cr, tr)
+	committed(cr, tr)
+	return tr, nil
 }
 
 // cdcNewTruncates counts the truncates among the rows the model's changed
@@ -500,7 +498,8 @@ func (r *run) cdcWrite(ctx context.Context, m *Model, tr *TableReport, w writeSp
 	if err != nil {
 		return tr, err
 	}
-	return tr, r.committed(ctx, m.Name, cr, tr)
+	committed(cr, tr)
+	return tr, nil
 }
 
 // cdcSkip records the inputs' versions (and the definition) without
@@ -529,7 +528,8 @@ func (r *run) cdcSkip(ctx context.Context, m *Model, tr *TableReport, w writeSpe
 	if err != nil {
 		return tr, err
 	}
-	return tr, r.committed(ctx, m.Name, cr, tr)
+	committed(cr, tr)
+	return tr, nil
 }
 
 // checkCDC is the pre-run check of a CDC model (validate.go): its columns

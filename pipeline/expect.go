@@ -26,12 +26,24 @@ func QuarantineTable(table string) string { return table + "_quarantine" }
 
 // expect checks the model's expectations on its result and returns the
 // rows to write: quarantined rows go to the quarantine table, dropped rows
-// are counted, a failed fail-expectation stops the model.
+// are counted, a failed fail-expectation stops the model. When no row is
+// quarantined or dropped the rows to write are result itself.
 //
 // qs says which earlier quarantined rows the result's failing rows can
 // repeat (see quarantineScope); only the copies the quarantine table does
 // not hold yet are appended.
 func (r *run) expect(ctx context.Context, m *Model, result engine.Relation, tr *TableReport, qs quarantineScope) (engine.Relation, error) {
+	return r.checkRows(ctx, m, result, tr, qs, false)
+}
+
+// countAndExpect is expect that also sets tr.RowsIn to the rows of
+// result, counted in the same pass as the expectations.
+func (r *run) countAndExpect(ctx context.Context, m *Model, result engine.Relation, tr *TableReport, qs quarantineScope) (engine.Relation, error) {
+	return r.checkRows(ctx, m, result, tr, qs, true)
+}
+
+// checkRows is expect, counting result's rows into tr.RowsIn when count.
+func (r *run) checkRows(ctx context.Context, m *Model, result engine.Relation, tr *TableReport, qs quarantineScope, count bool) (engine.Relation, error) {
 	rules := append([]Expectation{}, m.Expectations...)
 	if len(m.Keys) > 0 {
 		var conds []string
@@ -41,21 +53,39 @@ func (r *run) expect(ctx context.Context, m *Model, result engine.Relation, tr *
 		rules = append(rules, Expectation{Name: keysNotNull, Expr: strings.Join(conds, " AND "), Action: Quarantine})
 	}
 	if len(rules) == 0 {
+		if count {
+			n, err := r.count(ctx, result, "")
+			if err != nil {
+				return engine.Relation{}, err
+			}
+			tr.RowsIn = n
+		}
 		return result, nil
 	}
 	failing := func(e Expectation) string { return "(NOT coalesce((" + e.Expr + "), false))" }
-	counts := make([]string, len(rules))
-	for i, e := range rules {
-		counts[i] = "count(*) FILTER (WHERE " + failing(e) + ")"
+	var counts []string
+	if count {
+		counts = append(counts, "count(*)")
+	}
+	for _, e := range rules {
+		counts = append(counts, "count(*) FILTER (WHERE "+failing(e)+")")
 	}
 	res, err := r.eng.Query(ctx, "SELECT "+strings.Join(counts, ", ")+" FROM "+result.Name)
 	if err != nil {
 		return engine.Relation{}, fmt.Errorf("expectations: %w", err)
 	}
+	row := res.Rows[0]
+	if count {
+		tr.RowsIn, row = engine.Int64(row[0]), row[1:]
+	}
 	var quarantine, drop []string
 	var qNames []string
+	// qFailed and dFailed count the rows that fail a quarantine or a drop
+	// rule (a row failing several counts more than once): none, and every
+	// row is kept.
+	var qFailed, dFailed int64
 	for i, e := range rules {
-		n := engine.Int64(res.Rows[0][i])
+		n := engine.Int64(row[i])
 		tr.Expectations = append(tr.Expectations, ExpectationResult{Name: e.Name, Action: e.Action, Failed: n})
 		switch e.Action {
 		case Fail:
@@ -70,16 +100,21 @@ func (r *run) expect(ctx context.Context, m *Model, result engine.Relation, tr *
 		case Quarantine:
 			quarantine = append(quarantine, failing(e))
 			qNames = append(qNames, "CASE WHEN "+failing(e)+" THEN "+sqlString(e.Name)+" END")
+			qFailed += n
 		case Drop:
 			drop = append(drop, failing(e))
+			dFailed += n
 		case Warn:
 			if n > 0 {
 				r.logf("warning: %s: expectation %s failed for %d rows (kept)", m.Name, e.Name, n)
 			}
 		}
 	}
+	if qFailed+dFailed == 0 {
+		return result, nil
+	}
 	keep := []string{"true"}
-	if len(quarantine) > 0 {
+	if qFailed > 0 {
 		q := strings.Join(quarantine, " OR ")
 		keep = append(keep, "NOT ("+q+")")
 		at, err := r.timeLiteral(r.started)
@@ -103,7 +138,7 @@ func (r *run) expect(ctx context.Context, m *Model, result engine.Relation, tr *
 			}
 		}
 	}
-	if len(drop) > 0 {
+	if dFailed > 0 {
 		d := strings.Join(drop, " OR ")
 		n, err := r.count(ctx, result, strings.Join(keep, " AND ")+" AND ("+d+")")
 		if err != nil {

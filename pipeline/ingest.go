@@ -744,17 +744,32 @@ func (r *run) land(ctx context.Context, s *Source, rep *TableReport, tbl *delta.
 	if err != nil {
 		return fmt.Errorf("pipeline: source %s: %w", s.Name, err)
 	}
-	res, err := r.eng.Query(ctx, "SELECT count(*), count("+ColRescuedData+") FROM "+typed.Name)
-	if err != nil {
-		return err
-	}
-	rep.Rescued = engine.Int64(res.Rows[0][1]) - rep.Rejected
 	schema, err := r.bronzeSchema(ctx, s, typed, existing)
 	if err != nil {
 		return err
 	}
-	info["rows"], info["rescued"], info["rejected"] = rep.RowsIn, rep.Rescued, rep.Rejected
-	w := writeSpec{table: s.Table, tbl: tbl, snap: snap, relation: typed, schema: schema, partitionBy: s.PartitionBy, txns: txns, info: info}
+	info["rows"], info["rejected"] = rep.RowsIn, rep.Rejected
+	// The rows that kept values in _rescued_data (rejected records are
+	// among them) are counted on the files written when those hold the
+	// whole batch: their footers' null counts say it, and the batch is
+	// not read a second time for it (a view's casts computed again).
+	rescued := func(ctx context.Context, res *engine.WriteResult, whole bool) error {
+		n, ok := int64(0), false
+		if whole {
+			n, ok = nonNullCount(res.Adds, ColRescuedData)
+		}
+		if !ok {
+			c, err := r.eng.Query(ctx, "SELECT count("+ColRescuedData+") FROM "+typed.Name)
+			if err != nil {
+				return err
+			}
+			n = engine.Int64(c.Rows[0][0])
+		}
+		rep.Rescued = n - rep.Rejected
+		info["rescued"] = rep.Rescued
+		return nil
+	}
+	w := writeSpec{table: s.Table, tbl: tbl, snap: snap, relation: typed, schema: schema, partitionBy: s.PartitionBy, txns: txns, info: info, written: rescued}
 	var cr delta.CommitResult
 	switch {
 	case s.Mode == ModeUpsert && !r.opts.FullRefresh:

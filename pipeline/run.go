@@ -659,10 +659,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		}
 		return tr, m.sqlError(err, 1, ttNames)
 	}
-	if tr.RowsIn, err = r.count(ctx, result, ""); err != nil {
-		return tr, err
-	}
-	checked, err := r.expect(ctx, m, result, tr, quarantineScope{recomputed: !incremental, own: own})
+	checked, err := r.countAndExpect(ctx, m, result, tr, quarantineScope{recomputed: !incremental, own: own})
 	if err != nil {
 		return tr, err
 	}
@@ -700,7 +697,8 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	if err != nil {
 		return tr, err
 	}
-	return tr, r.committed(ctx, m.Name, cr, tr)
+	committed(cr, tr)
+	return tr, nil
 }
 
 // refreshedUpstream names a table the model reads (directly or through
@@ -719,19 +717,17 @@ func (r *run) refreshedUpstream(m *Model) string {
 	return ""
 }
 
-// committed records a model's commit in its report and binds the committed
-// snapshot for the models downstream.
-func (r *run) committed(ctx context.Context, name string, cr delta.CommitResult, tr *TableReport) error {
+// committed records a model's commit in its report. The committed
+// snapshot is not bound here: a model downstream binds the tables it reads
+// at their latest version when it runs (bindSnapshot), on whichever worker
+// runs it, and most tables are read by no later model of the same worker
+// (gold tables by none), so binding each after its commit (reading its
+// files' footers) was mostly wasted.
+func committed(cr delta.CommitResult, tr *TableReport) {
 	tr.Version, tr.Status = cr.Version, StatusOK
 	if cr.Skipped {
 		tr.Status = StatusUpToDate
 	}
-	if err := r.eng.Bind(ctx, name, cr.Snapshot, nil); err != nil {
-		return err
-	}
-	r.bound[name] = true
-	r.boundVersion[name] = cr.Snapshot.Version()
-	return nil
 }
 
 // materialize computes a view model (and the views it reads) once per run,

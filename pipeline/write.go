@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -33,6 +34,46 @@ type writeSpec struct {
 	changeData   []*delta.AddCDCFile
 	protocol     *delta.Protocol
 	noDataChange bool
+	// written, when set, is called once the rows are written and before
+	// they are committed: whole says the files hold exactly the rows of
+	// relation (an append; an overwrite, or a merge that rewrote no
+	// file, that removed no duplicate), so what their stats say (rows,
+	// null counts) is said of relation.
+	written func(ctx context.Context, res *engine.WriteResult, whole bool) error
+}
+
+// afterWrite calls w.written, when set.
+func (w writeSpec) afterWrite(ctx context.Context, res *engine.WriteResult, whole bool) error {
+	if w.written == nil {
+		return nil
+	}
+	return w.written(ctx, res, whole)
+}
+
+// nonNullCount is the number of non-NULL values of column col in the
+// files adds, from their stats; ok is false when a file's stats do not
+// give both its row count and the column's null count.
+func nonNullCount(adds []*delta.Add, col string) (n int64, ok bool) {
+	for _, a := range adds {
+		st, err := delta.ParseStats(a.Stats)
+		if err != nil || st == nil || st.NumRecords < 0 {
+			return 0, false
+		}
+		nulls, found := st.NullCount[col]
+		if !found {
+			return 0, false
+		}
+		num, isNum := nulls.(json.Number)
+		if !isNum {
+			return 0, false
+		}
+		k, err := num.Int64()
+		if err != nil {
+			return 0, false
+		}
+		n += st.NumRecords - k
+	}
+	return n, true
 }
 
 // ensure creates the table when it does not exist and returns its snapshot
@@ -119,6 +160,9 @@ func (r *run) appendRows(ctx context.Context, w writeSpec, tr *TableReport) (del
 		return delta.CommitResult{}, err
 	}
 	tr.RowsOut = res.Rows
+	if err := w.afterWrite(ctx, res, true); err != nil {
+		return delta.CommitResult{}, err
+	}
 	wo := r.writeOptions(w, md, "WRITE")
 	wo.Base = w.snap // the state the rows were computed from: see delta.WriteOptions.Base
 	return w.tbl.Append(ctx, res.Adds, wo)
@@ -155,6 +199,9 @@ func (r *run) overwrite(ctx context.Context, w writeSpec, tr *TableReport) (delt
 		return delta.CommitResult{}, err
 	}
 	tr.RowsOut = res.Rows
+	if err := w.afterWrite(ctx, res, dups == 0 && rel == w.relation); err != nil {
+		return delta.CommitResult{}, err
+	}
 	if w.snap != nil && r.changeFeedOn(&w) {
 		old, err := r.keep(r.eng.BindRelation(ctx, w.snap, nil))
 		if err != nil {
@@ -220,6 +267,11 @@ func (r *run) merge(ctx context.Context, w writeSpec, tr *TableReport) (delta.Co
 		return delta.CommitResult{}, err
 	}
 	if err := r.changeData(ctx, &w, old, query); err != nil {
+		return delta.CommitResult{}, err
+	}
+	// With no file rewritten and no duplicate removed, the files hold
+	// exactly the new rows.
+	if err := w.afterWrite(ctx, res, len(touched) == 0 && dups == 0 && rel == w.relation); err != nil {
 		return delta.CommitResult{}, err
 	}
 	newRows := res.Rows
