@@ -337,6 +337,9 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 	if err := r.changeData(ctx, &w, old, query); err != nil {
 		return delta.CommitResult{}, err
 	}
+	if err := w.afterWrite(ctx, res, len(touched) == 0); err != nil {
+		return delta.CommitResult{}, err
+	}
 	if tr.RowsOut, err = r.count(ctx, w.relation, ""); err != nil {
 		return delta.CommitResult{}, err
 	}

@@ -659,9 +659,14 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		}
 		return tr, m.sqlError(err, 1, ttNames)
 	}
-	checked, err := r.countAndExpect(ctx, m, result, tr, quarantineScope{recomputed: !incremental, own: own})
-	if err != nil {
-		return tr, err
+	// A model with no rule to check (no keys, no expectations) is not
+	// read before its write just to count it: the files written say how
+	// many rows it has when they hold exactly its rows (rowsWritten).
+	checked, rules := result, len(m.Keys)+len(m.Expectations) > 0
+	if rules {
+		if checked, err = r.countAndExpect(ctx, m, result, tr, quarantineScope{recomputed: !incremental, own: own}); err != nil {
+			return tr, err
+		}
 	}
 	if tr.quarantineTxn != nil {
 		txns = append(txns, *tr.quarantineTxn)
@@ -681,6 +686,9 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "incremental": incremental || grouped, "definition": fp}
 	w := writeSpec{table: m.Name, tbl: tbl, snap: own, relation: checked, schema: schema, partitionBy: m.PartitionBy,
 		keys: m.Keys, sequenceBy: seq, txns: txns, info: info, properties: m.Properties, rowKeys: m.Keys}
+	if !rules {
+		w.written = r.rowsWritten(result, tr)
+	}
 	var cr delta.CommitResult
 	switch {
 	case grouped:
@@ -699,6 +707,21 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	}
 	committed(cr, tr)
 	return tr, nil
+}
+
+// rowsWritten is a writeSpec.written that sets tr.RowsIn to the rows of
+// result: from the files written when they hold exactly its rows, else
+// counted.
+func (r *run) rowsWritten(result engine.Relation, tr *TableReport) func(context.Context, *engine.WriteResult, bool) error {
+	return func(ctx context.Context, res *engine.WriteResult, whole bool) error {
+		if whole {
+			tr.RowsIn = res.Rows
+			return nil
+		}
+		n, err := r.count(ctx, result, "")
+		tr.RowsIn = n
+		return err
+	}
 }
 
 // refreshedUpstream names a table the model reads (directly or through

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -183,5 +184,47 @@ SELECT sku, qty FROM bronze.items
 				t.Errorf("silver.items holds %v rows, want %d", got[0][0], tc.out)
 			}
 		})
+	}
+}
+
+// TestRowsInFromWrittenFiles: a model with no keys and no expectations is
+// not counted before its write: its rows in are what the files written
+// hold when they hold exactly its rows (a full computation), and counted
+// when the write also keeps other rows (touched groups replaced among
+// the table's files).
+func TestRowsInFromWrittenFiles(t *testing.T) {
+	dir, proj := writeProject(t, map[string]string{
+		"medallion.yaml":      "name: rowsin\nsources:\n  items:\n    schema: {day: string, qty: long}\n",
+		"models/gold.sql":     "-- name: gold.daily\n-- incremental_by: [day]\nSELECT day, sum(qty) AS qty FROM bronze.items GROUP BY day\n",
+		"landing/items/a.csv": "day,qty\nd1,1\nd2,2\nd3,3\nd1,4\n",
+	})
+	modelCount := regexp.MustCompile(`SELECT count\(\*\) FROM __rel_\d+_\s*$`)
+	for i, tc := range []struct {
+		file      map[string]string
+		in        int64
+		recounted bool
+	}{
+		{in: 3},
+		{file: map[string]string{"landing/items/b.csv": "day,qty\nd2,5\nd4,1\n"}, in: 2, recounted: true},
+	} {
+		addFiles(t, dir, tc.file)
+		var trace bytes.Buffer
+		rep, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{Trace: &trace, Parallelism: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr := tableReport(rep, "gold.daily"); tr.RowsIn != tc.in {
+			t.Errorf("run %d: rows in %d, want %d", i, tr.RowsIn, tc.in)
+		}
+		counted := false
+		for _, line := range strings.Split(trace.String(), "\n") {
+			counted = counted || modelCount.MatchString(line)
+		}
+		if counted != tc.recounted {
+			t.Errorf("run %d: result counted by a query: %v, want %v", i, counted, tc.recounted)
+		}
+	}
+	if got := query(t, proj, "SELECT day, CAST(qty AS BIGINT) FROM gold.daily ORDER BY day"); fmt.Sprint(got) != "[[d1 5] [d2 7] [d3 3] [d4 1]]" {
+		t.Errorf("gold.daily: %v", got)
 	}
 }
