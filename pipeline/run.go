@@ -176,6 +176,9 @@ type run struct {
 	rels []engine.Relation
 	// chgViews are views over changed rows, computed once a run (groups.go).
 	chgViews map[string]engine.Relation
+	// groupNulls says, by relation name, whether a relation of touched
+	// groups has a NULL in a group column (semijoin.go).
+	groupNulls map[string]bool
 	// parent is the run a worker was forked from, nil for the run itself;
 	// shared is what the run's workers share (parallel.go).
 	parent *run
@@ -590,33 +593,13 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	if m.Incremental != "" && own != nil && !r.full(m.Name) {
 		last, ok := own.TxnVersion(modelTxn(m.Name, m.Incremental))
 		if ok {
-			inTbl, err := r.lake.Table(ctx, m.Incremental)
+			name := newRowsName(m.Incremental)
+			bound, _, err := r.bindNewRows(ctx, m.Name, m.Incremental, name, last, versions[m.Incremental], snaps[m.Incremental])
 			if err != nil {
 				return tr, err
 			}
-			// The new rows: from the input's change data feed (feed.go), or
-			// the data files added since.
-			name := "__changes_" + strings.ReplaceAll(m.Incremental, ".", "_")
-			fed, err := r.bindFeed(ctx, m.Name, m.Incremental, name, inTbl, last, versions[m.Incremental], snaps[m.Incremental], true)
-			if err != nil {
-				return tr, err
-			}
-			var added []*delta.Add
-			if !fed {
-				added, _, err = inTbl.Changes(ctx, last, versions[m.Incremental])
-			}
-			switch {
-			case errors.Is(err, delta.ErrVersionNotFound):
-				r.logf("%s: changes of %s since version %d are gone; recomputing in full", m.Name, m.Incremental, last)
-			case err != nil:
-				return tr, err
-			default:
+			if bound {
 				incremental = true
-				if !fed {
-					if err := r.eng.Bind(ctx, name, snaps[m.Incremental], added); err != nil {
-						return tr, err
-					}
-				}
 				sqlText = replaceTableRef(sqlText, m.Incremental, name)
 			}
 		}
@@ -632,6 +615,16 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		groups, filter, ok, err := r.changedGroups(ctx, m, own, changed, versions, snaps)
 		if err != nil {
 			return tr, err
+		}
+		if ok && filter == noGroups && len(m.Expectations) == 0 && len(m.Keys) == 0 {
+			// Nothing to recompute, nothing to replace, no rule to report.
+			info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "incremental": true, "definition": fp}
+			w := writeSpec{table: m.Name, tbl: tbl, snap: own, keys: m.IncrementalBy, txns: txns, info: info, properties: m.Properties}
+			cr, err := r.commitInputs(ctx, w)
+			if err != nil {
+				return tr, err
+			}
+			return tr, r.committed(ctx, m.Name, cr, tr)
 		}
 		if ok {
 			grouped, touchedGroups = true, groups
@@ -682,7 +675,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	switch {
 	case grouped:
 		w.keys = m.IncrementalBy
-		cr, err = r.replaceGroups(ctx, w, touchedGroups, tr)
+		cr, err = r.replaceGroups(ctx, w, touchedGroups, false, tr)
 	case incremental:
 		if own != nil {
 			w.schema = mergeSchema(own.Schema(), schema)
@@ -695,6 +688,44 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		return tr, err
 	}
 	return tr, r.committed(ctx, m.Name, cr, tr)
+}
+
+// newRowsName is the name the new rows of a model's incremental input are
+// bound under (bindNewRows).
+func newRowsName(table string) string { return "__changes_" + strings.ReplaceAll(table, ".", "_") }
+
+// bindNewRows binds name to the rows table gained or changed to after
+// version from, up to version to (snap): from its change data feed
+// (inserts and update post-images, feed.go), or the data files added
+// since. It reports false, binding nothing, when those changes are gone
+// (the log was cleaned up): the model then reads the table whole.
+// appended says the range only appended files (no file removed, none
+// rewritten by a compaction): every row of the table at from is still
+// there, and the new rows are all the others.
+func (r *run) bindNewRows(ctx context.Context, model, table, name string, from, to int64, snap *delta.Snapshot) (bound, appended bool, err error) {
+	tbl, err := r.lake.Table(ctx, table)
+	if err != nil {
+		return false, false, err
+	}
+	fed, err := r.bindFeed(ctx, model, table, name, tbl, from, to, snap, true)
+	if err != nil || fed {
+		return fed, false, err
+	}
+	added, removed, err := tbl.Changes(ctx, from, to)
+	switch {
+	case errors.Is(err, delta.ErrVersionNotFound):
+		r.logf("%s: changes of %s since version %d are gone; recomputing in full", model, table, from)
+		return false, false, nil
+	case err != nil:
+		return false, false, err
+	}
+	if err := r.eng.Bind(ctx, name, snap, added); err != nil {
+		return false, false, err
+	}
+	// A compaction that carried new rows adds its file without
+	// dataChange, with older rows in it.
+	appended = len(removed) == 0 && !slices.ContainsFunc(added, func(a *delta.Add) bool { return !a.DataChange })
+	return true, appended, nil
 }
 
 // refreshedUpstream names a table the model reads (directly or through
@@ -713,18 +744,18 @@ func (r *run) refreshedUpstream(m *Model) string {
 	return ""
 }
 
-// committed records a model's commit in its report and binds the committed
-// snapshot for the models downstream.
-func (r *run) committed(ctx context.Context, name string, cr delta.CommitResult, tr *TableReport) error {
+// committed records a model's commit in its report. The committed
+// snapshot is not bound here: a model downstream binds its inputs at the
+// versions it reads (bindSnapshot), on whichever session runs it, and
+// most committed tables (gold) have no reader in the run at all; binding
+// reads the footers of every file of the table.
+func (r *run) committed(_ context.Context, _ string, cr delta.CommitResult, tr *TableReport) error {
 	tr.Version, tr.Status = cr.Version, StatusOK
 	if cr.Skipped {
 		tr.Status = StatusUpToDate
 	}
-	if err := r.eng.Bind(ctx, name, cr.Snapshot, nil); err != nil {
-		return err
-	}
-	r.bound[name] = true
-	r.boundVersion[name] = cr.Snapshot.Version()
+	// A name this session bound at an older version is bound again by
+	// the next bindSnapshot of the new one.
 	return nil
 }
 
