@@ -63,8 +63,10 @@ func (c *CDC) validate(m *Model) error {
 	switch {
 	case len(m.Keys) == 0:
 		return errors.New("a CDC model needs keys (the header's keys: [...])")
-	case m.Materialized == View || m.Incremental != "" || len(m.IncrementalBy) > 0 || m.Window != nil:
-		return errors.New("a CDC model is a table without incremental, incremental_by or window (it applies its changes incrementally itself)")
+	case m.Materialized == View || len(m.IncrementalBy) > 0 || m.Window != nil:
+		return errors.New("a CDC model is a table without incremental_by or window (it applies its changes incrementally itself)")
+	case c.Snapshot && m.Incremental != "":
+		return errors.New("a snapshot model takes no incremental: each run compares the whole snapshot with the table")
 	case c.SCD == 1 && (len(c.TrackHistoryOn) > 0 || len(c.TrackHistoryExcept) > 0):
 		return errors.New("track_history_on and track_history_except need scd: 2")
 	case len(c.TrackHistoryOn) > 0 && len(c.TrackHistoryExcept) > 0:
@@ -234,7 +236,7 @@ func (r *run) cdc(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Tab
 	}
 
 	// Which keys changed since the last run?
-	filter, incremental := "", false
+	filter, incremental, sqlText, newKeys, newRows := "", false, m.SQL, false, false
 	var groups engine.Relation // the keys touched, when incremental
 	if own != nil && !r.full(m.Name) {
 		var changed []string
@@ -261,11 +263,31 @@ func (r *run) cdc(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Tab
 			}
 		}
 		filter, incremental, groups = f, ok, g
+		if incremental && m.Incremental != "" && cc.trunc == "false" && slices.Equal(changed, []string{m.Incremental}) {
+			// The model's incremental input is a stream whose new rows hold
+			// every change row of the keys they touch (the header says so):
+			// read those rows, not the whole input. (A truncate among the
+			// older rows would end the touched keys' histories too: with
+			// apply_as_truncates the whole input is read.)
+			last, _ := own.TxnVersion(modelTxn(m.Name, m.Incremental))
+			name := newRowsName(m.Incremental)
+			bound, appended, err := r.bindNewRows(ctx, m.Name, m.Incremental, name, last, versions[m.Incremental], snaps[m.Incremental])
+			if err != nil {
+				return tr, err
+			}
+			if bound {
+				r.logf("%s: recomputing the touched keys from the new rows of %s", m.Name, m.Incremental)
+				sqlText, newRows = replaceTableRef(m.SQL, m.Incremental, name), true
+				// Appended rows only: a touched key had no change row
+				// before (all of them are new rows), so the table holds
+				// no row of it to replace.
+				newKeys = appended
+			}
+		}
 	}
-	sqlText := m.SQL
 	if incremental {
 		// Every change row of the touched keys, and every truncate.
-		sqlText = "SELECT * FROM (" + m.SQL + ") AS __m WHERE " + filter + " OR " + cc.trunc
+		sqlText = "SELECT * FROM (" + sqlText + ") AS __m WHERE " + filter + " OR " + cc.trunc
 	}
 	result, err := r.table(ctx, sqlText)
 	if err != nil {
@@ -277,9 +299,14 @@ func (r *run) cdc(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Tab
 	rules := *m
 	rules.Keys = nil // the CDC rules replace the plain keys rule
 	rules.Expectations = cc.expectations(m)
-	checked, err := r.countAndExpect(ctx, &rules, result, tr, quarantineScope{recomputed: true}) // every change row of the keys it applies
+	// Every change row of the keys it applies, unless read from the new
+	// rows alone.
+	checked, err := r.countAndExpect(ctx, &rules, result, tr, quarantineScope{recomputed: !newRows, own: own})
 	if err != nil {
 		return tr, err
+	}
+	if tr.quarantineTxn != nil {
+		w.txns = append(w.txns, *tr.quarantineTxn)
 	}
 	out, err := r.keep(r.eng.ApplyChanges(ctx, checked, cc.changeSpec(m.CDC)))
 	if err != nil {
@@ -293,7 +320,7 @@ func (r *run) cdc(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Tab
 	var cr delta.CommitResult
 	if incremental {
 		w.keys = m.Keys
-		cr, err = r.replaceGroups(ctx, w, groups, tr)
+		cr, err = r.replaceGroups(ctx, w, groups, newKeys, tr)
 	} else {
 		cr, err = r.overwrite(ctx, w, tr)
 	}

@@ -482,7 +482,8 @@ func TestCDCHeaderErrors(t *testing.T) {
 		{"-- keys: [id]\n-- cdc: {scd: 2, track_history_on: [a], track_history_except: [b]}", "exclude each other"},
 		{"-- keys: [id]\n-- cdc: {snapshot: true, apply_as_deletes: \"op = 'd'\"}", "snapshot model takes no apply_as_deletes"},
 		{"-- keys: [id]\n-- cdc: {except_columns: [id]}", "except_columns: id is a key"},
-		{"-- keys: [id]\n-- incremental: bronze.x\n-- cdc: {}", "without incremental"},
+		{"-- keys: [id]\n-- incremental_by: [id]\n-- cdc: {}", "without incremental_by"},
+		{"-- keys: [id]\n-- incremental: bronze.x\n-- cdc: {snapshot: true}", "snapshot model takes no incremental"},
 		{"-- keys: [id]\n-- cdc: {scd: 2, track_history: [a]}", "unknown field"},
 	} {
 		text := "-- name: silver.h\n" + tc.header + "\nSELECT * FROM bronze.x\n"

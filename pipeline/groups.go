@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,7 +116,12 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 		return none, "", false, err
 	}
 	r.logf("%s: %d groups touched by changes", m.Name, len(res.Rows))
+	if len(res.Rows) == 0 {
+		return groups, noGroups, true, nil
+	}
 	if len(res.Rows) <= maxInlineGroups {
+		// Every group is at hand: whether one has a NULL is known.
+		r.noteGroupNulls(groups, slices.ContainsFunc(res.Rows, func(row []any) bool { return slices.Contains(row, nil) }))
 		if f, ok := inlineFilter(r.eng, cols, res); ok {
 			return groups, f, true, nil
 		}
@@ -125,6 +131,32 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 		return none, "", false, err
 	}
 	return groups, f, true, nil
+}
+
+// noGroups is the filter of changedGroups when the changes touch no group.
+const noGroups = "false"
+
+// commitInputs commits a model whose inputs' changes touched none of its
+// groups: its rows stay as they are, and only the input versions it has
+// now read (w.txns; with the definition, the table's properties) are
+// committed, as an incremental run that rewrote nothing.
+func (r *run) commitInputs(ctx context.Context, w writeSpec) (delta.CommitResult, error) {
+	tx := w.tbl.Begin(w.snap)
+	tx.SetOperation("MERGE", map[string]any{"predicate": `["replace the groups touched by changes (` + strings.Join(w.keys, ", ") + `): none"]`})
+	tx.ReadAll() // its rows are what the commit asserts: any concurrent data change conflicts
+	for _, t := range w.txns {
+		tx.SetTxn(t.AppID, t.Version)
+	}
+	if md := r.configure(&w, nil); md != nil {
+		tx.SetMetadata(md)
+		if w.protocol != nil {
+			tx.SetProtocol(w.protocol)
+		}
+	}
+	if err := tx.SetCommitInfo("medallion", w.info); err != nil {
+		return delta.CommitResult{}, err
+	}
+	return tx.Commit(ctx)
 }
 
 // inlineFilter renders the touched groups as literals: "col IN (literals)
@@ -294,15 +326,18 @@ func (r *run) reads(m *Model, table string) bool {
 
 // replaceGroups replaces the rows of the touched groups (groups) with the
 // recomputed ones (the relation), rewriting only the files that hold those
-// groups.
-func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Relation, tr *TableReport) (delta.CommitResult, error) {
+// groups. With newGroups the caller knows that the table holds no row of
+// them: the recomputed rows are added and no file is looked at.
+func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Relation, newGroups bool, tr *TableReport) (delta.CommitResult, error) {
 	md, err := r.ensure(ctx, &w)
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
-	touched, err := r.eng.MatchFiles(ctx, w.snap, w.snap.Files(), w.keys, groups, true)
-	if err != nil {
-		return delta.CommitResult{}, err
+	var touched []*delta.Add
+	if !newGroups {
+		if touched, err = r.eng.MatchFiles(ctx, w.snap, w.snap.Files(), w.keys, groups, true); err != nil {
+			return delta.CommitResult{}, err
+		}
 	}
 	query := "SELECT * FROM " + w.relation.Name
 	var old engine.Relation // the rows of the touched files
@@ -340,10 +375,30 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 	if err := w.afterWrite(ctx, res, len(touched) == 0); err != nil {
 		return delta.CommitResult{}, err
 	}
-	if tr.RowsOut, err = r.count(ctx, w.relation, ""); err != nil {
-		return delta.CommitResult{}, err
+	// The rows written are the touched files' rows outside the groups and
+	// the recomputed ones: the files' stats count them without a query.
+	n, ok := liveRows(res.Adds)
+	kept, okKept := liveRows(touched)
+	if tr.RowsOut = n - (kept - tr.Replaced); !ok || !okKept {
+		if tr.RowsOut, err = r.count(ctx, w.relation, ""); err != nil {
+			return delta.CommitResult{}, err
+		}
 	}
 	return commitRewrite(ctx, w, md, map[string]any{"predicate": `["replace the groups touched by changes (` + strings.Join(w.keys, ", ") + `)"]`}, touched, res.Adds)
+}
+
+// liveRows is the number of rows of the files by their stats; ok is false
+// when some file's stats do not count its rows.
+func liveRows(files []*delta.Add) (int64, bool) {
+	var total int64
+	for _, a := range files {
+		n, ok := a.LiveRows()
+		if !ok {
+			return 0, false
+		}
+		total += n
+	}
+	return total, true
 }
 
 func engineTarget(w writeSpec) engine.Target {

@@ -121,7 +121,12 @@ type Model struct {
 	SequenceBy []string `yaml:"sequence_by"`
 	// Incremental names the input read as a stream: on an incremental run
 	// it holds only the rows that input gained since the last run, and the
-	// result is merged by Keys. Other inputs are read whole.
+	// result is merged by Keys. Other inputs are read whole. On a CDC model
+	// (no snapshot, no apply_as_truncates) it says that the input's new
+	// rows hold every change row of each key they touch (a table with one
+	// row per key, the model's key among its columns, say): a run where
+	// only that input changed recomputes the touched keys from those rows
+	// instead of from every row of the input.
 	Incremental string `yaml:"incremental"`
 	// IncrementalBy are group columns whose values each come from a single
 	// input row (a date, a product_id). When inputs change, only the groups

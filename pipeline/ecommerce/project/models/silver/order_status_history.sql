@@ -3,12 +3,15 @@
 -- keys: [order_id]
 -- sequence_by: [status_at, milestone]
 -- cdc: {scd: 2, except_columns: [status_at, milestone]}
+-- incremental: silver.orders
 SELECT order_id, order_status, status_at, milestone
 FROM (
-    -- bronze.orders is read once and each row crossed with the four
-    -- milestones (plain SQL: the same runs on DuckDB and on Spark). A
-    -- filter on order_id (a run recomputing the orders it touches) then
-    -- applies before the rows are multiplied by four.
+    -- silver.orders (one row per order, its latest) is read once and each
+    -- row crossed with the four milestones (plain SQL: the same runs on
+    -- DuckDB and on Spark). A filter on order_id (a run recomputing the
+    -- orders it touches) then applies before the rows are multiplied by
+    -- four. An order's row is among silver.orders' new rows whenever it
+    -- changes (incremental above): a run reads only those.
     SELECT o.order_id,
            CASE m.milestone WHEN 1 THEN 'purchased' WHEN 2 THEN 'approved' WHEN 3 THEN 'shipped' ELSE 'delivered' END AS order_status,
            CASE m.milestone
@@ -19,8 +22,8 @@ FROM (
            END AS status_at,
            m.milestone
     FROM (
-        SELECT nullif(trim(order_id), '') AS order_id, order_purchase_timestamp, order_approved_at, order_delivered_carrier_date, order_delivered_customer_date
-        FROM bronze.orders
+        SELECT order_id, order_purchase_timestamp, order_approved_at, order_delivered_carrier_date, order_delivered_customer_date
+        FROM silver.orders
     ) AS o
     CROSS JOIN (VALUES (1), (2), (3), (4)) AS m(milestone)
 ) AS s
