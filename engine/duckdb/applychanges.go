@@ -92,6 +92,9 @@ SELECT %s FROM __o WHERE __nseq IS NULL AND NOT __del`, joinIdents("", spec.Colu
 	}
 	seq1 := quoteIdent(spec.Sequence[0])
 	if del == "false" && trunc == "false" {
+		if len(spec.Arrival) == 0 {
+			return scd2Peers(rel, spec, trk, k, seq1, seqRow)
+		}
 		return events + scd2NoDeletes(spec, trk, k, seq1)
 	}
 	return events + fmt.Sprintf(`,
@@ -112,14 +115,49 @@ SELECT unnest(__row), __st AS %s, __en AS %s FROM __h`,
 // (the smallest: changes are in sequence order, NULLs last) and its end
 // the next run's start: the changes at a run's edges (the tracked columns
 // differ from the previous or the next change's) are all it reads, in one
-// more sort for the neighbours and one over the edges. The general query
-// numbers the runs and groups by them (two more sorts and a hash
-// aggregate of whole rows): SF1's silver.order_status_history (395k
-// changes) took 0.72 s of CPU that way.
+// more sort for the neighbours. A run of one change is its own version
+// (start: its sequence value); only the edges of longer runs are sorted
+// once more, for the start of each. The general query numbers the runs and
+// groups by them (two more sorts and a hash aggregate of whole rows):
+// SF1's silver.order_status_history (395k changes) took 0.72 s of CPU that
+// way.
 func scd2NoDeletes(spec engine.ChangeSpec, trk, k, seq1 string) string {
 	return fmt.Sprintf(`,
 __b AS (SELECT *, %s AS __trk, lag(%s) OVER __w AS __ptrk, lead(%s) OVER __w AS __ntrk, lead(%s) OVER __w AS __nst FROM __d WINDOW __w AS (PARTITION BY %s ORDER BY __ord)),
-__e AS (SELECT *, lag(%s) OVER (PARTITION BY %s ORDER BY __ord) AS __pst FROM __b WHERE __ptrk IS DISTINCT FROM __trk OR __ntrk IS DISTINCT FROM __trk)
-SELECT %s, CASE WHEN __ptrk IS DISTINCT FROM __trk THEN %s ELSE __pst END AS %s, __nst AS %s FROM __e WHERE __ntrk IS DISTINCT FROM __trk`,
-		trk, trk, trk, seq1, k, seq1, k, joinIdents("", spec.Columns), seq1, quoteIdent(spec.StartAt), quoteIdent(spec.EndAt))
+%s`, trk, trk, trk, seq1, k, scd2Edges("__b", spec, k, seq1, "__ord"))
+}
+
+// scd2Edges is the end of both SCD 2 queries without deletes: from rel, the
+// kept changes with their tracked columns (__trk), the previous and next
+// kept change's (__ptrk, __ntrk) and the next one's start (__nst), the
+// versions. The edges are materialized: both branches read them.
+func scd2Edges(rel string, spec engine.ChangeSpec, k, seq1, order string) string {
+	cols := joinIdents("", spec.Columns)
+	return fmt.Sprintf(`__x AS MATERIALIZED (SELECT *, __ptrk IS DISTINCT FROM __trk AS __first, __ntrk IS DISTINCT FROM __trk AS __last FROM %s WHERE __ptrk IS DISTINCT FROM __trk OR __ntrk IS DISTINCT FROM __trk)
+SELECT %s, %s AS %s, __nst AS %s FROM __x WHERE __first AND __last
+UNION ALL
+SELECT %s, __pst, __nst FROM (SELECT *, lag(%s) OVER (PARTITION BY %s ORDER BY %s) AS __pst FROM __x WHERE NOT (__first AND __last)) AS __e WHERE __last`,
+		rel, cols, seq1, quoteIdent(spec.StartAt), quoteIdent(spec.EndAt), cols, seq1, k, order)
+}
+
+// scd2Peers is scd2NoDeletes for changes without arrival columns: a key's
+// changes are then ordered by the sequence columns alone, so the changes
+// with equal sequence values are a window's peer group, and the last of
+// each group is the one kept (the others are superseded). The neighbours
+// scd2NoDeletes finds in a second sort over the kept changes are then the
+// last changes of the previous and next peer groups (GROUPS frames), read
+// in the same sort that finds the kept ones.
+func scd2Peers(rel string, spec engine.ChangeSpec, trk, k, seq1, seqRow string) string {
+	var order []string
+	for _, s := range spec.Sequence {
+		order = append(order, quoteIdent(s)+" ASC")
+	}
+	ord := strings.Join(order, ", ")
+	w := "PARTITION BY " + k + " ORDER BY " + ord
+	return fmt.Sprintf(`WITH __g AS (SELECT *, %s AS __trk, lead(%s) OVER (%s) AS __nseq,
+  last_value(%s) OVER (%s GROUPS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS __ptrk,
+  last_value(%s) OVER (%s GROUPS BETWEEN 1 FOLLOWING AND 1 FOLLOWING) AS __ntrk,
+  first_value(%s) OVER (%s GROUPS BETWEEN 1 FOLLOWING AND 1 FOLLOWING) AS __nst FROM %s),
+__k AS (SELECT * FROM __g WHERE __nseq IS NULL OR __nseq <> %s),
+%s`, trk, seqRow, w, trk, w, trk, w, seq1, w, rel, seqRow, scd2Edges("__k", spec, k, seq1, ord))
 }
