@@ -47,3 +47,29 @@ func TestModelsOverTheLargestLandingStartFirst(t *testing.T) {
 		t.Errorf("report lists %v, want the project's order %v", reported, want)
 	}
 }
+
+// TestModelsOthersWaitForStartFirst: of two models ready at once over the
+// same landing, the one another model reads starts first (the critical
+// path), though the project's files list the other first.
+func TestModelsOthersWaitForStartFirst(t *testing.T) {
+	_, proj := writeProject(t, map[string]string{
+		"medallion.yaml":      "name: order\nsources:\n  c:\n    schema: {id: long, v: string}\n",
+		"landing/c/1.csv":     "id,v\n1,x\n2,w\n",
+		"models/gold/a.sql":   "-- name: gold.a\nSELECT count(*) AS n FROM bronze.c\n",
+		"models/gold/z.sql":   "-- name: gold.z\nSELECT count(*) AS n FROM silver.c\n",
+		"models/silver/c.sql": "-- name: silver.c\nSELECT id, v FROM bronze.c\n",
+	})
+	var trace strings.Builder
+	if _, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{Parallelism: 1, Trace: &trace}); err != nil {
+		t.Fatal(err)
+	}
+	var started []string
+	for _, line := range strings.Split(trace.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[0] == "table" && f[2] == "worker" && !strings.HasPrefix(f[1], "bronze.") {
+			started = append(started, f[1])
+		}
+	}
+	if want := []string{"silver.c", "gold.a", "gold.z"}; !slices.Equal(started, want) {
+		t.Errorf("models ran in the order %v, want %v", started, want)
+	}
+}
