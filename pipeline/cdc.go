@@ -536,22 +536,9 @@ func (r *run) cdcSkip(ctx context.Context, m *Model, tr *TableReport, w writeSpe
 		tr.Status = StatusUpToDate
 		return tr, nil
 	}
-	tx := w.tbl.Begin(w.snap)
-	tx.SetOperation("CDC SNAPSHOT SKIPPED", nil) // no data: the inputs' versions only
-	for _, t := range w.txns {
-		tx.SetTxn(t.AppID, t.Version)
-	}
-	// The table's properties (an unchanged snapshot's sequence value).
-	if md := r.configure(&w, nil); md != nil {
-		tx.SetMetadata(md)
-		if w.protocol != nil {
-			tx.SetProtocol(w.protocol)
-		}
-	}
-	if err := tx.SetCommitInfo("medallion", w.info); err != nil {
-		return tr, err
-	}
-	cr, err := tx.Commit(ctx)
+	// No data: the inputs' versions, and the table's properties (an
+	// unchanged snapshot's sequence value).
+	cr, err := r.commitNoData(ctx, w, "CDC SNAPSHOT SKIPPED", nil, false)
 	if err != nil {
 		return tr, err
 	}

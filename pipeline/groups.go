@@ -141,9 +141,18 @@ const noGroups = "false"
 // now read (w.txns; with the definition, the table's properties) are
 // committed, as an incremental run that rewrote nothing.
 func (r *run) commitInputs(ctx context.Context, w writeSpec) (delta.CommitResult, error) {
+	return r.commitNoData(ctx, w, "MERGE", map[string]any{"predicate": `["replace the groups touched by changes (` + strings.Join(w.keys, ", ") + `): none"]`}, true)
+}
+
+// commitNoData commits w's txns, commit info and (when they changed) the
+// table's properties, and no data file. readAll makes any concurrent data
+// change conflict with it (the rows are what the commit asserts).
+func (r *run) commitNoData(ctx context.Context, w writeSpec, op string, params map[string]any, readAll bool) (delta.CommitResult, error) {
 	tx := w.tbl.Begin(w.snap)
-	tx.SetOperation("MERGE", map[string]any{"predicate": `["replace the groups touched by changes (` + strings.Join(w.keys, ", ") + `): none"]`})
-	tx.ReadAll() // its rows are what the commit asserts: any concurrent data change conflicts
+	tx.SetOperation(op, params)
+	if readAll {
+		tx.ReadAll()
+	}
 	for _, t := range w.txns {
 		tx.SetTxn(t.AppID, t.Version)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,24 +18,7 @@ import (
 // 400s naming the problem.
 func TestQueryTimeTravel(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	files := maps.Clone(shopFiles)
-	for p, c := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	proj, err := pipeline.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Quiet: true}); err != nil {
-		t.Fatal(err)
-	}
+	dir, proj := runShop(t)
 	if err := os.WriteFile(filepath.Join(dir, "landing", "items", "b.csv"), []byte("sku,qty,price\nf,7,1\ng,8,2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

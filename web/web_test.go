@@ -90,6 +90,30 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// runShop writes the shop project (shopFiles) into a new folder of its
+// own, for a test that lands more files, and runs it once.
+func runShop(t *testing.T) (string, *pipeline.Project) {
+	t.Helper()
+	dir := t.TempDir()
+	for p, c := range shopFiles {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	proj, err := pipeline.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{Quiet: true}); err != nil {
+		t.Fatal(err)
+	}
+	return dir, proj
+}
+
 func newServer(t *testing.T, proj *pipeline.Project, opts Options) *Server {
 	t.Helper()
 	s, err := New(proj, opts)
@@ -203,23 +227,7 @@ func TestTables(t *testing.T) {
 // run that commits new rows is seen by the next request of the same server.
 func TestTablesFollowNewCommits(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	for p, c := range shopFiles {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	proj, err := pipeline.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Quiet: true}); err != nil {
-		t.Fatal(err)
-	}
+	dir, proj := runShop(t)
 	h := newServer(t, proj, Options{}).Handler()
 	read := func() (bronze, silver TableInfo, detail tableDetail) {
 		t.Helper()
