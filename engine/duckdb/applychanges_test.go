@@ -60,27 +60,7 @@ func TestSCD2WithoutDeletesEqualsGeneralQuery(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := engine.ChangeSpec{SCD: 2, Keys: []string{"id"}, Sequence: tc.sequence, Arrival: []string{"arrival"},
 				Columns: []string{"id", "v", "note"}, Tracked: tc.tracked, StartAt: "start_at", EndAt: "end_at"}
-			fast, err := e.ApplyChanges(ctx, changes, spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			spec.Delete = "false" // never a delete, but the general query
-			general, err := e.ApplyChanges(ctx, changes, spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, want := scd2Rows(t, e, fast.Name), scd2Rows(t, e, general.Name)
-			if len(want) < 400 {
-				t.Fatalf("the general query made %d versions of 400 keys", len(want))
-			}
-			if !slices.Equal(got, want) {
-				for i := range min(len(got), len(want)) {
-					if got[i] != want[i] {
-						t.Fatalf("%d versions, want %d; first difference: %s, want %s", len(got), len(want), got[i], want[i])
-					}
-				}
-				t.Fatalf("%d versions, want %d", len(got), len(want))
-			}
+			sameAsGeneralQuery(t, e, changes, spec)
 		})
 	}
 }
@@ -143,27 +123,7 @@ func TestSCD2WithoutArrivalEqualsGeneralQuery(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := engine.ChangeSpec{SCD: 2, Keys: []string{"id"}, Sequence: tc.sequence,
 				Columns: []string{"id", "v", "note"}, Tracked: tc.tracked, StartAt: "start_at", EndAt: "end_at"}
-			fast, err := e.ApplyChanges(ctx, changes, spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			spec.Delete = "false" // never a delete, but the general query
-			general, err := e.ApplyChanges(ctx, changes, spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, want := scd2Rows(t, e, fast.Name), scd2Rows(t, e, general.Name)
-			if len(want) < 400 {
-				t.Fatalf("the general query made %d versions of 400 keys", len(want))
-			}
-			if !slices.Equal(got, want) {
-				for i := range min(len(got), len(want)) {
-					if got[i] != want[i] {
-						t.Fatalf("%d versions, want %d; first difference: %s, want %s", len(got), len(want), got[i], want[i])
-					}
-				}
-				t.Fatalf("%d versions, want %d", len(got), len(want))
-			}
+			sameAsGeneralQuery(t, e, changes, spec)
 		})
 	}
 }
@@ -181,4 +141,33 @@ func scd2Rows(t *testing.T, e *duckdb.Engine, rel string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// sameAsGeneralQuery applies changes by spec, and by the general SCD 2
+// query (a Delete condition that is never true), and fails unless both
+// give the same versions, at least 400 of them.
+func sameAsGeneralQuery(t *testing.T, e *duckdb.Engine, changes engine.Relation, spec engine.ChangeSpec) {
+	t.Helper()
+	ctx := t.Context()
+	fast, err := e.ApplyChanges(ctx, changes, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Delete = "false" // never a delete, but the general query
+	general, err := e.ApplyChanges(ctx, changes, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := scd2Rows(t, e, fast.Name), scd2Rows(t, e, general.Name)
+	if len(want) < 400 {
+		t.Fatalf("the general query made %d versions of 400 keys", len(want))
+	}
+	if !slices.Equal(got, want) {
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Fatalf("%d versions, want %d; first difference: %s, want %s", len(got), len(want), got[i], want[i])
+			}
+		}
+		t.Fatalf("%d versions, want %d", len(got), len(want))
+	}
 }
