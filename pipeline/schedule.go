@@ -68,17 +68,13 @@ func (r *run) modelWeights(models []*Model) map[string]int64 {
 			return ss
 		}
 		var out []string
+		m := byName[table]
+		if v := r.proj.Model(table); m == nil && v != nil && v.Materialized == View {
+			m = v
+		}
 		if _, ok := landed[table]; ok {
 			out = []string{table}
-		} else if m := byName[table]; m != nil {
-			for _, d := range m.Deps {
-				for _, s := range sources(d) {
-					if !slices.Contains(out, s) {
-						out = append(out, s)
-					}
-				}
-			}
-		} else if m := r.proj.Model(table); m != nil && m.Materialized == View {
+		} else if m != nil {
 			for _, d := range m.Deps {
 				for _, s := range sources(d) {
 					if !slices.Contains(out, s) {
