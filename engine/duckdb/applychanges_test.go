@@ -47,16 +47,7 @@ func TestSCD2WithoutDeletesEqualsGeneralQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name     string
-		tracked  []string
-		sequence []string
-	}{
-		{"tracked v", []string{"v"}, []string{"seq"}},
-		{"tracked v and note", []string{"v", "note"}, []string{"seq"}},
-		{"nothing tracked", nil, []string{"seq"}},
-		{"two sequence columns", []string{"v"}, []string{"seq", "seq2"}},
-	} {
+	for _, tc := range scd2Cases {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := engine.ChangeSpec{SCD: 2, Keys: []string{"id"}, Sequence: tc.sequence, Arrival: []string{"arrival"},
 				Columns: []string{"id", "v", "note"}, Tracked: tc.tracked, StartAt: "start_at", EndAt: "end_at"}
@@ -110,16 +101,7 @@ func TestSCD2WithoutArrivalEqualsGeneralQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name     string
-		tracked  []string
-		sequence []string
-	}{
-		{"tracked v", []string{"v"}, []string{"seq"}},
-		{"tracked v and note", []string{"v", "note"}, []string{"seq"}},
-		{"nothing tracked", nil, []string{"seq"}},
-		{"two sequence columns", []string{"v"}, []string{"seq", "seq2"}},
-	} {
+	for _, tc := range scd2Cases {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := engine.ChangeSpec{SCD: 2, Keys: []string{"id"}, Sequence: tc.sequence,
 				Columns: []string{"id", "v", "note"}, Tracked: tc.tracked, StartAt: "start_at", EndAt: "end_at"}
@@ -170,4 +152,17 @@ func sameAsGeneralQuery(t *testing.T, e *duckdb.Engine, changes engine.Relation,
 		}
 		t.Fatalf("%d versions, want %d", len(got), len(want))
 	}
+}
+
+// scd2Cases are the tracked and sequence columns both SCD 2 fast-path
+// tests apply their random changes with.
+var scd2Cases = []struct {
+	name     string
+	tracked  []string
+	sequence []string
+}{
+	{"tracked v", []string{"v"}, []string{"seq"}},
+	{"tracked v and note", []string{"v", "note"}, []string{"seq"}},
+	{"nothing tracked", nil, []string{"seq"}},
+	{"two sequence columns", []string{"v"}, []string{"seq", "seq2"}},
 }
