@@ -58,7 +58,7 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 		// bind them, and the views over them, once. The table's change data
 		// feed has exactly the changed rows (feed.go); without it, the
 		// changed rows are among those of the added and removed files.
-		name := fmt.Sprintf("__chg_%s_%d_%d", strings.ReplaceAll(in, ".", "_"), last, versions[in])
+		name := changesName(in, last, versions[in])
 		if !r.bound[name] {
 			fed, err := r.bindFeed(ctx, m.Name, in, name, tbl, last, versions[in], snaps[in], false)
 			if err != nil {

@@ -608,7 +608,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		}
 	}
 	grouped := false
-	var touchedGroups engine.Relation
+	var touchedGroups, aggResult engine.Relation
 	if len(m.IncrementalBy) > 0 && own != nil && !r.full(m.Name) {
 		for _, d := range m.Deps {
 			if err := r.materialize(ctx, d); err != nil {
@@ -633,6 +633,12 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		if ok {
 			grouped, touchedGroups = true, groups
 			sqlText = "SELECT * FROM (" + m.SQL + ") AS __m WHERE " + filter
+			// A count/sum/min/max model over appended rows: the touched
+			// groups' rows from their current ones and the changed rows
+			// alone (aggdelta.go).
+			if aggResult, _, err = r.aggregateGroups(ctx, m, own, changed, versions, filter); err != nil {
+				return tr, err
+			}
 		}
 	}
 	for _, d := range m.Deps {
@@ -646,12 +652,14 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 			return tr, err
 		}
 	}
-	result, err := r.table(ctx, sqlText)
-	if err != nil {
-		if ctx.Err() != nil {
-			return tr, err
+	result := aggResult
+	if result.Name == "" {
+		if result, err = r.table(ctx, sqlText); err != nil {
+			if ctx.Err() != nil {
+				return tr, err
+			}
+			return tr, m.sqlError(err, 1, ttNames)
 		}
-		return tr, m.sqlError(err, 1, ttNames)
 	}
 	// A model with no rule to check (no keys, no expectations) is not
 	// read before its write just to count it: the files written say how
