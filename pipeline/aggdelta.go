@@ -197,10 +197,10 @@ func changesName(table string, from, to int64) string {
 }
 
 // aggregateGroups computes the new rows of the groups the changes touch
-// (filter, over alias __m, from changedGroups) by aggregate maintenance
-// when the model and its changes allow it (see aggShape), and reports
-// false — logging why — when they must be recomputed from the inputs.
-func (r *run) aggregateGroups(ctx context.Context, m *Model, own *delta.Snapshot, changed []string, versions map[string]int64, filter string) (engine.Relation, bool, error) {
+// (the relation groups, from changedGroups) by aggregate maintenance when
+// the model and its changes allow it (see aggShape), and reports false —
+// logging why — when they must be recomputed from the inputs.
+func (r *run) aggregateGroups(ctx context.Context, m *Model, own *delta.Snapshot, changed []string, versions map[string]int64, groups engine.Relation) (engine.Relation, bool, error) {
 	var none engine.Relation
 	fallBack := func(why string, args ...any) (engine.Relation, bool, error) {
 		r.logf("%s: recomputing the touched groups from the inputs: %s", m.Name, fmt.Sprintf(why, args...))
@@ -275,7 +275,16 @@ func (r *run) aggregateGroups(ctx context.Context, m *Model, own *delta.Snapshot
 		if err != nil {
 			return none, false, err
 		}
-		old = "SELECT * FROM " + rel.Name + " AS __m WHERE " + filter
+		// The rows replaceGroups replaces: those of the touched groups.
+		keys := make([]string, len(m.IncrementalBy))
+		for i, k := range m.IncrementalBy {
+			keys[i] = r.eng.Quote(k)
+		}
+		inGroups, err := r.inRelation(ctx, groups, "__m", keys)
+		if err != nil {
+			return none, false, err
+		}
+		old = "SELECT * FROM " + rel.Name + " AS __m WHERE " + inGroups
 	}
 	q, ok := r.combineSQL(cols, schema, old, fresh.Name)
 	if !ok {

@@ -636,7 +636,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 			// A count/sum/min/max model over appended rows: the touched
 			// groups' rows from their current ones and the changed rows
 			// alone (aggdelta.go).
-			if aggResult, _, err = r.aggregateGroups(ctx, m, own, changed, versions, filter); err != nil {
+			if aggResult, _, err = r.aggregateGroups(ctx, m, own, changed, versions, groups); err != nil {
 				return tr, err
 			}
 		}
