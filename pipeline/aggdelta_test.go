@@ -32,7 +32,7 @@ sources:
 var aggModels = []struct {
 	name, file, sql, order string
 	kept                   bool
-	drop                   string // the model's drop expectation: its table keeps the rows that pass it
+	drop                   string // the rows its table keeps (a drop expectation, keys not NULL)
 }{
 	{"gold.by_store", "-- incremental_by: [store]", `SELECT store, count(*) AS n, count(tag) AS tags, sum(qty) AS qty, sum(price) AS revenue,
   min(price) AS lo, max(tag) AS hi, min(qty) AS min_qty
@@ -56,6 +56,10 @@ GROUP BY store`, "store NULLS FIRST", false, ""},
 	{"gold.by_store_checked", "-- incremental_by: [store]\n-- expectations:\n--   - {name: not_two, expr: \"n <> 2\", action: drop}", `SELECT store, count(*) AS n
 FROM bronze.sales
 GROUP BY store`, "store NULLS FIRST", false, "n <> 2"},
+	// Keys: a row with a NULL key is set aside (quarantined).
+	{"gold.by_store_keyed", "-- incremental_by: [store]\n-- keys: [store]", `SELECT store, count(*) AS n, sum(qty) AS qty
+FROM bronze.sales
+GROUP BY store`, "store NULLS FIRST", false, "store IS NOT NULL"},
 	// Over an upserted table: kept while its changes are new keys only.
 	{"gold.by_region", "-- incremental_by: [region]", `SELECT region, count(*) AS n, sum(balance) AS balance
 FROM bronze.accounts
