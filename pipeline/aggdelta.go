@@ -230,6 +230,12 @@ func (r *run) aggregateGroups(ctx context.Context, m *Model, own *delta.Snapshot
 			return fallBack("expectation %s may have left rows out of the table", e.Name)
 		}
 	}
+	if m.BackfillDate != "" {
+		// A backfill rewrites a range from the inputs as they are and
+		// records no input version: rows read after the versions the model
+		// recorded may already be in its table.
+		return fallBack("a backfill may have read rows of %s past the version it recorded", in)
+	}
 	if len(m.Keys) > 0 {
 		return fallBack("its keys may have set rows aside (a NULL key, a duplicate)")
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/medallionhq/medallion/pipeline"
 )
@@ -173,4 +174,42 @@ func sameRows(a, b [][]any) bool {
 		}
 	}
 	return true
+}
+
+// TestAggregateGroupsAfterBackfill: a backfill recomputes a range from the
+// inputs as they are and records no input version, so the rows it read
+// past the recorded versions are already in the model's table; the next
+// run recomputes the touched groups instead of adding those rows again.
+func TestAggregateGroupsAfterBackfill(t *testing.T) {
+	model := `-- name: gold.daily
+-- partition_by: [month]
+-- backfill_date: day
+-- incremental_by: [month]
+SELECT month, day, count(*) AS n, sum(qty) AS qty FROM bronze.sales GROUP BY month, day
+`
+	full := "SELECT month, day, count(*) AS n, sum(qty) AS qty FROM bronze.sales GROUP BY month, day ORDER BY day"
+	_, proj := writeProject(t, map[string]string{
+		"medallion.yaml":      "name: b\nsources:\n  sales:\n    mode: append\n    schema: {month: int, day: date, qty: long}\n",
+		"models/gold.sql":     model,
+		"landing/sales/1.csv": "month,day,qty\n1,2026-01-05,1\n1,2026-01-06,2\n",
+	})
+	runLogged(t, proj)
+	// New sales reach bronze only; a backfill of January reads them.
+	addFiles(t, proj.Dir, map[string]string{"landing/sales/2.csv": "month,day,qty\n1,2026-01-05,4\n"})
+	if _, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{Select: []string{"bronze.sales"}}); err != nil {
+		t.Fatal(err)
+	}
+	jan1, jan31 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)
+	if _, err := pipeline.Backfill(t.Context(), proj, "gold.daily", jan1, jan31, pipeline.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	log := runLogged(t, proj)
+	if !slices.ContainsFunc(log, func(s string) bool {
+		return strings.HasPrefix(s, "gold.daily: recomputing the touched groups from the inputs: a backfill")
+	}) {
+		t.Errorf("the log does not say the backfill makes gold.daily recompute its touched groups:\n%s", strings.Join(log, "\n"))
+	}
+	if got, want := rowsText(query(t, proj, "SELECT month, day, n, qty FROM gold.daily ORDER BY day")), rowsText(query(t, proj, full)); got != want {
+		t.Errorf("gold.daily after the backfill and a run: %s, its full recompute %s", got, want)
+	}
 }
