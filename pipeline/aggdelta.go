@@ -47,9 +47,11 @@ var (
 	// The SQL forms aggregate maintenance leaves to the recompute:
 	// subqueries and CTEs, set operations, clauses over the groups or the
 	// result, windows, DISTINCT, outer joins that keep the other side,
-	// grouping sets and aggregate filters.
-	aggRefuseRE = regexp.MustCompile(`(?i)\(\s*SELECT\b|^\s*WITH\b|\b(UNION|EXCEPT|INTERSECT|HAVING|QUALIFY|LIMIT|OFFSET|ORDER|WINDOW|OVER|DISTINCT|RIGHT|FULL|NATURAL|LATERAL|ASOF|POSITIONAL|PIVOT|UNPIVOT|SEMI|ANTI|GROUPING|ROLLUP|CUBE|ALL|FILTER|TABLESAMPLE|SAMPLE|RECURSIVE)\b`)
-	aggItemRE   = regexp.MustCompile(`(?is)^(count|sum|min|max)\s*\((.*)\)\s*(?:\bAS\s+)?([A-Za-z_][A-Za-z0-9_]*)$`)
+	// and grouping sets.
+	aggRefuseRE = regexp.MustCompile(`(?i)\(\s*SELECT\b|^\s*WITH\b|\b(UNION|EXCEPT|INTERSECT|HAVING|QUALIFY|LIMIT|OFFSET|ORDER|WINDOW|OVER|DISTINCT|RIGHT|FULL|NATURAL|LATERAL|ASOF|POSITIONAL|PIVOT|UNPIVOT|SEMI|ANTI|GROUPING|ROLLUP|CUBE|ALL|TABLESAMPLE|SAMPLE|RECURSIVE)\b`)
+	aggFuncRE   = regexp.MustCompile(`(?i)^(count|sum|min|max)\s*\(`)
+	aggFilterRE = regexp.MustCompile(`(?i)^\s*FILTER\s*\(\s*WHERE\b`)
+	aggAliasRE  = regexp.MustCompile(`(?i)^\s*(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*)$`)
 	aggColRE    = regexp.MustCompile(`(?is)^(?:([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*)?([A-Za-z_][A-Za-z0-9_]*)(?:\s+(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*))?$`)
 	groupByRE   = regexp.MustCompile(`(?is)^GROUP\s+BY\s+(.*)$`)
 	leftJoinEnd = regexp.MustCompile(`(?i)\bLEFT\s+(?:OUTER\s+)?JOIN\s*$`)
@@ -102,15 +104,13 @@ func aggShape(sql, table string, incrementalBy []string) ([]aggColumn, string) {
 	type groupItem struct{ qual, col, name string }
 	var cols []aggColumn
 	var groups []groupItem
-	groupAt := map[int]int{} // index in groups → index in cols
 	for _, it := range splitTopLevel(masked[selStart:from], ',') {
 		it = strings.TrimSpace(it)
-		if m := aggItemRE.FindStringSubmatch(it); m != nil && closesAtEnd(it, m) {
-			kind := map[string]aggKind{"count": aggCount, "sum": aggSum, "min": aggMin, "max": aggMax}[strings.ToLower(m[1])]
-			if strings.TrimSpace(m[2]) == "" || kind != aggCount && strings.TrimSpace(m[2]) == "*" {
+		if c, arg, ok := aggItem(it); ok {
+			if arg == "" || c.kind != aggCount && arg == "*" {
 				return nil, "it has " + it
 			}
-			cols = append(cols, aggColumn{name: m[3], kind: kind})
+			cols = append(cols, c)
 			continue
 		}
 		m := aggColRE.FindStringSubmatch(it)
@@ -121,7 +121,6 @@ func aggShape(sql, table string, incrementalBy []string) ([]aggColumn, string) {
 		if m[3] != "" {
 			name = m[3]
 		}
-		groupAt[len(groups)] = len(cols)
 		groups = append(groups, groupItem{qual: strings.ToLower(m[1]), col: strings.ToLower(m[2]), name: name})
 		cols = append(cols, aggColumn{name: name, kind: aggGroup})
 	}
@@ -168,26 +167,53 @@ func aggShape(sql, table string, incrementalBy []string) ([]aggColumn, string) {
 	return cols, ""
 }
 
-// closesAtEnd reports whether the parenthesis after an aggregate item's
-// function name (m from aggItemRE) closes just before its alias: in
-// "sum(a) / count(*) AS x" it does not.
-func closesAtEnd(item string, m []string) bool {
-	open := strings.Index(item, "(")
-	want := len(item) - len(m[3])
-	want = strings.LastIndex(item[:want], ")")
+// aggItem parses a select item "f(arg) [FILTER (WHERE cond)] [AS] name",
+// f one of count, sum, min and max, returning its column and arg; ok is
+// false for any other item (in "sum(a) / count(*) AS x" the parenthesis
+// after sum does not close before the alias).
+func aggItem(item string) (c aggColumn, arg string, ok bool) {
+	m := aggFuncRE.FindStringSubmatchIndex(item)
+	if m == nil {
+		return c, "", false
+	}
+	end := closeParen(item, m[1]-1)
+	if end < 0 {
+		return c, "", false
+	}
+	arg, rest := strings.TrimSpace(item[m[1]:end]), item[end+1:]
+	if aggFilterRE.MatchString(rest) {
+		// An aggregate of the rows the condition keeps: it combines as
+		// the aggregate does.
+		e := closeParen(rest, strings.Index(rest, "("))
+		if e < 0 {
+			return c, "", false
+		}
+		rest = rest[e+1:]
+	}
+	a := aggAliasRE.FindStringSubmatch(rest)
+	if a == nil || aggWords[strings.ToUpper(a[1])] {
+		return c, "", false
+	}
+	kind := map[string]aggKind{"count": aggCount, "sum": aggSum, "min": aggMin, "max": aggMax}[strings.ToLower(item[m[2]:m[3]])]
+	return aggColumn{name: a[1], kind: kind}, arg, true
+}
+
+// closeParen is the index of the parenthesis that closes the one at open
+// in (masked) s, or -1.
+func closeParen(s string, open int) int {
 	depth := 0
-	for i := open; i < len(item); i++ {
-		switch item[i] {
+	for i := open; i < len(s); i++ {
+		switch s[i] {
 		case '(':
 			depth++
 		case ')':
 			depth--
 			if depth == 0 {
-				return i == want
+				return i
 			}
 		}
 	}
-	return false
+	return -1
 }
 
 // changesName is the name the changed rows of table between versions from

@@ -24,6 +24,11 @@ FROM silver.items WHERE has_item GROUP BY product_id, category;`, []string{"prod
 FROM silver.items i LEFT JOIN silver.sellers s ON s.seller_id = i.seller_id
 GROUP BY i.seller_id, s.seller_city`, []string{"seller_id"}, "seller_id:0 seller_city:0 n:1 lo:3 hi:4 xs:1", true},
 		{"renamed group column, GROUP BY its alias", `SELECT i.sku AS item, sum(CASE WHEN i.q > 0 THEN i.q ELSE 0 END) AS q FROM silver.items i GROUP BY item`, []string{"item"}, "item:0 q:2", true},
+		{"aggregates with FILTER", `SELECT o.y, o.m, c.state, count(*) AS n, count(*) FILTER (WHERE CAST(o.d AS DATE) > CAST(o.e AS DATE)) AS late,
+  sum(o.v) filter(where o.s = 'x)') tagged
+FROM silver.items o LEFT JOIN silver.customers c ON c.id = o.cid WHERE o.s = 'delivered' GROUP BY o.y, o.m, c.state`, []string{"y", "m"}, "y:0 m:0 state:0 n:1 late:1 tagged:2", true},
+		{"an aggregate with FILTER in an expression", `SELECT k, coalesce(sum(a) FILTER (WHERE b), 0) AS s FROM silver.items GROUP BY k`, []string{"k"}, `"coalesce(sum(a) FILTER (WHERE b), 0) AS s" is neither`, false},
+		{"FILTER without WHERE", `SELECT k, sum(a) FILTER (b) AS s FROM silver.items GROUP BY k`, []string{"k"}, `"sum(a) FILTER (b) AS s" is neither`, false},
 		{"inner join after the changed table", `SELECT d.k, sum(i.q) AS q FROM silver.items i JOIN silver.dims d ON d.id = i.id GROUP BY d.k`, []string{"k"}, "k:0 q:2", true},
 		{"changed table on the optional side", `SELECT d.k, count(i.q) AS n FROM silver.dims d LEFT JOIN silver.items i ON d.id = i.id GROUP BY d.k`, []string{"k"}, "silver.items is the optional side of a LEFT JOIN", false},
 		{"read twice", `SELECT a.k, count(*) AS n FROM silver.items a JOIN silver.items b ON a.id = b.id GROUP BY a.k`, []string{"k"}, "it reads silver.items 2 times", false},

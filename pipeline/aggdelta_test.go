@@ -36,7 +36,7 @@ var aggModels = []struct {
 	drop                   string // the rows its table keeps (a drop expectation, keys not NULL)
 }{
 	{"gold.by_store", "-- incremental_by: [store]", `SELECT store, count(*) AS n, count(tag) AS tags, sum(qty) AS qty, sum(price) AS revenue,
-  min(price) AS lo, max(tag) AS hi, min(qty) AS min_qty
+  min(price) AS lo, max(tag) AS hi, min(qty) AS min_qty, sum(price) FILTER (WHERE tag IS NOT NULL) AS tagged
 FROM bronze.sales
 GROUP BY store`, "store NULLS FIRST", true, ""},
 	// incremental_by coarser than GROUP BY: every row of a touched store

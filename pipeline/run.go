@@ -636,8 +636,12 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 			// A count/sum/min/max model over appended rows: the touched
 			// groups' rows from their current ones and the changed rows
 			// alone (aggdelta.go).
-			if aggResult, _, err = r.aggregateGroups(ctx, m, own, changed, versions, groups); err != nil {
+			rel, kept, err := r.aggregateGroups(ctx, m, own, changed, versions, groups)
+			if err != nil {
 				return tr, err
+			}
+			if kept {
+				aggResult = rel
 			}
 		}
 	}
