@@ -264,10 +264,18 @@ func (r *run) rewriteChanges(ctx context.Context, sql, table, changes string, gr
 	// would come out as before. An inner join finds the same groups
 	// without producing every other row.
 	if groups {
-		var ok bool
-		if out, ok = outerJoinForGroups(out, changes); !ok {
+		keep := changes + "_keep"
+		joined, ok := outerJoinForGroups(out, changes, keep)
+		if !ok {
 			return "", errOuterJoin
 		}
+		if joined != out && !r.bound[keep] {
+			if err := r.eng.BindQuery(ctx, keep, "SELECT *, true AS __keep FROM "+changes, false); err != nil {
+				return "", fmt.Errorf("changes of %s: %w", table, err)
+			}
+			r.bound[keep] = true
+		}
+		out = joined
 	} else {
 		out = regexp.MustCompile(`(?i)\bLEFT\s+(OUTER\s+)?JOIN\s+`+regexp.QuoteMeta(changes)+`\b`).ReplaceAllString(out, "JOIN "+changes)
 	}
