@@ -15,25 +15,26 @@ import (
 // WHERE condition reads (the run's log says so), keeps one that the WHERE
 // reads, and either way each model equals its full recompute after new
 // orders (new and existing groups) and after a category arrives for
-// orders that had none.
+// orders that had none. The orders are joined to their shop first, so the
+// groups are not read from the changed orders alone (changedTableGroups).
 func TestGroupQueryWithoutLeftJoinsEqualsFullRecompute(t *testing.T) {
 	ctx := context.Background()
 	const pruned = `-- name: gold.by_m
 -- incremental_by: [m]
 SELECT o.m, count(*) AS n, count(c.cat) AS with_cat, sum(o.qty) AS qty
-FROM bronze.orders o LEFT JOIN bronze.cats c ON o.sku = c.sku
+FROM bronze.shops s JOIN bronze.orders o ON o.shop = s.shop LEFT JOIN bronze.cats c ON o.sku = c.sku
 GROUP BY o.m
 `
 	const kept = `-- name: gold.by_m_cat
 -- incremental_by: [m]
 SELECT o.m, count(*) AS n
-FROM bronze.orders o LEFT JOIN bronze.cats c ON o.sku = c.sku
+FROM bronze.shops s JOIN bronze.orders o ON o.shop = s.shop LEFT JOIN bronze.cats c ON o.sku = c.sku
 WHERE c.cat IS NOT NULL
 GROUP BY o.m
 `
 	fullRecompute := map[string]string{
-		"gold.by_m":     "SELECT o.m, count(*), count(c.cat), sum(o.qty) FROM bronze.orders o LEFT JOIN bronze.cats c ON o.sku = c.sku GROUP BY o.m ORDER BY o.m",
-		"gold.by_m_cat": "SELECT o.m, count(*) FROM bronze.orders o LEFT JOIN bronze.cats c ON o.sku = c.sku WHERE c.cat IS NOT NULL GROUP BY o.m ORDER BY o.m",
+		"gold.by_m":     "SELECT o.m, count(*), count(c.cat), sum(o.qty) FROM bronze.shops s JOIN bronze.orders o ON o.shop = s.shop LEFT JOIN bronze.cats c ON o.sku = c.sku GROUP BY o.m ORDER BY o.m",
+		"gold.by_m_cat": "SELECT o.m, count(*) FROM bronze.shops s JOIN bronze.orders o ON o.shop = s.shop LEFT JOIN bronze.cats c ON o.sku = c.sku WHERE c.cat IS NOT NULL GROUP BY o.m ORDER BY o.m",
 	}
 	stored := map[string]string{
 		"gold.by_m":     "SELECT m, n, with_cat, qty FROM gold.by_m ORDER BY m",
@@ -48,11 +49,14 @@ sources:
   cats:
     mode: upsert
     keys: [sku]
+  shops:
+    mode: replace
 `,
 		"models/by_m.sql":      pruned,
 		"models/by_m_cat.sql":  kept,
 		"landing/cats/a.csv":   "sku,cat\na,toys\nx,books\n",
-		"landing/orders/a.csv": "sku,qty,m\na,1,1\nx,3,1\nz,5,2\n",
+		"landing/shops/a.csv":  "shop\ns1\n",
+		"landing/orders/a.csv": "sku,qty,m,shop\na,1,1,s1\nx,3,1,s1\nz,5,2,s1\n",
 	})
 	steps := []struct {
 		name  string
@@ -61,7 +65,7 @@ sources:
 		prunedLog bool
 	}{
 		{"first run", nil, false},
-		{"new orders in an old and a new month", map[string]string{"landing/orders/b.csv": "sku,qty,m\nz,2,1\na,4,3\nq,1,3\n"}, true},
+		{"new orders in an old and a new month", map[string]string{"landing/orders/b.csv": "sku,qty,m,shop\nz,2,1,s1\na,4,3,s1\nq,1,3,s1\n"}, true},
 		{"a category arrives for z", map[string]string{"landing/cats/b.csv": "sku,cat\nz,food\n"}, false},
 	}
 	for _, st := range steps {
@@ -90,6 +94,99 @@ sources:
 		}
 		if saysPruned("gold.by_m_cat") {
 			t.Errorf("%s: gold.by_m_cat's group query left out the join its WHERE reads:\n%s", st.name, strings.Join(log, "\n"))
+		}
+	}
+}
+
+// TestGroupsOfChangedRowsEqualFullRecompute: a model that takes its group
+// column from the changed table, read first, finds the touched groups from
+// the changed rows alone (the run's log says so) even where its inner join
+// and WHERE drop some of those rows — recomputing a group that did not
+// change is harmless — and equals its full recompute after new orders,
+// orders that move to another group (an upsert's old and new rows), an
+// order whose customer is unknown, and new customers arriving (a replaced
+// input: recomputed whole). A model whose group column comes from the
+// joined table does not take that path.
+func TestGroupsOfChangedRowsEqualFullRecompute(t *testing.T) {
+	ctx := context.Background()
+	models := map[string]string{
+		"gold.by_m": `-- name: gold.by_m
+-- incremental_by: [m]
+SELECT o.m, c.region, count(*) AS n, sum(o.qty) AS qty
+FROM bronze.orders o JOIN bronze.customers c ON c.cid = o.cid
+WHERE o.qty > 0 AND c.region IS NOT NULL
+GROUP BY o.m, c.region
+`,
+		"gold.by_region": `-- name: gold.by_region
+-- incremental_by: [region]
+SELECT c.region, count(*) AS n
+FROM bronze.orders o JOIN bronze.customers c ON c.cid = o.cid
+GROUP BY c.region
+`,
+	}
+	fullRecompute := map[string]string{
+		"gold.by_m":      "SELECT o.m, c.region, count(*), sum(o.qty) FROM bronze.orders o JOIN bronze.customers c ON c.cid = o.cid WHERE o.qty > 0 AND c.region IS NOT NULL GROUP BY o.m, c.region ORDER BY ALL",
+		"gold.by_region": "SELECT c.region, count(*) FROM bronze.orders o JOIN bronze.customers c ON c.cid = o.cid GROUP BY c.region ORDER BY ALL",
+	}
+	stored := map[string]string{
+		"gold.by_m":      "SELECT m, region, n, qty FROM gold.by_m ORDER BY ALL",
+		"gold.by_region": "SELECT region, n FROM gold.by_region ORDER BY ALL",
+	}
+	_, proj := writeProject(t, map[string]string{
+		"medallion.yaml": `
+name: shop
+sources:
+  orders:
+    mode: upsert
+    keys: [id]
+    schema: {id: long, qty: long, m: long}
+  customers:
+    mode: replace
+`,
+		"models/by_m.sql":         models["gold.by_m"],
+		"models/by_region.sql":    models["gold.by_region"],
+		"landing/customers/a.csv": "cid,region\nc1,north\nc2,south\nc3,\n",
+		"landing/orders/a.csv":    "id,cid,qty,m\n1,c1,1,1\n2,c2,3,1\n3,c3,5,2\n4,c1,0,2\n",
+	})
+	steps := []struct {
+		name  string
+		files map[string]string
+		own   bool // the run reads gold.by_m's groups from the changed orders
+	}{
+		{"first run", nil, false},
+		{"new orders, one dropped by the WHERE, one of an unknown customer", map[string]string{
+			"landing/orders/b.csv": "id,cid,qty,m\n5,c2,2,1\n6,c1,0,3\n7,c9,4,4\n8,c3,1,5\n"}, true},
+		{"orders move to another month", map[string]string{
+			"landing/orders/c.csv": "id,cid,qty,m\n1,c1,1,3\n3,c3,5,1\n5,c2,2,6\n"}, true},
+		{"customers replaced", map[string]string{
+			"landing/customers/b.csv": "cid,region\nc1,north\nc2,south\nc3,west\nc9,east\n"}, false},
+	}
+	for _, st := range steps {
+		addFiles(t, proj.Dir, st.files)
+		var mu sync.Mutex
+		var log []string
+		rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Log: func(s string) { mu.Lock(); log = append(log, s); mu.Unlock() }})
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		for name := range models {
+			if tr := tableReport(rep, name); tr == nil || tr.Status != pipeline.StatusOK {
+				t.Fatalf("%s: %s: %+v", st.name, name, tr)
+			}
+			if got, want := rowsText(query(t, proj, stored[name])), rowsText(query(t, proj, fullRecompute[name])); got != want {
+				t.Errorf("%s: %s holds %s, its full recompute %s", st.name, name, got, want)
+			}
+		}
+		own := func(model string) bool {
+			return slices.ContainsFunc(log, func(s string) bool {
+				return strings.HasPrefix(s, model+": the groups changes of bronze.orders touch read from the changed rows alone")
+			})
+		}
+		if own("gold.by_m") != st.own {
+			t.Errorf("%s: the log says gold.by_m's groups are read from the changed orders: %v, want %v:\n%s", st.name, !st.own, st.own, strings.Join(log, "\n"))
+		}
+		if own("gold.by_region") {
+			t.Errorf("%s: gold.by_region's groups (from the joined customers) were read from the changed orders:\n%s", st.name, strings.Join(log, "\n"))
 		}
 	}
 }

@@ -84,6 +84,10 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 			}
 			r.bound[name] = true
 		}
+		if cols, ok := r.ownGroups(m, in, name); ok {
+			parts = append(parts, "SELECT DISTINCT "+strings.Join(cols, ", ")+" FROM "+name)
+			continue
+		}
 		q, err := r.rewriteChanges(ctx, m.SQL, in, name, true)
 		if errors.Is(err, errOuterJoin) {
 			r.logf("%s: cannot find the groups changes of %s touch through its outer join; recomputing in full", m.Name, in)
@@ -131,6 +135,31 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 		return none, "", false, err
 	}
 	return groups, f, true, nil
+}
+
+// ownGroups returns the select list that reads the groups the changes of
+// in (bound as name) touch straight from the changed rows, when m takes
+// every group column unchanged from in, read once and first in its FROM
+// clause (changedTableGroups), and reads no view over in. Running the
+// model over the changed rows would join them with whole tables (a
+// month's orders with every customer: at SF10 ~0.1 s per model) only to
+// find the same groups or fewer.
+func (r *run) ownGroups(m *Model, in, name string) ([]string, bool) {
+	for _, d := range tableRefs(m.SQL) {
+		if dm := r.proj.Model(d); dm != nil && dm.Materialized == View && r.reads(dm, in) {
+			return nil, false
+		}
+	}
+	cols, ok := changedTableGroups(replaceTableRef(m.SQL, in, name), name, m.IncrementalBy)
+	if !ok {
+		return nil, false
+	}
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		sel[i] = r.eng.Quote(c) + " AS " + r.eng.Quote(m.IncrementalBy[i])
+	}
+	r.logf("%s: the groups changes of %s touch read from the changed rows alone (groups.go)", m.Name, in)
+	return sel, true
 }
 
 // noGroups is the filter of changedGroups when the changes touch no group.
