@@ -25,10 +25,7 @@ SELECT
     o.order_year,
     o.order_month
 FROM silver.orders o
--- The customer before the items: when a run recomputes one month, DuckDB
--- then hashes that month's orders and streams every customer past them,
--- instead of hashing every customer (SF10 increment: 0.30 → 0.19 s of CPU).
-LEFT JOIN silver.customers c ON c.customer_id = o.customer_id
 LEFT JOIN silver.order_items i ON i.order_id = o.order_id
+LEFT JOIN silver.customers c ON c.customer_id = o.customer_id
 LEFT JOIN silver.products p ON p.product_id = i.product_id
 LEFT JOIN silver.category_translation t ON t.product_category_name = p.product_category_name
