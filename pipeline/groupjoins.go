@@ -283,9 +283,12 @@ func hasUnqualifiedColumn(cond string) bool {
 }
 
 var (
-	firstFromItemRE = regexp.MustCompile(`^\s+([A-Za-z_][A-Za-z0-9_]*)(?:\s+(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*))?`)
-	overRE          = regexp.MustCompile(`(?i)\bOVER\b`)
-	bareColRE       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// ownGroupsRefuseRE are the forms changedTableGroups leaves alone: those
+	// of groupPruneRefuseRE but HAVING (a filter on a group's own rows), and
+	// windows, which read other rows than the group's.
+	ownGroupsRefuseRE = regexp.MustCompile(`(?i)\(\s*SELECT\b|^\s*WITH\b|\b(UNION|EXCEPT|INTERSECT|QUALIFY|LIMIT|OFFSET|NATURAL|USING|RIGHT|FULL|LATERAL|ASOF|POSITIONAL|PIVOT|UNPIVOT|SEMI|ANTI|OVER)\b|\bDISTINCT\s+ON\b`)
+	firstFromItemRE   = regexp.MustCompile(`^\s+([A-Za-z_][A-Za-z0-9_]*)(?:\s+(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*))?`)
+	bareColRE         = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
 // changedTableGroups returns, for each group column (groupCols), the column
@@ -294,13 +297,13 @@ var (
 // first FROM item, and takes every group column from it unchanged
 // (alias.col [AS name], or col when nothing is joined). A group's rows then
 // come only from input rows of that group, so the groups the changed rows
-// touch are among the changed rows' own group values: the model's joins
-// and WHERE clause can only narrow them. ok is false for every other form
-// (a subquery, CTE, set operation, HAVING, window, outer join that could
-// pad changes with NULLs, a computed group column…).
+// touch are among the changed rows' own group values: the model's joins,
+// WHERE and HAVING clauses can only narrow them. ok is false for every
+// other form (a subquery, CTE, set operation, window, an outer join that
+// could pad changes with NULLs, a computed group column…).
 func changedTableGroups(sql, changes string, groupCols []string) (cols []string, ok bool) {
 	masked := maskSQL(sql)
-	if groupPruneRefuseRE.MatchString(masked) || overRE.MatchString(masked) {
+	if ownGroupsRefuseRE.MatchString(masked) {
 		return nil, false
 	}
 	reads := 0 // references of changes as a table, not as a column's qualifier

@@ -83,7 +83,7 @@ GROUP BY o.order_year, o.order_month, c.customer_unique_id`, []string{"order_yea
 		{"unqualified with a comma join", `SELECT m FROM CHG, bronze.x`, []string{"m"}, nil},
 		{"read twice", `SELECT a.m FROM CHG a JOIN CHG b ON a.id = b.id`, []string{"m"}, nil},
 		{"a window", `SELECT o.m, sum(o.x) OVER () AS total FROM CHG o`, []string{"m"}, nil},
-		{"HAVING", `SELECT o.m, count(*) AS n FROM CHG o GROUP BY o.m HAVING count(*) > 1`, []string{"m"}, nil},
+		{"HAVING: a filter on the group's own rows", `SELECT o.m, count(*) AS n FROM CHG o GROUP BY o.m HAVING count(*) > 1`, []string{"m"}, []string{"m"}},
 		{"a subquery", `SELECT o.m FROM CHG o WHERE o.id IN (SELECT id FROM bronze.x)`, []string{"m"}, nil},
 		{"a CTE", `WITH c AS (SELECT * FROM CHG) SELECT c.m FROM c`, []string{"m"}, nil},
 		{"a star", `SELECT * FROM CHG`, []string{"m"}, nil},
