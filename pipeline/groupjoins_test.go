@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -213,6 +214,96 @@ sources:
 		}
 		if own("gold.by_region") {
 			t.Errorf("%s: gold.by_region's groups (from the joined customers) were read from the changed orders:\n%s", st.name, strings.Join(log, "\n"))
+		}
+	}
+}
+
+// TestTouchedGroupsFilterTheFirstTable: with more touched groups than fit
+// in the query as literals, a model that takes its group columns from its
+// first table reads that table for the touched groups only (the run's log
+// says so; DuckDB does not push the filter below the GROUP BY itself) and
+// equals its full recompute — a NULL group, a second group column and
+// models with and without an alias included. One whose group column is
+// computed keeps the filter outside.
+func TestTouchedGroupsFilterTheFirstTable(t *testing.T) {
+	ctx := context.Background()
+	models := map[string]string{
+		"gold.by_sku": `-- name: gold.by_sku
+-- incremental_by: [sku]
+
+-- bronze.orders has one row per order.
+SELECT sku, count(*) AS n, sum(qty) AS qty FROM bronze.orders WHERE qty > 0 GROUP BY sku
+`,
+		"gold.by_sku_shop": `-- name: gold.by_sku_shop
+-- incremental_by: [sku, shop]
+SELECT o.sku, o.shop, c.cat, count(*) AS n
+FROM bronze.orders o LEFT JOIN bronze.cats c ON c.sku = o.sku
+GROUP BY o.sku, o.shop, c.cat
+HAVING count(*) > 1
+`,
+		"gold.by_len": `-- name: gold.by_len
+-- incremental_by: [len]
+SELECT length(sku) AS len, count(*) AS n FROM bronze.orders GROUP BY ALL
+`,
+	}
+	fullRecompute := map[string]string{
+		"gold.by_sku":      "SELECT sku, count(*), sum(qty) FROM bronze.orders WHERE qty > 0 GROUP BY sku ORDER BY ALL",
+		"gold.by_sku_shop": "SELECT o.sku, o.shop, c.cat, count(*) FROM bronze.orders o LEFT JOIN bronze.cats c ON c.sku = o.sku GROUP BY o.sku, o.shop, c.cat HAVING count(*) > 1 ORDER BY ALL",
+		"gold.by_len":      "SELECT length(sku), count(*) FROM bronze.orders GROUP BY ALL ORDER BY ALL",
+	}
+	stored := map[string]string{
+		"gold.by_sku":      "SELECT sku, n, qty FROM gold.by_sku ORDER BY ALL",
+		"gold.by_sku_shop": "SELECT sku, shop, cat, n FROM gold.by_sku_shop ORDER BY ALL",
+		"gold.by_len":      "SELECT len, n FROM gold.by_len ORDER BY ALL",
+	}
+	orders := func(from, to int, shop string) string {
+		var b strings.Builder
+		b.WriteString("sku,qty,shop\n")
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, "s%d,%d,%s\n,1,%s\n", i, i%3, shop, shop) // and one without a sku
+		}
+		return b.String()
+	}
+	_, proj := writeProject(t, map[string]string{
+		"medallion.yaml": `
+name: shop
+sources:
+  orders:
+    schema: {qty: long}
+  cats:
+    mode: replace
+`,
+		"models/by_sku.sql":      models["gold.by_sku"],
+		"models/by_sku_shop.sql": models["gold.by_sku_shop"],
+		"models/by_len.sql":      models["gold.by_len"],
+		"landing/cats/a.csv":     "sku,cat\ns1,toys\ns150,books\n",
+		"landing/orders/a.csv":   orders(0, 200, "north"),
+	})
+	for i, files := range []map[string]string{
+		nil,
+		{"landing/orders/b.csv": orders(100, 300, "north")},
+		{"landing/orders/c.csv": orders(150, 250, "south")},
+	} {
+		addFiles(t, proj.Dir, files)
+		var mu sync.Mutex
+		var log []string
+		rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Log: func(s string) { mu.Lock(); log = append(log, s); mu.Unlock() }})
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		for name := range models {
+			if tr := tableReport(rep, name); tr == nil || tr.Status != pipeline.StatusOK {
+				t.Fatalf("run %d: %s: %+v", i, name, tr)
+			}
+			if got, want := rowsText(query(t, proj, stored[name])), rowsText(query(t, proj, fullRecompute[name])); got != want {
+				t.Errorf("run %d: %s holds %s, its full recompute %s", i, name, got, want)
+			}
+			pushed := slices.ContainsFunc(log, func(s string) bool {
+				return s == name+": reading bronze.orders for the touched groups only"
+			})
+			if want := i > 0 && name != "gold.by_len"; pushed != want {
+				t.Errorf("run %d: the log says %s reads bronze.orders for the touched groups only: %v, want %v:\n%s", i, name, pushed, want, strings.Join(log, "\n"))
+			}
 		}
 	}
 }

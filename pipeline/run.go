@@ -632,7 +632,14 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		}
 		if ok {
 			grouped, touchedGroups = true, groups
-			sqlText = "SELECT * FROM (" + m.SQL + ") AS __m WHERE " + filter
+			src, pushed, err := r.groupFilteredSQL(ctx, m, groups, filter)
+			if err != nil {
+				return tr, err
+			}
+			if !pushed {
+				src = m.SQL
+			}
+			sqlText = "SELECT * FROM (" + src + ") AS __m WHERE " + filter
 		}
 	}
 	for _, d := range m.Deps {
