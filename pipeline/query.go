@@ -31,6 +31,9 @@ type Session struct {
 	eng    engine.Engine
 	seq    int
 	sealed bool
+	// unconfined: the session is a run's own engine (Run's summary), which
+	// is never sealed.
+	unconfined bool
 	// outside are the roots of tables outside the lake bound through
 	// delta_scan (SessionOptions.OutsideLake), allowed when sealing.
 	outside []string
@@ -316,7 +319,7 @@ func (s *Session) prepare(ctx context.Context, sql string) (string, error) {
 	if err := brokenRef(sql, s.broken); err != nil {
 		return "", err
 	}
-	if !s.sealed {
+	if !s.sealed && !s.unconfined {
 		if err := s.eng.Sandbox(ctx, s.allowedDirs()); err != nil {
 			return "", err
 		}
