@@ -11,13 +11,16 @@ import (
 	"sync"
 )
 
-// The pre-run check of the models (validate.go) is remembered across
-// processes: the keys of the checks that passed (validationKey) are kept in
-// the project's state directory, so that a run whose models, input schemas,
-// engine and binary are those of a check that passed before opens no
-// engine session to check them again. A key digests everything the check
-// depends on; a model edited, a schema changed, other engine settings or
-// another binary make another key, and the check runs.
+// The checks of the models are remembered across processes: the keys of
+// the checks that passed are kept in the project's state directory. The
+// pre-run check (validate.go, validationKey): a run whose models, input
+// schemas, engine and binary are those of a check that passed before opens
+// no engine session to check them again. The parse check of every session
+// (checkModels, parseKey): a session of an engine whose parser read the
+// same models as single queries before does not parse them again. A key
+// digests everything its check depends on; a model edited, a schema
+// changed, other engine settings or another binary make another key, and
+// the check runs.
 
 // passedChecksFile holds the keys, one a line, newest last, relative to
 // the project directory.
@@ -35,7 +38,7 @@ func passedChecksPath(proj *Project) string {
 	return filepath.Join(proj.Dir, filepath.FromSlash(passedChecksFile))
 }
 
-// persistable reports whether a check of these models may be remembered
+// persistable reports whether a pre-run check of these models may be remembered
 // across processes: not when a model reads a table's past (time travel,
 // change feeds), whose check depends on the table's log, not its schema,
 // nor when the binary cannot be told from another build of it.
@@ -44,13 +47,13 @@ func persistable(order []*Model) bool {
 }
 
 // passedBefore reports whether a check with key passed in this process or,
-// for a check that can be remembered, in an earlier one.
-func (r *run) passedBefore(key string, order []*Model) bool {
+// for a check that can be remembered (persist), in an earlier one.
+func passedBefore(proj *Project, key string, persist bool) bool {
 	if passedChecks.has(key) {
 		return true
 	}
-	path := passedChecksPath(r.proj)
-	if path == "" || !persistable(order) {
+	path := passedChecksPath(proj)
+	if path == "" || !persist {
 		return false
 	}
 	if slices.Contains(readPassedChecks(path), key) {
@@ -61,12 +64,13 @@ func (r *run) passedBefore(key string, order []*Model) bool {
 }
 
 // rememberPassed records that a check with key passed: in this process,
-// and in the project's state directory when it can be remembered. Failing
-// to write the file costs the next process a check, nothing else.
-func (r *run) rememberPassed(key string, order []*Model) {
+// and in the project's state directory when it can be remembered
+// (persist). Failing to write the file costs the next process a check,
+// nothing else.
+func rememberPassed(proj *Project, key string, persist bool) {
 	passedChecks.add(key)
-	path := passedChecksPath(r.proj)
-	if path == "" || !persistable(order) {
+	path := passedChecksPath(proj)
+	if path == "" || !persist {
 		return
 	}
 	checksFileMu.Lock()

@@ -17,8 +17,9 @@ import (
 // its own, checks the models only when the check has not passed before with
 // the same models, input schemas, engine settings and binary. Its trace
 // says which: "checked" (a session of the engine compiled the models) or
-// "passed before" (none did). An edit that breaks a model is caught by the
-// next process's run, which names the file and line and writes nothing.
+// "passed before" (none did). An edit that breaks a model, or makes it two
+// statements, is caught by the next process's run, which names the file
+// (and line) and writes nothing.
 func TestCheckRememberedAcrossProcesses(t *testing.T) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -49,6 +50,9 @@ func TestCheckRememberedAcrossProcesses(t *testing.T) {
 			"models/silver.sql":   "-- name: silver.items\n-- keys: [sku]\nSELECT sku,\n       colour,\n       _ingested_at, _seq\nFROM bronze.items\n",
 			"landing/items/c.csv": "sku,qty\nc,3\n",
 		}, []string{"1 broken"}, "models/silver.sql:4: model silver.items"},
+		{"model made two statements", map[string]string{
+			"models/silver.sql": strings.Replace(model, "qty,", "qty, qty * 2 AS double_qty,", 1) + ";\nDROP TABLE bronze.items\n",
+		}, nil, "a model must be exactly one SELECT"},
 		{"model fixed as before", map[string]string{"models/silver.sql": strings.Replace(model, "qty,", "qty, qty * 2 AS double_qty,", 1)}, []string{"passed before"}, ""},
 	} {
 		addFiles(t, dir, step.files)
