@@ -244,7 +244,16 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 	if r.landing, err = storage.Open(ctx, landing); err != nil {
 		return rep, fmt.Errorf("pipeline: open landing: %w", err)
 	}
-	if r.eng, err = openEngine(ctx, proj, opts.Trace); err != nil {
+	// The engine opens while the run reads the snapshots of the tables
+	// its check of the models reads (which the run needs anyway).
+	opened := make(chan error, 1)
+	go func() {
+		var err error
+		r.eng, err = openEngine(ctx, proj, opts.Trace)
+		opened <- err
+	}()
+	r.prefetchChecked(ctx)
+	if err := <-opened; err != nil {
 		return rep, err
 	}
 	defer r.eng.Close()

@@ -228,6 +228,25 @@ func (r *run) validationKey(ctx context.Context, order []*Model) (key string, co
 	return hex.EncodeToString(h.Sum(nil)), complete, nil
 }
 
+// prefetchChecked reads the latest snapshot of every table the check of
+// the models reads (see validationKey): what a run does while its engine
+// opens. An error is left for the check to meet again and report.
+func (r *run) prefetchChecked(ctx context.Context) {
+	order, err := r.checkedModels()
+	if err != nil {
+		return
+	}
+	seen := map[string]bool{}
+	for _, m := range order {
+		for _, d := range m.Deps {
+			if r.proj.Model(d) == nil && !seen[d] {
+				seen[d] = true
+				_, _ = r.lake.Snapshot(ctx, d)
+			}
+		}
+	}
+}
+
 // checkedModels are the models a run checks, in dependency order: every
 // model, or with a selection (RunOptions.Select) the selected models and
 // the models upstream of them.
