@@ -38,12 +38,20 @@ func passedChecksPath(proj *Project) string {
 	return filepath.Join(proj.Dir, filepath.FromSlash(passedChecksFile))
 }
 
-// persistable reports whether a pre-run check of these models may be remembered
-// across processes: not when a model reads a table's past (time travel,
-// change feeds), whose check depends on the table's log, not its schema,
-// nor when the binary cannot be told from another build of it.
-func persistable(order []*Model) bool {
-	return binaryIdentity() != "" && !slices.ContainsFunc(order, hasTimeTravel)
+// rememberable reports whether the project's checks may be remembered
+// across processes: when its engine's parser and binder are part of this
+// binary (engine.Capabilities.Embedded) and the binary can be told from
+// another build of it.
+func rememberable(proj *Project) bool {
+	return proj.capabilities().Embedded && binaryIdentity() != ""
+}
+
+// persistable reports whether a pre-run check of these models may be
+// remembered across processes (rememberable): not when a model reads a
+// table's past (time travel, change feeds), whose check depends on the
+// table's log, not its schema.
+func persistable(proj *Project, order []*Model) bool {
+	return rememberable(proj) && !slices.ContainsFunc(order, hasTimeTravel)
 }
 
 // passedBefore reports whether a check with key passed in this process or,

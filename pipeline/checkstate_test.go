@@ -15,7 +15,8 @@ import (
 
 // TestCheckRememberedAcrossProcesses: `medallion run`, each in a process of
 // its own, checks the models only when the check has not passed before with
-// the same models, input schemas, engine settings and binary. Its trace
+// the same models, input schemas, engine settings and binary, on an engine
+// embedded in the binary. Its trace
 // says which: "checked" (a session of the engine compiled the models) or
 // "passed before" (none did). An edit that breaks a model, or makes it two
 // statements, is caught by the next process's run, which names the file
@@ -54,6 +55,10 @@ func TestCheckRememberedAcrossProcesses(t *testing.T) {
 			"models/silver.sql": strings.Replace(model, "qty,", "qty, qty * 2 AS double_qty,", 1) + ";\nDROP TABLE bronze.items\n",
 		}, nil, "a model must be exactly one SELECT"},
 		{"model fixed as before", map[string]string{"models/silver.sql": strings.Replace(model, "qty,", "qty, qty * 2 AS double_qty,", 1)}, []string{"passed before"}, ""},
+		// An engine not in the binary (no Capabilities.Embedded) may change
+		// between processes: its checks are not remembered.
+		{"an engine kind not embedded", map[string]string{"medallion.yaml": config + "engine:\n  kind: " + kindPlain + "\n"}, []string{"checked"}, ""},
+		{"not embedded, new landing file", map[string]string{"landing/items/d.csv": "sku,qty\nd,4\n"}, []string{"checked"}, ""},
 	} {
 		addFiles(t, dir, step.files)
 		lake := filepath.Join(dir, "lake")

@@ -447,7 +447,7 @@ func checkModels(ctx context.Context, eng engine.Engine, proj *Project) error {
 	// The same models read by the same parser before: nothing to parse
 	// (checkstate.go).
 	key := parseKey(proj, sqls)
-	persist := binaryIdentity() != ""
+	persist := rememberable(proj)
 	if passedBefore(proj, key, persist) {
 		return nil
 	}

@@ -68,7 +68,7 @@ func (r *run) validate(ctx context.Context) ([]*ModelError, error) {
 	if err != nil {
 		return nil, err
 	}
-	if passedBefore(r.proj, key, persistable(order)) {
+	if passedBefore(r.proj, key, persistable(r.proj, order)) {
 		r.checkedAll = complete
 		r.traceCheck(start, len(order), "passed before")
 		return nil, nil
@@ -144,7 +144,7 @@ func (r *run) validate(ctx context.Context) ([]*ModelError, error) {
 		if none {
 			// Every model passed or waits for a table missing now: the
 			// same models against the same tables, the same missing, pass.
-			rememberPassed(r.proj, key, persistable(order))
+			rememberPassed(r.proj, key, persistable(r.proj, order))
 		}
 	}
 	status := "checked"
