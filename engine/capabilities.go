@@ -24,6 +24,13 @@ type Capabilities struct {
 	// reads without a costly cast (DuckDB: strings, and doubles its CSV
 	// scan reads typed). Nil means always materialize.
 	ViewTypedBatch func(cols []Column) bool
+	// Embedded means the engine runs in this process, its SQL parser and
+	// binder part of this binary (DuckDB): a check of the models that
+	// passed passes again for the same binary, so the pipeline remembers
+	// it across processes. A remote engine (Spark Connect) may change
+	// under the same binary: its checks are remembered within a process
+	// only.
+	Embedded bool
 }
 
 var (

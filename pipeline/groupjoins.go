@@ -281,3 +281,97 @@ func hasUnqualifiedColumn(cond string) bool {
 	}
 	return false
 }
+
+var (
+	// ownGroupsRefuseRE are the forms changedTableGroups leaves alone: those
+	// of groupPruneRefuseRE but HAVING (a filter on a group's own rows), and
+	// windows, which read other rows than the group's.
+	ownGroupsRefuseRE = regexp.MustCompile(`(?i)\(\s*SELECT\b|^\s*WITH\b|\b(UNION|EXCEPT|INTERSECT|QUALIFY|LIMIT|OFFSET|NATURAL|USING|RIGHT|FULL|LATERAL|ASOF|POSITIONAL|PIVOT|UNPIVOT|SEMI|ANTI|OVER)\b|\bDISTINCT\s+ON\b`)
+	firstFromItemRE   = regexp.MustCompile(`^\s+([A-Za-z_][A-Za-z0-9_]*)(?:\s+(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*))?`)
+	bareColRE         = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// changedTableGroups returns, for each group column (groupCols), the column
+// of the changed rows it is — when sql (one SELECT, the changed table
+// already replaced by the relation changes) reads changes once, as its
+// first FROM item, and takes every group column from it unchanged
+// (alias.col [AS name], or col when nothing is joined). A group's rows then
+// come only from input rows of that group, so the groups the changed rows
+// touch are among the changed rows' own group values: the model's joins,
+// WHERE and HAVING clauses can only narrow them. ok is false for every
+// other form (a subquery, CTE, set operation, window, an outer join that
+// could pad changes with NULLs, a computed group column…).
+func changedTableGroups(sql, changes string, groupCols []string) (cols []string, ok bool) {
+	masked := maskSQL(sql)
+	if ownGroupsRefuseRE.MatchString(masked) {
+		return nil, false
+	}
+	reads := 0 // references of changes as a table, not as a column's qualifier
+	for _, loc := range regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_."])`+regexp.QuoteMeta(changes)+`\b`).FindAllStringIndex(masked, -1) {
+		if !strings.HasPrefix(strings.TrimLeft(masked[loc[1]:], " \t\r\n"), ".") {
+			reads++
+		}
+	}
+	if reads != 1 {
+		return nil, false
+	}
+	from, selStart := topLevelFrom(masked)
+	if from < 0 {
+		return nil, false
+	}
+	m := firstFromItemRE.FindStringSubmatch(masked[from+len("FROM"):])
+	if m == nil || !strings.EqualFold(m[1], changes) {
+		return nil, false
+	}
+	alias := m[2]
+	if alias == "" || onStop[strings.ToUpper(alias)] || strings.EqualFold(alias, "ON") {
+		alias = changes
+	}
+	end := len(masked)
+	for _, w := range []string{"WHERE", "GROUP", "ORDER", "WINDOW"} {
+		if j := topLevelWord(masked, from, w); j >= 0 && j < end {
+			end = j
+		}
+	}
+	joined := anyJoinRE.MatchString(masked[from:end]) || len(splitTopLevel(masked[from:end], ',')) > 1
+	items := splitTopLevel(masked[selStart:from], ',')
+	for _, g := range groupCols {
+		col := ""
+		for _, it := range items {
+			it = strings.TrimSpace(it)
+			expr, name := it, ""
+			if am := asNameRE.FindStringSubmatch(it); am != nil {
+				expr, name = strings.TrimSpace(am[1]), am[2]
+			}
+			var c string
+			if qm := qualifiedColRE.FindStringSubmatch(expr); qm != nil {
+				if !strings.EqualFold(qm[1], alias) {
+					if strings.EqualFold(name, g) || (name == "" && strings.EqualFold(qm[2], g)) {
+						return nil, false // the group column comes from a joined table
+					}
+					continue
+				}
+				c = qm[2]
+			} else if bareColRE.MatchString(expr) && !joined {
+				c = expr
+			} else {
+				if strings.EqualFold(name, g) {
+					return nil, false // computed
+				}
+				continue
+			}
+			if name == "" {
+				name = c
+			}
+			if strings.EqualFold(name, g) {
+				col = c
+				break
+			}
+		}
+		if col == "" {
+			return nil, false
+		}
+		cols = append(cols, col)
+	}
+	return cols, true
+}

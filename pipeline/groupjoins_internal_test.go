@@ -54,3 +54,46 @@ FROM __chg o LEFT JOIN bronze.cats c ON o.sku = c.sku AND c.kind = 'x WHERE c.ca
 		})
 	}
 }
+
+// TestChangedTableGroups: the groups of a changed table's rows are read
+// from the rows alone exactly when the model reads the table once, first in
+// its FROM clause, and takes every group column from it unchanged.
+func TestChangedTableGroups(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		sql    string
+		groups []string
+		want   []string // nil: not applicable
+	}{
+		{"orders_items: LEFT JOINs after the changed orders", `SELECT o.order_id, c.customer_state, i.price, o.order_year, o.order_month
+FROM CHG o
+LEFT JOIN silver.customers c ON c.customer_id = o.customer_id
+LEFT JOIN silver.order_items i ON i.order_id = o.order_id`, []string{"order_year", "order_month"}, []string{"order_year", "order_month"}},
+		{"an inner join and a WHERE on the joined table", `SELECT o.order_year, o.order_month, c.customer_unique_id, count(DISTINCT o.order_id) AS orders
+FROM CHG AS o JOIN silver.customers c ON c.customer_id = o.customer_id
+WHERE c.customer_unique_id IS NOT NULL
+GROUP BY o.order_year, o.order_month, c.customer_unique_id`, []string{"order_year", "order_month"}, []string{"order_year", "order_month"}},
+		{"one table, unqualified", `SELECT date, sum(revenue) AS revenue FROM CHG WHERE has_item GROUP BY date`, []string{"date"}, []string{"date"}},
+		{"renamed", `SELECT o.d AS day, count(*) AS n FROM CHG o GROUP BY o.d`, []string{"day"}, []string{"d"}},
+		{"qualified by the relation's name", `SELECT CHG.m FROM CHG WHERE CHG.x > 1`, []string{"m"}, []string{"m"}},
+		{"the group column comes from a joined table", `SELECT c.cat, count(*) AS n FROM CHG o LEFT JOIN bronze.cats c ON o.sku = c.sku GROUP BY c.cat`, []string{"cat"}, nil},
+		{"the changed table on the optional side", `SELECT o.m, i.price FROM silver.orders o LEFT JOIN CHG i ON i.id = o.id`, []string{"m"}, nil},
+		{"a computed group column", `SELECT CAST(o.ts AS DATE) AS d FROM CHG o`, []string{"d"}, nil},
+		{"unqualified with a join", `SELECT m FROM CHG o JOIN bronze.x x ON x.id = o.id`, []string{"m"}, nil},
+		{"unqualified with a comma join", `SELECT m FROM CHG, bronze.x`, []string{"m"}, nil},
+		{"read twice", `SELECT a.m FROM CHG a JOIN CHG b ON a.id = b.id`, []string{"m"}, nil},
+		{"a window", `SELECT o.m, sum(o.x) OVER () AS total FROM CHG o`, []string{"m"}, nil},
+		{"HAVING: a filter on the group's own rows", `SELECT o.m, count(*) AS n FROM CHG o GROUP BY o.m HAVING count(*) > 1`, []string{"m"}, []string{"m"}},
+		{"a subquery", `SELECT o.m FROM CHG o WHERE o.id IN (SELECT id FROM bronze.x)`, []string{"m"}, nil},
+		{"a CTE", `WITH c AS (SELECT * FROM CHG) SELECT c.m FROM c`, []string{"m"}, nil},
+		{"a star", `SELECT * FROM CHG`, []string{"m"}, nil},
+		{"a missing group column", `SELECT o.m FROM CHG o`, []string{"n"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := changedTableGroups(tc.sql, "CHG", tc.groups)
+			if ok != (tc.want != nil) || strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("changedTableGroups = %q, %v; want %q", got, ok, tc.want)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -15,25 +16,26 @@ import (
 // WHERE condition reads (the run's log says so), keeps one that the WHERE
 // reads, and either way each model equals its full recompute after new
 // orders (new and existing groups) and after a category arrives for
-// orders that had none.
+// orders that had none. The orders are joined to their shop first, so the
+// groups are not read from the changed orders alone (changedTableGroups).
 func TestGroupQueryWithoutLeftJoinsEqualsFullRecompute(t *testing.T) {
 	ctx := context.Background()
 	const pruned = `-- name: gold.by_m
 -- incremental_by: [m]
 SELECT o.m, count(*) AS n, count(c.cat) AS with_cat, sum(o.qty) AS qty
-FROM bronze.orders o LEFT JOIN bronze.cats c ON o.sku = c.sku
+FROM bronze.shops s JOIN bronze.orders o ON o.shop = s.shop LEFT JOIN bronze.cats c ON o.sku = c.sku
 GROUP BY o.m
 `
 	const kept = `-- name: gold.by_m_cat
 -- incremental_by: [m]
 SELECT o.m, count(*) AS n
-FROM bronze.orders o LEFT JOIN bronze.cats c ON o.sku = c.sku
+FROM bronze.shops s JOIN bronze.orders o ON o.shop = s.shop LEFT JOIN bronze.cats c ON o.sku = c.sku
 WHERE c.cat IS NOT NULL
 GROUP BY o.m
 `
 	fullRecompute := map[string]string{
-		"gold.by_m":     "SELECT o.m, count(*), count(c.cat), sum(o.qty) FROM bronze.orders o LEFT JOIN bronze.cats c ON o.sku = c.sku GROUP BY o.m ORDER BY o.m",
-		"gold.by_m_cat": "SELECT o.m, count(*) FROM bronze.orders o LEFT JOIN bronze.cats c ON o.sku = c.sku WHERE c.cat IS NOT NULL GROUP BY o.m ORDER BY o.m",
+		"gold.by_m":     "SELECT o.m, count(*), count(c.cat), sum(o.qty) FROM bronze.shops s JOIN bronze.orders o ON o.shop = s.shop LEFT JOIN bronze.cats c ON o.sku = c.sku GROUP BY o.m ORDER BY o.m",
+		"gold.by_m_cat": "SELECT o.m, count(*) FROM bronze.shops s JOIN bronze.orders o ON o.shop = s.shop LEFT JOIN bronze.cats c ON o.sku = c.sku WHERE c.cat IS NOT NULL GROUP BY o.m ORDER BY o.m",
 	}
 	stored := map[string]string{
 		"gold.by_m":     "SELECT m, n, with_cat, qty FROM gold.by_m ORDER BY m",
@@ -48,11 +50,14 @@ sources:
   cats:
     mode: upsert
     keys: [sku]
+  shops:
+    mode: replace
 `,
 		"models/by_m.sql":      pruned,
 		"models/by_m_cat.sql":  kept,
 		"landing/cats/a.csv":   "sku,cat\na,toys\nx,books\n",
-		"landing/orders/a.csv": "sku,qty,m\na,1,1\nx,3,1\nz,5,2\n",
+		"landing/shops/a.csv":  "shop\ns1\n",
+		"landing/orders/a.csv": "sku,qty,m,shop\na,1,1,s1\nx,3,1,s1\nz,5,2,s1\n",
 	})
 	steps := []struct {
 		name  string
@@ -61,7 +66,7 @@ sources:
 		prunedLog bool
 	}{
 		{"first run", nil, false},
-		{"new orders in an old and a new month", map[string]string{"landing/orders/b.csv": "sku,qty,m\nz,2,1\na,4,3\nq,1,3\n"}, true},
+		{"new orders in an old and a new month", map[string]string{"landing/orders/b.csv": "sku,qty,m,shop\nz,2,1,s1\na,4,3,s1\nq,1,3,s1\n"}, true},
 		{"a category arrives for z", map[string]string{"landing/cats/b.csv": "sku,cat\nz,food\n"}, false},
 	}
 	for _, st := range steps {
@@ -90,6 +95,215 @@ sources:
 		}
 		if saysPruned("gold.by_m_cat") {
 			t.Errorf("%s: gold.by_m_cat's group query left out the join its WHERE reads:\n%s", st.name, strings.Join(log, "\n"))
+		}
+	}
+}
+
+// TestGroupsOfChangedRowsEqualFullRecompute: a model that takes its group
+// column from the changed table, read first, finds the touched groups from
+// the changed rows alone (the run's log says so) even where its inner join
+// and WHERE drop some of those rows — recomputing a group that did not
+// change is harmless — and equals its full recompute after new orders,
+// orders that move to another group (an upsert's old and new rows), an
+// order whose customer is unknown, and new customers arriving (a replaced
+// input: recomputed whole). So does one whose HAVING keeps a customer once
+// a second order arrives. A model whose group column comes from the
+// joined table does not take that path, and with a HAVING it is
+// recomputed whole: the model over the changed rows alone would test the
+// HAVING on them alone.
+func TestGroupsOfChangedRowsEqualFullRecompute(t *testing.T) {
+	ctx := context.Background()
+	models := map[string]string{
+		"gold.by_m": `-- name: gold.by_m
+-- incremental_by: [m]
+SELECT o.m, c.region, count(*) AS n, sum(o.qty) AS qty
+FROM bronze.orders o JOIN bronze.customers c ON c.cid = o.cid
+WHERE o.qty > 0 AND c.region IS NOT NULL
+GROUP BY o.m, c.region
+`,
+		"gold.by_region": `-- name: gold.by_region
+-- incremental_by: [region]
+SELECT c.region, count(*) AS n
+FROM bronze.orders o JOIN bronze.customers c ON c.cid = o.cid
+GROUP BY c.region
+`,
+		"gold.repeat": `-- name: gold.repeat
+-- incremental_by: [cid]
+SELECT cid, count(*) AS n FROM bronze.orders GROUP BY cid HAVING count(*) > 1
+`,
+		"gold.busy_regions": `-- name: gold.busy_regions
+-- incremental_by: [region]
+SELECT c.region, count(*) AS n
+FROM bronze.orders o JOIN bronze.customers c ON c.cid = o.cid
+GROUP BY c.region
+HAVING count(*) > 1
+`,
+	}
+	fullRecompute := map[string]string{
+		"gold.by_m":         "SELECT o.m, c.region, count(*), sum(o.qty) FROM bronze.orders o JOIN bronze.customers c ON c.cid = o.cid WHERE o.qty > 0 AND c.region IS NOT NULL GROUP BY o.m, c.region ORDER BY ALL",
+		"gold.by_region":    "SELECT c.region, count(*) FROM bronze.orders o JOIN bronze.customers c ON c.cid = o.cid GROUP BY c.region ORDER BY ALL",
+		"gold.repeat":       "SELECT cid, count(*) FROM bronze.orders GROUP BY cid HAVING count(*) > 1 ORDER BY ALL",
+		"gold.busy_regions": "SELECT c.region, count(*) FROM bronze.orders o JOIN bronze.customers c ON c.cid = o.cid GROUP BY c.region HAVING count(*) > 1 ORDER BY ALL",
+	}
+	stored := map[string]string{
+		"gold.by_m":         "SELECT m, region, n, qty FROM gold.by_m ORDER BY ALL",
+		"gold.by_region":    "SELECT region, n FROM gold.by_region ORDER BY ALL",
+		"gold.repeat":       "SELECT cid, n FROM gold.repeat ORDER BY ALL",
+		"gold.busy_regions": "SELECT region, n FROM gold.busy_regions ORDER BY ALL",
+	}
+	_, proj := writeProject(t, map[string]string{
+		"medallion.yaml": `
+name: shop
+sources:
+  orders:
+    mode: upsert
+    keys: [id]
+    schema: {id: long, qty: long, m: long}
+  customers:
+    mode: replace
+`,
+		"models/by_m.sql":         models["gold.by_m"],
+		"models/by_region.sql":    models["gold.by_region"],
+		"models/repeat.sql":       models["gold.repeat"],
+		"models/busy.sql":         models["gold.busy_regions"],
+		"landing/customers/a.csv": "cid,region\nc1,north\nc2,south\nc3,\n",
+		"landing/orders/a.csv":    "id,cid,qty,m\n1,c1,1,1\n2,c2,3,1\n3,c3,5,2\n4,c1,0,2\n",
+	})
+	steps := []struct {
+		name  string
+		files map[string]string
+		own   bool // the run reads gold.by_m's groups from the changed orders
+	}{
+		{"first run", nil, false},
+		{"new orders, one dropped by the WHERE, one of an unknown customer", map[string]string{
+			"landing/orders/b.csv": "id,cid,qty,m\n5,c2,2,1\n6,c1,0,3\n7,c9,4,4\n8,c3,1,5\n"}, true},
+		{"orders move to another month", map[string]string{
+			"landing/orders/c.csv": "id,cid,qty,m\n1,c1,1,3\n3,c3,5,1\n5,c2,2,6\n"}, true},
+		{"customers replaced", map[string]string{
+			"landing/customers/b.csv": "cid,region\nc1,north\nc2,south\nc3,west\nc9,east\n"}, false},
+	}
+	for _, st := range steps {
+		addFiles(t, proj.Dir, st.files)
+		var mu sync.Mutex
+		var log []string
+		rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Log: func(s string) { mu.Lock(); log = append(log, s); mu.Unlock() }})
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		for name := range models {
+			if tr := tableReport(rep, name); tr == nil || (tr.Status != pipeline.StatusOK && tr.Status != pipeline.StatusUpToDate) {
+				t.Fatalf("%s: %s: %+v", st.name, name, tr)
+			}
+			if got, want := rowsText(query(t, proj, stored[name])), rowsText(query(t, proj, fullRecompute[name])); got != want {
+				t.Errorf("%s: %s holds %s, its full recompute %s", st.name, name, got, want)
+			}
+		}
+		says := func(model, what string) bool {
+			return slices.ContainsFunc(log, func(s string) bool { return strings.HasPrefix(s, model+": "+what) })
+		}
+		own := func(model string) bool {
+			return says(model, "the groups changes of bronze.orders touch read from the changed rows alone")
+		}
+		for _, model := range []string{"gold.by_m", "gold.repeat"} {
+			if own(model) != st.own {
+				t.Errorf("%s: the log says %s's groups are read from the changed orders: %v, want %v:\n%s", st.name, model, !st.own, st.own, strings.Join(log, "\n"))
+			}
+		}
+		if whole := says("gold.busy_regions", "cannot find the groups changes of bronze.orders touch through its HAVING"); whole != st.own {
+			t.Errorf("%s: the log says gold.busy_regions is recomputed whole for its HAVING: %v, want %v:\n%s", st.name, whole, st.own, strings.Join(log, "\n"))
+		}
+		if own("gold.by_region") {
+			t.Errorf("%s: gold.by_region's groups (from the joined customers) were read from the changed orders:\n%s", st.name, strings.Join(log, "\n"))
+		}
+	}
+}
+
+// TestTouchedGroupsFilterTheFirstTable: with more touched groups than fit
+// in the query as literals, a model that takes its group columns from its
+// first table reads that table for the touched groups only (the run's log
+// says so; DuckDB does not push the filter below the GROUP BY itself) and
+// equals its full recompute — a NULL group, a second group column and
+// models with and without an alias included. One whose group column is
+// computed keeps the filter outside.
+func TestTouchedGroupsFilterTheFirstTable(t *testing.T) {
+	ctx := context.Background()
+	models := map[string]string{
+		"gold.by_sku": `-- name: gold.by_sku
+-- incremental_by: [sku]
+
+-- bronze.orders has one row per order.
+SELECT sku, count(*) AS n, sum(qty) AS qty FROM bronze.orders WHERE qty > 0 GROUP BY sku
+`,
+		"gold.by_sku_shop": `-- name: gold.by_sku_shop
+-- incremental_by: [sku, shop]
+SELECT o.sku, o.shop, c.cat, count(*) AS n
+FROM bronze.orders o LEFT JOIN bronze.cats c ON c.sku = o.sku
+GROUP BY o.sku, o.shop, c.cat
+HAVING count(*) > 1
+`,
+		"gold.by_len": `-- name: gold.by_len
+-- incremental_by: [len]
+SELECT length(sku) AS len, count(*) AS n FROM bronze.orders GROUP BY ALL
+`,
+	}
+	fullRecompute := map[string]string{
+		"gold.by_sku":      "SELECT sku, count(*), sum(qty) FROM bronze.orders WHERE qty > 0 GROUP BY sku ORDER BY ALL",
+		"gold.by_sku_shop": "SELECT o.sku, o.shop, c.cat, count(*) FROM bronze.orders o LEFT JOIN bronze.cats c ON c.sku = o.sku GROUP BY o.sku, o.shop, c.cat HAVING count(*) > 1 ORDER BY ALL",
+		"gold.by_len":      "SELECT length(sku), count(*) FROM bronze.orders GROUP BY ALL ORDER BY ALL",
+	}
+	stored := map[string]string{
+		"gold.by_sku":      "SELECT sku, n, qty FROM gold.by_sku ORDER BY ALL",
+		"gold.by_sku_shop": "SELECT sku, shop, cat, n FROM gold.by_sku_shop ORDER BY ALL",
+		"gold.by_len":      "SELECT len, n FROM gold.by_len ORDER BY ALL",
+	}
+	orders := func(from, to int, shop string) string {
+		var b strings.Builder
+		b.WriteString("sku,qty,shop\n")
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, "s%d,%d,%s\n,1,%s\n", i, i%3, shop, shop) // and one without a sku
+		}
+		return b.String()
+	}
+	_, proj := writeProject(t, map[string]string{
+		"medallion.yaml": `
+name: shop
+sources:
+  orders:
+    schema: {qty: long}
+  cats:
+    mode: replace
+`,
+		"models/by_sku.sql":      models["gold.by_sku"],
+		"models/by_sku_shop.sql": models["gold.by_sku_shop"],
+		"models/by_len.sql":      models["gold.by_len"],
+		"landing/cats/a.csv":     "sku,cat\ns1,toys\ns150,books\n",
+		"landing/orders/a.csv":   orders(0, 200, "north"),
+	})
+	for i, files := range []map[string]string{
+		nil,
+		{"landing/orders/b.csv": orders(100, 300, "north")},
+		{"landing/orders/c.csv": orders(150, 250, "south")},
+	} {
+		addFiles(t, proj.Dir, files)
+		var mu sync.Mutex
+		var log []string
+		rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Log: func(s string) { mu.Lock(); log = append(log, s); mu.Unlock() }})
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		for name := range models {
+			if tr := tableReport(rep, name); tr == nil || tr.Status != pipeline.StatusOK {
+				t.Fatalf("run %d: %s: %+v", i, name, tr)
+			}
+			if got, want := rowsText(query(t, proj, stored[name])), rowsText(query(t, proj, fullRecompute[name])); got != want {
+				t.Errorf("run %d: %s holds %s, its full recompute %s", i, name, got, want)
+			}
+			pushed := slices.ContainsFunc(log, func(s string) bool {
+				return s == name+": reading bronze.orders for the touched groups only"
+			})
+			if want := i > 0 && name != "gold.by_len"; pushed != want {
+				t.Errorf("run %d: the log says %s reads bronze.orders for the touched groups only: %v, want %v:\n%s", i, name, pushed, want, strings.Join(log, "\n"))
+			}
 		}
 	}
 }

@@ -131,12 +131,15 @@ type Model struct {
 	// IncrementalBy are group columns whose values each come from a single
 	// input row (a date, a product_id). When inputs change, only the groups
 	// the changed rows touch are recomputed and their rows replaced; the
-	// rest of the table stays. The touched groups are found by running the
-	// model over the changed rows alone, so it is only valid when every
-	// group a changed row belongs to appears in that output: leave it out
-	// for models that filter on aggregates (HAVING), or where a group
-	// depends on other rows (a customer's first-order month, ROLLUP
-	// subtotals). Those are recomputed whole.
+	// rest of the table stays. The touched groups are read from the
+	// changed rows when the model takes the group columns unchanged from
+	// the changed table (read once, first in its FROM clause), else found
+	// by running the model over the changed rows alone, so it is only
+	// valid when a group's value comes from its own input rows: leave it
+	// out where a group depends on other rows (a customer's first-order
+	// month, ROLLUP subtotals). Those are recomputed whole. A model that
+	// filters on aggregates (HAVING) is recomputed whole when its groups
+	// cannot be read from the changed rows.
 	IncrementalBy []string `yaml:"incremental_by"`
 	// Window makes the model an event-time window aggregation over a
 	// stream (see Window).

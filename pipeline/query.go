@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
@@ -31,6 +34,9 @@ type Session struct {
 	eng    engine.Engine
 	seq    int
 	sealed bool
+	// unconfined: the session is a run's own engine (Run's summary), which
+	// is never sealed.
+	unconfined bool
 	// outside are the roots of tables outside the lake bound through
 	// delta_scan (SessionOptions.OutsideLake), allowed when sealing.
 	outside []string
@@ -316,7 +322,7 @@ func (s *Session) prepare(ctx context.Context, sql string) (string, error) {
 	if err := brokenRef(sql, s.broken); err != nil {
 		return "", err
 	}
-	if !s.sealed {
+	if !s.sealed && !s.unconfined {
 		if err := s.eng.Sandbox(ctx, s.allowedDirs()); err != nil {
 			return "", err
 		}
@@ -434,8 +440,20 @@ func insideLake(loc, lakeRoot string) bool {
 // fail on its own when it runs (the parser refuses all of a text that has
 // a syntax error anywhere, so nothing of it runs either).
 func checkModels(ctx context.Context, eng engine.Engine, proj *Project) error {
-	for _, m := range proj.Models {
-		sql := checkableSQL(eng, m.SQL) // time travel: timetravel_models.go
+	sqls := make([]string, len(proj.Models))
+	for i, m := range proj.Models {
+		sqls[i] = checkableSQL(eng, m.SQL) // time travel: timetravel_models.go
+	}
+	// The same models read by the same parser before: nothing to parse
+	// (checkstate.go).
+	key := parseKey(proj, sqls)
+	persist := rememberable(proj)
+	if passedBefore(proj, key, persist) {
+		return nil
+	}
+	parseChecks.Add(1)
+	for i, m := range proj.Models {
+		sql := sqls[i]
 		if err := eng.CheckQuery(ctx, sql); errors.Is(err, engine.ErrNotQuery) {
 			// The parser reads the SQL inside a subquery as one statement,
 			// so its error points at the line where the second statement
@@ -449,7 +467,25 @@ func checkModels(ctx context.Context, eng engine.Engine, proj *Project) error {
 			return err
 		}
 	}
+	rememberPassed(proj, key, persist)
 	return nil
+}
+
+// parseChecks counts the times checkModels parsed the models (tests read
+// it to see a check skipped).
+var parseChecks atomic.Int64
+
+// parseKey digests what checkModels depends on: the binary (its engine's
+// parser), the engine's kind and settings, and the SQL of every model as
+// the parser reads it.
+func parseKey(proj *Project, sqls []string) string {
+	h := sha256.New()
+	ec := proj.Config.Engine
+	fmt.Fprintf(h, "parse\nbinary %s\nengine %s %v\n", binaryIdentity(), ec.Kind, ec.Settings[ec.Kind])
+	for _, sql := range sqls {
+		fmt.Fprintf(h, "%d\n%s\n", len(sql), sql)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Describe checks sql like Query and returns, without running it, the

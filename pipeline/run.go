@@ -70,6 +70,13 @@ type RunOptions struct {
 	// a session of its own. Zero: engine.parallelism of medallion.yaml,
 	// else one per CPU (engine kind duckdb) or 1 (other kinds).
 	Parallelism int
+	// Summary, when set, is a read-only query (medallion.yaml's summary:
+	// the headline KPIs) that a run without errors answers after its last
+	// table, on its own engine before closing it, over the tables as a
+	// Session would see them (the tables the query names, TablesNamed, at
+	// their latest version, and the project's views among them). Its rows
+	// are Report.Summary; why there are none, Report.SummaryErr.
+	Summary string
 }
 
 // Report is what a run did, per table.
@@ -80,6 +87,12 @@ type Report struct {
 	Status   string
 	Tables   []*TableReport
 	Error    string
+	// Summary is the result of RunOptions.Summary; SummaryErr is why it
+	// is nil when the query was asked for and the run succeeded (a table
+	// it reads does not exist yet, say). Neither changes the run's
+	// status or error.
+	Summary    *engine.Result
+	SummaryErr error
 }
 
 // Changed reports whether the run committed to any table.
@@ -231,7 +244,16 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 	if r.landing, err = storage.Open(ctx, landing); err != nil {
 		return rep, fmt.Errorf("pipeline: open landing: %w", err)
 	}
-	if r.eng, err = openEngine(ctx, proj, opts.Trace); err != nil {
+	// The engine opens while the run reads the snapshots of the tables
+	// its check of the models reads (which the run needs anyway).
+	opened := make(chan error, 1)
+	go func() {
+		var err error
+		r.eng, err = openEngine(ctx, proj, opts.Trace)
+		opened <- err
+	}()
+	r.prefetchChecked(ctx)
+	if err := <-opened; err != nil {
 		return rep, err
 	}
 	defer r.eng.Close()
@@ -252,7 +274,22 @@ func Run(ctx context.Context, proj *Project, opts RunOptions) (*Report, error) {
 			runErr = errors.Join(runErr, err)
 		}
 	}
+	if runErr == nil && opts.Summary != "" {
+		rep.Summary, rep.SummaryErr = r.summary(ctx, opts.Summary)
+	}
 	return rep, runErr
+}
+
+// summary answers a run's summary query (RunOptions.Summary) on the run's
+// own engine: a Session over it binding the tables the query names. The
+// engine is not confined (Session's sandbox): it runs the project's own
+// models unconfined already, and the summary is the project's own query.
+func (r *run) summary(ctx context.Context, sql string) (*engine.Result, error) {
+	s := &Session{proj: r.proj, opts: SessionOptions{Tables: TablesNamed(sql)}, lake: r.lake, eng: r.eng, broken: map[string]error{}, unconfined: true}
+	if err := s.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	return s.Query(ctx, sql)
 }
 
 // newRun starts a run of the project: options defaulted, batch ID (the
@@ -632,16 +669,24 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		}
 		if ok {
 			grouped, touchedGroups = true, groups
-			sqlText = "SELECT * FROM (" + m.SQL + ") AS __m WHERE " + filter
 			// A count/sum/min/max model over appended rows: the touched
 			// groups' rows from their current ones and the changed rows
-			// alone (aggdelta.go).
+			// alone (aggdelta.go); else the model's SQL for those groups.
 			rel, kept, err := r.aggregateGroups(ctx, m, own, changed, versions, groups)
 			if err != nil {
 				return tr, err
 			}
 			if kept {
 				aggResult = rel
+			} else {
+				src, pushed, err := r.groupFilteredSQL(ctx, m, groups, filter)
+				if err != nil {
+					return tr, err
+				}
+				if !pushed {
+					src = m.SQL
+				}
+				sqlText = "SELECT * FROM (" + src + ") AS __m WHERE " + filter
 			}
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"maps"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
@@ -58,13 +60,17 @@ func (r *run) validate(ctx context.Context) ([]*ModelError, error) {
 		return nil, nil
 	}
 	// A stream checks the same models against the same schemas batch after
-	// batch: a combination that passed once passes again.
-	key, err := r.validationKey(ctx, order)
+	// batch, and run after run does too: a combination that passed once
+	// passes again (checkstate.go). With tables missing, the models that
+	// read them wait, and the key is computed again once the sources ran.
+	start := r.opts.Now()
+	key, complete, err := r.validationKey(ctx, order)
 	if err != nil {
 		return nil, err
 	}
-	if key != "" && passedChecks.has(key) {
-		r.checkedAll = true
+	if passedBefore(r.proj, key, persistable(r.proj, order)) {
+		r.checkedAll = complete
+		r.traceCheck(start, len(order), "passed before")
 		return nil, nil
 	}
 	if r.valid == nil {
@@ -74,6 +80,7 @@ func (r *run) validate(ctx context.Context) ([]*ModelError, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: validation engine: %w", err)
 		}
+		validationSessions.Add(1)
 		r.valid = &validation{eng: eng, status: map[string]string{}, bound: map[string]bool{}}
 	}
 	v := r.valid
@@ -128,17 +135,41 @@ func (r *run) validate(ctx context.Context) ([]*ModelError, error) {
 		v.status[m.Name] = statusChecked
 	}
 	if len(broken) == 0 {
-		all := true
+		all, none := true, true
 		for _, m := range order {
 			all = all && v.status[m.Name] == statusChecked
+			none = none && (v.status[m.Name] == statusChecked || v.status[m.Name] == statusWaiting)
 		}
 		r.checkedAll = all
-		if all && key != "" {
-			passedChecks.add(key)
+		if none {
+			// Every model passed or waits for a table missing now: the
+			// same models against the same tables, the same missing, pass.
+			rememberPassed(r.proj, key, persistable(r.proj, order))
 		}
 	}
+	status := "checked"
+	if len(broken) > 0 {
+		status = fmt.Sprintf("%d broken", len(broken))
+	}
+	r.traceCheck(start, len(order), status)
 	return broken, nil
 }
+
+// traceCheck writes a check's span to the run's trace (RunOptions.Trace):
+// "passed before" when the same check passed in this process or an
+// earlier one and no engine session checked the models.
+func (r *run) traceCheck(start time.Time, models int, status string) {
+	if r.opts.Trace == nil {
+		return
+	}
+	ms := func(t time.Time) float64 { return float64(t.Sub(r.started).Microseconds()) / 1000 }
+	end := r.opts.Now()
+	fmt.Fprintf(r.opts.Trace, "check  %-34s           from %9.1fms  to %9.1fms  %9.1fms  %s\n", fmt.Sprintf("%d models", models), ms(start), ms(end), ms(end)-ms(start), status)
+}
+
+// validationSessions counts the engine sessions opened for checks (tests
+// read it to see a check skipped).
+var validationSessions atomic.Int64
 
 // passedChecks are the keys (validationKey) of the checks that passed in
 // this process.
@@ -164,14 +195,19 @@ func (s *keySet) add(k string) {
 	s.m[k] = true
 }
 
-// validationKey digests what the check of the models depends on: every
-// model's fingerprint and the schema of every other table they read. It is
-// "" when one of those tables does not exist yet.
-func (r *run) validationKey(ctx context.Context, order []*Model) (string, error) {
+// validationKey digests what the check of the models depends on: the
+// binary (its engine's parser and binder), the engine's kind and settings,
+// every model's fingerprint and backfill_date, and the schema of every
+// other table they read, or that it does not exist yet (complete is false
+// then: the models reading it wait).
+func (r *run) validationKey(ctx context.Context, order []*Model) (key string, complete bool, err error) {
 	h := sha256.New()
+	ec := r.proj.Config.Engine
+	fmt.Fprintf(h, "binary %s\nengine %s %v\n", binaryIdentity(), ec.Kind, ec.Settings[ec.Kind])
 	seen := map[string]bool{}
+	complete = true
 	for _, m := range order {
-		fmt.Fprintf(h, "model %s %s\n", m.Name, r.fingerprint(m))
+		fmt.Fprintf(h, "model %s %s %q\n", m.Name, r.fingerprint(m), m.BackfillDate)
 		for _, d := range m.Deps {
 			if r.proj.Model(d) != nil || seen[d] {
 				continue
@@ -179,15 +215,36 @@ func (r *run) validationKey(ctx context.Context, order []*Model) (string, error)
 			seen[d] = true
 			snap, err := r.lake.Snapshot(ctx, d)
 			if err != nil {
-				return "", err
+				return "", false, err
 			}
 			if snap == nil {
-				return "", nil
+				fmt.Fprintf(h, "missing %s\n", d)
+				complete = false
+				continue
 			}
 			fmt.Fprintf(h, "table %s %s\n", d, snap.Schema().String())
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), complete, nil
+}
+
+// prefetchChecked reads the latest snapshot of every table the check of
+// the models reads (see validationKey): what a run does while its engine
+// opens. An error is left for the check to meet again and report.
+func (r *run) prefetchChecked(ctx context.Context) {
+	order, err := r.checkedModels()
+	if err != nil {
+		return
+	}
+	seen := map[string]bool{}
+	for _, m := range order {
+		for _, d := range m.Deps {
+			if r.proj.Model(d) == nil && !seen[d] {
+				seen[d] = true
+				_, _ = r.lake.Snapshot(ctx, d)
+			}
+		}
+	}
 }
 
 // checkedModels are the models a run checks, in dependency order: every

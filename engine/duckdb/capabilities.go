@@ -10,6 +10,8 @@ func init() {
 		// The sessions of an Owner are connections of one database.
 		ParallelSessions: true,
 		ViewTypedBatch:   viewTypedBatch,
+		// Parser and binder are linked into the binary.
+		Embedded: true,
 	})
 }
 

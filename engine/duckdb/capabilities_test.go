@@ -8,13 +8,16 @@ import (
 )
 
 // TestCapabilities: kind duckdb runs its sessions at once (connections of
-// one database) and wants a source's typed batch as a view exactly when no
+// one database), runs in the process (Embedded) and wants a source's typed batch as a view exactly when no
 // column needs a cast from text: strings, and doubles its CSV scan reads
 // typed.
 func TestCapabilities(t *testing.T) {
 	caps := engine.CapabilitiesOf("duckdb")
 	if !caps.ParallelSessions {
 		t.Error("ParallelSessions = false, want true")
+	}
+	if !caps.Embedded {
+		t.Error("Embedded = false, want true")
 	}
 	col := func(name, typ string) engine.Column {
 		return engine.Column{Name: name, Type: delta.Primitive(typ)}

@@ -445,6 +445,21 @@ func (e *Engine) snapshotSQLWith(ctx context.Context, snap *delta.Snapshot, file
 	}
 	var groups []*group
 	byKey := map[string]*group{}
+	// uniform: every file holds every data column of the schema (its
+	// stats say so) as the schema's type (no type widening, no nested
+	// type whose fields may differ), so read_parquet needs no
+	// union_by_name — which reads every file's footer to unify their
+	// schemas on each bind: one statement over silver.orders_items'
+	// 26 files at SF1 takes 6.9 ms of CPU with it, 5.3 ms without.
+	uniform, dataCols := sameTypes(snap), map[string]bool{}
+	for _, f := range schema.Fields {
+		if !isPart(f.Name) {
+			dataCols[strings.ToLower(f.PhysicalName())] = true
+		}
+		if !f.Type.IsPrimitive() {
+			uniform = false
+		}
+	}
 	for i, a := range files {
 		var g *group
 		if a.DeletionVector != nil {
@@ -467,10 +482,18 @@ func (e *Engine) snapshotSQLWith(ctx context.Context, snap *delta.Snapshot, file
 		st, err := delta.ParseStats(a.Stats)
 		if err != nil || st == nil || len(st.NullCount) == 0 {
 			g.unknown = true
+			uniform = false
 			continue
 		}
+		held := 0
 		for c := range st.NullCount {
 			g.present[strings.ToLower(c)] = true
+			if dataCols[strings.ToLower(c)] {
+				held++
+			}
+		}
+		if held < len(dataCols) {
+			uniform = false
 		}
 	}
 	// Writers keep stats for the first delta.dataSkippingNumIndexedCols
@@ -485,8 +508,15 @@ func (e *Engine) snapshotSQLWith(ctx context.Context, snap *delta.Snapshot, file
 			}
 		}
 	}
+	if len(schema.Fields) > indexed {
+		uniform = false // the last columns have no stats: unknown
+	}
+	union := ", union_by_name=true"
+	if uniform {
+		union = ""
+	}
 	if len(groups) > 1 {
-		if q, ok := hiveScan(snap, files, paths, indexed, extra, func(c string) bool {
+		if q, ok := hiveScan(snap, files, paths, indexed, extra, union, func(c string) bool {
 			for _, g := range groups {
 				if g.unknown || g.present[c] {
 					return true
@@ -530,7 +560,7 @@ func (e *Engine) snapshotSQLWith(ctx context.Context, snap *delta.Snapshot, file
 			branches = append(branches, "SELECT "+strings.Join(cols, ", ")+" FROM read_parquet(["+strings.Join(list, ", ")+"], file_row_number=true) WHERE "+g.where)
 			continue
 		}
-		branches = append(branches, "SELECT "+strings.Join(cols, ", ")+" FROM read_parquet(["+strings.Join(list, ", ")+"], union_by_name=true)")
+		branches = append(branches, "SELECT "+strings.Join(cols, ", ")+" FROM read_parquet(["+strings.Join(list, ", ")+"]"+union+")")
 	}
 	return strings.Join(branches, "\nUNION ALL\n"), nil
 }
@@ -546,7 +576,7 @@ func (e *Engine) snapshotSQLWith(ctx context.Context, snap *delta.Snapshot, file
 // skips the files a filter on the partition columns rules out. present
 // says whether some file may hold a data column (stats); ok is false when
 // the form does not apply.
-func hiveScan(snap *delta.Snapshot, files []*delta.Add, paths []string, indexed int, extra []string, present func(col string) bool) (string, bool) {
+func hiveScan(snap *delta.Snapshot, files []*delta.Add, paths []string, indexed int, extra []string, union string, present func(col string) bool) (string, bool) {
 	schema := snap.Schema()
 	parts := snap.PartitionColumns()
 	if len(parts) == 0 || snap.Metadata().ColumnMappingMode() != "none" {
@@ -604,7 +634,23 @@ func hiveScan(snap *delta.Snapshot, files []*delta.Add, paths []string, indexed 
 	for i, p := range paths {
 		list[i] = quoteString(p)
 	}
-	return "SELECT " + strings.Join(cols, ", ") + " FROM read_parquet([" + strings.Join(list, ", ") + "], union_by_name=true, hive_partitioning=true, hive_types={" + strings.Join(types, ", ") + "})", true
+	return "SELECT " + strings.Join(cols, ", ") + " FROM read_parquet([" + strings.Join(list, ", ") + "]" + union + ", hive_partitioning=true, hive_types={" + strings.Join(types, ", ") + "})", true
+}
+
+// sameTypes reports whether the table's data files hold its columns as
+// the schema types them: not so under type widening, where a file
+// written before a column was widened holds the narrower type.
+func sameTypes(snap *delta.Snapshot) bool {
+	p := snap.Protocol()
+	if p == nil {
+		return false
+	}
+	for _, f := range slices.Concat(p.ReaderFeatures, p.WriterFeatures) {
+		if strings.HasPrefix(f, "typeWidening") {
+			return false
+		}
+	}
+	return true
 }
 
 // hiveValueRE matches the partition values hiveScan reads from folder

@@ -63,22 +63,31 @@ func (e *Engine) BindRelation(ctx context.Context, snap *delta.Snapshot, files [
 
 // Release drops relations, newest first.
 func (e *Engine) Release(ctx context.Context, rels ...engine.Relation) error {
-	var errs []error
+	var names, stmts []string
 	for i := len(rels) - 1; i >= 0; i-- {
 		r := rels[i]
-		var stmt string
 		switch e.rels[r.Name] {
 		case relTable:
-			stmt = "DROP TABLE IF EXISTS " + r.Name
+			stmts = append(stmts, "DROP TABLE IF EXISTS "+r.Name)
 		case relView:
-			stmt = "DROP VIEW IF EXISTS " + r.Name
+			stmts = append(stmts, "DROP VIEW IF EXISTS "+r.Name)
 		default:
 			continue
 		}
+		names = append(names, r.Name)
 		delete(e.rels, r.Name)
 		delete(e.typed, r.Name)
+	}
+	// One statement drops them all (newest first: a view before what it
+	// reads); when it fails, each is dropped alone, so that every one
+	// that can be is and each failure is named.
+	if len(stmts) > 1 && e.Exec(ctx, strings.Join(stmts, "; ")) == nil {
+		return nil
+	}
+	var errs []error
+	for i, stmt := range stmts {
 		if err := e.Exec(ctx, stmt); err != nil {
-			errs = append(errs, fmt.Errorf("duckdb: release %s: %w", r.Name, err))
+			errs = append(errs, fmt.Errorf("duckdb: release %s: %w", names[i], err))
 		}
 	}
 	return errors.Join(errs...)

@@ -149,6 +149,10 @@ func (a *app) runCmd() *cobra.Command {
 			prog := newProgress(a.stdout)
 			start := time.Now()
 			opts := pipeline.RunOptions{FullRefresh: full, Log: prog.line, Select: sel, Parallelism: parallelism}
+			if len(sel) == 0 {
+				// The headline KPIs, answered by the run's own engine.
+				opts.Summary = proj.Config.Summary
+			}
 			if trace {
 				opts.Trace = a.stderr
 			}
@@ -179,15 +183,17 @@ func (a *app) runCmd() *cobra.Command {
 				fmt.Fprintf(a.stdout, "%d tables wait for their inputs (no files in %s/<source>/ yet for the sources they read): %s\n",
 					len(waiting), proj.Resolve(proj.Config.Landing), strings.Join(waiting, ", "))
 			}
-			if proj.Config.Summary != "" && len(sel) == 0 {
-				err := a.printSummary(cmd, proj)
-				if err != nil && len(waiting) > 0 {
+			if opts.Summary == "" {
+				return nil
+			}
+			if err := rep.SummaryErr; err != nil {
+				if len(waiting) > 0 {
 					fmt.Fprintln(a.stdout, "headline KPIs: not yet (the tables they read wait for their inputs)")
 					return nil
 				}
-				return err
+				return fmt.Errorf("summary: %w", err)
 			}
-			return nil
+			return writeResult(a.stdout, rep.Summary, "table")
 		},
 	}
 	cmd.Flags().BoolVar(&full, "full-refresh", false, "recompute every table from all landing files")
@@ -227,21 +233,6 @@ func (a *app) checkSomethingToRun(proj *pipeline.Project) error {
   or, step by step:     medallion generate --out %s && medallion run
   for your own project: medallion init DIR, then put files into DIR/landing/<source>/
   (or pass -C DIR to run the project in DIR)`, proj.Dir, pipeline.ConfigFile, landing, proj.Config.Landing)
-}
-
-func (a *app) printSummary(cmd *cobra.Command, proj *pipeline.Project) error {
-	// Only the tables the summary names are bound: binding every table
-	// of the lake read each one's log and footers again after the run.
-	s, err := pipeline.OpenSessionWith(cmd.Context(), proj, pipeline.SessionOptions{Tables: pipeline.TablesNamed(proj.Config.Summary)})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	res, err := s.Query(cmd.Context(), proj.Config.Summary)
-	if err != nil {
-		return fmt.Errorf("summary: %w", err)
-	}
-	return writeResult(a.stdout, res, "table")
 }
 
 func (a *app) queryCmd() *cobra.Command {
