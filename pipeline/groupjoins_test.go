@@ -231,8 +231,9 @@ func TestTouchedGroupsFilterTheFirstTable(t *testing.T) {
 		"gold.by_sku": `-- name: gold.by_sku
 -- incremental_by: [sku]
 
--- bronze.orders has one row per order.
-SELECT sku, count(*) AS n, sum(qty) AS qty FROM bronze.orders WHERE qty > 0 GROUP BY sku
+-- bronze.orders has one row per order; avg keeps it from aggregate
+-- maintenance (aggdelta.go), which would not read bronze.orders at all.
+SELECT sku, count(*) AS n, sum(qty) AS qty, avg(qty) AS mean FROM bronze.orders WHERE qty > 0 GROUP BY sku
 `,
 		"gold.by_sku_shop": `-- name: gold.by_sku_shop
 -- incremental_by: [sku, shop]
@@ -247,12 +248,12 @@ SELECT length(sku) AS len, count(*) AS n FROM bronze.orders GROUP BY ALL
 `,
 	}
 	fullRecompute := map[string]string{
-		"gold.by_sku":      "SELECT sku, count(*), sum(qty) FROM bronze.orders WHERE qty > 0 GROUP BY sku ORDER BY ALL",
+		"gold.by_sku":      "SELECT sku, count(*), sum(qty), avg(qty) FROM bronze.orders WHERE qty > 0 GROUP BY sku ORDER BY ALL",
 		"gold.by_sku_shop": "SELECT o.sku, o.shop, c.cat, count(*) FROM bronze.orders o LEFT JOIN bronze.cats c ON c.sku = o.sku GROUP BY o.sku, o.shop, c.cat HAVING count(*) > 1 ORDER BY ALL",
 		"gold.by_len":      "SELECT length(sku), count(*) FROM bronze.orders GROUP BY ALL ORDER BY ALL",
 	}
 	stored := map[string]string{
-		"gold.by_sku":      "SELECT sku, n, qty FROM gold.by_sku ORDER BY ALL",
+		"gold.by_sku":      "SELECT sku, n, qty, mean FROM gold.by_sku ORDER BY ALL",
 		"gold.by_sku_shop": "SELECT sku, shop, cat, n FROM gold.by_sku_shop ORDER BY ALL",
 		"gold.by_len":      "SELECT len, n FROM gold.by_len ORDER BY ALL",
 	}
