@@ -280,10 +280,14 @@ sources:
 		"landing/cats/a.csv":     "sku,cat\ns1,toys\ns150,books\n",
 		"landing/orders/a.csv":   orders(0, 200, "north"),
 	})
+	// Runs 1 and 2 touch more groups than fit inline (a semi-join on
+	// bronze.orders); run 3 touches few (bronze.orders' rows of those
+	// groups computed first, and the model run over them).
 	for i, files := range []map[string]string{
 		nil,
 		{"landing/orders/b.csv": orders(100, 300, "north")},
 		{"landing/orders/c.csv": orders(150, 250, "south")},
+		{"landing/orders/d.csv": orders(140, 160, "west")},
 	} {
 		addFiles(t, proj.Dir, files)
 		var mu sync.Mutex
@@ -302,8 +306,14 @@ sources:
 			pushed := slices.ContainsFunc(log, func(s string) bool {
 				return s == name+": reading bronze.orders for the touched groups only"
 			})
-			if want := i > 0 && name != "gold.by_len"; pushed != want {
+			if want := (i == 1 || i == 2) && name != "gold.by_len"; pushed != want {
 				t.Errorf("run %d: the log says %s reads bronze.orders for the touched groups only: %v, want %v:\n%s", i, name, pushed, want, strings.Join(log, "\n"))
+			}
+			first := slices.ContainsFunc(log, func(s string) bool {
+				return strings.HasPrefix(s, name+": computing bronze.orders's rows of the ") && strings.HasSuffix(s, " touched groups first")
+			})
+			if want := i == 3 && name != "gold.by_len"; first != want {
+				t.Errorf("run %d: the log says %s computes bronze.orders' rows of its touched groups first: %v, want %v:\n%s", i, name, first, want, strings.Join(log, "\n"))
 			}
 		}
 	}

@@ -195,6 +195,9 @@ type run struct {
 	// groupNulls says, by relation name, whether a relation of touched
 	// groups has a NULL in a group column (semijoin.go).
 	groupNulls map[string]bool
+	// inlineGroups are the touched groups changedGroups rendered as
+	// literals, by the name of their relation (groupFilteredSQL).
+	inlineGroups map[string]*engine.Result
 	// parent is the run a worker was forked from, nil for the run itself;
 	// shared is what the run's workers share (parallel.go).
 	parent *run
