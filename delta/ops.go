@@ -238,7 +238,8 @@ type VacuumResult struct {
 // within the retention period are kept so time travel to those versions
 // still works. Change data files (_change_data/) older than the retention
 // period are deleted too, as Spark's VACUUM does: the change feed of the
-// versions they belong to is then gone. The log and other hidden
+// versions they belong to is then gone, and so are the index files
+// (IndexDir) of the data files deleted. The log and other hidden
 // directories (_delta_log, names starting with _ or .) are never touched.
 func (t *Table) Vacuum(ctx context.Context, opts *VacuumOptions) (VacuumResult, error) {
 	if opts == nil {
@@ -292,7 +293,12 @@ func (t *Table) Vacuum(ctx context.Context, opts *VacuumOptions) (VacuumResult, 
 	}
 	res := VacuumResult{DryRun: opts.DryRun}
 	for _, o := range objs {
-		if hiddenPath(o.Key) && !strings.HasPrefix(o.Key, ChangeDataDir+"/") && !strings.HasPrefix(o.Key, StagingDirPrefix) || keep[o.Key] || o.ModTime.After(cutoff) {
+		if data, ok := indexedFile(o.Key); ok {
+			// An index file goes with its data file.
+			if keep[data] || o.ModTime.After(cutoff) {
+				continue
+			}
+		} else if hiddenPath(o.Key) && !strings.HasPrefix(o.Key, ChangeDataDir+"/") && !strings.HasPrefix(o.Key, StagingDirPrefix) || keep[o.Key] || o.ModTime.After(cutoff) {
 			continue
 		}
 		res.Files = append(res.Files, o.Key)
@@ -307,6 +313,27 @@ func (t *Table) Vacuum(ctx context.Context, opts *VacuumOptions) (VacuumResult, 
 		}
 	}
 	return res, nil
+}
+
+// IndexDir is the hidden folder of a table where an engine may keep an
+// index file for a data file (engine/duckdb's key indexes), at
+// IndexDir/<kind>/<the data file's key>. Readers ignore it; Vacuum deletes
+// an index file with its data file (and one whose data file was never
+// committed, once it is older than the retention).
+const IndexDir = "_medallion_keys"
+
+// indexedFile returns the key of the data file an index file (under
+// IndexDir) belongs to.
+func indexedFile(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, IndexDir+"/")
+	if !ok {
+		return "", false
+	}
+	_, data, ok := strings.Cut(rest, "/")
+	if !ok || data == "" {
+		return "", false
+	}
+	return strings.TrimSuffix(data, ".tmp"), true
 }
 
 // StagingDirPrefix begins the name of a folder in a table's root where an

@@ -299,6 +299,10 @@ type Target struct {
 	// TargetFileSize splits large outputs into files of about this many
 	// bytes. Zero means one file per partition.
 	TargetFileSize int64
+	// KeyIndex names the columns the table's rows are later matched by
+	// (MatchFiles): an engine may keep an index of them beside each file
+	// it writes. An engine that keeps none ignores it.
+	KeyIndex []string
 }
 
 // WriteResult lists what Write produced.

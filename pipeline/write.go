@@ -194,7 +194,9 @@ func (r *run) overwrite(ctx context.Context, w writeSpec, tr *TableReport) (delt
 			return delta.CommitResult{}, err
 		}
 	}
-	res, err := r.eng.Write(ctx, "SELECT * FROM "+rel.Name, engineTarget(w))
+	target := engineTarget(w)
+	target.KeyIndex = w.keys // the keys later runs merge by
+	res, err := r.eng.Write(ctx, "SELECT * FROM "+rel.Name, target)
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
@@ -229,6 +231,7 @@ func (r *run) merge(ctx context.Context, w writeSpec, tr *TableReport) (delta.Co
 		return delta.CommitResult{}, err
 	}
 	target := engineTarget(w)
+	target.KeyIndex = w.keys // MatchFiles reads the index instead of every key
 	var touched []*delta.Add
 	if !fresh && w.snap.NumFiles() > 0 {
 		if touched, err = r.eng.MatchFiles(ctx, w.snap, w.snap.Files(), w.keys, rel, false); err != nil {

@@ -698,23 +698,13 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 	if len(files) == 0 || len(keys) == 0 {
 		return nil, nil
 	}
-	paths, err := e.localPaths(ctx, snap, files)
-	if err != nil {
-		return nil, err
-	}
-	byPath := make(map[string]*delta.Add, len(files))
-	list := make([]string, len(paths))
-	for i, p := range paths {
-		byPath[p] = files[i]
-		list[i] = quoteString(p)
-	}
 	parts := snap.PartitionColumns()
 	var dataKeys, conds []string
 	for _, k := range keys {
-		if slices.ContainsFunc(parts, func(p string) bool { return strings.EqualFold(p, k) }) {
+		if isPartitionColumn(parts, k) {
 			continue // partition keys are not in the files; matching on data keys is enough
 		}
-		dataKeys = append(dataKeys, quoteIdent(k))
+		dataKeys = append(dataKeys, k)
 		op := " = "
 		if nullSafe {
 			op = " IS NOT DISTINCT FROM "
@@ -725,6 +715,27 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 		return e.matchPartitions(ctx, snap, files, keys, relation)
 	}
 	_, _, rel := qualified(relation)
+	// Files with a key index are read only when it holds a hash of the
+	// relation's keys (keyindex.go).
+	candidates, rest, indexed, err := e.indexedMatch(ctx, snap, files, dataKeys, rel, nullSafe)
+	if err != nil {
+		return nil, err
+	}
+	if indexed {
+		if files = append(candidates, rest...); len(files) == 0 {
+			return nil, nil
+		}
+	}
+	paths, err := e.localPaths(ctx, snap, files)
+	if err != nil {
+		return nil, err
+	}
+	byPath := make(map[string]*delta.Add, len(files))
+	list := make([]string, len(paths))
+	for i, p := range paths {
+		byPath[p] = files[i]
+		list[i] = quoteString(p)
+	}
 	// A semi-join, not a correlated EXISTS: DuckDB decorrelates EXISTS
 	// into a join that first collects the distinct keys of every file row.
 	q := "SELECT DISTINCT f.filename FROM read_parquet([" + strings.Join(list, ", ") + "], filename=true, union_by_name=true) f SEMI JOIN " + rel + " r ON " + strings.Join(conds, " AND ")
@@ -1184,6 +1195,9 @@ func (e *Engine) Write(ctx context.Context, query string, dst engine.Target) (*e
 		if err == nil && st != nil && st.NumRecords > 0 {
 			out.Rows += st.NumRecords
 		}
+	}
+	if err := e.writeKeyIndex(ctx, dst, schema, out.Adds); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Engine) {
 		{"BindSnapshotsAndFileSubsets", testBind},
 		{"BindQueryViewsAndTables", testBindQuery},
 		{"MatchFilesForMerge", testMatchFiles},
+		{"MatchFilesPartitioned", testMatchFilesPartitioned},
 		{"SameNamedFilesInPartitions", testSameNamedFiles},
 		{"DedupeKeepsNewest", testDedupe},
 		{"UnionByName", testUnion},
@@ -754,10 +755,56 @@ func testBindQuery(t *testing.T, e engine.Engine) {
 }
 
 func testMatchFiles(t *testing.T, e engine.Engine) {
+	// The same answers whether the files were written with a key index
+	// (engine.Target.KeyIndex, which an engine may keep or ignore) or not,
+	// and for a table with files of both kinds.
+	for _, tc := range []struct {
+		name  string
+		index [3][]string // KeyIndex of each of the three writes
+	}{
+		{"no index", [3][]string{}},
+		{"indexed", [3][]string{{"id"}, {"id"}, {"id"}}},
+		{"partly indexed", [3][]string{nil, {"id"}, nil}},
+		{"indexed by another key", [3][]string{{"name"}, {"name"}, {"id", "name"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testMatchFilesIndexed(t, e, tc.index) })
+	}
+}
+
+// writeIndexed writes the rows of sql into tbl (created from them when
+// snap is nil) with the key index keys, and returns the new snapshot and
+// the files it added.
+func writeIndexed(t *testing.T, e engine.Engine, tbl *delta.Table, snap *delta.Snapshot, sql string, keys []string) (*delta.Snapshot, []*delta.Add) {
+	t.Helper()
+	target := engine.Target{Store: tbl.Store(), KeyIndex: keys}
+	if snap != nil {
+		target.Schema, target.PartitionColumns = snap.Schema(), snap.PartitionColumns()
+	}
+	res, err := e.Write(t.Context(), sql, target)
+	if err != nil {
+		t.Fatalf("write %s: %v", sql, err)
+	}
+	if snap == nil {
+		if _, err := tbl.Create(t.Context(), res.Schema, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cr, err := tbl.Append(t.Context(), res.Adds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cr.Snapshot, res.Adds
+}
+
+func testMatchFilesIndexed(t *testing.T, e engine.Engine, index [3][]string) {
 	ctx := t.Context()
-	tbl, s1 := table(t, e, "SELECT * FROM (VALUES (CAST(1 AS BIGINT), 'a'), (CAST(2 AS BIGINT), 'b')) AS v(id, name)")
-	s2, f2 := appendRows(t, e, tbl, s1, "SELECT * FROM (VALUES (CAST(3 AS BIGINT), 'c'), (CAST(NULL AS BIGINT), 'n')) AS v(id, name)")
-	s3, f3 := appendRows(t, e, tbl, s2, "SELECT * FROM (VALUES (CAST(5 AS BIGINT), 'e')) AS v(id, name)")
+	tbl, err := delta.OpenTable(ctx, newStore(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, _ := writeIndexed(t, e, tbl, nil, "SELECT * FROM (VALUES (CAST(1 AS BIGINT), 'a'), (CAST(2 AS BIGINT), 'b')) AS v(id, name)", index[0])
+	s2, f2 := writeIndexed(t, e, tbl, s1, "SELECT * FROM (VALUES (CAST(3 AS BIGINT), 'c'), (CAST(NULL AS BIGINT), 'n')) AS v(id, name)", index[1])
+	s3, f3 := writeIndexed(t, e, tbl, s2, "SELECT * FROM (VALUES (CAST(5 AS BIGINT), 'e')) AS v(id, name)", index[2])
 	updates, err := e.View(ctx, "SELECT * FROM (VALUES (CAST(3 AS BIGINT), 'C'), (CAST(5 AS BIGINT), 'E'), (CAST(9 AS BIGINT), 'new'), (CAST(NULL AS BIGINT), 'N')) AS v(id, name)")
 	if err != nil {
 		t.Fatal(err)
@@ -785,14 +832,42 @@ func testMatchFiles(t *testing.T, e engine.Engine) {
 		t.Fatal(err)
 	}
 	want(t, "NULL key, null-safe", paths(got), paths(f2))
+	// Keys of other types than the table's: compared as the table's.
+	narrow, err := e.View(ctx, "SELECT * FROM (VALUES (CAST(5 AS INTEGER), 'E')) AS v(id, name)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err = e.MatchFiles(ctx, s3, s3.Files(), []string{"id"}, narrow, false); err != nil {
+		t.Fatal(err)
+	}
+	want(t, "an INTEGER key against BIGINT files", paths(got), paths(f3))
+	none, err := e.View(ctx, "SELECT * FROM (VALUES (CAST(7 AS BIGINT), 'g'), (CAST(8 AS BIGINT), 'h')) AS v(id, name)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err = e.MatchFiles(ctx, s3, s3.Files(), []string{"id"}, none, false); err != nil || len(got) != 0 {
+		t.Fatalf("keys no file holds: %v %v, want no file", paths(got), err)
+	}
+	// By two keys.
+	pair, err := e.View(ctx, "SELECT * FROM (VALUES (CAST(1 AS BIGINT), 'a'), (CAST(5 AS BIGINT), 'x')) AS v(id, name)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err = e.MatchFiles(ctx, s3, s3.Files(), []string{"id", "name"}, pair, false); err != nil {
+		t.Fatal(err)
+	}
+	want(t, "by (id, name)", paths(got), paths(s1.Files()))
+}
+
+func testMatchFilesPartitioned(t *testing.T, e engine.Engine) {
+	ctx := t.Context()
 	// Partitioned by the key: partition values decide.
-	ptbl, p1 := table(t, e, "SELECT * FROM (VALUES (CAST(1 AS BIGINT), 'x'), (CAST(2 AS BIGINT), 'y')) AS v(part, v)", "part")
-	_ = ptbl
+	_, p1 := table(t, e, "SELECT * FROM (VALUES (CAST(1 AS BIGINT), 'x'), (CAST(2 AS BIGINT), 'y')) AS v(part, v)", "part")
 	sel, err := e.View(ctx, "SELECT CAST(2 AS BIGINT) AS part")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err = e.MatchFiles(ctx, p1, p1.Files(), []string{"part"}, sel, true)
+	got, err := e.MatchFiles(ctx, p1, p1.Files(), []string{"part"}, sel, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -286,27 +287,41 @@ func TestCLI(t *testing.T) {
 			t.Errorf("vacuum --dry-run within the retention printed %q", out)
 		}
 		// --retention 0s asks for no retention at all: every file the
-		// latest version does not reference goes.
+		// latest version does not reference goes, with its key index
+		// (bronze.orders is an upsert source: engine/duckdb's
+		// _medallion_keys).
 		out = mustRun(t, "vacuum", "-C", dir, "bronze.orders", "--dry-run", "--retention", "0s", "--force")
-		if !regexp.MustCompile(`(?m)^bronze\.orders: would delete 2 files \(.*\)$`).MatchString(out) {
-			t.Errorf("vacuum --dry-run --retention 0s --force printed %q, want the 2 files optimize replaced", out)
+		if !regexp.MustCompile(`(?m)^bronze\.orders: would delete 4 files \(.*\)$`).MatchString(out) {
+			t.Errorf("vacuum --dry-run --retention 0s --force printed %q, want the 2 files optimize replaced and their key indexes", out)
 		}
 		out = mustRun(t, "vacuum", "-C", dir, "bronze.orders", "--dry-run", "--retention", "1ms", "--force")
 		lines := strings.Split(strings.TrimSpace(out), "\n")
-		if last := lines[len(lines)-1]; !regexp.MustCompile(`^bronze\.orders: would delete 2 files \(.*\)$`).MatchString(last) || len(lines) != 3 {
-			t.Fatalf("vacuum --dry-run --retention 1ms --force printed %q, want the 2 files optimize replaced", out)
+		if last := lines[len(lines)-1]; !regexp.MustCompile(`^bronze\.orders: would delete 4 files \(.*\)$`).MatchString(last) || len(lines) != 5 {
+			t.Fatalf("vacuum --dry-run --retention 1ms --force printed %q, want the 2 files optimize replaced and their key indexes", out)
+		}
+		var data, indexes []string
+		for _, f := range lines[:4] {
+			if k, ok := strings.CutPrefix(f, "_medallion_keys/"); ok {
+				_, k, _ = strings.Cut(k, "/")
+				indexes = append(indexes, k)
+			} else {
+				data = append(data, f)
+			}
+		}
+		if slices.Sort(data); !slices.Equal(data, slices.Sorted(slices.Values(indexes))) {
+			t.Fatalf("vacuum would delete data files %q and the indexes of %q, want each data file's index", data, indexes)
 		}
 		table := filepath.Join(dir, "lake", "bronze", "orders")
-		for _, f := range lines[:2] {
+		for _, f := range lines[:4] {
 			if _, err := os.Stat(filepath.Join(table, filepath.FromSlash(f))); err != nil {
 				t.Errorf("a dry run deleted %s: %v", f, err)
 			}
 		}
 		out = mustRun(t, "vacuum", "-C", dir, "bronze.orders", "--retention", "1ms", "--force")
-		if !strings.Contains(out, "bronze.orders: deleted 2 files") {
+		if !strings.Contains(out, "bronze.orders: deleted 4 files") {
 			t.Errorf("vacuum printed %q", out)
 		}
-		for _, f := range lines[:2] {
+		for _, f := range lines[:4] {
 			if _, err := os.Stat(filepath.Join(table, filepath.FromSlash(f))); err == nil {
 				t.Errorf("vacuum kept %s", f)
 			}
