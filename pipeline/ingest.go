@@ -781,7 +781,7 @@ func (r *run) land(ctx context.Context, s *Source, rep *TableReport, tbl *delta.
 	case s.Mode == ModeUpsert:
 		// Full refresh of an upsert source: rebuild from every file, the
 		// newest row of each key winning.
-		w.keys = s.Keys
+		w.keys, w.indexKeys = s.Keys, s.Keys
 		w.sequenceBy = []string{ColSeq}
 		cr, err = r.overwrite(ctx, w, rep)
 	default:

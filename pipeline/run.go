@@ -754,6 +754,9 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		}
 		cr, err = r.merge(ctx, w, tr)
 	default:
+		if m.Incremental != "" {
+			w.indexKeys = m.Keys // its next runs merge by them
+		}
 		cr, err = r.overwrite(ctx, w, tr)
 	}
 	if err != nil {

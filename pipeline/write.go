@@ -25,6 +25,11 @@ type writeSpec struct {
 	sequenceBy  []string
 	txns        []delta.Txn
 	info        map[string]any
+	// indexKeys, for an overwrite, are the keys later runs merge the table
+	// by (an upsert source's, an incremental model's): the engine may
+	// index them beside the files (engine.Target.KeyIndex). A merge always
+	// indexes its keys.
+	indexKeys []string
 	// Change data feed (cdf.go): the model header's table properties, the
 	// columns that identify a row (update pre/postimages), the change data
 	// files and protocol upgrade to commit, and whether the rewrite changed
@@ -195,7 +200,7 @@ func (r *run) overwrite(ctx context.Context, w writeSpec, tr *TableReport) (delt
 		}
 	}
 	target := engineTarget(w)
-	target.KeyIndex = w.keys // the keys later runs merge by
+	target.KeyIndex = w.indexKeys // the keys later runs merge by
 	res, err := r.eng.Write(ctx, "SELECT * FROM "+rel.Name, target)
 	if err != nil {
 		return delta.CommitResult{}, err

@@ -17,8 +17,8 @@ import (
 )
 
 // Key indexes: beside each data file of a table written with
-// engine.Target.KeyIndex, a Parquet file of the distinct 64-bit hashes of
-// its key columns, under the table's hidden folder
+// engine.Target.KeyIndex, a Parquet file of the 64-bit hashes of its rows'
+// key columns, under the table's hidden folder
 // _medallion_keys/<tag>/ at the data file's own relative path. MatchFiles
 // then joins the hashes of a batch's keys with those files — fixed-width
 // integers, already hashed — instead of reading and hashing every key of
@@ -144,9 +144,13 @@ func (e *Engine) writeKeyIndex(ctx context.Context, dst engine.Target, schema *d
 			return fmt.Errorf("duckdb: key index: %w", err)
 		}
 		// Written under a temporary name and renamed: a file under the
-		// index's name is always whole.
+		// index's name is always whole. The hashes as they come: sorting
+		// them or removing repeats (keys of a merged table are unique
+		// anyway) cost 3.7 times as much (SF10 silver.order_items: 250
+		// against 68 ms of CPU) and saves the lookups nothing; random
+		// 64-bit numbers do not compress.
 		tmp := out + ".tmp"
-		q := "COPY (SELECT DISTINCT " + ki.hashExpr() + " AS h FROM read_parquet(" + quoteString(src) + ") ORDER BY h) TO " + quoteString(tmp) + " (FORMAT parquet, COMPRESSION snappy)"
+		q := "COPY (SELECT " + ki.hashExpr() + " AS h FROM read_parquet(" + quoteString(src) + ")) TO " + quoteString(tmp) + " (FORMAT parquet, COMPRESSION uncompressed)"
 		if err := e.Exec(ctx, q); err != nil {
 			return fmt.Errorf("duckdb: key index: %w", err)
 		}
