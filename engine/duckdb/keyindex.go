@@ -111,8 +111,8 @@ func (ki *keyIndex) indexKey(a *delta.Add) string {
 }
 
 // writeKeyIndex writes the key index of each file of adds (dst on local
-// disk, dst.KeyIndex set): the distinct hashes of its keys, read back from
-// the file as written.
+// disk, dst.KeyIndex set): the hash of each row's keys, read back from the
+// file as written.
 func (e *Engine) writeKeyIndex(ctx context.Context, dst engine.Target, schema *delta.StructType, adds []*delta.Add) error {
 	// The keys in the files: MatchFiles matches partition keys by the
 	// files' partition values.
