@@ -1117,12 +1117,9 @@ func (e *Engine) Write(ctx context.Context, query string, dst engine.Target) (*e
 			return nil, fmt.Errorf("duckdb: write: partition column %q has type %s", p, f.Type)
 		}
 	}
-	isPart := func(n string) bool {
-		return slices.ContainsFunc(dst.PartitionColumns, func(p string) bool { return strings.EqualFold(p, n) })
-	}
 	var dataCols []string
 	for _, c := range cols {
-		if !isPart(c.name) {
+		if !isPartitionColumn(dst.PartitionColumns, c.name) {
 			dataCols = append(dataCols, c.expr+" AS "+quoteIdent(c.name))
 		}
 	}

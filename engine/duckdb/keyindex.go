@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -64,12 +65,9 @@ type keyIndex struct {
 	dir   string   // _medallion_keys/<tag>
 }
 
-// newKeyIndex describes the index of keys (data columns of schema) with
-// the alias qualifying the columns ("" for none).
+// newKeyIndex describes the index of keys (one or more data columns of
+// schema) with the alias qualifying the columns ("" for none).
 func (e *Engine) newKeyIndex(ctx context.Context, schema *delta.StructType, keys []string, alias string) (*keyIndex, error) {
-	if schema == nil || len(keys) == 0 {
-		return nil, nil
-	}
 	ver, err := e.libraryVersion(ctx)
 	if err != nil {
 		return nil, err
@@ -225,10 +223,5 @@ func (e *Engine) indexedMatch(ctx context.Context, snap *delta.Snapshot, files [
 
 // isPartitionColumn reports whether name is one of parts (case-insensitive).
 func isPartitionColumn(parts []string, name string) bool {
-	for _, p := range parts {
-		if strings.EqualFold(p, name) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(parts, func(p string) bool { return strings.EqualFold(p, name) })
 }
