@@ -110,8 +110,8 @@ type step struct {
 	weight int64
 }
 
-// sources ingests the selected sources, up to the run's parallelism at once.
-func (r *run) sources(ctx context.Context, rep *Report, selected, failed map[string]bool, errs *[]error) error {
+// sourceSteps are the steps that ingest the selected sources.
+func (r *run) sourceSteps(selected map[string]bool) []*step {
 	var steps []*step
 	for _, s := range r.proj.Sources {
 		if selected != nil && !selected[s.Table] {
@@ -127,15 +127,15 @@ func (r *run) sources(ctx context.Context, rep *Report, selected, failed map[str
 			return tr, nil
 		}})
 	}
-	return r.runSteps(ctx, rep, steps, failed, errs)
+	return steps
 }
 
-// models runs the selected models, each once the tables it reads are done,
-// up to the run's parallelism at once.
-func (r *run) models(ctx context.Context, rep *Report, selected, failed map[string]bool, errs *[]error) error {
+// modelSteps are the steps that run the selected models, each once the
+// tables it reads are done.
+func (r *run) modelSteps(selected map[string]bool) ([]*step, error) {
 	order, err := r.proj.Order()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	consumers := r.consumers() // computed before the workers read it
 	weights := r.modelWeights(order)
@@ -170,7 +170,7 @@ func (r *run) models(ctx context.Context, rep *Report, selected, failed map[stri
 			return tr, fmt.Errorf("model %s (%s): %w", m.Name, m.File, err)
 		}})
 	}
-	return r.runSteps(ctx, rep, steps, failed, errs)
+	return steps, nil
 }
 
 // worker is a run's worker: the run itself (worker 0) or a fork of it.
@@ -179,11 +179,27 @@ type worker struct {
 	r  *run
 }
 
+// modelGate holds every model back until the sources named in after are
+// done, then calls open once (in the scheduler, while other sources may
+// still run); when open fails, no model starts. It is how models that
+// waited at the pre-run check, for tables a source creates in this run,
+// are checked before any model runs, without making every model wait for
+// every source.
+type modelGate struct {
+	after []string
+	open  func(ctx context.Context) error
+	// opened says open ran; err is what it returned.
+	opened bool
+	err    error
+}
+
 // runSteps runs steps in dependency order, up to the run's parallelism at
 // once, the heaviest ready step first (weight), else the earliest. Reports and errors are added in the
 // steps' order whatever order they finish in; each table is logged when it
 // finishes. Once ctx is done no step starts; the running ones finish.
-func (r *run) runSteps(ctx context.Context, rep *Report, steps []*step, failed map[string]bool, errs *[]error) error {
+// gate, when not nil, holds the model steps back (modelGate); a model
+// left unstarted by a failed gate has no report.
+func (r *run) runSteps(ctx context.Context, rep *Report, steps []*step, gate *modelGate, failed map[string]bool, errs *[]error) error {
 	n := max(1, min(r.parallelism(), len(steps)))
 	index := make(map[string]int, len(steps))
 	for i, s := range steps {
@@ -193,7 +209,22 @@ func (r *run) runSteps(ctx context.Context, rep *Report, steps []*step, failed m
 	stepErrs := make([]error, len(steps))
 	started := make([]bool, len(steps))
 	done := make([]bool, len(steps))
+	openGate := func() {
+		if gate == nil || gate.opened {
+			return
+		}
+		for _, d := range gate.after {
+			if j, ok := index[d]; ok && !done[j] {
+				return
+			}
+		}
+		gate.opened = true
+		gate.err = gate.open(ctx)
+	}
 	ready := func(i int) bool {
+		if gate != nil && steps[i].model != nil && (!gate.opened || gate.err != nil) {
+			return false
+		}
 		for _, d := range steps[i].after {
 			if j, ok := index[d]; ok && !done[j] {
 				return false
@@ -250,6 +281,7 @@ func (r *run) runSteps(ctx context.Context, rep *Report, steps []*step, failed m
 	for {
 		for progressed := true; progressed && stopErr == nil && ctx.Err() == nil; {
 			progressed = false
+			openGate()
 			for _, i := range first {
 				s := steps[i]
 				if started[i] || !ready(i) || stopErr != nil {

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -141,4 +142,101 @@ func TestLargestSourceStartsFirst(t *testing.T) {
 	if want := []string{"bronze.a", "bronze.b", "bronze.c"}; !slices.Equal(reported, want) {
 		t.Errorf("report lists %v, want the project's order %v", reported, want)
 	}
+}
+
+// TestModelsNeedNotWaitForSourcesTheyDoNotRead: sources and models are
+// scheduled together, so a model starts once the sources it reads are
+// done, before a source it does not read (one worker: tables run in the
+// order they start).
+func TestModelsNeedNotWaitForSourcesTheyDoNotRead(t *testing.T) {
+	big := strings.Repeat("1,some longer text to make this landing the largest\n", 200)
+	dir, proj := writeProject(t, map[string]string{
+		"medallion.yaml":      "name: order\nsources:\n  a:\n    schema: {id: long, v: string}\n  b:\n    schema: {id: long, v: string}\n",
+		"landing/a/1.csv":     "id,v\n" + big,
+		"landing/b/1.csv":     "id,v\n1,y\n",
+		"models/silver/a.sql": "-- name: silver.a\nSELECT id, v FROM bronze.a\n",
+	})
+	if _, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{Parallelism: 1}); err != nil {
+		t.Fatal(err)
+	}
+	addFiles(t, dir, map[string]string{"landing/a/2.csv": "id,v\n2,x\n", "landing/b/2.csv": "id,v\n2,z\n"})
+	var trace strings.Builder
+	rep, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{Parallelism: 1, Trace: &trace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started []string
+	for _, line := range strings.Split(trace.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[0] == "table" && f[2] == "worker" {
+			started = append(started, f[1])
+		}
+	}
+	if want := []string{"bronze.a", "silver.a", "bronze.b"}; !slices.Equal(started, want) {
+		t.Errorf("tables ran in the order %v, want %v", started, want)
+	}
+	var reported []string
+	for _, tr := range rep.Tables {
+		reported = append(reported, tr.Table)
+	}
+	if want := []string{"bronze.a", "bronze.b", "silver.a"}; !slices.Equal(reported, want) {
+		t.Errorf("report lists %v, want sources then models, in the project's order: %v", reported, want)
+	}
+	if got, want := tableRows(t, proj, "SELECT count(*) FROM silver.a"), []string{"201"}; !slices.Equal(got, want) {
+		t.Errorf("silver.a rows = %v, want %v", got, want)
+	}
+}
+
+// TestWaitingModelsAreCheckedBeforeAnyModelRuns: a model that waited at the
+// pre-run check for a table no source had created yet is checked once its
+// source created it, before any model runs: when it is broken, no model
+// writes (every source still ingests), and the error names it. With one
+// worker and with two.
+func TestWaitingModelsAreCheckedBeforeAnyModelRuns(t *testing.T) {
+	for _, par := range []int{1, 2} {
+		t.Run(fmt.Sprintf("parallelism %d", par), func(t *testing.T) {
+			dir, proj := writeProject(t, map[string]string{
+				"medallion.yaml":      "name: gate\nsources:\n  a:\n    schema: {id: long, v: string}\n  n:\n    schema: {id: long, v: string}\n",
+				"landing/a/1.csv":     "id,v\n1,x\n",
+				"models/silver/a.sql": "-- name: silver.a\nSELECT id, v FROM bronze.a\n",
+				"models/silver/n.sql": "-- name: silver.n\nSELECT id, no_such_column FROM bronze.n\n",
+			})
+			rep, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{Parallelism: par})
+			if err != nil {
+				t.Fatalf("first run (silver.n waits for bronze.n): %v", err)
+			}
+			if s := status(rep, "silver.n"); s != pipeline.StatusWaiting {
+				t.Fatalf("first run: silver.n is %q, want %q", s, pipeline.StatusWaiting)
+			}
+			addFiles(t, dir, map[string]string{"landing/a/2.csv": "id,v\n2,y\n", "landing/n/1.csv": "id,v\n1,z\n"})
+			rep, err = pipeline.Run(t.Context(), proj, pipeline.RunOptions{Parallelism: par})
+			if err == nil || !strings.Contains(err.Error(), "no_such_column") {
+				t.Fatalf("second run: error %v, want the check's error naming no_such_column", err)
+			}
+			if s := status(rep, "silver.n"); s != pipeline.StatusFailed {
+				t.Errorf("second run: silver.n is %q, want %q", s, pipeline.StatusFailed)
+			}
+			if s := status(rep, "silver.a"); s != "" {
+				t.Errorf("second run: silver.a is %q, want no report (no model runs)", s)
+			}
+			if got, want := tableRows(t, proj, "SELECT id FROM bronze.a"), []string{"1", "2"}; !slices.Equal(got, want) {
+				t.Errorf("bronze.a ids = %v, want %v (the sources ingest)", got, want)
+			}
+			if got, want := tableRows(t, proj, "SELECT id FROM bronze.n"), []string{"1"}; !slices.Equal(got, want) {
+				t.Errorf("bronze.n ids = %v, want %v", got, want)
+			}
+			if got, want := tableRows(t, proj, "SELECT id FROM silver.a"), []string{"1"}; !slices.Equal(got, want) {
+				t.Errorf("silver.a ids = %v, want %v: a model ran before the check of silver.n", got, want)
+			}
+		})
+	}
+}
+
+// status is the status the report gives table ("" when it has none).
+func status(rep *pipeline.Report, table string) string {
+	for _, tr := range rep.Tables {
+		if tr.Table == table {
+			return tr.Status
+		}
+	}
+	return ""
 }

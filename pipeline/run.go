@@ -400,19 +400,112 @@ func (r *run) all(ctx context.Context, rep *Report) error {
 	}
 	failed := map[string]bool{}
 	var errs []error
-	// Sources, then models, each table as soon as what it reads is done,
-	// up to the run's parallelism at once (parallel.go).
-	if err := r.sources(ctx, rep, selected, failed, &errs); err != nil {
+	// Sources and models, each table as soon as what it reads is done, up
+	// to the run's parallelism at once (parallel.go): a model need not wait
+	// for a source it does not read.
+	steps := r.sourceSteps(selected)
+	models, err := r.modelSteps(selected)
+	if err != nil {
 		return err
 	}
-	if broken, err := r.validate(ctx); err != nil || len(broken) > 0 {
-		return errors.Join(append(errs, r.brokenModels(rep, broken, err))...)
+	waitForSources(steps, models)
+	sourceWeights(steps, models)
+	var gate *modelGate
+	var broken []*ModelError
+	if r.checkedAll {
+		r.closeValidation()
+	} else {
+		// Some models waited at the check for tables that did not exist:
+		// the sources that create such tables run first, then the
+		// waiting models are checked, before any model runs.
+		missing, err := r.missingTables(ctx, steps)
+		if err != nil {
+			return err
+		}
+		for _, s := range steps {
+			if slices.Contains(missing, s.table) {
+				// Every model waits for it: before the others, the
+				// largest first among such sources.
+				s.weight += 1 << 62
+			}
+		}
+		gate = &modelGate{after: missing, open: func(ctx context.Context) error {
+			b, err := r.validate(ctx)
+			if err == nil && len(b) > 0 {
+				broken, err = b, errModelsBroken
+			}
+			r.closeValidation()
+			return err
+		}}
 	}
-	r.closeValidation()
-	if err := r.models(ctx, rep, selected, failed, &errs); err != nil {
+	if err := r.runSteps(ctx, rep, append(steps, models...), gate, failed, &errs); err != nil {
 		return err
+	}
+	if gate != nil && gate.err != nil {
+		if errors.Is(gate.err, errModelsBroken) {
+			return errors.Join(append(errs, r.brokenModels(rep, broken, nil))...)
+		}
+		return errors.Join(append(errs, gate.err)...)
 	}
 	return errors.Join(errs...)
+}
+
+// waitForSources makes each model step wait, beside the tables it reads,
+// for the source steps that write the other tables it reads: a source's
+// quarantine table, and the medallion layer's tables (bad files, the run
+// log), which any source may write. A model saw those as the sources left
+// them when every source ran before the first model.
+func waitForSources(sources, models []*step) {
+	all := make([]string, len(sources))
+	for i, s := range sources {
+		all[i] = s.table
+	}
+	for _, m := range models {
+		var extra []string
+		for _, d := range m.after {
+			if strings.HasPrefix(d, "medallion.") {
+				extra = append(extra, all...)
+				continue
+			}
+			for _, s := range sources {
+				if d == QuarantineTable(s.table) {
+					extra = append(extra, s.table)
+				}
+			}
+		}
+		if len(extra) > 0 {
+			after := slices.Clone(m.after) // m.after is the model's Deps
+			for _, t := range extra {
+				if !slices.Contains(after, t) {
+					after = append(after, t)
+				}
+			}
+			m.after = after
+		}
+	}
+}
+
+// errModelsBroken says the check of the models that waited for a source's
+// table found broken ones (modelGate).
+var errModelsBroken = errors.New("pipeline: models broken")
+
+// missingTables are the tables of the source steps that do not exist yet.
+func (r *run) missingTables(ctx context.Context, steps []*step) ([]string, error) {
+	var out []string
+	for _, s := range steps {
+		t, err := r.lake.Table(ctx, s.table)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := t.Exists(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			out = append(out, s.table)
+		}
+	}
+	return out, nil
 }
 
 // brokenModels ends a run whose pre-run check failed: nothing more is

@@ -125,6 +125,22 @@ func (r *run) modelWeights(models []*Model) map[string]int64 {
 	return out
 }
 
+// sourceWeights adds to each source step's weight (its landed bytes) the
+// heaviest weight of the model steps that read its table: sources and
+// models are scheduled together, and a source that the longest chain of
+// models waits for starts first.
+func sourceWeights(sources, models []*step) {
+	for _, s := range sources {
+		var next int64
+		for _, m := range models {
+			if slices.Contains(m.after, s.table) {
+				next = max(next, m.weight)
+			}
+		}
+		s.weight += next
+	}
+}
+
 // startOrder is the order runSteps considers steps in: by weight, heaviest
 // first, else in the steps' own order.
 func startOrder(steps []*step) []int {
