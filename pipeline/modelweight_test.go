@@ -28,21 +28,12 @@ func TestModelsOverTheLargestLandingStartFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var started []string
-	for _, line := range strings.Split(trace.String(), "\n") {
-		if f := strings.Fields(line); len(f) > 2 && f[0] == "table" && f[2] == "worker" && strings.HasPrefix(f[1], "silver.") {
-			started = append(started, f[1]) // one worker: tables end in the order they start
-		}
-	}
+	// One worker: tables end in the order they start.
+	started := slices.DeleteFunc(tracedTables(trace.String()), func(t string) bool { return !strings.HasPrefix(t, "silver.") })
 	if want := []string{"silver.both", "silver.c", "silver.a", "silver.b"}; !slices.Equal(started, want) {
 		t.Errorf("models ran in the order %v, want %v", started, want)
 	}
-	var reported []string
-	for _, tr := range rep.Tables {
-		if strings.HasPrefix(tr.Table, "silver.") {
-			reported = append(reported, tr.Table)
-		}
-	}
+	reported := slices.DeleteFunc(reportedTables(rep), func(t string) bool { return !strings.HasPrefix(t, "silver.") })
 	if want := []string{"silver.a", "silver.b", "silver.both", "silver.c"}; !slices.Equal(reported, want) {
 		t.Errorf("report lists %v, want the project's order %v", reported, want)
 	}
@@ -63,12 +54,7 @@ func TestModelsOthersWaitForStartFirst(t *testing.T) {
 	if _, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{Parallelism: 1, Trace: &trace}); err != nil {
 		t.Fatal(err)
 	}
-	var started []string
-	for _, line := range strings.Split(trace.String(), "\n") {
-		if f := strings.Fields(line); len(f) > 2 && f[0] == "table" && f[2] == "worker" && !strings.HasPrefix(f[1], "bronze.") {
-			started = append(started, f[1])
-		}
-	}
+	started := slices.DeleteFunc(tracedTables(trace.String()), func(t string) bool { return strings.HasPrefix(t, "bronze.") })
 	if want := []string{"silver.c", "gold.a", "gold.z"}; !slices.Equal(started, want) {
 		t.Errorf("models ran in the order %v, want %v", started, want)
 	}

@@ -126,19 +126,11 @@ func TestLargestSourceStartsFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var started []string
-	for _, line := range strings.Split(trace.String(), "\n") {
-		if f := strings.Fields(line); len(f) > 2 && f[0] == "table" && f[2] == "worker" {
-			started = append(started, f[1]) // one worker: tables end in the order they start
-		}
-	}
+	started := tracedTables(trace.String()) // one worker: tables end in the order they start
 	if want := []string{"bronze.c", "bronze.a", "bronze.b"}; !slices.Equal(started, want) {
 		t.Errorf("tables ran in the order %v, want %v", started, want)
 	}
-	var reported []string
-	for _, tr := range rep.Tables {
-		reported = append(reported, tr.Table)
-	}
+	reported := reportedTables(rep)
 	if want := []string{"bronze.a", "bronze.b", "bronze.c"}; !slices.Equal(reported, want) {
 		t.Errorf("report lists %v, want the project's order %v", reported, want)
 	}
@@ -165,19 +157,11 @@ func TestModelsNeedNotWaitForSourcesTheyDoNotRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var started []string
-	for _, line := range strings.Split(trace.String(), "\n") {
-		if f := strings.Fields(line); len(f) > 2 && f[0] == "table" && f[2] == "worker" {
-			started = append(started, f[1])
-		}
-	}
+	started := tracedTables(trace.String()) // one worker: tables end in the order they start
 	if want := []string{"bronze.a", "silver.a", "bronze.b"}; !slices.Equal(started, want) {
 		t.Errorf("tables ran in the order %v, want %v", started, want)
 	}
-	var reported []string
-	for _, tr := range rep.Tables {
-		reported = append(reported, tr.Table)
-	}
+	reported := reportedTables(rep)
 	if want := []string{"bronze.a", "bronze.b", "silver.a"}; !slices.Equal(reported, want) {
 		t.Errorf("report lists %v, want sources then models, in the project's order: %v", reported, want)
 	}
@@ -204,19 +188,19 @@ func TestWaitingModelsAreCheckedBeforeAnyModelRuns(t *testing.T) {
 			if err != nil {
 				t.Fatalf("first run (silver.n waits for bronze.n): %v", err)
 			}
-			if s := status(rep, "silver.n"); s != pipeline.StatusWaiting {
-				t.Fatalf("first run: silver.n is %q, want %q", s, pipeline.StatusWaiting)
+			if tr := tableReport(rep, "silver.n"); tr == nil || tr.Status != pipeline.StatusWaiting {
+				t.Fatalf("first run: silver.n's report %+v, want status %q", tr, pipeline.StatusWaiting)
 			}
 			addFiles(t, dir, map[string]string{"landing/a/2.csv": "id,v\n2,y\n", "landing/n/1.csv": "id,v\n1,z\n"})
 			rep, err = pipeline.Run(t.Context(), proj, pipeline.RunOptions{Parallelism: par})
 			if err == nil || !strings.Contains(err.Error(), "no_such_column") {
 				t.Fatalf("second run: error %v, want the check's error naming no_such_column", err)
 			}
-			if s := status(rep, "silver.n"); s != pipeline.StatusFailed {
-				t.Errorf("second run: silver.n is %q, want %q", s, pipeline.StatusFailed)
+			if tr := tableReport(rep, "silver.n"); tr == nil || tr.Status != pipeline.StatusFailed {
+				t.Errorf("second run: silver.n's report %+v, want status %q", tr, pipeline.StatusFailed)
 			}
-			if s := status(rep, "silver.a"); s != "" {
-				t.Errorf("second run: silver.a is %q, want no report (no model runs)", s)
+			if tr := tableReport(rep, "silver.a"); tr != nil {
+				t.Errorf("second run: silver.a is %q, want no report (no model runs)", tr.Status)
 			}
 			if got, want := tableRows(t, proj, "SELECT id FROM bronze.a"), []string{"1", "2"}; !slices.Equal(got, want) {
 				t.Errorf("bronze.a ids = %v, want %v (the sources ingest)", got, want)
@@ -231,12 +215,23 @@ func TestWaitingModelsAreCheckedBeforeAnyModelRuns(t *testing.T) {
 	}
 }
 
-// status is the status the report gives table ("" when it has none).
-func status(rep *pipeline.Report, table string) string {
-	for _, tr := range rep.Tables {
-		if tr.Table == table {
-			return tr.Status
+// tracedTables are the tables a run's trace shows, in the order their spans
+// were written.
+func tracedTables(trace string) []string {
+	var out []string
+	for _, line := range strings.Split(trace, "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[0] == "table" && f[2] == "worker" {
+			out = append(out, f[1])
 		}
 	}
-	return ""
+	return out
+}
+
+// reportedTables are the tables of a run's report, in its order.
+func reportedTables(rep *pipeline.Report) []string {
+	var out []string
+	for _, tr := range rep.Tables {
+		out = append(out, tr.Table)
+	}
+	return out
 }
