@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -93,6 +95,71 @@ GROUP BY o.order_year, o.order_month, c.customer_unique_id`, []string{"order_yea
 			got, ok := changedTableGroups(tc.sql, "CHG", tc.groups)
 			if ok != (tc.want != nil) || strings.Join(got, ",") != strings.Join(tc.want, ",") {
 				t.Errorf("changedTableGroups = %q, %v; want %q", got, ok, tc.want)
+			}
+		})
+	}
+}
+
+func TestReducibleJoins(t *testing.T) {
+	const itemsCustomers = `SELECT o.order_id, c.customer_state, i.price + i.freight_value AS revenue, CAST(o.ts AS DATE) AS date
+FROM first o
+LEFT JOIN silver.order_items i ON i.order_id = o.order_id
+LEFT JOIN silver.customers c ON c.customer_id = o.customer_id AND c.active
+LEFT JOIN silver.products p ON p.product_id = i.product_id`
+	tests := []struct {
+		name, sql string
+		want      []string // table col=firstCol [cols]
+	}{
+		{"two joins on the first table, a third on another", itemsCustomers, []string{
+			"silver.order_items order_id=order_id [price freight_value order_id product_id]",
+			"silver.customers customer_id=customer_id [customer_state customer_id active]",
+		}},
+		{"one join", "SELECT o.a, c.b FROM first o JOIN silver.c c ON c.id = o.cid", nil},
+		{"an OR in the condition", "SELECT o.a FROM first o JOIN silver.c c ON c.id = o.cid OR c.id IS NULL JOIN silver.d d ON d.id = o.did", []string{"silver.d id=did [id]"}},
+		{"reversed equality, INNER, AS", "SELECT o.a, c.b FROM first o INNER JOIN silver.c AS c ON o.cid = c.id JOIN silver.d d ON o.x = d.x", []string{"silver.c id=cid [b id]", "silver.d x=x [x]"}},
+		{"a right join", "SELECT o.a FROM first o JOIN silver.c c ON c.id = o.cid RIGHT JOIN silver.d d ON d.id = o.did", nil},
+		{"a subquery", "SELECT o.a FROM first o JOIN silver.c c ON c.id = o.cid JOIN silver.d d ON d.id IN (SELECT 1)", nil},
+		{"an unqualified column: every column read", "SELECT o.a, b FROM first o JOIN silver.c c ON c.id = o.cid JOIN silver.d d ON d.id = o.did", []string{"silver.c id=cid []", "silver.d id=did []"}},
+		{"a star: every column read", "SELECT * FROM first o JOIN silver.c c ON c.id = o.cid JOIN silver.d d ON d.id = o.did", []string{"silver.c id=cid []", "silver.d id=did []"}},
+		{"a join in a comment", "SELECT o.a, c.b FROM first o -- JOIN silver.x x ON x.id = o.id\nJOIN silver.c c ON c.id = o.cid", nil},
+		{"a computed side", "SELECT o.a, c.b FROM first o JOIN silver.c c ON c.id = o.cid + 1 JOIN silver.d d ON lower(d.id) = o.did", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, j := range reducibleJoins(tt.sql, "o") {
+				got = append(got, fmt.Sprintf("%s %s=%s [%s]", j.table, j.col, j.firstCol, strings.Join(j.cols, " ")))
+				if tt.sql[j.start:j.end] != j.table {
+					t.Errorf("%s: position %d–%d holds %q", j.table, j.start, j.end, tt.sql[j.start:j.end])
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("reducibleJoins = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestJoinedOnKeys(t *testing.T) {
+	tests := []struct {
+		name, sql, table string
+		keys             []string
+		want             []string // nil: not ok
+	}{
+		{"the key", "SELECT o.m FROM silver.orders o LEFT JOIN silver.items i ON i.oid = o.id", "silver.items", []string{"id"}, []string{"oid"}},
+		{"a two-column key and another term", "SELECT o.m FROM silver.orders o JOIN silver.items i ON o.b = i.ib AND i.x > 0 AND i.ia = o.a", "silver.items", []string{"a", "b"}, []string{"ia", "ib"}},
+		{"part of the key", "SELECT o.m FROM silver.orders o JOIN silver.items i ON i.ia = o.a", "silver.items", []string{"a", "b"}, nil},
+		{"another column", "SELECT o.m FROM silver.orders o JOIN silver.items i ON i.oid = o.other", "silver.items", []string{"id"}, nil},
+		{"read twice", "SELECT o.m FROM silver.orders o JOIN silver.items i ON i.oid = o.id JOIN silver.items j ON j.oid = o.id", "silver.items", []string{"id"}, nil},
+		{"joined to another table", "SELECT o.m FROM silver.orders o JOIN silver.x x ON x.id = o.id JOIN silver.items i ON i.oid = x.id", "silver.items", []string{"id"}, nil},
+		{"an OR", "SELECT o.m FROM silver.orders o JOIN silver.items i ON i.oid = o.id OR i.oid IS NULL", "silver.items", []string{"id"}, nil},
+		{"a full join", "SELECT o.m FROM silver.orders o FULL JOIN silver.items i ON i.oid = o.id", "silver.items", []string{"id"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := joinedOnKeys(tt.sql, "o", tt.table, tt.keys)
+			if ok != (tt.want != nil) || !slices.Equal(got, tt.want) {
+				t.Errorf("joinedOnKeys = %q, %v; want %q", got, ok, tt.want)
 			}
 		})
 	}

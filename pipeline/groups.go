@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"regexp"
 	"slices"
 	"strings"
@@ -45,6 +46,8 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 		}
 	}
 	var parts []string
+	names := map[string]string{}     // each changed input's changes relation
+	ownCols := map[string][]string{} // … and its groups' select list, when read from them alone
 	for _, in := range changed {
 		last, ok := own.TxnVersion(modelTxn(m.Name, in))
 		if !ok {
@@ -84,8 +87,15 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 			}
 			r.bound[name] = true
 		}
+		names[in] = name
 		if cols, ok := r.ownGroups(m, in, name); ok {
+			ownCols[in] = cols
 			parts = append(parts, "SELECT DISTINCT "+strings.Join(cols, ", ")+" FROM "+name)
+		}
+	}
+	for _, in := range changed {
+		name := names[in]
+		if ownCols[in] != nil {
 			continue
 		}
 		if havingRE.MatchString(maskSQL(m.SQL)) {
@@ -94,6 +104,10 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 			// second order).
 			r.logf("%s: cannot find the groups changes of %s touch through its HAVING; recomputing in full", m.Name, in)
 			return none, "", false, nil
+		}
+		name, err := r.beyondOwnGroups(ctx, m, in, name, changed, names, ownCols)
+		if err != nil {
+			return none, "", false, err
 		}
 		q, err := r.rewriteChanges(ctx, m.SQL, in, name, true)
 		if errors.Is(err, errOuterJoin) {
@@ -173,6 +187,91 @@ func (r *run) ownGroups(m *Model, in, name string) ([]string, bool) {
 	return sel, true
 }
 
+// beyondOwnGroups returns the changed rows of in (bound as name) that can
+// touch a group the changes of the model's first table do not already
+// name. When that table (first) changed too and its groups were read from
+// its changed rows alone (ownGroups: every group column comes unchanged
+// from it), it has one row per key (uniqueKeysOf), and in is joined to it
+// on the whole key, a changed row of in whose key is among first's
+// changed rows can only be joined with a changed row of first — the one
+// row of that key now — whose group is already touched. Finding groups
+// for such rows joined them with every row of first to learn that
+// (silver.orders_items: the 1,500 items of 1,000 new orders against all
+// orders, 74 ms at SF10); only the others are looked up. Otherwise it
+// returns name.
+func (r *run) beyondOwnGroups(ctx context.Context, m *Model, in, name string, changed []string, names map[string]string, ownCols map[string][]string) (string, error) {
+	first, alias, ok := firstFromTable(m.SQL)
+	if !ok || ownCols[first] == nil || !slices.Contains(changed, first) {
+		return name, nil
+	}
+	keys := r.uniqueKeysOf(first)
+	if len(keys) == 0 {
+		return name, nil
+	}
+	cols, ok := joinedOnKeys(m.SQL, alias, in, keys)
+	if !ok {
+		return name, nil
+	}
+	conds := make([]string, len(keys))
+	for i, k := range keys {
+		conds[i] = "__b." + r.eng.Quote(k) + " = __a." + r.eng.Quote(cols[i])
+	}
+	q := "SELECT * FROM " + name + " __a WHERE NOT EXISTS (SELECT 1 FROM " + names[first] + " __b WHERE " + strings.Join(conds, " AND ") + ")"
+	// Another model may join the same changes to another table or on
+	// other columns: the name is the query's.
+	beyond := fmt.Sprintf("%s_beyond_%08x", name, crc32.ChecksumIEEE([]byte(q)))
+	if !r.bound[beyond] {
+		if err := r.eng.BindQuery(ctx, beyond, q, false); err != nil {
+			return "", fmt.Errorf("changes of %s: %w", in, err)
+		}
+		r.bound[beyond] = true
+	}
+	r.logf("%s: finding the groups changes of %s touch for its rows whose %s is not among the changed rows of %s", m.Name, in, strings.Join(cols, ", "), first)
+	return beyond, nil
+}
+
+// firstFromTable returns the lake table read first in sql's top-level FROM
+// clause and its alias (its name when it has none).
+func firstFromTable(sql string) (table, alias string, ok bool) {
+	masked := maskSQL(sql)
+	from, _ := topLevelFrom(masked)
+	if from < 0 {
+		return "", "", false
+	}
+	t := firstFromTableRE.FindStringSubmatch(masked[from+len("FROM"):])
+	if t == nil {
+		return "", "", false
+	}
+	alias = t[2]
+	if a := firstFromAliasRE.FindStringSubmatch(masked[from+len("FROM"):]); a != nil && !onStop[strings.ToUpper(a[1])] && !strings.EqualFold(a[1], "ON") {
+		alias = a[1]
+	}
+	return strings.ToLower(t[1]) + "." + t[2], alias, true
+}
+
+// firstFromAliasRE reads the alias of a lake table named first after FROM.
+var firstFromAliasRE = regexp.MustCompile(`(?i)^\s+(?:bronze|silver|gold)\s*\.\s*[A-Za-z_][A-Za-z0-9_]*\s+(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*)`)
+
+// uniqueKeysOf returns the columns a lake table has one row per value of:
+// an upsert source's keys, or the keys of a model that merges or
+// deduplicates by them (not an SCD 2 history, a window, a view or a model
+// recomputed by groups); nil when there are none.
+func (r *run) uniqueKeysOf(table string) []string {
+	for _, s := range r.proj.Sources {
+		if s.Table == table {
+			if s.Mode == ModeUpsert {
+				return s.Keys
+			}
+			return nil
+		}
+	}
+	m := r.proj.Model(table)
+	if m == nil || m.Materialized == View || m.Window != nil || len(m.IncrementalBy) > 0 || m.CDC != nil && m.CDC.SCD == 2 {
+		return nil
+	}
+	return m.Keys
+}
+
 // groupFilteredSQL returns m's SQL with its first table read only for the
 // touched groups (groups; filter is the filter changedGroups made), when m
 // takes every group column unchanged, under the same name, from that table
@@ -213,7 +312,7 @@ func (r *run) groupFilteredSQL(ctx context.Context, m *Model, groups engine.Rela
 	if !ok || !slices.EqualFunc(cols, m.IncrementalBy, strings.EqualFold) {
 		return "", false, nil
 	}
-	alias := ""
+	alias, firstAlias := "", first[2]
 	from, _ = topLevelFrom(maskSQL(marked))
 	if m2 := firstFromItemRE.FindStringSubmatch(maskSQL(marked)[from+len("FROM"):]); m2 == nil || m2[2] == "" || onStop[strings.ToUpper(m2[2])] || strings.EqualFold(m2[2], "ON") {
 		// No alias: the subquery takes the table's name, which the
@@ -222,12 +321,15 @@ func (r *run) groupFilteredSQL(ctx context.Context, m *Model, groups engine.Rela
 			return "", false, nil
 		}
 		alias = " AS " + first[2]
+	} else {
+		firstAlias = m2[2]
 	}
 	quoted := make([]string, len(cols))
 	for i, c := range cols {
 		quoted[i] = r.eng.Quote(c)
 	}
 	var sub string
+	var rows engine.Relation // the first table's touched rows, when computed first
 	if isInline {
 		if !anyJoinRE.MatchString(maskSQL(m.SQL)) {
 			// Nothing to size: computing the rows first would only copy
@@ -239,7 +341,8 @@ func (r *run) groupFilteredSQL(ctx context.Context, m *Model, groups engine.Rela
 		if !ok {
 			return "", false, nil
 		}
-		rows, err := r.table(ctx, "SELECT * FROM "+qualifiedIdent(r.eng, table)+" __gs WHERE "+in)
+		var err error
+		rows, err = r.table(ctx, "SELECT * FROM "+qualifiedIdent(r.eng, table)+" __gs WHERE "+in)
 		if err != nil {
 			return "", false, err
 		}
@@ -255,7 +358,41 @@ func (r *run) groupFilteredSQL(ctx context.Context, m *Model, groups engine.Rela
 	}
 	// At the FROM clause's table: a comment may name the table too.
 	at := from + strings.Index(maskSQL(marked)[from:], mark)
-	return strings.ReplaceAll(marked[:at], mark, table) + sub + strings.ReplaceAll(marked[at+len(mark):], mark, table), true, nil
+	out := strings.ReplaceAll(marked[:at], mark, table) + sub + strings.ReplaceAll(marked[at+len(mark):], mark, table)
+	if isInline {
+		var err error
+		if out, err = r.reduceJoins(ctx, m, out, firstAlias, rows); err != nil {
+			return "", false, err
+		}
+	}
+	return out, true, nil
+}
+
+// reduceJoins replaces, in sql, the table of each join that can only match
+// rows of the first table's (reducibleJoins; its alias first, its touched
+// rows first) with those of its rows that can, computed first.
+func (r *run) reduceJoins(ctx context.Context, m *Model, sql, firstAlias string, first engine.Relation) (string, error) {
+	joins := reducibleJoins(sql, firstAlias)
+	for i := len(joins) - 1; i >= 0; i-- { // from the end: positions stay valid
+		j := joins[i]
+		// Only the columns the model reads, when known: reading every
+		// column of silver.customers' 1M rows was 0.16 s of 0.25 s at SF10.
+		cols := "*"
+		if j.cols != nil {
+			q := make([]string, len(j.cols))
+			for i, c := range j.cols {
+				q[i] = r.eng.Quote(c)
+			}
+			cols = strings.Join(q, ", ")
+		}
+		rel, err := r.table(ctx, "SELECT "+cols+" FROM "+j.table+" __sj WHERE __sj."+r.eng.Quote(j.col)+" IN (SELECT "+r.eng.Quote(j.firstCol)+" FROM "+first.Name+")")
+		if err != nil {
+			return "", err
+		}
+		r.logf("%s: joining the rows of %s whose %s is among the touched groups' %s", m.Name, j.table, j.col, j.firstCol)
+		sql = sql[:j.start] + rel.Name + sql[j.end:]
+	}
+	return sql, nil
 }
 
 // firstFromTableRE reads a lake table named first after FROM.
