@@ -458,3 +458,111 @@ sources:
 		}
 	}
 }
+
+// TestGroupsComputedFromPartitionsReadTheirPartitions: a model whose group
+// column is computed from its table's partition columns alone reads, for a
+// few touched groups, only the partitions whose values map into them —
+// every partition of a touched year when the group is the year of (y, m)
+// partitions, the NULL partition for the NULL group — and equals its full
+// recompute after each run; a model whose group is not computed from
+// partition columns alone does not take that path, and one whose
+// expression rejects a partition its WHERE leaves out (month 13) reads
+// every partition instead of failing.
+func TestGroupsComputedFromPartitionsReadTheirPartitions(t *testing.T) {
+	ctx := context.Background()
+	models := map[string]string{
+		"gold.by_month": `-- name: gold.by_month
+-- incremental_by: [first_day]
+SELECT make_date(y, m, 1) AS first_day, count(*) AS n, median(v) AS med FROM bronze.t GROUP BY ALL
+`,
+		"gold.by_year": `-- name: gold.by_year
+-- incremental_by: [yr]
+SELECT t.y + 0 AS yr, count(*) AS n, median(t.v) AS med FROM bronze.t t GROUP BY ALL
+`,
+		"gold.by_value": `-- name: gold.by_value
+-- incremental_by: [bucket]
+SELECT y * 100 + v AS bucket, count(*) AS n, median(v) AS med FROM bronze.t GROUP BY ALL
+`,
+		// Month 13 is no date: mapping its partition fails, and the model
+		// (whose WHERE leaves it out) reads every partition instead.
+		"gold.by_valid_month": `-- name: gold.by_valid_month
+-- incremental_by: [first_day]
+SELECT make_date(y, m, 1) AS first_day, count(*) AS n FROM bronze.u WHERE m <= 12 GROUP BY ALL
+`,
+	}
+	fullRecompute := map[string]string{
+		"gold.by_month":       "SELECT make_date(y, m, 1), count(*), median(v) FROM bronze.t GROUP BY ALL ORDER BY ALL",
+		"gold.by_year":        "SELECT y, count(*), median(v) FROM bronze.t GROUP BY ALL ORDER BY ALL",
+		"gold.by_value":       "SELECT y * 100 + v, count(*), median(v) FROM bronze.t GROUP BY ALL ORDER BY ALL",
+		"gold.by_valid_month": "SELECT make_date(y, m, 1), count(*) FROM bronze.u WHERE m <= 12 GROUP BY ALL ORDER BY ALL",
+	}
+	stored := map[string]string{
+		"gold.by_month":       "SELECT first_day, n, med FROM gold.by_month ORDER BY ALL",
+		"gold.by_year":        "SELECT yr, n, med FROM gold.by_year ORDER BY ALL",
+		"gold.by_value":       "SELECT bucket, n, med FROM gold.by_value ORDER BY ALL",
+		"gold.by_valid_month": "SELECT first_day, n FROM gold.by_valid_month ORDER BY ALL",
+	}
+	_, proj := writeProject(t, map[string]string{
+		"medallion.yaml": `
+name: shop
+sources:
+  t:
+    schema: {y: long, m: long, v: long}
+    partition_by: [y, m]
+  u:
+    schema: {y: long, m: long, v: long}
+    partition_by: [y, m]
+`,
+		"landing/u/a.csv":     "y,m,v\n2020,1,1\n2020,2,2\n",
+		"models/by_month.sql": models["gold.by_month"],
+		"models/by_year.sql":  models["gold.by_year"],
+		"models/by_value.sql": models["gold.by_value"],
+		"models/by_valid.sql": models["gold.by_valid_month"],
+		"landing/t/a.csv":     "y,m,v\n2019,12,1\n2020,1,2\n2020,1,3\n2020,2,4\n2021,1,5\n,,6\n",
+	})
+	steps := []struct {
+		name  string
+		files map[string]string
+		// reads: how many partitions each model reads, by the log (0: the
+		// log does not say).
+		reads map[string]int
+	}{
+		{"first run", nil, nil},
+		{"a new month of a known year", map[string]string{"landing/t/b.csv": "y,m,v\n2020,3,7\n"},
+			map[string]int{"gold.by_month": 1, "gold.by_year": 3}},
+		{"a known month and the NULL partition", map[string]string{"landing/t/c.csv": "y,m,v\n2020,1,8\n,,9\n"},
+			map[string]int{"gold.by_month": 2, "gold.by_year": 4}},
+		{"a month 13", map[string]string{"landing/u/b.csv": "y,m,v\n2021,13,10\n2020,1,11\n"}, nil},
+	}
+	for _, st := range steps {
+		addFiles(t, proj.Dir, st.files)
+		var mu sync.Mutex
+		var log []string
+		rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Log: func(s string) { mu.Lock(); log = append(log, s); mu.Unlock() }})
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		for name := range models {
+			if tr := tableReport(rep, name); tr == nil || (tr.Status != pipeline.StatusOK && tr.Status != pipeline.StatusUpToDate) {
+				t.Fatalf("%s: %s: %+v", st.name, name, tr)
+			}
+			if got, want := rowsText(query(t, proj, stored[name])), rowsText(query(t, proj, fullRecompute[name])); got != want {
+				t.Errorf("%s: %s holds %s, its full recompute %s", st.name, name, got, want)
+			}
+			read := 0
+			for _, s := range log {
+				if _, err := fmt.Sscanf(s, name+": reading bronze.t in the %d partitions of the touched groups", &read); err == nil {
+					break
+				}
+			}
+			if want := st.reads[name]; read != want {
+				t.Errorf("%s: %s read %d partitions by the log, want %d:\n%s", st.name, name, read, want, strings.Join(log, "\n"))
+			}
+		}
+		if st.name == "a month 13" && !slices.ContainsFunc(log, func(s string) bool {
+			return strings.HasPrefix(s, "gold.by_valid_month: cannot map bronze.u's partitions to the touched groups")
+		}) {
+			t.Errorf("%s: the log does not say gold.by_valid_month reads every partition:\n%s", st.name, strings.Join(log, "\n"))
+		}
+	}
+}

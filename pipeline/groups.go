@@ -368,6 +368,194 @@ func (r *run) groupFilteredSQL(ctx context.Context, m *Model, groups engine.Rela
 	return out, true, nil
 }
 
+// maxPartitionTuples bounds how many partitions partitionGroupsSQL
+// evaluates a model's group expressions over, and how many it names in the
+// filter it writes.
+const maxPartitionTuples = 4096
+
+// partitionGroupsSQL returns m's SQL with its first table read only in the
+// partitions whose rows can fall in the touched groups (few enough to be
+// literals), when every group column is computed from that table's
+// partition columns alone — gold.order_status_durations' purchase_month is
+// make_date(order_year, order_month, 1) over silver.orders. The filter on
+// the computed column applies after the model's aggregation, and DuckDB
+// read every partition of silver.orders to keep one month (96 ms at SF10;
+// 3 ms for the month's partition). A group's rows come from its own input
+// rows (what incremental_by asserts), and a row's group is then a function
+// of its partition: the partitions that can hold rows of the touched
+// groups are those whose values the group expressions map into them. The
+// partitions are the snapshot's (no data is read); the engine evaluates the
+// expressions over their values. ok is false when it does not apply.
+func (r *run) partitionGroupsSQL(ctx context.Context, m *Model, groups engine.Relation, snaps map[string]*delta.Snapshot) (string, bool, error) {
+	inline, ok := r.inlineGroups[groups.Name]
+	if !ok {
+		return "", false, nil
+	}
+	table, alias, ok := firstFromTable(m.SQL)
+	snap := snaps[table]
+	if !ok || snap == nil || len(snap.PartitionColumns()) == 0 {
+		return "", false, nil
+	}
+	parts, physical := snap.PartitionColumns(), snap.PhysicalPartitionColumns()
+	exprs, ok := partitionGroupExprs(m.SQL, table, alias, m.IncrementalBy, parts)
+	if !ok {
+		return "", false, nil
+	}
+	// The table's partitions, as typed literals.
+	types := make([]string, len(parts))
+	for i, p := range parts {
+		f, ok := snap.Schema().Field(p)
+		if !ok {
+			return "", false, nil
+		}
+		t, err := r.eng.SQLType(f.Type)
+		if err != nil {
+			return "", false, nil
+		}
+		types[i] = t
+	}
+	seen := map[string]bool{}
+	var tuples []string
+	for _, a := range snap.Files() {
+		lits := make([]string, len(parts))
+		for i := range parts {
+			v, ok := a.PartitionValues[physical[i]]
+			if !ok || v == nil {
+				lits[i] = "CAST(NULL AS " + types[i] + ")"
+				continue
+			}
+			lit, err := r.eng.Literal(*v)
+			if err != nil {
+				return "", false, nil
+			}
+			lits[i] = "CAST(" + lit + " AS " + types[i] + ")"
+		}
+		t := "(" + strings.Join(lits, ", ") + ")"
+		if !seen[t] {
+			seen[t] = true
+			tuples = append(tuples, t)
+		}
+	}
+	if len(tuples) > maxPartitionTuples {
+		return "", false, nil
+	}
+	quotedParts := make([]string, len(parts))
+	for i, p := range parts {
+		quotedParts[i] = r.eng.Quote(p)
+	}
+	filter := "false"
+	if len(tuples) > 0 {
+		gcols := make([]string, len(exprs))
+		sel := make([]string, len(exprs))
+		for i, e := range exprs {
+			gcols[i] = r.eng.Quote(fmt.Sprintf("__g%d", i))
+			sel[i] = e + " AS " + gcols[i]
+		}
+		touched, ok := inlineFilter(r.eng, "__pg", gcols, inline)
+		if !ok {
+			return "", false, nil
+		}
+		res, err := r.eng.Query(ctx, "SELECT DISTINCT "+strings.Join(quotedParts, ", ")+" FROM (SELECT *, "+strings.Join(sel, ", ")+
+			" FROM (VALUES "+strings.Join(tuples, ", ")+") AS __p("+strings.Join(quotedParts, ", ")+")) AS __pg WHERE "+touched)
+		if err != nil {
+			// A partition the model's WHERE clause would leave out may
+			// hold values the expressions reject (make_date of month
+			// 13): read every partition, as before.
+			r.logf("%s: cannot map %s's partitions to the touched groups (%v); reading every partition", m.Name, table, err)
+			return "", false, nil
+		}
+		if len(res.Rows) > maxPartitionTuples {
+			return "", false, nil
+		}
+		if filter, ok = inlineFilter(r.eng, "__pt", quotedParts, res); !ok {
+			return "", false, nil
+		}
+		r.logf("%s: reading %s in the %d partitions of the touched groups", m.Name, table, len(res.Rows))
+	}
+	masked := maskSQL(m.SQL)
+	from, _ := topLevelFrom(masked)
+	loc := firstFromTableRE.FindStringSubmatchIndex(masked[from+len("FROM"):])
+	start, end := from+len("FROM")+loc[2], from+len("FROM")+loc[5]
+	sub := "(SELECT * FROM " + qualifiedIdent(r.eng, table) + " __pt WHERE " + filter + ")"
+	if strings.EqualFold(alias, table[strings.IndexByte(table, '.')+1:]) && !firstFromAliasHasRE.MatchString(masked[from+len("FROM"):]) {
+		sub += " AS " + alias // no alias: the table's name qualifies its columns
+	}
+	return m.SQL[:start] + sub + m.SQL[end:], true, nil
+}
+
+// firstFromAliasHasRE tells whether the lake table named first after FROM
+// has an alias.
+var firstFromAliasHasRE = regexp.MustCompile(`(?i)^\s+(?:bronze|silver|gold)\s*\.\s*[A-Za-z_][A-Za-z0-9_]*\s+(?:AS\s+)?[A-Za-z_][A-Za-z0-9_]*`)
+
+// partitionGroupExprs returns, for each group column, its expression in
+// sql's select list with the first table's alias qualifiers removed, when
+// each is computed (not a bare column) from the table's partition columns
+// (parts) alone, and sql (one SELECT; no subquery, window or set operation)
+// reads the table once.
+func partitionGroupExprs(sql, table, alias string, groupCols, parts []string) ([]string, bool) {
+	masked := maskSQL(sql)
+	if ownGroupsRefuseRE.MatchString(masked) || strings.Contains(countStarRE.ReplaceAllString(masked, ""), "*") {
+		return nil, false
+	}
+	refs := 0
+	for _, mm := range tableRefRE.FindAllStringSubmatch(stripSQL(sql), -1) {
+		if strings.ToLower(mm[1])+"."+mm[2] == table {
+			refs++
+		}
+	}
+	from, selStart := topLevelFrom(masked)
+	if refs != 1 || from < 0 {
+		return nil, false
+	}
+	isPart := func(c string) bool { return slices.ContainsFunc(parts, func(p string) bool { return strings.EqualFold(p, c) }) }
+	var exprs []string
+	pos := selStart
+	items := splitTopLevel(masked[selStart:from], ',')
+	starts := make([]int, len(items))
+	for i, it := range items {
+		starts[i] = pos
+		pos += len(it) + 1
+	}
+	for _, g := range groupCols {
+		found := ""
+		for i, it := range items {
+			am := asNameRE.FindStringSubmatchIndex(strings.TrimRight(it, " \t\r\n"))
+			if am == nil || !strings.EqualFold(it[am[4]:am[5]], g) {
+				continue
+			}
+			expr, mexpr := sql[starts[i]+am[2]:starts[i]+am[3]], it[am[2]:am[3]]
+			if bareColRE.MatchString(strings.TrimSpace(mexpr)) || qualifiedColRE.MatchString(strings.TrimSpace(mexpr)) {
+				return nil, false // a column as it is: pushed down without help
+			}
+			for _, loc := range identTokenRE.FindAllStringIndex(mexpr, -1) {
+				a, b := loc[0], loc[1]
+				if a > 0 && (isIdent(mexpr[a-1]) || mexpr[a-1] == '.') {
+					continue // a number's digits or alias.column's column (checked below)
+				}
+				rest := strings.TrimLeft(mexpr[b:], " \t\r\n")
+				word := mexpr[a:b]
+				switch {
+				case strings.HasPrefix(rest, "("), sqlWords[strings.ToUpper(word)]:
+				case strings.HasPrefix(rest, "."):
+					col := identTokenRE.FindString(strings.TrimLeft(rest[1:], " \t\r\n"))
+					if !strings.EqualFold(word, alias) || !isPart(col) {
+						return nil, false
+					}
+				case !isPart(word):
+					return nil, false
+				}
+			}
+			found = regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_."])`+regexp.QuoteMeta(alias)+`\s*\.\s*`).ReplaceAllString(expr, "${1}")
+			break
+		}
+		if found == "" {
+			return nil, false
+		}
+		exprs = append(exprs, found)
+	}
+	return exprs, true
+}
+
 // reduceJoins replaces, in sql, the table of each join that can only match
 // rows of the first table's (reducibleJoins; its alias first, its touched
 // rows first) with those of its rows that can, computed first.

@@ -780,6 +780,11 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 					return tr, err
 				}
 				if !pushed {
+					if src, pushed, err = r.partitionGroupsSQL(ctx, m, groups, snaps); err != nil {
+						return tr, err
+					}
+				}
+				if !pushed {
 					src = m.SQL
 				}
 				sqlText = "SELECT * FROM (" + src + ") AS __m WHERE " + filter
