@@ -420,7 +420,8 @@ var (
 // alias.col = first.col among the top-level AND terms of its condition
 // (none when it has an OR); joins is how many joins the clause has, of any
 // kind, and qualified whether every column the SQL reads is qualified by
-// its alias. Any form it does not recognize yields no joins.
+// its alias (and none is quoted). Any form it does not recognize yields no
+// joins.
 func firstJoins(sql, first string) (out []firstJoin, joins int, qualified bool) {
 	masked := maskSQL(sql)
 	if firstJoinRefuseRE.MatchString(masked) {
@@ -446,7 +447,8 @@ func firstJoins(sql, first string) (out []firstJoin, joins int, qualified bool) 
 	}
 	// Every column qualified by its alias: then a joined table's columns
 	// are its alias.col references.
-	qualified = !strings.Contains(countStarRE.ReplaceAllString(masked, ""), "*") &&
+	qualified = !strings.Contains(masked, `"`) && // a quoted column is blanked out here
+		!strings.Contains(countStarRE.ReplaceAllString(masked, ""), "*") &&
 		!hasUnqualifiedColumn(outputNameRE.ReplaceAllString(masked[selStart:from]+" "+strings.Join(ons, " "), " ")) &&
 		!hasUnqualifiedColumn(outputNameRE.ReplaceAllString(clauseWordRE.ReplaceAllString(masked[end:], " "), " "))
 	for _, loc := range locs {

@@ -121,6 +121,7 @@ LEFT JOIN silver.products p ON p.product_id = i.product_id`
 		{"a subquery", "SELECT o.a FROM first o JOIN silver.c c ON c.id = o.cid JOIN silver.d d ON d.id IN (SELECT 1)", nil},
 		{"an unqualified column: every column read", "SELECT o.a, b FROM first o JOIN silver.c c ON c.id = o.cid JOIN silver.d d ON d.id = o.did", []string{"silver.c id=cid []", "silver.d id=did []"}},
 		{"a star: every column read", "SELECT * FROM first o JOIN silver.c c ON c.id = o.cid JOIN silver.d d ON d.id = o.did", []string{"silver.c id=cid []", "silver.d id=did []"}},
+		{"a quoted column: every column read", `SELECT o.a, c."B" FROM first o JOIN silver.c c ON c.id = o.cid JOIN silver.d d ON d.id = o.did`, []string{"silver.c id=cid []", "silver.d id=did []"}},
 		{"a join in a comment", "SELECT o.a, c.b FROM first o -- JOIN silver.x x ON x.id = o.id\nJOIN silver.c c ON c.id = o.cid", nil},
 		{"a computed side", "SELECT o.a, c.b FROM first o JOIN silver.c c ON c.id = o.cid + 1 JOIN silver.d d ON lower(d.id) = o.did", nil},
 	}

@@ -477,15 +477,11 @@ func (r *run) partitionGroupsSQL(ctx context.Context, m *Model, groups engine.Re
 	loc := firstFromTableRE.FindStringSubmatchIndex(masked[from+len("FROM"):])
 	start, end := from+len("FROM")+loc[2], from+len("FROM")+loc[5]
 	sub := "(SELECT * FROM " + qualifiedIdent(r.eng, table) + " __pt WHERE " + filter + ")"
-	if strings.EqualFold(alias, table[strings.IndexByte(table, '.')+1:]) && !firstFromAliasHasRE.MatchString(masked[from+len("FROM"):]) {
+	if a := firstFromAliasRE.FindStringSubmatch(masked[from+len("FROM"):]); a == nil || onStop[strings.ToUpper(a[1])] || strings.EqualFold(a[1], "ON") {
 		sub += " AS " + alias // no alias: the table's name qualifies its columns
 	}
 	return m.SQL[:start] + sub + m.SQL[end:], true, nil
 }
-
-// firstFromAliasHasRE tells whether the lake table named first after FROM
-// has an alias.
-var firstFromAliasHasRE = regexp.MustCompile(`(?i)^\s+(?:bronze|silver|gold)\s*\.\s*[A-Za-z_][A-Za-z0-9_]*\s+(?:AS\s+)?[A-Za-z_][A-Za-z0-9_]*`)
 
 // partitionGroupExprs returns, for each group column, its expression in
 // sql's select list with the first table's alias qualifiers removed, when
@@ -507,7 +503,9 @@ func partitionGroupExprs(sql, table, alias string, groupCols, parts []string) ([
 	if refs != 1 || from < 0 {
 		return nil, false
 	}
-	isPart := func(c string) bool { return slices.ContainsFunc(parts, func(p string) bool { return strings.EqualFold(p, c) }) }
+	isPart := func(c string) bool {
+		return slices.ContainsFunc(parts, func(p string) bool { return strings.EqualFold(p, c) })
+	}
 	var exprs []string
 	pos := selStart
 	items := splitTopLevel(masked[selStart:from], ',')
