@@ -96,7 +96,7 @@ func pruneLeftJoinsForGroups(sql string, groupCols []string) (string, []string) 
 		if j.on == "" {
 			// Another join: its ON condition (if any) up to the clause's end.
 			rest := masked[at+loc[1]-loc[0]:]
-			if i := regexp.MustCompile(`(?i)^[^()]*?\bON\b`).FindStringIndex(rest); i != nil {
+			if i := onStartRE.FindStringIndex(rest); i != nil {
 				j.on = rest[i[1]:onEnd(rest, i[1])]
 			}
 			j.alias = ""
@@ -543,13 +543,7 @@ func joinedOnKeys(sql, first, table string, keys []string) (cols []string, ok bo
 			found = &joins[i]
 		}
 	}
-	refs := 0
-	for _, mm := range tableRefRE.FindAllStringSubmatch(stripSQL(sql), -1) {
-		if strings.ToLower(mm[1])+"."+mm[2] == table {
-			refs++
-		}
-	}
-	if found == nil || refs != 1 {
+	if found == nil || tableReads(sql, table) != 1 {
 		return nil, false
 	}
 	for _, k := range keys {
@@ -560,6 +554,18 @@ func joinedOnKeys(sql, first, table string, keys []string) (cols []string, ok bo
 		cols = append(cols, found.cols[i])
 	}
 	return cols, true
+}
+
+// tableReads is how many times sql names the lake table (layer.name),
+// outside comments and strings.
+func tableReads(sql, table string) int {
+	n := 0
+	for _, mm := range tableRefRE.FindAllStringSubmatch(stripSQL(sql), -1) {
+		if strings.ToLower(mm[1])+"."+mm[2] == table {
+			n++
+		}
+	}
+	return n
 }
 
 // splitTopLevelWord splits s at the word w (case-insensitive) outside

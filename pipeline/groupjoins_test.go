@@ -1,7 +1,6 @@
 package pipeline_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,7 +18,6 @@ import (
 // orders that had none. The orders are joined to their shop first, so the
 // groups are not read from the changed orders alone (changedTableGroups).
 func TestGroupQueryWithoutLeftJoinsEqualsFullRecompute(t *testing.T) {
-	ctx := context.Background()
 	const pruned = `-- name: gold.by_m
 -- incremental_by: [m]
 SELECT o.m, count(*) AS n, count(c.cat) AS with_cat, sum(o.qty) AS qty
@@ -70,21 +68,7 @@ sources:
 		{"a category arrives for z", map[string]string{"landing/cats/b.csv": "sku,cat\nz,food\n"}, false},
 	}
 	for _, st := range steps {
-		addFiles(t, proj.Dir, st.files)
-		var mu sync.Mutex
-		var log []string
-		rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Log: func(s string) { mu.Lock(); log = append(log, s); mu.Unlock() }})
-		if err != nil {
-			t.Fatalf("%s: %v", st.name, err)
-		}
-		for _, name := range []string{"gold.by_m", "gold.by_m_cat"} {
-			if tr := tableReport(rep, name); tr == nil || tr.Status != pipeline.StatusOK {
-				t.Fatalf("%s: %s: %+v", st.name, name, tr)
-			}
-			if got, want := rowsText(query(t, proj, stored[name])), rowsText(query(t, proj, fullRecompute[name])); got != want {
-				t.Errorf("%s: %s holds %s, its full recompute %s", st.name, name, got, want)
-			}
-		}
+		log := runEqualsFullRecompute(t, proj, st.name, st.files, stored, fullRecompute, false)
 		saysPruned := func(model string) bool {
 			return slices.ContainsFunc(log, func(s string) bool {
 				return strings.HasPrefix(s, model+": finding the groups") && strings.Contains(s, "without its LEFT JOINs c")
@@ -112,7 +96,6 @@ sources:
 // recomputed whole: the model over the changed rows alone would test the
 // HAVING on them alone.
 func TestGroupsOfChangedRowsEqualFullRecompute(t *testing.T) {
-	ctx := context.Background()
 	models := map[string]string{
 		"gold.by_m": `-- name: gold.by_m
 -- incremental_by: [m]
@@ -183,21 +166,7 @@ sources:
 			"landing/customers/b.csv": "cid,region\nc1,north\nc2,south\nc3,west\nc9,east\n"}, false},
 	}
 	for _, st := range steps {
-		addFiles(t, proj.Dir, st.files)
-		var mu sync.Mutex
-		var log []string
-		rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Log: func(s string) { mu.Lock(); log = append(log, s); mu.Unlock() }})
-		if err != nil {
-			t.Fatalf("%s: %v", st.name, err)
-		}
-		for name := range models {
-			if tr := tableReport(rep, name); tr == nil || (tr.Status != pipeline.StatusOK && tr.Status != pipeline.StatusUpToDate) {
-				t.Fatalf("%s: %s: %+v", st.name, name, tr)
-			}
-			if got, want := rowsText(query(t, proj, stored[name])), rowsText(query(t, proj, fullRecompute[name])); got != want {
-				t.Errorf("%s: %s holds %s, its full recompute %s", st.name, name, got, want)
-			}
-		}
+		log := runEqualsFullRecompute(t, proj, st.name, st.files, stored, fullRecompute, true)
 		says := func(model, what string) bool {
 			return slices.ContainsFunc(log, func(s string) bool { return strings.HasPrefix(s, model+": "+what) })
 		}
@@ -226,7 +195,6 @@ sources:
 // models with and without an alias included. One whose group column is
 // computed keeps the filter outside.
 func TestTouchedGroupsFilterTheFirstTable(t *testing.T) {
-	ctx := context.Background()
 	models := map[string]string{
 		"gold.by_sku": `-- name: gold.by_sku
 -- incremental_by: [sku]
@@ -289,20 +257,8 @@ sources:
 		{"landing/orders/c.csv": orders(150, 250, "south")},
 		{"landing/orders/d.csv": orders(140, 160, "west")},
 	} {
-		addFiles(t, proj.Dir, files)
-		var mu sync.Mutex
-		var log []string
-		rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Log: func(s string) { mu.Lock(); log = append(log, s); mu.Unlock() }})
-		if err != nil {
-			t.Fatalf("run %d: %v", i, err)
-		}
+		log := runEqualsFullRecompute(t, proj, fmt.Sprintf("run %d", i), files, stored, fullRecompute, false)
 		for name := range models {
-			if tr := tableReport(rep, name); tr == nil || tr.Status != pipeline.StatusOK {
-				t.Fatalf("run %d: %s: %+v", i, name, tr)
-			}
-			if got, want := rowsText(query(t, proj, stored[name])), rowsText(query(t, proj, fullRecompute[name])); got != want {
-				t.Errorf("run %d: %s holds %s, its full recompute %s", i, name, got, want)
-			}
 			pushed := slices.ContainsFunc(log, func(s string) bool {
 				return s == name+": reading bronze.orders for the touched groups only"
 			})
@@ -332,7 +288,6 @@ sources:
 // every run each model equals its full recompute, and the log says which
 // shortcut was taken.
 func TestTouchedGroupsOfJoinedChangesEqualFullRecompute(t *testing.T) {
-	ctx := context.Background()
 	const joined = `
 SELECT o.m, o.id, c.region, i.n, i.price, p.cat
 FROM bronze.orders o
@@ -415,21 +370,7 @@ sources:
 		}, false},
 	}
 	for _, st := range steps {
-		addFiles(t, proj.Dir, st.files)
-		var mu sync.Mutex
-		var log []string
-		rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Log: func(s string) { mu.Lock(); log = append(log, s); mu.Unlock() }})
-		if err != nil {
-			t.Fatalf("%s: %v", st.name, err)
-		}
-		for name := range models {
-			if tr := tableReport(rep, name); tr == nil || (tr.Status != pipeline.StatusOK && tr.Status != pipeline.StatusUpToDate) {
-				t.Fatalf("%s: %s: %+v", st.name, name, tr)
-			}
-			if got, want := rowsText(query(t, proj, stored[name])), rowsText(query(t, proj, fullRecompute[name])); got != want {
-				t.Errorf("%s: %s holds %s, its full recompute %s", st.name, name, got, want)
-			}
-		}
+		log := runEqualsFullRecompute(t, proj, st.name, st.files, stored, fullRecompute, true)
 		says := func(model, what string) bool {
 			return slices.ContainsFunc(log, func(s string) bool { return strings.HasPrefix(s, model+": "+what) })
 		}
@@ -469,7 +410,6 @@ sources:
 // expression rejects a partition its WHERE leaves out (month 13) reads
 // every partition instead of failing.
 func TestGroupsComputedFromPartitionsReadTheirPartitions(t *testing.T) {
-	ctx := context.Background()
 	models := map[string]string{
 		"gold.by_month": `-- name: gold.by_month
 -- incremental_by: [first_day]
@@ -535,20 +475,8 @@ sources:
 		{"a month 13", map[string]string{"landing/u/b.csv": "y,m,v\n2021,13,10\n2020,1,11\n"}, nil},
 	}
 	for _, st := range steps {
-		addFiles(t, proj.Dir, st.files)
-		var mu sync.Mutex
-		var log []string
-		rep, err := pipeline.Run(ctx, proj, pipeline.RunOptions{Log: func(s string) { mu.Lock(); log = append(log, s); mu.Unlock() }})
-		if err != nil {
-			t.Fatalf("%s: %v", st.name, err)
-		}
+		log := runEqualsFullRecompute(t, proj, st.name, st.files, stored, fullRecompute, true)
 		for name := range models {
-			if tr := tableReport(rep, name); tr == nil || (tr.Status != pipeline.StatusOK && tr.Status != pipeline.StatusUpToDate) {
-				t.Fatalf("%s: %s: %+v", st.name, name, tr)
-			}
-			if got, want := rowsText(query(t, proj, stored[name])), rowsText(query(t, proj, fullRecompute[name])); got != want {
-				t.Errorf("%s: %s holds %s, its full recompute %s", st.name, name, got, want)
-			}
 			read := 0
 			for _, s := range log {
 				if _, err := fmt.Sscanf(s, name+": reading bronze.t in the %d partitions of the touched groups", &read); err == nil {
@@ -565,4 +493,28 @@ sources:
 			t.Errorf("%s: the log does not say gold.by_valid_month reads every partition:\n%s", st.name, strings.Join(log, "\n"))
 		}
 	}
+}
+
+// runEqualsFullRecompute lands files in proj, runs it, and checks that each
+// model of stored is ok after the run (or up to date, with upToDate) and
+// holds what its full recompute gives; what names the run in failures. It
+// returns the run's log.
+func runEqualsFullRecompute(t *testing.T, proj *pipeline.Project, what string, files, stored, fullRecompute map[string]string, upToDate bool) []string {
+	t.Helper()
+	addFiles(t, proj.Dir, files)
+	var mu sync.Mutex
+	var log []string
+	rep, err := pipeline.Run(t.Context(), proj, pipeline.RunOptions{Log: func(s string) { mu.Lock(); log = append(log, s); mu.Unlock() }})
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	for name := range stored {
+		if tr := tableReport(rep, name); tr == nil || (tr.Status != pipeline.StatusOK && !(upToDate && tr.Status == pipeline.StatusUpToDate)) {
+			t.Fatalf("%s: %s: %+v", what, name, tr)
+		}
+		if got, want := rowsText(query(t, proj, stored[name])), rowsText(query(t, proj, fullRecompute[name])); got != want {
+			t.Errorf("%s: %s holds %s, its full recompute %s", what, name, got, want)
+		}
+	}
+	return log
 }

@@ -200,7 +200,7 @@ func (r *run) ownGroups(m *Model, in, name string) ([]string, bool) {
 // orders, 74 ms at SF10); only the others are looked up. Otherwise it
 // returns name.
 func (r *run) beyondOwnGroups(ctx context.Context, m *Model, in, name string, changed []string, names map[string]string, ownCols map[string][]string) (string, error) {
-	first, alias, ok := firstFromTable(m.SQL)
+	first, alias, _, ok := firstFromTable(m.SQL)
 	if !ok || ownCols[first] == nil || !slices.Contains(changed, first) {
 		return name, nil
 	}
@@ -231,22 +231,22 @@ func (r *run) beyondOwnGroups(ctx context.Context, m *Model, in, name string, ch
 }
 
 // firstFromTable returns the lake table read first in sql's top-level FROM
-// clause and its alias (its name when it has none).
-func firstFromTable(sql string) (table, alias string, ok bool) {
+// clause, its alias (its name when it has none) and whether it has one.
+func firstFromTable(sql string) (table, alias string, aliased, ok bool) {
 	masked := maskSQL(sql)
 	from, _ := topLevelFrom(masked)
 	if from < 0 {
-		return "", "", false
+		return "", "", false, false
 	}
 	t := firstFromTableRE.FindStringSubmatch(masked[from+len("FROM"):])
 	if t == nil {
-		return "", "", false
+		return "", "", false, false
 	}
 	alias = t[2]
 	if a := firstFromAliasRE.FindStringSubmatch(masked[from+len("FROM"):]); a != nil && !onStop[strings.ToUpper(a[1])] && !strings.EqualFold(a[1], "ON") {
-		alias = a[1]
+		alias, aliased = a[1], true
 	}
-	return strings.ToLower(t[1]) + "." + t[2], alias, true
+	return strings.ToLower(t[1]) + "." + t[2], alias, aliased, true
 }
 
 // firstFromAliasRE reads the alias of a lake table named first after FROM.
@@ -297,33 +297,26 @@ func (r *run) groupFilteredSQL(ctx context.Context, m *Model, groups engine.Rela
 	if !isInline && !strings.Contains(filter, groups.Name) {
 		return "", false, nil
 	}
-	from, _ := topLevelFrom(maskSQL(m.SQL))
-	if from < 0 {
+	table, firstAlias, aliased, ok := firstFromTable(m.SQL)
+	if !ok {
 		return "", false, nil
 	}
-	first := firstFromTableRE.FindStringSubmatch(maskSQL(m.SQL)[from+len("FROM"):])
-	if first == nil {
-		return "", false, nil
-	}
-	table := strings.ToLower(first[1]) + "." + first[2]
 	const mark = "__group_source"
 	marked := replaceTableRef(m.SQL, table, mark)
 	cols, ok := changedTableGroups(marked, mark, m.IncrementalBy)
 	if !ok || !slices.EqualFunc(cols, m.IncrementalBy, strings.EqualFold) {
 		return "", false, nil
 	}
-	alias, firstAlias := "", first[2]
-	from, _ = topLevelFrom(maskSQL(marked))
-	if m2 := firstFromItemRE.FindStringSubmatch(maskSQL(marked)[from+len("FROM"):]); m2 == nil || m2[2] == "" || onStop[strings.ToUpper(m2[2])] || strings.EqualFold(m2[2], "ON") {
+	alias := ""
+	if !aliased {
 		// No alias: the subquery takes the table's name, which the
 		// model may use to qualify columns, not its layer.name.
 		if regexp.MustCompile(regexp.QuoteMeta(mark) + `\s*\.`).MatchString(marked) {
 			return "", false, nil
 		}
-		alias = " AS " + first[2]
-	} else {
-		firstAlias = m2[2]
+		alias = " AS " + firstAlias
 	}
+	from, _ := topLevelFrom(maskSQL(marked))
 	quoted := make([]string, len(cols))
 	for i, c := range cols {
 		quoted[i] = r.eng.Quote(c)
@@ -391,7 +384,7 @@ func (r *run) partitionGroupsSQL(ctx context.Context, m *Model, groups engine.Re
 	if !ok {
 		return "", false, nil
 	}
-	table, alias, ok := firstFromTable(m.SQL)
+	table, alias, aliased, ok := firstFromTable(m.SQL)
 	snap := snaps[table]
 	if !ok || snap == nil || len(snap.PartitionColumns()) == 0 {
 		return "", false, nil
@@ -477,8 +470,8 @@ func (r *run) partitionGroupsSQL(ctx context.Context, m *Model, groups engine.Re
 	loc := firstFromTableRE.FindStringSubmatchIndex(masked[from+len("FROM"):])
 	start, end := from+len("FROM")+loc[2], from+len("FROM")+loc[5]
 	sub := "(SELECT * FROM " + qualifiedIdent(r.eng, table) + " __pt WHERE " + filter + ")"
-	if a := firstFromAliasRE.FindStringSubmatch(masked[from+len("FROM"):]); a == nil || onStop[strings.ToUpper(a[1])] || strings.EqualFold(a[1], "ON") {
-		sub += " AS " + alias // no alias: the table's name qualifies its columns
+	if !aliased {
+		sub += " AS " + alias // the table's name, which may qualify its columns
 	}
 	return m.SQL[:start] + sub + m.SQL[end:], true, nil
 }
@@ -493,14 +486,8 @@ func partitionGroupExprs(sql, table, alias string, groupCols, parts []string) ([
 	if ownGroupsRefuseRE.MatchString(masked) || strings.Contains(countStarRE.ReplaceAllString(masked, ""), "*") {
 		return nil, false
 	}
-	refs := 0
-	for _, mm := range tableRefRE.FindAllStringSubmatch(stripSQL(sql), -1) {
-		if strings.ToLower(mm[1])+"."+mm[2] == table {
-			refs++
-		}
-	}
 	from, selStart := topLevelFrom(masked)
-	if refs != 1 || from < 0 {
+	if tableReads(sql, table) != 1 || from < 0 {
 		return nil, false
 	}
 	isPart := func(c string) bool {
