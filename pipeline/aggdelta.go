@@ -222,13 +222,30 @@ func changesName(table string, from, to int64) string {
 	return fmt.Sprintf("__chg_%s_%d_%d", strings.ReplaceAll(table, ".", "_"), from, to)
 }
 
+// aggGroups is what aggregate maintenance made of the touched groups: the
+// rows of those it changed (rows, every row of each incremental_by group
+// in which one changed), as groups for replaceGroups, and how many rows of
+// those groups the table holds (held).
+type aggGroups struct {
+	rows engine.Relation
+	n    int64 // rows in rows
+	held int64
+}
+
 // aggregateGroups computes the new rows of the groups the changes touch
 // (the relation groups, from changedGroups) by aggregate maintenance when
 // the model and its changes allow it (see aggShape), and reports false —
 // logging why — when they must be recomputed from the inputs.
-func (r *run) aggregateGroups(ctx context.Context, m *Model, own *delta.Snapshot, changed []string, versions map[string]int64, groups engine.Relation) (engine.Relation, bool, error) {
-	var none engine.Relation
-	fallBack := func(why string, args ...any) (engine.Relation, bool, error) {
+//
+// A group whose combined row equals its current one is left out (a
+// person's first month when the new rows are later ones), with the other
+// rows of its incremental_by group unless one of them changed: when none
+// changed, nothing is written. replaceGroups is told how many rows of the
+// groups left the table holds: none (a new day, a new person), it need not
+// look for them.
+func (r *run) aggregateGroups(ctx context.Context, m *Model, own *delta.Snapshot, changed []string, versions map[string]int64, groups engine.Relation) (aggGroups, bool, error) {
+	var none aggGroups
+	fallBack := func(why string, args ...any) (aggGroups, bool, error) {
 		r.logf("%s: recomputing the touched groups from the inputs: %s", m.Name, fmt.Sprintf(why, args...))
 		return none, false, nil
 	}
@@ -300,7 +317,7 @@ func (r *run) aggregateGroups(ctx context.Context, m *Model, own *delta.Snapshot
 	if err != nil {
 		return none, false, err
 	}
-	old := "SELECT * FROM " + fresh.Name + " WHERE false"
+	old := "SELECT *, true AS __old FROM " + fresh.Name + " WHERE false"
 	if len(own.Files()) > 0 {
 		rel, err := r.keep(r.eng.BindRelation(ctx, own, own.Files()))
 		if err != nil {
@@ -315,34 +332,52 @@ func (r *run) aggregateGroups(ctx context.Context, m *Model, own *delta.Snapshot
 		if err != nil {
 			return none, false, err
 		}
-		old = "SELECT * FROM " + rel.Name + " AS __m WHERE " + inGroups
+		old = "SELECT *, true AS __old FROM " + rel.Name + " AS __m WHERE " + inGroups
 	}
 	q, ok := r.combineSQL(cols, schema, old, fresh.Name)
 	if !ok {
 		return fallBack("a column's type has no SQL name")
 	}
-	result, err := r.table(ctx, q)
+	combined, err := r.table(ctx, q)
 	if err != nil {
 		if ctx.Err() != nil {
 			return none, false, err
 		}
 		return fallBack("combining the groups failed (%v)", err)
 	}
-	n, err := r.count(ctx, fresh, "")
+	// Whole incremental_by groups: one changed row rewrites its group.
+	part := make([]string, len(m.IncrementalBy))
+	for i, k := range m.IncrementalBy {
+		part[i] = r.eng.Quote(k)
+	}
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		sel[i] = r.eng.Quote(c.name)
+	}
+	marked := "SELECT *, max(CASE WHEN __same THEN 0 ELSE 1 END) OVER (PARTITION BY " + strings.Join(part, ", ") + ") AS __changed FROM " + combined.Name
+	res, err := r.eng.Query(ctx, "SELECT count(*), count(*) FILTER (WHERE __changed = 1), count(*) FILTER (WHERE __changed = 1 AND __old) FROM ("+marked+") AS __k")
 	if err != nil {
 		return none, false, err
 	}
-	r.logf("%s: %d groups kept from the changed rows of %s", m.Name, n, in)
-	return result, true, nil
+	kept, rows, olds := engine.Int64(res.Rows[0][0]), engine.Int64(res.Rows[0][1]), engine.Int64(res.Rows[0][2])
+	result, err := r.table(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM ("+marked+") AS __k WHERE __changed = 1")
+	if err != nil {
+		return none, false, err
+	}
+	r.logf("%s: %d groups kept from the changed rows of %s (%d rows to write, %d of them replacing rows)", m.Name, kept, in, rows, olds)
+	return aggGroups{rows: result, n: rows, held: olds}, true, nil
 }
 
 // combineSQL is the query that combines the touched groups' current rows
 // (the query old) with the aggregate of the changed rows (relation fresh,
 // of the given schema): a full outer join on the group columns, NULL-safe,
 // each aggregate combined by its kind and cast to the type the model's SQL
-// gives it. ok is false when a type has no SQL name in the engine.
+// gives it, followed by __old (the group has a current row: old marks its
+// rows with a column __old, true) and __same (… equal to the combined
+// one). ok is false when a type has no SQL name in the engine.
 func (r *run) combineSQL(cols []aggColumn, schema *delta.StructType, old, fresh string) (string, bool) {
 	var sel, on []string
+	same := []string{"coalesce(__o.__old, false)"}
 	for _, c := range cols {
 		q := r.eng.Quote(c.name)
 		o, d := "__o."+q, "__d."+q
@@ -369,6 +404,10 @@ func (r *run) combineSQL(cols []aggColumn, schema *delta.StructType, old, fresh 
 			return "", false
 		}
 		sel = append(sel, "CAST("+expr+" AS "+typ+") AS "+q)
+		if c.kind != aggGroup {
+			same = append(same, "CAST("+expr+" AS "+typ+") IS NOT DISTINCT FROM "+o)
+		}
 	}
+	sel = append(sel, "coalesce(__o.__old, false) AS __old", strings.Join(same, " AND ")+" AS __same")
 	return "SELECT " + strings.Join(sel, ", ") + " FROM (" + old + ") AS __o FULL OUTER JOIN " + fresh + " AS __d ON " + strings.Join(on, " AND "), true
 }

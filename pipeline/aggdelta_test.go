@@ -213,3 +213,84 @@ SELECT month, day, count(*) AS n, sum(qty) AS qty FROM bronze.sales GROUP BY mon
 		t.Errorf("gold.daily after the backfill and a run: %s, its full recompute %s", got, want)
 	}
 }
+
+// TestAggregateGroupsLeftAsTheyAreAreNotRewritten: when aggregate
+// maintenance finds a touched group's row unchanged (a minimum that a
+// larger value does not move), the group is not written: a run that moves
+// no minimum writes no file and removes none, one that only adds groups
+// adds a file beside the table's, and one that moves a minimum rewrites
+// it — with every row of its coarser incremental_by group. After each run
+// the models equal their full recompute.
+func TestAggregateGroupsLeftAsTheyAreAreNotRewritten(t *testing.T) {
+	models := []struct{ name, file, sql, order string }{
+		{"gold.first_sale", "-- incremental_by: [store]", `SELECT store, min(day) AS first_day
+FROM bronze.sales
+GROUP BY store`, "store NULLS FIRST"},
+		// incremental_by coarser than GROUP BY: a store's rows are
+		// replaced together, the unchanged ones with the changed.
+		{"gold.first_sku_sale", "-- incremental_by: [store]", `SELECT store, sku, min(day) AS first_day, max(qty) AS most
+FROM bronze.sales
+GROUP BY store, sku`, "store NULLS FIRST, sku NULLS FIRST"},
+	}
+	files := map[string]string{
+		"medallion.yaml":      "name: shop\nsources:\n  sales:\n    mode: append\n    schema: {store: string, sku: string, day: long, qty: long}\n",
+		"landing/sales/1.csv": "store,sku,day,qty\na,x,5,1\na,y,7,2\nb,x,3,1\n,x,4,1\n",
+	}
+	for _, m := range models {
+		files["models/"+m.name+".sql"] = "-- name: " + m.name + "\n" + m.file + "\n" + m.sql + "\n"
+	}
+	_, proj := writeProject(t, files)
+	runLogged(t, proj)
+	steps := []struct {
+		name    string
+		landing map[string]string
+		// For each model: whether the run keeps every file the table had
+		// (no group rewritten), whether it adds one, and the rows it
+		// reports replaced.
+		keeps, adds [2]bool
+		replaced    [2]int64
+	}{
+		{"later days move no minimum", map[string]string{
+			"landing/sales/2.csv": "store,sku,day,qty\na,x,9,1\nb,x,3,0\n,x,8,1\n",
+		}, [2]bool{true, true}, [2]bool{false, false}, [2]int64{0, 0}},
+		{"a new store only adds its groups", map[string]string{
+			"landing/sales/3.csv": "store,sku,day,qty\nc,z,2,1\na,x,6,0\n",
+		}, [2]bool{true, true}, [2]bool{true, true}, [2]int64{0, 0}},
+		{"an earlier day moves a minimum", map[string]string{
+			"landing/sales/4.csv": "store,sku,day,qty\na,y,1,0\nb,x,9,0\n",
+		}, [2]bool{false, false}, [2]bool{true, true}, [2]int64{1, 2}},
+		{"a larger quantity moves one sku's maximum", map[string]string{
+			"landing/sales/5.csv": "store,sku,day,qty\nb,x,9,5\n",
+		}, [2]bool{true, false}, [2]bool{false, true}, [2]int64{0, 1}},
+	}
+	for _, st := range steps {
+		before := map[string][]string{}
+		for _, m := range models {
+			before[m.name] = tableFiles(t, proj, m.name)
+		}
+		addFiles(t, proj.Dir, st.landing)
+		log, rep := runReport(t, proj)
+		for i, m := range models {
+			if tr := tableReport(rep, m.name); tr == nil || tr.Replaced != st.replaced[i] {
+				t.Errorf("%s: %s: report %+v, want %d rows replaced", st.name, m.name, tr, st.replaced[i])
+			}
+			if !slices.ContainsFunc(log, func(s string) bool {
+				return strings.HasPrefix(s, m.name+": ") && strings.Contains(s, "groups kept from the changed rows of bronze.sales")
+			}) {
+				t.Errorf("%s: %s: the log does not say the groups were kept from the changed rows:\n%s", st.name, m.name, strings.Join(log, "\n"))
+			}
+			after := tableFiles(t, proj, m.name)
+			kept := !slices.ContainsFunc(before[m.name], func(f string) bool { return !slices.Contains(after, f) })
+			added := slices.ContainsFunc(after, func(f string) bool { return !slices.Contains(before[m.name], f) })
+			if kept != st.keeps[i] || added != st.adds[i] {
+				t.Errorf("%s: %s: kept every file %v (want %v), added a file %v (want %v); files %v → %v",
+					st.name, m.name, kept, st.keeps[i], added, st.adds[i], before[m.name], after)
+			}
+			got := query(t, proj, "SELECT * FROM "+m.name+" ORDER BY "+m.order)
+			want := query(t, proj, "SELECT * FROM ("+m.sql+") AS w ORDER BY "+m.order)
+			if !sameRows(got, want) {
+				t.Errorf("%s: %s: %s\nits full recompute: %s", st.name, m.name, rowsText(got), rowsText(want))
+			}
+		}
+	}
+}

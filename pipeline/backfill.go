@@ -120,7 +120,7 @@ func Backfill(ctx context.Context, proj *Project, table string, from, to time.Ti
 	}
 	w.relation, w.keys = backfill, m.PartitionBy
 	w.info = map[string]any{"batch_id": r.batchID, "model": m.Name, "backfill": map[string]string{"from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly)}}
-	cr, err := r.replaceGroups(ctx, w, groups, false, tr)
+	cr, err := r.replaceGroups(ctx, w, groups, heldRows{}, tr)
 	if err != nil {
 		return tr, err
 	}

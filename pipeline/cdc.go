@@ -320,7 +320,7 @@ func (r *run) cdc(ctx context.Context, m *Model, tr *TableReport, tbl *delta.Tab
 	var cr delta.CommitResult
 	if incremental {
 		w.keys = m.Keys
-		cr, err = r.replaceGroups(ctx, w, groups, newKeys, tr)
+		cr, err = r.replaceGroups(ctx, w, groups, heldRows{known: newKeys}, tr)
 	} else {
 		cr, err = r.overwrite(ctx, w, tr)
 	}

@@ -783,18 +783,31 @@ func (r *run) reads(m *Model, table string) bool {
 	return false
 }
 
+// heldRows is what a caller of replaceGroups knows of the table's rows in
+// the groups it replaces: when known, their number (none: the groups are
+// new).
+type heldRows struct {
+	known bool
+	rows  int64
+}
+
 // replaceGroups replaces the rows of the touched groups (groups) with the
 // recomputed ones (the relation), rewriting only the files that hold those
-// groups. With newGroups the caller knows that the table holds no row of
-// them: the recomputed rows are added and no file is looked at.
-func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Relation, newGroups bool, tr *TableReport) (delta.CommitResult, error) {
+// groups. When held says the table holds no row of them, the recomputed
+// rows are added and no file is looked at; when it says how many it holds
+// and the table is one file, that file is rewritten without looking.
+func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Relation, held heldRows, tr *TableReport) (delta.CommitResult, error) {
 	md, err := r.ensure(ctx, &w)
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
 	var touched []*delta.Add
-	if !newGroups {
-		if touched, err = r.eng.MatchFiles(ctx, w.snap, w.snap.Files(), w.keys, groups, true); err != nil {
+	switch files := w.snap.Files(); {
+	case held.known && held.rows == 0:
+	case held.known && len(files) == 1:
+		touched = files
+	default:
+		if touched, err = r.eng.MatchFiles(ctx, w.snap, files, w.keys, groups, true); err != nil {
 			return delta.CommitResult{}, err
 		}
 	}
@@ -818,11 +831,13 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 			return delta.CommitResult{}, err
 		}
 		query = "SELECT * FROM " + merged.Name
-		res, err := r.eng.Query(ctx, "SELECT count(*) FROM "+old.Name+" t WHERE "+inGroups)
-		if err != nil {
-			return delta.CommitResult{}, err
+		if tr.Replaced = held.rows; !held.known {
+			res, err := r.eng.Query(ctx, "SELECT count(*) FROM "+old.Name+" t WHERE "+inGroups)
+			if err != nil {
+				return delta.CommitResult{}, err
+			}
+			tr.Replaced = engine.Int64(res.Rows[0][0])
 		}
-		tr.Replaced = engine.Int64(res.Rows[0][0])
 	}
 	res, err := r.eng.Write(ctx, query, engineTarget(w))
 	if err != nil {

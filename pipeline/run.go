@@ -742,6 +742,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	}
 	grouped := false
 	var touchedGroups, aggResult engine.Relation
+	var held heldRows // what is known of the table's rows in the touched groups
 	if len(m.IncrementalBy) > 0 && own != nil && !r.full(m.Name) {
 		for _, d := range m.Deps {
 			if err := r.materialize(ctx, d); err != nil {
@@ -752,8 +753,9 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 		if err != nil {
 			return tr, err
 		}
-		if ok && filter == noGroups && len(m.Expectations) == 0 && len(m.Keys) == 0 {
-			// Nothing to recompute, nothing to replace, no rule to report.
+		// Nothing to recompute, nothing to replace, no rule to report:
+		// only the input versions read are committed.
+		untouched := func() (*TableReport, error) {
 			info := map[string]any{"batch_id": r.batchID, "model": m.Name, "inputs": versions, "incremental": true, "definition": fp}
 			w := writeSpec{table: m.Name, tbl: tbl, snap: own, keys: m.IncrementalBy, txns: txns, info: info, properties: m.Properties}
 			cr, err := r.commitInputs(ctx, w)
@@ -763,17 +765,23 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 			committed(cr, tr)
 			return tr, nil
 		}
+		if ok && filter == noGroups && len(m.Expectations) == 0 && len(m.Keys) == 0 {
+			return untouched()
+		}
 		if ok {
 			grouped, touchedGroups = true, groups
 			// A count/sum/min/max model over appended rows: the touched
 			// groups' rows from their current ones and the changed rows
 			// alone (aggdelta.go); else the model's SQL for those groups.
-			rel, kept, err := r.aggregateGroups(ctx, m, own, changed, versions, groups)
+			agg, kept, err := r.aggregateGroups(ctx, m, own, changed, versions, groups)
 			if err != nil {
 				return tr, err
 			}
+			if kept && agg.n == 0 && len(m.Expectations) == 0 {
+				return untouched() // every touched group's rows are as they were
+			}
 			if kept {
-				aggResult = rel
+				aggResult, touchedGroups, held = agg.rows, agg.rows, heldRows{known: true, rows: agg.held}
 			} else {
 				src, pushed, err := r.groupFilteredSQL(ctx, m, groups, filter)
 				if err != nil {
@@ -845,7 +853,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 	switch {
 	case grouped:
 		w.keys = m.IncrementalBy
-		cr, err = r.replaceGroups(ctx, w, touchedGroups, false, tr)
+		cr, err = r.replaceGroups(ctx, w, touchedGroups, held, tr)
 	case incremental:
 		if own != nil {
 			w.schema = mergeSchema(own.Schema(), schema)
