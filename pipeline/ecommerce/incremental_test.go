@@ -173,6 +173,20 @@ func TestIncrementalRuns(t *testing.T) {
 		queryInt(t, s, "SELECT count(DISTINCT order_id) FROM silver.payments WHERE payment_type IS NOT NULL AND order_id IN "+ids); got != want {
 		t.Errorf("silver.payment_orders_monthly: %d orders with a payment type in the new month, want %d", got, want)
 	}
+	// The people of the new orders are known ones whose first month is
+	// earlier (the new ones' customers have not landed yet): no cohort
+	// moves, silver.customer_cohorts writes nothing, silver.cohort_months
+	// only the new month, and gold.cohort_retention adds the new month's
+	// groups beside its rows.
+	if tr := tableReport(t, third, "silver.customer_cohorts"); tr.Status != pipeline.StatusOK || tr.RowsOut != 0 || tr.Replaced != 0 || tr.Version != v2["silver.customer_cohorts"]+1 {
+		t.Errorf("silver.customer_cohorts: status %q, RowsOut %d, Replaced %d, version %d → %d; want ok, nothing written, one commit", tr.Status, tr.RowsOut, tr.Replaced, v2["silver.customer_cohorts"], tr.Version)
+	}
+	if tr, inNew := tableReport(t, third, "silver.cohort_months"), queryInt(t, s, "SELECT count(*) FROM silver.cohort_months WHERE "+newMonth); tr.Status != pipeline.StatusOK || tr.Replaced != 0 || tr.RowsOut != inNew || inNew == 0 {
+		t.Errorf("silver.cohort_months: status %q, RowsOut %d, Replaced %d, %d rows in the new month; want ok, only the new month's rows written, none replaced", tr.Status, tr.RowsOut, tr.Replaced, inNew)
+	}
+	if tr := tableReport(t, third, "gold.cohort_retention"); tr.Status != pipeline.StatusOK || tr.Replaced != 0 || tr.RowsOut == 0 {
+		t.Errorf("gold.cohort_retention: status %q, RowsOut %d, Replaced %d; want ok, the new month's groups added, none replaced", tr.Status, tr.RowsOut, tr.Replaced)
+	}
 	// gold.order_status_durations recomputes only the new purchase month
 	// (one row, none replaced).
 	if tr := tableReport(t, third, "gold.order_status_durations"); tr.Status != pipeline.StatusOK || tr.RowsOut != 1 || tr.Replaced != 0 {
@@ -275,10 +289,77 @@ func TestIncrementalRuns(t *testing.T) {
 		t.Errorf("gold.revenue_by_category: %d rows for the new translation %s_en, want 1", n, pt)
 	}
 	checkGold(t, s3, landing)
-	// Five runs, of which the one with nothing new left no report.
-	if n := queryInt(t, s3, "SELECT count(DISTINCT run_id) FROM medallion.runs"); n != 4 {
-		t.Errorf("medallion.runs holds %d runs, want 4", n)
+	// (e) Orders of known people in a month before any other land late:
+	// their cohorts move back, and with them their rows of every month
+	// in silver.cohort_months and the groups those rows count.
+	early, earlyMonth := landEarlyOrders(t, landing, gen, 3)
+	sixth := run(pipeline.RunOptions{})
+	for _, tr := range sixth.Tables {
+		if tr.Status != pipeline.StatusOK && tr.Status != pipeline.StatusUpToDate && !fromClickstream(tr.Table) {
+			t.Errorf("sixth run: %s: status %q (%s)", tr.Table, tr.Status, tr.Error)
+		}
 	}
+	s4 := openSession(t, proj)
+	people := "(SELECT customer_unique_id FROM silver.customers WHERE customer_id IN ('" + strings.Join(early, "', '") + "'))"
+	if moved, all := queryInt(t, s4, "SELECT count(*) FROM silver.customer_cohorts WHERE cohort_month = DATE '"+earlyMonth.Format("2006-01-02")+"' AND customer_unique_id IN "+people),
+		queryInt(t, s4, "SELECT count(DISTINCT customer_unique_id) FROM "+people+" AS p"); moved != all || all == 0 {
+		t.Errorf("silver.customer_cohorts: %d of the %d people with an early order have its month as their cohort", moved, all)
+	}
+	for name, full := range map[string]string{
+		"silver.customer_cohorts": `SELECT customer_unique_id, min(make_date(order_year, order_month, 1)) FROM silver.customer_months
+			WHERE order_year IS NOT NULL AND order_month IS NOT NULL GROUP BY customer_unique_id`,
+		"silver.cohort_months": `SELECT m.order_year, m.order_month, m.customer_unique_id, min(make_date(a.order_year, a.order_month, 1))
+			FROM silver.customer_months m JOIN silver.customer_months a ON a.customer_unique_id = m.customer_unique_id
+			WHERE m.order_year IS NOT NULL AND m.order_month IS NOT NULL AND a.order_year IS NOT NULL AND a.order_month IS NOT NULL
+			GROUP BY ALL`,
+	} {
+		stored := "SELECT * FROM " + name
+		if name == "silver.cohort_months" {
+			stored = "SELECT order_year, order_month, customer_unique_id, cohort_month FROM " + name
+		}
+		if n := queryInt(t, s4, "SELECT count(*) FROM (("+stored+" EXCEPT ALL "+full+") UNION ALL ("+full+" EXCEPT ALL "+stored+"))"); n != 0 {
+			t.Errorf("%s: %d rows differ from its full recompute", name, n)
+		}
+	}
+	checkGold(t, s4, landing)
+	// Six runs, of which the one with nothing new left no report.
+	if n := queryInt(t, s4, "SELECT count(DISTINCT run_id) FROM medallion.runs"); n != 5 {
+		t.Errorf("medallion.runs holds %d runs, want 5", n)
+	}
+}
+
+// landEarlyOrders writes n orders of the first n customers of the
+// customers file, purchased in the month before the first generated one,
+// without items or payments, and returns their customer_ids and the month.
+func landEarlyOrders(t *testing.T, landing string, gen datagen.Report, n int) ([]string, time.Time) {
+	t.Helper()
+	orders, _ := gen.Source(datagen.SourceOrders)
+	first := time.Time{}
+	for _, f := range orders.Files {
+		m := monthDir.FindStringSubmatch(f.Path)
+		if m == nil {
+			t.Fatalf("orders file %s is not in a month folder", f.Path)
+		}
+		y, _ := strconv.Atoi(m[1])
+		mo, _ := strconv.Atoi(m[2])
+		if d := time.Date(y, time.Month(mo), 1, 0, 0, 0, 0, time.UTC); first.IsZero() || d.Before(first) {
+			first = d
+		}
+	}
+	month := first.AddDate(0, -1, 0)
+	path := filepath.Join(landing, "orders", fmt.Sprintf("order_year=%d", month.Year()), fmt.Sprintf("order_month=%d", int(month.Month())), "olist_orders_dataset.csv")
+	if _, err := os.Stat(path); err == nil {
+		t.Fatalf("%s exists already", path)
+	}
+	customers := firstColumn(t, filepath.Join(landing, "customers", "olist_customers_dataset.csv"), n)
+	w := createCSVFile(t, path, "order_id", "customer_id", "order_status", "order_purchase_timestamp", "order_approved_at",
+		"order_delivered_carrier_date", "order_delivered_customer_date", "order_estimated_delivery_date")
+	for i, c := range customers {
+		p := month.Add(time.Duration(i+1) * 26 * time.Hour)
+		w.Write([]string{fmt.Sprintf("early%027x", i+1), c, "canceled", p.Format("2006-01-02 15:04:05"), "", "", "", p.AddDate(0, 0, 10).Format("2006-01-02") + " 00:00:00"})
+	}
+	w.close()
+	return customers, month
 }
 
 // untranslatedCategory returns a category of a sold product that the
