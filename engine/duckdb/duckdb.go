@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"os"
 	"path"
@@ -1123,6 +1124,45 @@ func (e *Engine) Write(ctx context.Context, query string, dst engine.Target) (*e
 			dataCols = append(dataCols, c.expr+" AS "+quoteIdent(c.name))
 		}
 	}
+	out := &engine.WriteResult{Schema: schema}
+	partNames := make([]string, len(dst.PartitionColumns))
+	for i, p := range dst.PartitionColumns {
+		f, _ := schema.Field(p)
+		partNames[i] = f.Name
+	}
+	written := false
+	if len(partNames) > 0 && dst.TargetFileSize == 0 && foldersNameValues(schema, partNames) {
+		// The folders one COPY … PARTITION_BY writes name the partitions:
+		// no query for them first (a scan of the rows).
+		adds, ok, err := e.writeAllPartitions(ctx, tmp, dataCols, partNames, nil, schema, dst)
+		if err != nil {
+			return nil, err
+		}
+		out.Adds, written = adds, ok
+	}
+	if !written {
+		adds, err := e.writeByPartition(ctx, tmp, dataCols, partNames, schema, dst)
+		if err != nil {
+			return nil, err
+		}
+		out.Adds = adds
+	}
+	for _, a := range out.Adds {
+		st, err := delta.ParseStats(a.Stats)
+		if err == nil && st != nil && st.NumRecords > 0 {
+			out.Rows += st.NumRecords
+		}
+	}
+	if err := e.writeKeyIndex(ctx, dst, schema, out.Adds); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// writeByPartition writes the rows of tmp by partition, the partitions
+// first found by a query: in one COPY … PARTITION_BY when every value names
+// its folder as is, else one COPY each.
+func (e *Engine) writeByPartition(ctx context.Context, tmp string, dataCols, partNames []string, schema *delta.StructType, dst engine.Target) ([]*delta.Add, error) {
 	// Distinct partitions, rendered as Delta partition values.
 	partitions := []partition{{values: map[string]*string{}, where: "true"}}
 	if len(dst.PartitionColumns) > 0 {
@@ -1154,12 +1194,6 @@ func (e *Engine) Write(ctx context.Context, query string, dst engine.Target) (*e
 			partitions = append(partitions, pt)
 		}
 	}
-	out := &engine.WriteResult{Schema: schema}
-	partNames := make([]string, len(dst.PartitionColumns))
-	for i, p := range dst.PartitionColumns {
-		f, _ := schema.Field(p)
-		partNames[i] = f.Name
-	}
 	simple := len(partitions) > 1 && dst.TargetFileSize == 0
 	for _, pt := range partitions {
 		for _, v := range pt.values {
@@ -1173,30 +1207,83 @@ func (e *Engine) Write(ctx context.Context, query string, dst engine.Target) (*e
 		for i, pt := range partitions {
 			values[i] = pt.values
 		}
-		adds, err := e.writeAllPartitions(ctx, tmp, dataCols, partNames, values, schema, dst)
+		adds, _, err := e.writeAllPartitions(ctx, tmp, dataCols, partNames, values, schema, dst)
+		return adds, err
+	}
+	var out []*delta.Add
+	for _, pt := range partitions {
+		adds, err := e.writePartition(ctx, tmp, dataCols, pt.where, pt.values, partNames, schema, dst)
 		if err != nil {
 			return nil, err
 		}
-		out.Adds = adds
-	} else {
-		for _, pt := range partitions {
-			adds, err := e.writePartition(ctx, tmp, dataCols, pt.where, pt.values, partNames, schema, dst)
-			if err != nil {
-				return nil, err
-			}
-			out.Adds = append(out.Adds, adds...)
-		}
-	}
-	for _, a := range out.Adds {
-		st, err := delta.ParseStats(a.Stats)
-		if err == nil && st != nil && st.NumRecords > 0 {
-			out.Rows += st.NumRecords
-		}
-	}
-	if err := e.writeKeyIndex(ctx, dst, schema, out.Adds); err != nil {
-		return nil, err
+		out = append(out, adds...)
 	}
 	return out, nil
+}
+
+// foldersNameValues reports whether the folders DuckDB's PARTITION_BY
+// names for the partition columns hold their Delta partition values
+// (integers, dates; a NULL is __HIVE_DEFAULT_PARTITION__), so that the
+// partitions a write made are read from its folders.
+func foldersNameValues(schema *delta.StructType, partNames []string) bool {
+	for _, p := range partNames {
+		f, _ := schema.Field(p)
+		switch f.Type.Name {
+		case delta.TypeByte, delta.TypeShort, delta.TypeInteger, delta.TypeLong, delta.TypeDate:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	intFolderRE  = regexp.MustCompile(`^-?[0-9]+$`)
+	dateFolderRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+)
+
+// hiveNull is the folder value DuckDB's PARTITION_BY writes for NULL.
+const hiveNull = "__HIVE_DEFAULT_PARTITION__"
+
+// stagedPartitions reads the partitions a COPY … PARTITION_BY wrote under
+// stage from its folders (see foldersNameValues); ok is false when a
+// folder is not a partition of the columns partNames, in order, with a
+// value of the column's type.
+func stagedPartitions(stage string, partNames []string, schema *delta.StructType) (parts []map[string]*string, ok bool, err error) {
+	var walk func(dir string, depth int, values map[string]*string) bool
+	walk = func(dir string, depth int, values map[string]*string) bool {
+		if depth == len(partNames) {
+			parts = append(parts, maps.Clone(values))
+			return true
+		}
+		ents, rerr := os.ReadDir(dir)
+		if rerr != nil {
+			err = fmt.Errorf("duckdb: write: %w", rerr)
+			return false
+		}
+		name := partNames[depth]
+		f, _ := schema.Field(name)
+		for _, en := range ents {
+			v, found := strings.CutPrefix(en.Name(), name+"=")
+			if !en.IsDir() || !found {
+				return false
+			}
+			switch {
+			case v == hiveNull:
+				values[name] = nil
+			case f.Type.Name == delta.TypeDate && dateFolderRE.MatchString(v), f.Type.Name != delta.TypeDate && intFolderRE.MatchString(v):
+				values[name] = &v
+			default:
+				return false
+			}
+			if !walk(filepath.Join(dir, en.Name()), depth+1, values) {
+				return false
+			}
+		}
+		return true
+	}
+	ok = walk(stage, 0, map[string]*string{})
+	return parts, ok && err == nil, err
 }
 
 // partition is one partition of a write: its Delta partition values and
@@ -1229,10 +1316,13 @@ func partitionValueSQL(col string, t delta.DataType) string {
 
 // writeAllPartitions writes every partition with one COPY … PARTITION_BY
 // into a staging folder and moves the files to their partition folders.
-func (e *Engine) writeAllPartitions(ctx context.Context, tmp string, dataCols, partNames []string, partitions []map[string]*string, schema *delta.StructType, dst engine.Target) ([]*delta.Add, error) {
+// Without partitions, the folders the COPY made name them
+// (stagedPartitions); ok is false, and nothing is written, when they
+// cannot.
+func (e *Engine) writeAllPartitions(ctx context.Context, tmp string, dataCols, partNames []string, partitions []map[string]*string, schema *delta.StructType, dst engine.Target) (adds []*delta.Add, ok bool, err error) {
 	stage, local, err := stagingDir(dst)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer os.RemoveAll(stage)
 	cols := slices.Clone(dataCols)
@@ -1244,21 +1334,29 @@ func (e *Engine) writeAllPartitions(ctx context.Context, tmp string, dataCols, p
 	q := "COPY (SELECT " + strings.Join(cols, ", ") + " FROM " + tmp + ") TO " + quoteString(stage) +
 		" (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (" + strings.Join(quoted, ", ") + "), FILENAME_PATTERN 'part-00000-{uuid}-c000.snappy')"
 	if err := e.Exec(ctx, q); err != nil {
-		return nil, fmt.Errorf("duckdb: write: %w", err)
+		return nil, false, fmt.Errorf("duckdb: write: %w", err)
 	}
-	var adds []*delta.Add
+	if partitions == nil {
+		if partitions, ok, err = stagedPartitions(stage, partNames, schema); !ok || err != nil {
+			return nil, false, err
+		}
+	}
 	for _, values := range partitions {
 		sub := stage
 		for _, p := range partNames {
-			sub = filepath.Join(sub, p+"="+*values[p])
+			v := hiveNull
+			if values[p] != nil {
+				v = *values[p]
+			}
+			sub = filepath.Join(sub, p+"="+v)
 		}
 		a, err := e.collect(ctx, sub, values, delta.PartitionPath(partNames, values), schema, dst, local)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		adds = append(adds, a...)
 	}
-	return adds, nil
+	return adds, true, nil
 }
 
 // stagingDir makes a fresh folder for COPY output: inside the table when it

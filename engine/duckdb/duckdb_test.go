@@ -2,6 +2,7 @@ package duckdb_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -239,5 +240,85 @@ func TestWritePartitionsInOnePass(t *testing.T) {
 	}
 	if got.Rows[0][0] != int64(30) || got.Rows[0][1] != int64(30) || fmtAny(got.Rows[0][2]) != "30" {
 		t.Fatalf("read back %v", got.Rows[0])
+	}
+}
+
+// TestWritePartitionsNamedByTheirFolders covers integer and date partition
+// columns, whose partitions a write reads from the folders its one
+// PARTITION_BY copy made: NULLs (DuckDB's __HIVE_DEFAULT_PARTITION__),
+// negative numbers, one partition, none. Each file's partition values and
+// folder are those of its rows, and the table reads back every row.
+func TestWritePartitionsNamedByTheirFolders(t *testing.T) {
+	cases := []struct {
+		name, query string
+		parts       []string
+		rows, files int
+	}{
+		{"integers and dates with NULLs", `SELECT i AS id,
+			CASE WHEN i % 5 = 0 THEN NULL ELSE CAST(i % 3 - 1 AS INTEGER) END AS k,
+			CASE WHEN i % 7 = 0 THEN NULL ELSE DATE '2018-01-30' + CAST(i % 2 AS INTEGER) END AS d
+			FROM range(30) r(i)`, []string{"k", "d"}, 30, 0},
+		{"a BIGINT, one partition", "SELECT i AS id, CAST(-7 AS BIGINT) AS k FROM range(5) r(i)", []string{"k"}, 5, 1},
+		{"a SMALLINT, no row", "SELECT i AS id, CAST(i AS SMALLINT) AS k FROM range(0) r(i)", []string{"k"}, 0, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := t.Context()
+			e := open(t)
+			tbl := newTable(t, ctx)
+			res, err := e.Write(ctx, c.query, engine.Target{Store: tbl.Store(), PartitionColumns: c.parts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Rows != int64(c.rows) || c.files > 0 && len(res.Adds) != c.files {
+				t.Fatalf("got %d rows in %d files, want %d rows (%d files)", res.Rows, len(res.Adds), c.rows, c.files)
+			}
+			if _, err := tbl.Create(ctx, res.Schema, &delta.CreateOptions{PartitionColumns: c.parts}); err != nil {
+				t.Fatal(err)
+			}
+			cr, err := tbl.Append(ctx, res.Adds, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range res.Adds {
+				if dir := delta.PartitionPath(c.parts, a.PartitionValues) + "/"; !strings.HasPrefix(a.Path, dir) {
+					t.Errorf("file %s is not under %s", a.Path, dir)
+				}
+			}
+			if err := e.Bind(ctx, "t", cr.Snapshot, nil); err != nil {
+				t.Fatal(err)
+			}
+			want, err := e.Query(ctx, "SELECT * FROM ("+c.query+") ORDER BY id")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.Query(ctx, "SELECT * FROM t ORDER BY id")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got.Rows) != fmt.Sprint(want.Rows) {
+				t.Fatalf("read back %v, want %v", got.Rows, want.Rows)
+			}
+			// Each file holds the rows of its partition values only.
+			for _, a := range res.Adds {
+				if err := e.Bind(ctx, "f", cr.Snapshot, []*delta.Add{a}); err != nil {
+					t.Fatal(err)
+				}
+				conds := make([]string, len(c.parts))
+				for i, p := range c.parts {
+					conds[i] = p + " IS NULL"
+					if v := a.PartitionValues[p]; v != nil {
+						conds[i] = "CAST(" + p + " AS VARCHAR) = '" + *v + "'"
+					}
+				}
+				n, err := e.Query(ctx, "SELECT count(*), count(*) FILTER (WHERE NOT ("+strings.Join(conds, " AND ")+")) FROM f")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n.Rows[0][0] == int64(0) || n.Rows[0][1] != int64(0) {
+					t.Errorf("file %s (%v): %v rows, %v of another partition", a.Path, a.PartitionValues, n.Rows[0][0], n.Rows[0][1])
+				}
+			}
+		})
 	}
 }
