@@ -101,8 +101,8 @@ func TestCLI(t *testing.T) {
 	if m == nil {
 		t.Fatalf("run printed no summary line:\n%s", out)
 	}
-	if n, _ := strconv.Atoi(m[1]); n != 45 { // 9 bronze (clickstream has no files), 16 silver tables (geo_revenue is a view), 18 gold + gold.daily_by_state + gold.order_status_durations
-		t.Errorf("run updated %d tables, want 45", n)
+	if n, _ := strconv.Atoi(m[1]); n != 47 { // 9 bronze (clickstream has no files), 18 silver tables (geo_revenue is a view), 18 gold + gold.daily_by_state + gold.order_status_durations
+		t.Errorf("run updated %d tables, want 47", n)
 	}
 	if !regexp.MustCompile(`(?m)^revenue\s+orders\s+items\s+aov\s+cancellation_rate_pct\s*$`).MatchString(out) || !strings.Contains(out, "(1 row)") {
 		t.Errorf("run did not print the summary query:\n%s", out)
@@ -371,7 +371,7 @@ func TestCLIBuiltinProject(t *testing.T) {
 	mustRun(t, "generate", "--out", filepath.Join(dir, "landing"), "--orders", "300", "--seed", "9")
 	t.Chdir(dir)
 	out := mustRun(t, "run")
-	if m := summaryLine.FindStringSubmatch(out); m == nil || m[1] != "45" {
+	if m := summaryLine.FindStringSubmatch(out); m == nil || m[1] != "47" {
 		t.Errorf("run in a directory without %s printed:\n%s", pipeline.ConfigFile, out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, pipeline.ConfigFile)); err == nil {
