@@ -352,22 +352,22 @@ sources:
 		name  string
 		files map[string]string
 		// skips: the log says silver.lines looks up only the items whose
-		// order did not change.
-		skips bool
+		// order did not change; none: that there are none of those.
+		skips, none bool
 	}{
-		{"first run", nil, false},
+		{"first run", nil, false, false},
 		{"a new month's orders with their items, and an item of an old order", map[string]string{
 			"landing/orders/b.csv": "id,cid,m\n4,c1,3\n5,c2,3\n",
 			"landing/visits/b.csv": "id,cid,m\n4,c1,3\n3,c3,4\n",
 			"landing/items/b.csv":  "oid,n,sku,price\n4,1,a,1\n4,2,b,2\n5,1,b,3\n2,2,a,4\n3,3,b,9\n",
-		}, true},
+		}, true, false},
 		{"an order moves to another month as an item is added to it", map[string]string{
 			"landing/orders/c.csv": "id,cid,m\n1,c3,5\n",
 			"landing/items/c.csv":  "oid,n,sku,price\n1,2,b,5\n",
-		}, true},
+		}, false, true},
 		{"only items: of an old order, of no order, without an order", map[string]string{
 			"landing/items/d.csv": "oid,n,sku,price\n3,2,b,6\n99,1,a,7\n,1,a,8\n",
-		}, false},
+		}, false, false},
 	}
 	for _, st := range steps {
 		log := runEqualsFullRecompute(t, proj, st.name, st.files, stored, fullRecompute, true)
@@ -378,7 +378,11 @@ sources:
 		if got := says("silver.lines", skip); got != st.skips {
 			t.Errorf("%s: the log says silver.lines skips the items of changed orders: %v, want %v:\n%s", st.name, got, st.skips, strings.Join(log, "\n"))
 		}
-		if says("silver.visit_lines", "finding the groups changes of bronze.items touch for its rows") {
+		const none = "every changed row of bronze.items has its oid among the changed rows of bronze.orders: no group to look up for them"
+		if got := says("silver.lines", none); got != st.none {
+			t.Errorf("%s: the log says silver.lines looks up no item: %v, want %v:\n%s", st.name, got, st.none, strings.Join(log, "\n"))
+		}
+		if says("silver.visit_lines", "finding the groups changes of bronze.items touch for its rows") || says("silver.visit_lines", "every changed row of bronze.items") {
 			t.Errorf("%s: silver.visit_lines skipped items, but an id may repeat in bronze.visits:\n%s", st.name, strings.Join(log, "\n"))
 		}
 		// The recompute of a few touched months joins only the

@@ -105,9 +105,12 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 			r.logf("%s: cannot find the groups changes of %s touch through its HAVING; recomputing in full", m.Name, in)
 			return none, "", false, nil
 		}
-		name, err := r.beyondOwnGroups(ctx, m, in, name, changed, names, ownCols)
+		name, empty, err := r.beyondOwnGroups(ctx, m, in, name, changed, names, ownCols)
 		if err != nil {
 			return none, "", false, err
+		}
+		if empty {
+			continue
 		}
 		q, err := r.rewriteChanges(ctx, m.SQL, in, name, true)
 		if errors.Is(err, errOuterJoin) {
@@ -197,20 +200,21 @@ func (r *run) ownGroups(m *Model, in, name string) ([]string, bool) {
 // row of that key now — whose group is already touched. Finding groups
 // for such rows joined them with every row of first to learn that
 // (silver.orders_items: the 1,500 items of 1,000 new orders against all
-// orders, 74 ms at SF10); only the others are looked up. Otherwise it
-// returns name.
-func (r *run) beyondOwnGroups(ctx context.Context, m *Model, in, name string, changed []string, names map[string]string, ownCols map[string][]string) (string, error) {
+// orders, 74 ms at SF10); only the others are looked up, and none when
+// there are none (empty: every changed item is of a changed order).
+// Otherwise it returns name.
+func (r *run) beyondOwnGroups(ctx context.Context, m *Model, in, name string, changed []string, names map[string]string, ownCols map[string][]string) (beyondName string, empty bool, err error) {
 	first, alias, _, ok := firstFromTable(m.SQL)
 	if !ok || ownCols[first] == nil || !slices.Contains(changed, first) {
-		return name, nil
+		return name, false, nil
 	}
 	keys := r.uniqueKeysOf(first)
 	if len(keys) == 0 {
-		return name, nil
+		return name, false, nil
 	}
 	cols, ok := joinedOnKeys(m.SQL, alias, in, keys)
 	if !ok {
-		return name, nil
+		return name, false, nil
 	}
 	conds := make([]string, len(keys))
 	for i, k := range keys {
@@ -222,12 +226,20 @@ func (r *run) beyondOwnGroups(ctx context.Context, m *Model, in, name string, ch
 	beyond := fmt.Sprintf("%s_beyond_%08x", name, crc32.ChecksumIEEE([]byte(q)))
 	if !r.bound[beyond] {
 		if err := r.eng.BindQuery(ctx, beyond, q, false); err != nil {
-			return "", fmt.Errorf("changes of %s: %w", in, err)
+			return "", false, fmt.Errorf("changes of %s: %w", in, err)
 		}
 		r.bound[beyond] = true
 	}
+	res, err := r.eng.Query(ctx, "SELECT count(*) FROM (SELECT 1 FROM "+beyond+" LIMIT 1) AS __any")
+	if err != nil {
+		return "", false, fmt.Errorf("changes of %s: %w", in, err)
+	}
+	if engine.Int64(res.Rows[0][0]) == 0 {
+		r.logf("%s: every changed row of %s has its %s among the changed rows of %s: no group to look up for them", m.Name, in, strings.Join(cols, ", "), first)
+		return beyond, true, nil
+	}
 	r.logf("%s: finding the groups changes of %s touch for its rows whose %s is not among the changed rows of %s", m.Name, in, strings.Join(cols, ", "), first)
-	return beyond, nil
+	return beyond, false, nil
 }
 
 // firstFromTable returns the lake table read first in sql's top-level FROM
