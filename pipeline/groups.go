@@ -797,17 +797,23 @@ func (r *run) reads(m *Model, table string) bool {
 
 // heldRows is what a caller of replaceGroups knows of the table's rows in
 // the groups it replaces: when known, their number (none: the groups are
-// new).
+// new). compare asks replaceGroups, when it does not know, to compare the
+// recomputed rows with the table's rows of the groups and write nothing
+// when they are the same.
 type heldRows struct {
-	known bool
-	rows  int64
+	known   bool
+	rows    int64
+	compare bool
 }
 
 // replaceGroups replaces the rows of the touched groups (groups) with the
 // recomputed ones (the relation), rewriting only the files that hold those
 // groups. When held says the table holds no row of them, the recomputed
 // rows are added and no file is looked at; when it says how many it holds
-// and the table is one file, that file is rewritten without looking.
+// and the table is one file, that file is rewritten without looking. When
+// it asks to compare and the recomputed rows are the rows the table holds
+// (a person's first month recomputed after orders of a later one landed),
+// only the input versions are committed.
 func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Relation, held heldRows, tr *TableReport) (delta.CommitResult, error) {
 	md, err := r.ensure(ctx, &w)
 	if err != nil {
@@ -844,11 +850,32 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 		}
 		query = "SELECT * FROM " + merged.Name
 		if tr.Replaced = held.rows; !held.known {
-			res, err := r.eng.Query(ctx, "SELECT count(*) FROM "+old.Name+" t WHERE "+inGroups)
+			q := "SELECT count(*) FROM " + old.Name + " t WHERE " + inGroups
+			if held.compare {
+				cols := make([]string, len(w.schema.Fields))
+				for i, f := range w.schema.Fields {
+					cols[i] = r.eng.Quote(f.Name)
+				}
+				sel := strings.Join(cols, ", ")
+				was, now := "SELECT "+sel+" FROM "+old.Name+" t WHERE "+inGroups, "SELECT "+sel+" FROM "+w.relation.Name
+				q = "SELECT (" + q + "), (SELECT count(*) FROM ((" + now + " EXCEPT ALL " + was + ") UNION ALL (" + was + " EXCEPT ALL " + now + ")) AS __d)"
+			}
+			res, err := r.eng.Query(ctx, q)
+			if err != nil && held.compare && ctx.Err() == nil {
+				// The table's files lack a column of the result, or a
+				// type does not compare: write.
+				r.logf("%s: not comparing the recomputed groups with the table's (%v)", w.table, err)
+				res, err = r.eng.Query(ctx, "SELECT count(*) FROM "+old.Name+" t WHERE "+inGroups)
+			}
 			if err != nil {
 				return delta.CommitResult{}, err
 			}
 			tr.Replaced = engine.Int64(res.Rows[0][0])
+			if len(res.Rows[0]) > 1 && engine.Int64(res.Rows[0][1]) == 0 {
+				r.logf("%s: the %d recomputed rows of the touched groups are the rows it holds: nothing to write", w.table, tr.Replaced)
+				tr.Replaced = 0
+				return r.commitInputs(ctx, w)
+			}
 		}
 	}
 	res, err := r.eng.Write(ctx, query, engineTarget(w))

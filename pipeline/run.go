@@ -796,6 +796,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 					src = m.SQL
 				}
 				sqlText = "SELECT * FROM (" + src + ") AS __m WHERE " + filter
+				held.compare = true
 			}
 		}
 	}

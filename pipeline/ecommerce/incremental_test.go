@@ -322,9 +322,27 @@ func TestIncrementalRuns(t *testing.T) {
 		}
 	}
 	checkGold(t, s4, landing)
-	// Six runs, of which the one with nothing new left no report.
-	if n := queryInt(t, s4, "SELECT count(DISTINCT run_id) FROM medallion.runs"); n != 5 {
-		t.Errorf("medallion.runs holds %d runs, want 5", n)
+
+	// (f) More orders of the same people land in a month they have
+	// orders in already (the new month of (b)): silver.customer_months
+	// rewrites that month, so silver.customer_cohorts recomputes those
+	// people — and, their first month unchanged, writes nothing.
+	_, last := orderMonths(t, gen)
+	landOrdersIn(t, landing, last.AddDate(0, 2, 0), "more_orders.csv", "again", early)
+	seventh := run(pipeline.RunOptions{})
+	for _, tr := range seventh.Tables {
+		if tr.Status != pipeline.StatusOK && tr.Status != pipeline.StatusUpToDate && !fromClickstream(tr.Table) {
+			t.Errorf("seventh run: %s: status %q (%s)", tr.Table, tr.Status, tr.Error)
+		}
+	}
+	if tr := tableReport(t, seventh, "silver.customer_cohorts"); tr.Status != pipeline.StatusOK || tr.RowsOut != 0 || tr.Replaced != 0 {
+		t.Errorf("silver.customer_cohorts: status %q, RowsOut %d, Replaced %d; want ok, nothing written", tr.Status, tr.RowsOut, tr.Replaced)
+	}
+	s5 := openSession(t, proj)
+	checkGold(t, s5, landing)
+	// Seven runs, of which the one with nothing new left no report.
+	if n := queryInt(t, s5, "SELECT count(DISTINCT run_id) FROM medallion.runs"); n != 6 {
+		t.Errorf("medallion.runs holds %d runs, want 6", n)
 	}
 }
 
@@ -333,8 +351,18 @@ func TestIncrementalRuns(t *testing.T) {
 // without items or payments, and returns their customer_ids and the month.
 func landEarlyOrders(t *testing.T, landing string, gen datagen.Report, n int) ([]string, time.Time) {
 	t.Helper()
+	first, _ := orderMonths(t, gen)
+	month := first.AddDate(0, -1, 0)
+	customers := firstColumn(t, filepath.Join(landing, "customers", "olist_customers_dataset.csv"), n)
+	landOrdersIn(t, landing, month, "olist_orders_dataset.csv", "early", customers)
+	return customers, month
+}
+
+// orderMonths returns the first and the last month of the generated
+// orders files.
+func orderMonths(t *testing.T, gen datagen.Report) (first, last time.Time) {
+	t.Helper()
 	orders, _ := gen.Source(datagen.SourceOrders)
-	first := time.Time{}
 	for _, f := range orders.Files {
 		m := monthDir.FindStringSubmatch(f.Path)
 		if m == nil {
@@ -342,24 +370,33 @@ func landEarlyOrders(t *testing.T, landing string, gen datagen.Report, n int) ([
 		}
 		y, _ := strconv.Atoi(m[1])
 		mo, _ := strconv.Atoi(m[2])
-		if d := time.Date(y, time.Month(mo), 1, 0, 0, 0, 0, time.UTC); first.IsZero() || d.Before(first) {
+		d := time.Date(y, time.Month(mo), 1, 0, 0, 0, 0, time.UTC)
+		if first.IsZero() || d.Before(first) {
 			first = d
 		}
+		if d.After(last) {
+			last = d
+		}
 	}
-	month := first.AddDate(0, -1, 0)
-	path := filepath.Join(landing, "orders", fmt.Sprintf("order_year=%d", month.Year()), fmt.Sprintf("order_month=%d", int(month.Month())), "olist_orders_dataset.csv")
+	return first, last
+}
+
+// landOrdersIn writes an orders file (name) in the month's folder: an order
+// of each customer, canceled, without items or payments, its id prefix
+// and a number.
+func landOrdersIn(t *testing.T, landing string, month time.Time, name, prefix string, customers []string) {
+	t.Helper()
+	path := filepath.Join(landing, "orders", fmt.Sprintf("order_year=%d", month.Year()), fmt.Sprintf("order_month=%d", int(month.Month())), name)
 	if _, err := os.Stat(path); err == nil {
 		t.Fatalf("%s exists already", path)
 	}
-	customers := firstColumn(t, filepath.Join(landing, "customers", "olist_customers_dataset.csv"), n)
 	w := createCSVFile(t, path, "order_id", "customer_id", "order_status", "order_purchase_timestamp", "order_approved_at",
 		"order_delivered_carrier_date", "order_delivered_customer_date", "order_estimated_delivery_date")
 	for i, c := range customers {
 		p := month.Add(time.Duration(i+1) * 26 * time.Hour)
-		w.Write([]string{fmt.Sprintf("early%027x", i+1), c, "canceled", p.Format("2006-01-02 15:04:05"), "", "", "", p.AddDate(0, 0, 10).Format("2006-01-02") + " 00:00:00"})
+		w.Write([]string{fmt.Sprintf("%s%0*x", prefix, 32-len(prefix), i+1), c, "canceled", p.Format("2006-01-02 15:04:05"), "", "", "", p.AddDate(0, 0, 10).Format("2006-01-02") + " 00:00:00"})
 	}
 	w.close()
-	return customers, month
 }
 
 // untranslatedCategory returns a category of a sold product that the
