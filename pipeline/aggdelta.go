@@ -338,29 +338,28 @@ func (r *run) aggregateGroups(ctx context.Context, m *Model, own *delta.Snapshot
 	if !ok {
 		return fallBack("a column's type has no SQL name")
 	}
-	combined, err := r.table(ctx, q)
+	// Whole incremental_by groups: one changed row rewrites its group.
+	part := make([]string, len(m.IncrementalBy))
+	for i, k := range m.IncrementalBy {
+		part[i] = r.eng.Quote(k)
+	}
+	combined, err := r.table(ctx, "SELECT *, max(CASE WHEN __same THEN 0 ELSE 1 END) OVER (PARTITION BY "+strings.Join(part, ", ")+") AS __changed FROM ("+q+") AS __c")
 	if err != nil {
 		if ctx.Err() != nil {
 			return none, false, err
 		}
 		return fallBack("combining the groups failed (%v)", err)
 	}
-	// Whole incremental_by groups: one changed row rewrites its group.
-	part := make([]string, len(m.IncrementalBy))
-	for i, k := range m.IncrementalBy {
-		part[i] = r.eng.Quote(k)
-	}
-	sel := make([]string, len(cols))
-	for i, c := range cols {
-		sel[i] = r.eng.Quote(c.name)
-	}
-	marked := "SELECT *, max(CASE WHEN __same THEN 0 ELSE 1 END) OVER (PARTITION BY " + strings.Join(part, ", ") + ") AS __changed FROM " + combined.Name
-	res, err := r.eng.Query(ctx, "SELECT count(*), count(*) FILTER (WHERE __changed = 1), count(*) FILTER (WHERE __changed = 1 AND __old) FROM ("+marked+") AS __k")
+	res, err := r.eng.Query(ctx, "SELECT count(*), count(*) FILTER (WHERE __changed = 1), count(*) FILTER (WHERE __changed = 1 AND __old) FROM "+combined.Name)
 	if err != nil {
 		return none, false, err
 	}
 	kept, rows, olds := engine.Int64(res.Rows[0][0]), engine.Int64(res.Rows[0][1]), engine.Int64(res.Rows[0][2])
-	result, err := r.table(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM ("+marked+") AS __k WHERE __changed = 1")
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		sel[i] = r.eng.Quote(c.name)
+	}
+	result, err := r.table(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM "+combined.Name+" WHERE __changed = 1")
 	if err != nil {
 		return none, false, err
 	}

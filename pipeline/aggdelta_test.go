@@ -83,7 +83,7 @@ func TestAggregateGroupsEqualFullRefresh(t *testing.T) {
 		"landing/accounts/1.csv": "id,region,balance\n1,north,10\n2,south,\n3,,5\n",
 	}
 	for _, m := range aggModels {
-		files["models/"+m.name+".sql"] = "-- name: " + m.name + "\n" + m.file + "\n" + m.sql + "\n"
+		files["models/"+m.name+".sql"] = modelFile(m.name, m.file, m.sql)
 	}
 	_, proj := writeProject(t, files)
 	runLogged(t, proj)
@@ -124,15 +124,11 @@ func TestAggregateGroupsEqualFullRefresh(t *testing.T) {
 			}) {
 				t.Errorf("%s: %s: the log does not say why it recomputes the touched groups:\n%s", st.name, m.name, strings.Join(log, "\n"))
 			}
-			got := query(t, proj, "SELECT * FROM "+m.name+" ORDER BY "+m.order)
-			where := ""
+			full := m.sql
 			if m.drop != "" {
-				where = " WHERE " + m.drop
+				full = "SELECT * FROM (" + m.sql + ") AS d WHERE " + m.drop
 			}
-			want := query(t, proj, "SELECT * FROM ("+m.sql+") AS w"+where+" ORDER BY "+m.order)
-			if !sameRows(got, want) {
-				t.Errorf("%s: %s: %s\nits full recompute: %s", st.name, m.name, rowsText(got), rowsText(want))
-			}
+			checkFullRecompute(t, proj, st.name, m.name, full, m.order)
 		}
 	}
 	before := map[string][][]any{}
@@ -146,6 +142,23 @@ func TestAggregateGroupsEqualFullRefresh(t *testing.T) {
 		if got := query(t, proj, "SELECT * FROM "+m.name+" ORDER BY "+m.order); !sameRows(before[m.name], got) {
 			t.Errorf("%s: incremental %s, after --full-refresh %s", m.name, rowsText(before[m.name]), rowsText(got))
 		}
+	}
+}
+
+// modelFile is the text of a model file: its name, the other header lines,
+// its SQL.
+func modelFile(name, header, sql string) string {
+	return "-- name: " + name + "\n" + header + "\n" + sql + "\n"
+}
+
+// checkFullRecompute reports an error (naming the step) unless table holds
+// the rows of sql, its full recompute, both in the given order.
+func checkFullRecompute(t *testing.T, proj *pipeline.Project, step, table, sql, order string) {
+	t.Helper()
+	got := query(t, proj, "SELECT * FROM "+table+" ORDER BY "+order)
+	want := query(t, proj, "SELECT * FROM ("+sql+") AS w ORDER BY "+order)
+	if !sameRows(got, want) {
+		t.Errorf("%s: %s: %s\nits full recompute: %s", step, table, rowsText(got), rowsText(want))
 	}
 }
 
@@ -237,7 +250,7 @@ GROUP BY store, sku`, "store NULLS FIRST, sku NULLS FIRST"},
 		"landing/sales/1.csv": "store,sku,day,qty\na,x,5,1\na,y,7,2\nb,x,3,1\n,x,4,1\n",
 	}
 	for _, m := range models {
-		files["models/"+m.name+".sql"] = "-- name: " + m.name + "\n" + m.file + "\n" + m.sql + "\n"
+		files["models/"+m.name+".sql"] = modelFile(m.name, m.file, m.sql)
 	}
 	_, proj := writeProject(t, files)
 	runLogged(t, proj)
@@ -286,11 +299,7 @@ GROUP BY store, sku`, "store NULLS FIRST, sku NULLS FIRST"},
 				t.Errorf("%s: %s: kept every file %v (want %v), added a file %v (want %v); files %v → %v",
 					st.name, m.name, kept, st.keeps[i], added, st.adds[i], before[m.name], after)
 			}
-			got := query(t, proj, "SELECT * FROM "+m.name+" ORDER BY "+m.order)
-			want := query(t, proj, "SELECT * FROM ("+m.sql+") AS w ORDER BY "+m.order)
-			if !sameRows(got, want) {
-				t.Errorf("%s: %s: %s\nits full recompute: %s", st.name, m.name, rowsText(got), rowsText(want))
-			}
+			checkFullRecompute(t, proj, st.name, m.name, m.sql, m.order)
 		}
 	}
 }
@@ -334,10 +343,6 @@ GROUP BY store`
 		if tr := tableReport(rep, "gold.span"); tr == nil || tr.Replaced != st.replaced {
 			t.Errorf("%s: report %+v, want %d rows replaced", st.name, tr, st.replaced)
 		}
-		got := query(t, proj, "SELECT * FROM gold.span ORDER BY store NULLS FIRST")
-		want := query(t, proj, "SELECT * FROM ("+sql+") AS w ORDER BY store NULLS FIRST")
-		if !sameRows(got, want) {
-			t.Errorf("%s: %s\nits full recompute: %s", st.name, rowsText(got), rowsText(want))
-		}
+		checkFullRecompute(t, proj, st.name, "gold.span", sql, "store NULLS FIRST")
 	}
 }

@@ -850,29 +850,12 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 		}
 		query = "SELECT * FROM " + merged.Name
 		if tr.Replaced = held.rows; !held.known {
-			q := "SELECT count(*) FROM " + old.Name + " t WHERE " + inGroups
-			if held.compare {
-				cols := make([]string, len(w.schema.Fields))
-				for i, f := range w.schema.Fields {
-					cols[i] = r.eng.Quote(f.Name)
-				}
-				sel := strings.Join(cols, ", ")
-				was, now := "SELECT "+sel+" FROM "+old.Name+" t WHERE "+inGroups, "SELECT "+sel+" FROM "+w.relation.Name
-				q = "SELECT (" + q + "), (SELECT count(*) FROM ((" + now + " EXCEPT ALL " + was + ") UNION ALL (" + was + " EXCEPT ALL " + now + ")) AS __d)"
-			}
-			res, err := r.eng.Query(ctx, q)
-			if err != nil && held.compare && ctx.Err() == nil {
-				// The table's files lack a column of the result, or a
-				// type does not compare: write.
-				r.logf("%s: not comparing the recomputed groups with the table's (%v)", w.table, err)
-				res, err = r.eng.Query(ctx, "SELECT count(*) FROM "+old.Name+" t WHERE "+inGroups)
-			}
+			n, same, err := r.heldGroupRows(ctx, w, old, inGroups, held.compare)
 			if err != nil {
 				return delta.CommitResult{}, err
 			}
-			tr.Replaced = engine.Int64(res.Rows[0][0])
-			if len(res.Rows[0]) > 1 && engine.Int64(res.Rows[0][1]) == 0 {
-				r.logf("%s: the %d recomputed rows of the touched groups are the rows it holds: nothing to write", w.table, tr.Replaced)
+			if tr.Replaced = n; same {
+				r.logf("%s: the %d recomputed rows of the touched groups are the rows it holds: nothing to write", w.table, n)
 				tr.Replaced = 0
 				return r.commitInputs(ctx, w)
 			}
@@ -898,6 +881,40 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 		}
 	}
 	return commitRewrite(ctx, w, md, map[string]any{"predicate": `["replace the groups touched by changes (` + strings.Join(w.keys, ", ") + `)"]`}, touched, res.Adds)
+}
+
+// heldGroupRows counts the table's rows of the touched groups (those of
+// old, aliased t, that inGroups keeps) and, with compare, says whether
+// they are the recomputed rows (w.relation): read once into a table, they
+// are counted and compared both ways (EXCEPT ALL). When they cannot be
+// compared (the files lack a column of the result, a type does not
+// compare), they are only counted.
+func (r *run) heldGroupRows(ctx context.Context, w writeSpec, old engine.Relation, inGroups string, compare bool) (n int64, same bool, err error) {
+	if compare {
+		cols := make([]string, len(w.schema.Fields))
+		for i, f := range w.schema.Fields {
+			cols[i] = r.eng.Quote(f.Name)
+		}
+		sel := strings.Join(cols, ", ")
+		var res *engine.Result
+		was, err := r.table(ctx, "SELECT "+sel+" FROM "+old.Name+" t WHERE "+inGroups)
+		if err == nil {
+			held, now := "SELECT * FROM "+was.Name, "SELECT "+sel+" FROM "+w.relation.Name
+			res, err = r.eng.Query(ctx, "SELECT (SELECT count(*) FROM "+was.Name+"), (SELECT count(*) FROM (("+now+" EXCEPT ALL "+held+") UNION ALL ("+held+" EXCEPT ALL "+now+")) AS __d)")
+		}
+		if err == nil {
+			return engine.Int64(res.Rows[0][0]), engine.Int64(res.Rows[0][1]) == 0, nil
+		}
+		if ctx.Err() != nil {
+			return 0, false, err
+		}
+		r.logf("%s: not comparing the recomputed groups with the table's (%v)", w.table, err)
+	}
+	res, err := r.eng.Query(ctx, "SELECT count(*) FROM "+old.Name+" t WHERE "+inGroups)
+	if err != nil {
+		return 0, false, err
+	}
+	return engine.Int64(res.Rows[0][0]), false, nil
 }
 
 // liveRows is the number of rows of the files by their stats; ok is false

@@ -481,19 +481,7 @@ var monthDir = regexp.MustCompile(`order_year=(\d+)/order_month=(\d+)/`)
 // order ids, the number of item rows and the new customers' rows.
 func landNewOrders(t *testing.T, landing string, gen datagen.Report, n int) ([]string, int, [][]string) {
 	t.Helper()
-	orders, _ := gen.Source(datagen.SourceOrders)
-	last := time.Time{}
-	for _, f := range orders.Files {
-		m := monthDir.FindStringSubmatch(f.Path)
-		if m == nil {
-			t.Fatalf("orders file %s is not in a month folder", f.Path)
-		}
-		y, _ := strconv.Atoi(m[1])
-		mo, _ := strconv.Atoi(m[2])
-		if d := time.Date(y, time.Month(mo), 1, 0, 0, 0, 0, time.UTC); d.After(last) {
-			last = d
-		}
-	}
+	_, last := orderMonths(t, gen)
 	month := last.AddDate(0, 2, 0)
 	customers := firstColumn(t, filepath.Join(landing, "customers", "olist_customers_dataset.csv"), n)
 	products := firstColumn(t, filepath.Join(landing, "products", "olist_products_dataset.csv"), 10)
