@@ -304,7 +304,17 @@ func (r *run) aggregateGroups(ctx context.Context, m *Model, own *delta.Snapshot
 		return none, false, err
 	}
 	if len(removed) > 0 || slices.ContainsFunc(added, func(a *delta.Add) bool { return !a.DataChange }) {
-		return fallBack("%s changed rows since version %d, not only appended them", in, last)
+		// Files were rewritten; its change data feed may still say that
+		// rows were only added (a month recomputed with new rows beside
+		// those it held).
+		inserts, err := r.feedInsertsOnly(ctx, name)
+		if err != nil {
+			return none, false, err
+		}
+		if !inserts {
+			return fallBack("%s changed rows since version %d, not only appended them", in, last)
+		}
+		r.logf("%s: %s rewrote files since version %d, and its change data feed has only inserts: maintaining the aggregate", m.Name, in, last)
 	}
 	fresh, err := r.table(ctx, replaceTableRef(m.SQL, in, name))
 	if err != nil {

@@ -65,15 +65,20 @@ func (r *run) changeFeedOn(w *writeSpec) bool {
 
 // changeData writes the change data files of a commit that replaces the
 // rows of old (the rows of the files it removes; the zero Relation when it
-// removes none) by the rows of the query newQuery (the rows of the files it
+// removes none: see below) by the rows of the query newQuery (the rows of the files it
 // adds), when the table's change data feed is on. A row only in the old rows
 // is a delete, only in the new ones an insert; when w.rowKeys identify a
 // row, a deleted and an inserted row with the same key are an update
 // (update_preimage, update_postimage). It sets w.changeData to their cdc
 // actions, or, when no row changed (the files were rewritten with the same
 // rows), w.noDataChange.
+//
+// A commit that removes no file only inserts rows, and the Delta protocol
+// reads the added files of a commit without cdc actions as inserts (as
+// Spark writes its appends): such a commit gets no change data files, so
+// the feed costs nothing on a table's creation and on appends.
 func (r *run) changeData(ctx context.Context, w *writeSpec, old engine.Relation, newQuery string) error {
-	if !r.changeFeedOn(w) {
+	if !r.changeFeedOn(w) || old.Name == "" {
 		return nil
 	}
 	cols := make([]string, len(w.schema.Fields))
@@ -85,10 +90,7 @@ func (r *run) changeData(ctx context.Context, w *writeSpec, old engine.Relation,
 	if err != nil {
 		return fmt.Errorf("change data feed: %w", err)
 	}
-	oldRows := "SELECT " + sel + " FROM " + newRel.Name + " WHERE false"
-	if old.Name != "" {
-		oldRows = "SELECT " + sel + " FROM " + old.Name
-	}
+	oldRows := "SELECT " + sel + " FROM " + old.Name
 	del, err := r.table(ctx, oldRows+" EXCEPT ALL SELECT "+sel+" FROM "+newRel.Name)
 	if err != nil {
 		return fmt.Errorf("change data feed: %w", err)
@@ -97,6 +99,14 @@ func (r *run) changeData(ctx context.Context, w *writeSpec, old engine.Relation,
 	if err != nil {
 		return fmt.Errorf("change data feed: %w", err)
 	}
+	return r.writeChangeData(ctx, w, del, ins)
+}
+
+// writeChangeData writes the change data files of a commit whose deleted
+// rows are del and inserted rows ins (the table's columns, in its order),
+// pairing a deleted and an inserted row of one key (w.rowKeys) as an
+// update; see changeData.
+func (r *run) writeChangeData(ctx context.Context, w *writeSpec, del, ins engine.Relation) error {
 	match := func(other engine.Relation) string {
 		if len(w.rowKeys) == 0 {
 			return "false"

@@ -78,6 +78,10 @@ func (r *run) bindFeed(ctx context.Context, model, table, name string, tbl *delt
 	if err := r.eng.BindQuery(ctx, name, sel, false); err != nil {
 		return false, err
 	}
+	if r.feeds == nil {
+		r.feeds = map[string]string{}
+	}
+	r.feeds[name] = raw
 	cdcFiles := 0
 	for _, f := range files {
 		if f.ChangeType == "" {
@@ -86,6 +90,22 @@ func (r *run) bindFeed(ctx context.Context, model, table, name string, tbl *delt
 	}
 	r.logf("%s: changed rows of %s (versions %d to %d) from its change data feed: %d files, %d of them change data files", model, table, from+1, to, len(files), cdcFiles)
 	return true, nil
+}
+
+// feedInsertsOnly reports whether the changes relation name was bound
+// from its table's change data feed and every change in it is an insert:
+// rows were only added, even where files were rewritten (a partition
+// recomputed with the rows it held and new ones).
+func (r *run) feedInsertsOnly(ctx context.Context, name string) (bool, error) {
+	raw, ok := r.feeds[name]
+	if !ok {
+		return false, nil
+	}
+	res, err := r.eng.Query(ctx, "SELECT count(*) FROM "+raw+" WHERE "+delta.ColChangeType+" <> "+sqlString(delta.ChangeInsert))
+	if err != nil {
+		return false, err
+	}
+	return engine.Int64(res.Rows[0][0]) == 0, nil
 }
 
 // rowKeysOf names the columns that identify a row of a lake table: a

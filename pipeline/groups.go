@@ -831,6 +831,7 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 	}
 	query := "SELECT * FROM " + w.relation.Name
 	var old engine.Relation // the rows of the touched files
+	var diff rowDiff        // how the recomputed rows differ from the held ones, when compared
 	if len(touched) > 0 {
 		old, err = r.keep(r.eng.BindRelation(ctx, w.snap, touched))
 		if err != nil {
@@ -850,11 +851,11 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 		}
 		query = "SELECT * FROM " + merged.Name
 		if tr.Replaced = held.rows; !held.known {
-			n, same, err := r.heldGroupRows(ctx, w, old, inGroups, held.compare)
+			n, d, err := r.heldGroupRows(ctx, w, old, inGroups, held.compare)
 			if err != nil {
 				return delta.CommitResult{}, err
 			}
-			if tr.Replaced = n; same {
+			if tr.Replaced, diff = n, d; diff.made() && diff.n == 0 {
 				r.logf("%s: the %d recomputed rows of the touched groups are the rows it holds: nothing to write", w.table, n)
 				tr.Replaced = 0
 				return r.commitInputs(ctx, w)
@@ -865,7 +866,14 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
-	if err := r.changeData(ctx, &w, old, query); err != nil {
+	if diff.made() && r.changeFeedOn(&w) {
+		// The touched files' rows outside the groups are written back as
+		// they were: the comparison's rows are the change data.
+		err = r.writeChangeData(ctx, &w, diff.del, diff.ins)
+	} else {
+		err = r.changeData(ctx, &w, old, query)
+	}
+	if err != nil {
 		return delta.CommitResult{}, err
 	}
 	if err := w.afterWrite(ctx, res, len(touched) == 0); err != nil {
@@ -886,35 +894,69 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 // heldGroupRows counts the table's rows of the touched groups (those of
 // old, aliased t, that inGroups keeps) and, with compare, says whether
 // they are the recomputed rows (w.relation): read once into a table, they
-// are counted and compared both ways (EXCEPT ALL). When they cannot be
-// compared (the files lack a column of the result, a type does not
-// compare), they are only counted.
-func (r *run) heldGroupRows(ctx context.Context, w writeSpec, old engine.Relation, inGroups string, compare bool) (n int64, same bool, err error) {
+// are compared both ways (EXCEPT ALL), and the rows only among the
+// recomputed ones (inserted) and only among the held ones (deleted) are
+// kept in diff, which is then the commit's change data (the touched files'
+// other rows are written back as they were). When they cannot be compared
+// (the files lack a column of the result, a type does not compare), they
+// are only counted.
+func (r *run) heldGroupRows(ctx context.Context, w writeSpec, old engine.Relation, inGroups string, compare bool) (n int64, diff rowDiff, err error) {
 	if compare {
-		cols := make([]string, len(w.schema.Fields))
-		for i, f := range w.schema.Fields {
-			cols[i] = r.eng.Quote(f.Name)
-		}
-		sel := strings.Join(cols, ", ")
-		var res *engine.Result
-		was, err := r.table(ctx, "SELECT "+sel+" FROM "+old.Name+" t WHERE "+inGroups)
+		diff, err := r.compareHeld(ctx, w, old, inGroups)
 		if err == nil {
-			held, now := "SELECT * FROM "+was.Name, "SELECT "+sel+" FROM "+w.relation.Name
-			res, err = r.eng.Query(ctx, "SELECT (SELECT count(*) FROM "+was.Name+"), (SELECT count(*) FROM (("+now+" EXCEPT ALL "+held+") UNION ALL ("+held+" EXCEPT ALL "+now+")) AS __d)")
-		}
-		if err == nil {
-			return engine.Int64(res.Rows[0][0]), engine.Int64(res.Rows[0][1]) == 0, nil
+			return diff.held, diff, nil
 		}
 		if ctx.Err() != nil {
-			return 0, false, err
+			return 0, rowDiff{}, err
 		}
 		r.logf("%s: not comparing the recomputed groups with the table's (%v)", w.table, err)
 	}
 	res, err := r.eng.Query(ctx, "SELECT count(*) FROM "+old.Name+" t WHERE "+inGroups)
 	if err != nil {
-		return 0, false, err
+		return 0, rowDiff{}, err
 	}
-	return engine.Int64(res.Rows[0][0]), false, nil
+	return engine.Int64(res.Rows[0][0]), rowDiff{}, nil
+}
+
+// rowDiff is how the recomputed rows of the touched groups differ from
+// those the table held: ins and del hold the rows only among the
+// recomputed ones and only among the held ones (the table's columns, in
+// its order), n how many rows they hold together, held how many the table
+// held. The zero rowDiff is a comparison not made.
+type rowDiff struct {
+	ins, del engine.Relation
+	n, held  int64
+}
+
+// made reports whether the comparison was made.
+func (d rowDiff) made() bool { return d.ins.Name != "" }
+
+// compareHeld compares the recomputed rows (w.relation) with the rows of
+// old that inGroups keeps (see heldGroupRows).
+func (r *run) compareHeld(ctx context.Context, w writeSpec, old engine.Relation, inGroups string) (rowDiff, error) {
+	cols := make([]string, len(w.schema.Fields))
+	for i, f := range w.schema.Fields {
+		cols[i] = r.eng.Quote(f.Name)
+	}
+	sel := strings.Join(cols, ", ")
+	was, err := r.table(ctx, "SELECT "+sel+" FROM "+old.Name+" t WHERE "+inGroups)
+	if err != nil {
+		return rowDiff{}, err
+	}
+	held, now := "SELECT * FROM "+was.Name, "SELECT "+sel+" FROM "+w.relation.Name
+	var d rowDiff
+	if d.ins, err = r.table(ctx, now+" EXCEPT ALL "+held); err != nil {
+		return rowDiff{}, err
+	}
+	if d.del, err = r.table(ctx, held+" EXCEPT ALL "+now); err != nil {
+		return rowDiff{}, err
+	}
+	res, err := r.eng.Query(ctx, "SELECT (SELECT count(*) FROM "+was.Name+"), (SELECT count(*) FROM "+d.ins.Name+") + (SELECT count(*) FROM "+d.del.Name+")")
+	if err != nil {
+		return rowDiff{}, err
+	}
+	d.held, d.n = engine.Int64(res.Rows[0][0]), engine.Int64(res.Rows[0][1])
+	return d, nil
 }
 
 // liveRows is the number of rows of the files by their stats; ok is false

@@ -195,6 +195,9 @@ type run struct {
 	// groupNulls says, by relation name, whether a relation of touched
 	// groups has a NULL in a group column (semijoin.go).
 	groupNulls map[string]bool
+	// feeds are the raw change data feeds (with _change_type) of the
+	// changes relations bound from a feed, by the changes' name (feed.go).
+	feeds map[string]string
 	// inlineGroups are the touched groups changedGroups rendered as
 	// literals, by the name of their relation (groupFilteredSQL).
 	inlineGroups map[string]*engine.Result

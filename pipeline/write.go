@@ -209,7 +209,7 @@ func (r *run) overwrite(ctx context.Context, w writeSpec, tr *TableReport) (delt
 	if err := w.afterWrite(ctx, res, dups == 0 && rel == w.relation); err != nil {
 		return delta.CommitResult{}, err
 	}
-	if w.snap != nil && r.changeFeedOn(&w) {
+	if w.snap != nil && w.snap.NumFiles() > 0 && r.changeFeedOn(&w) { // removing no file: inserts only (changeData)
 		old, err := r.keep(r.eng.BindRelation(ctx, w.snap, nil))
 		if err != nil {
 			return delta.CommitResult{}, err

@@ -2,6 +2,7 @@
 -- description: "People (customer_unique_id) by the purchase month of their orders (order_year, order_month), with their cohort (cohort_month, from silver.customer_cohorts) and the whole calendar months since it — the rows gold.cohort_retention counts, recomputed by month."
 -- incremental_by: [order_year, order_month]
 -- partition_by: [order_year, order_month]
+-- properties: {delta.enableChangeDataFeed: "true"}
 
 -- A person has one row per month in silver.customer_months (its GROUP BY),
 -- so a (cohort, months since) group of these rows holds each person once.

@@ -2,6 +2,7 @@
 -- description: "orders ⟕ payments: payments count only for orders that have landed. Kept as a table partitioned by the order's purchase month: a run recomputes only the months its new orders and payments touch."
 -- incremental_by: [order_year, order_month]
 -- partition_by: [order_year, order_month]
+-- properties: {delta.enableChangeDataFeed: "true"}
 SELECT
     o.order_id,
     CAST(o.order_purchase_timestamp AS DATE) AS date,

@@ -2,6 +2,7 @@
 -- description: "orders ⟕ order_items (the stream side on the left), with each item's revenue, category and customer. Kept as a table partitioned by the order's purchase month: a run recomputes only the months its new orders and items touch."
 -- incremental_by: [order_year, order_month]
 -- partition_by: [order_year, order_month]
+-- properties: {delta.enableChangeDataFeed: "true"}
 SELECT
     o.order_id,
     CAST(o.order_purchase_timestamp AS DATE) AS date,
