@@ -143,7 +143,12 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 	if err != nil {
 		return none, "", false, err
 	}
-	r.logf("%s: %d groups touched by changes", m.Name, len(res.Rows))
+	if len(res.Rows) > maxInlineGroups {
+		// Only so many are read: the rest stay in the engine.
+		r.logf("%s: more than %d groups touched by changes", m.Name, maxInlineGroups)
+	} else {
+		r.logf("%s: %d groups touched by changes", m.Name, len(res.Rows))
+	}
 	if len(res.Rows) == 0 {
 		return groups, noGroups, true, nil
 	}

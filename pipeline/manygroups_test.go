@@ -3,9 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -73,13 +71,8 @@ sources:
 			}
 			// The increment recomputed its touched groups (more than are
 			// inlined as literals), not the whole model.
-			re := regexp.MustCompile(`gold\.by_group: (\d+) groups touched by changes`)
-			i := slices.IndexFunc(log, func(s string) bool { return re.MatchString(s) })
-			if i < 0 {
-				t.Fatalf("the run did not recompute touched groups:\n%s", strings.Join(log, "\n"))
-			}
-			if n, _ := strconv.Atoi(re.FindStringSubmatch(log[i])[1]); n <= 64 {
-				t.Fatalf("%d groups touched; the test needs more than 64", n)
+			if !slices.Contains(log, "gold.by_group: more than 64 groups touched by changes") {
+				t.Fatalf("the run did not recompute more than 64 touched groups:\n%s", strings.Join(log, "\n"))
 			}
 			cols := "a, n, qty"
 			if tc.by != "[a]" {
