@@ -33,6 +33,21 @@ type Increment struct {
 // purchased in the month after its newest order_month folder. The same
 // landing and seed give the same bytes.
 func NewOrders(landing string, n int, seed uint64) (*Increment, error) {
+	return newOrders(landing, n, seed, 1)
+}
+
+// NewOrdersInLastMonth is NewOrders with the orders purchased in the
+// landing's newest month, in a file of their own beside that month's
+// (olist_orders_dataset_new-0001.csv): a day's orders landing in the month
+// the lake is filling, the common case of a daily run, where NewOrders's
+// is the first day of a month.
+func NewOrdersInLastMonth(landing string, n int, seed uint64) (*Increment, error) {
+	return newOrders(landing, n, seed, 0)
+}
+
+// newOrders makes the orders in the month after (ahead 1) or in (ahead 0)
+// the landing's newest month.
+func newOrders(landing string, n int, seed uint64, ahead int) (*Increment, error) {
 	customers, err := csvColumn(filepath.Join(landing, "customers"), "customer_id")
 	if err != nil {
 		return nil, err
@@ -49,7 +64,7 @@ func NewOrders(landing string, n int, seed uint64) (*Increment, error) {
 	if err != nil {
 		return nil, err
 	}
-	first := time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, time.UTC)
+	first := time.Date(year, time.Month(month+ahead), 1, 0, 0, 0, 0, time.UTC)
 	span := first.AddDate(0, 1, 0).Sub(first)
 	rng := rand.New(rand.NewPCG(seed, 0x1ce))
 	const ts = "2006-01-02 15:04:05"
@@ -90,10 +105,14 @@ func NewOrders(landing string, n int, seed uint64) (*Increment, error) {
 	if err := errors.Join(ow.Error(), iw.Error(), pw.Error()); err != nil {
 		return nil, fmt.Errorf("datagen: new orders: %w", err)
 	}
+	name := "olist_orders_dataset.csv"
+	if ahead == 0 {
+		name = "olist_orders_dataset_new-0001.csv" // beside the month's own file
+	}
 	inc.Files = map[string][]byte{
-		fmt.Sprintf("orders/order_year=%d/order_month=%d/olist_orders_dataset.csv", first.Year(), int(first.Month())): ob.Bytes(),
-		"order_items/olist_order_items_dataset_new-0001.csv":                                                          ib.Bytes(),
-		"payments/olist_order_payments_dataset_new-0001.csv":                                                          pb.Bytes(),
+		fmt.Sprintf("orders/order_year=%d/order_month=%d/%s", first.Year(), int(first.Month()), name): ob.Bytes(),
+		"order_items/olist_order_items_dataset_new-0001.csv":                                          ib.Bytes(),
+		"payments/olist_order_payments_dataset_new-0001.csv":                                          pb.Bytes(),
 	}
 	return inc, nil
 }
