@@ -135,7 +135,9 @@ bench: bench-compare bench-delta
 # every contender's gold checked equal to medallion's. SCALES=sf1,incr by
 # default; SCALES=sf1,incr,sf10 adds SF10 (1M orders, one run, ~2.5 GB disk);
 # sf30 adds SF30 (3M orders, medallion only, one run, ~8 GB disk); incr10
-# the 1,000-order increment over an SF10 lake (one run, ~2.5 GB disk).
+# the 1,000-order increment over an SF10 lake (one run, ~2.5 GB disk); same
+# and same10 that increment in the lake's newest month (a mid-month daily
+# run: the month's partitions are rewritten) over SF1 and SF10.
 SCALES ?= sf1,incr
 REPS   ?= 3
 bench-compare: build bench-deps

@@ -20,7 +20,9 @@
 // benchmark. The increment is medallion only: a lake loaded with SF1, then
 // 1,000 new orders of existing customers landed as new files (an orders
 // file in a new month, an order_items file and a payments file) and
-// `medallion run`; then a run with nothing new.
+// `medallion run`; then a run with nothing new. same and same10 land the
+// orders in the lake's newest month instead (a file beside that month's):
+// a daily run in the middle of a month, where incr is the first day of one.
 //
 //	go run ./scripts/benchcmp -scales sf1,incr,sf10 -reps 3
 //
@@ -105,7 +107,7 @@ func run(ctx context.Context) error {
 	flag.IntVar(&c.reps, "reps", 3, "interleaved repetitions at SF1 and for the increment (SF10 runs once)")
 	flag.IntVar(&c.sf1Orders, "sf1-orders", 100_000, "orders at SF1 and under the increment (smaller for a quick check of the harness)")
 	flag.IntVar(&c.incrOrders, "incr-orders", 1000, "orders in the increment")
-	flag.StringVar(&scales, "scales", "sf1,incr", "comma-separated: sf1 (100,000 orders), incr (the increment over SF1), sf10 (1,000,000 orders), sf30 (3,000,000 orders, medallion only), incr10 (the increment over SF10, one run)")
+	flag.StringVar(&scales, "scales", "sf1,incr", "comma-separated: sf1 (100,000 orders), incr (the increment over SF1), sf10 (1,000,000 orders), sf30 (3,000,000 orders, medallion only), incr10 (the increment over SF10, one run), same and same10 (the increment in the lake's newest month, over SF1 and SF10)")
 	flag.BoolVar(&c.refLayers, "reference-layers", false, "the DuckDB reference also writes its bronze and silver tables (as Parquet)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the working folder")
 	flag.StringVar(&c.suite, "suite", "polars", "polars (medallion vs the DuckDB reference and the polars peer) or spark (medallion on spark and on duckdb vs the PySpark notebooks script, on one Spark Connect server)")
@@ -118,11 +120,18 @@ func run(ctx context.Context) error {
 	}
 	for _, s := range strings.Split(scales, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case "sf1", "sf10", "sf30", "incr", "incr10":
+		case "sf1", "sf10", "sf30", "incr", "incr10", "same", "same10":
 			c.scales = append(c.scales, s)
 		case "":
 		default:
-			return fmt.Errorf("-scales: unknown scale %q (want sf1, incr, sf10, sf30 or incr10)", s)
+			return fmt.Errorf("-scales: unknown scale %q (want sf1, incr, sf10, sf30, incr10, same or same10)", s)
+		}
+	}
+	if c.suite == "spark" {
+		for _, s := range c.scales {
+			if s != "sf1" && s != "sf10" && s != "incr" {
+				return fmt.Errorf("-scales: %s is not measured by -suite spark (sf1, sf10, incr)", s)
+			}
 		}
 	}
 	if c.reps < 1 {
@@ -246,7 +255,7 @@ func run(ctx context.Context) error {
 					cpu.Seconds(), cpu.Seconds()/baseCPU.Seconds(), gb(maxRSS(res[i]))))
 			}
 		case "incr":
-			inc, err := incremental(ctx, c, "incr", c.sf1Orders, c.reps)
+			inc, err := incremental(ctx, c, "incr", c.sf1Orders, c.reps, datagen.NewOrders)
 			if err != nil {
 				return err
 			}
@@ -254,7 +263,19 @@ func run(ctx context.Context) error {
 		case "incr10":
 			// The same increment over a lake ten times larger: it should
 			// take as long as over SF1 (flat), not grow with the lake.
-			inc, err := incremental(ctx, c, "incr10", 1_000_000, 1)
+			inc, err := incremental(ctx, c, "incr10", 1_000_000, 1, datagen.NewOrders)
+			if err != nil {
+				return err
+			}
+			lines = append(lines, inc...)
+		case "same", "same10":
+			// The increment in the month the lake is filling: its
+			// partitions are rewritten, not added beside the others.
+			orders, reps := c.sf1Orders, c.reps
+			if scale == "same10" {
+				orders, reps = 1_000_000, 1
+			}
+			inc, err := incremental(ctx, c, scale, orders, reps, datagen.NewOrdersInLastMonth)
 			if err != nil {
 				return err
 			}
@@ -270,7 +291,7 @@ func run(ctx context.Context) error {
 // copies it, lands the increment and times `medallion run`, then times a
 // run with nothing new; the full refresh it compares with is timed in the
 // same repetition on the same landing (interleaved).
-func incremental(ctx context.Context, c config, scale string, baseOrders, reps int) ([]string, error) {
+func incremental(ctx context.Context, c config, scale string, baseOrders, reps int, newOrders func(string, int, uint64) (*datagen.Increment, error)) ([]string, error) {
 	base := filepath.Join(c.work, scale, "base")
 	landing := filepath.Join(c.work, scale, "landing")
 	if err := generate(ctx, c.bin, landing, baseOrders, c.seed); err != nil {
@@ -282,7 +303,7 @@ func incremental(ctx context.Context, c config, scale string, baseOrders, reps i
 	if _, err := timed(ctx, base, []string{c.bin, "run", "-C", base}); err != nil {
 		return nil, fmt.Errorf("%s: loading the base lake: %w", scale, err)
 	}
-	inc, err := datagen.NewOrders(landing, c.incrOrders, uint64(c.seed))
+	inc, err := newOrders(landing, c.incrOrders, uint64(c.seed))
 	if err != nil {
 		return nil, err
 	}
@@ -351,9 +372,13 @@ func incremental(ctx context.Context, c config, scale string, baseOrders, reps i
 		}
 	}
 	f, i, n := median(full), median(incr), median(idle)
+	where := "in a new month"
+	if strings.HasPrefix(scale, "same") {
+		where = "in the lake's newest month"
+	}
 
 	return []string{
-		fmt.Sprintf("\n%s: %d new orders of existing customers (orders, order_items and payments files) over a lake of %d orders, medallion, %d interleaved run(s); its gold equal to a full refresh's", strings.ToUpper(scale), c.incrOrders, baseOrders, reps),
+		fmt.Sprintf("\n%s: %d new orders of existing customers (orders, order_items and payments files; %s) over a lake of %d orders, medallion, %d interleaved run(s); its gold equal to a full refresh's", strings.ToUpper(scale), c.incrOrders, where, baseOrders, reps),
 		"| run | median wall | % of full refresh | median CPU | % of full refresh | peak RSS (max) |", "|---|---|---|---|---|---|",
 		fmt.Sprintf("| full refresh (base + increment) | %.2f s | 100 %% | %.2f s | 100 %% | %.2f GB |", f.wall.Seconds(), medianCPU(full).Seconds(), gb(maxRSS(full))),
 		fmt.Sprintf("| the increment | %.2f s | %.0f %% | %.2f s | %.0f %% | %.2f GB |", i.wall.Seconds(), 100*i.wall.Seconds()/f.wall.Seconds(),
