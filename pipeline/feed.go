@@ -101,11 +101,18 @@ func (r *run) feedInsertsOnly(ctx context.Context, name string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
+	if only, ok := r.feedInserts[name]; ok {
+		return only, nil
+	}
 	res, err := r.eng.Query(ctx, "SELECT count(*) FROM "+raw+" WHERE "+delta.ColChangeType+" <> "+sqlString(delta.ChangeInsert))
 	if err != nil {
 		return false, err
 	}
-	return engine.Int64(res.Rows[0][0]) == 0, nil
+	if r.feedInserts == nil {
+		r.feedInserts = map[string]bool{}
+	}
+	r.feedInserts[name] = engine.Int64(res.Rows[0][0]) == 0
+	return r.feedInserts[name], nil
 }
 
 // rowKeysOf names the columns that identify a row of a lake table: a

@@ -856,11 +856,11 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 		}
 		query = "SELECT * FROM " + merged.Name
 		if tr.Replaced = held.rows; !held.known {
-			n, d, err := r.heldGroupRows(ctx, w, old, inGroups, held.compare)
+			n, d, err := r.heldGroupRows(ctx, w, old, inGroups, held.compare, r.changeFeedOn(&w))
 			if err != nil {
 				return delta.CommitResult{}, err
 			}
-			if tr.Replaced, diff = n, d; diff.made() && diff.n == 0 {
+			if tr.Replaced, diff = n, d; d.compared && diff.n == 0 {
 				r.logf("%s: the %d recomputed rows of the touched groups are the rows it holds: nothing to write", w.table, n)
 				tr.Replaced = 0
 				return r.commitInputs(ctx, w)
@@ -871,7 +871,7 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
-	if diff.made() && r.changeFeedOn(&w) {
+	if diff.kept() && r.changeFeedOn(&w) {
 		// The touched files' rows outside the groups are written back as
 		// they were: the comparison's rows are the change data.
 		err = r.writeChangeData(ctx, &w, diff.del, diff.ins)
@@ -899,15 +899,15 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 // heldGroupRows counts the table's rows of the touched groups (those of
 // old, aliased t, that inGroups keeps) and, with compare, says whether
 // they are the recomputed rows (w.relation): read once into a table, they
-// are compared both ways (EXCEPT ALL), and the rows only among the
-// recomputed ones (inserted) and only among the held ones (deleted) are
-// kept in diff, which is then the commit's change data (the touched files'
-// other rows are written back as they were). When they cannot be compared
-// (the files lack a column of the result, a type does not compare), they
-// are only counted.
-func (r *run) heldGroupRows(ctx context.Context, w writeSpec, old engine.Relation, inGroups string, compare bool) (n int64, diff rowDiff, err error) {
+// are compared both ways (EXCEPT ALL). With keep (the table records its
+// change data feed), the rows only among the recomputed ones (inserted)
+// and only among the held ones (deleted) are kept in diff, the commit's
+// change data (the touched files' other rows are written back as they
+// were). When they cannot be compared (the files lack a column of the
+// result, a type does not compare), they are only counted.
+func (r *run) heldGroupRows(ctx context.Context, w writeSpec, old engine.Relation, inGroups string, compare, keep bool) (n int64, diff rowDiff, err error) {
 	if compare {
-		diff, err := r.compareHeld(ctx, w, old, inGroups)
+		diff, err := r.compareHeld(ctx, w, old, inGroups, keep)
 		if err == nil {
 			return diff.held, diff, nil
 		}
@@ -924,21 +924,23 @@ func (r *run) heldGroupRows(ctx context.Context, w writeSpec, old engine.Relatio
 }
 
 // rowDiff is how the recomputed rows of the touched groups differ from
-// those the table held: ins and del hold the rows only among the
-// recomputed ones and only among the held ones (the table's columns, in
-// its order), n how many rows they hold together, held how many the table
-// held. The zero rowDiff is a comparison not made.
+// those the table held, when compared: n rows are only among the
+// recomputed ones or only among the held ones, of the held rows the table
+// held. When kept, ins and del hold those rows (the table's columns, in
+// its order).
 type rowDiff struct {
+	compared bool
 	ins, del engine.Relation
 	n, held  int64
 }
 
-// made reports whether the comparison was made.
-func (d rowDiff) made() bool { return d.ins.Name != "" }
+// kept reports whether the differing rows are at hand in ins and del.
+func (d rowDiff) kept() bool { return d.ins.Name != "" }
 
 // compareHeld compares the recomputed rows (w.relation) with the rows of
-// old that inGroups keeps (see heldGroupRows).
-func (r *run) compareHeld(ctx context.Context, w writeSpec, old engine.Relation, inGroups string) (rowDiff, error) {
+// old that inGroups keeps, keeping the differing rows with keep (see
+// heldGroupRows).
+func (r *run) compareHeld(ctx context.Context, w writeSpec, old engine.Relation, inGroups string, keep bool) (rowDiff, error) {
 	cols := make([]string, len(w.schema.Fields))
 	for i, f := range w.schema.Fields {
 		cols[i] = r.eng.Quote(f.Name)
@@ -949,14 +951,18 @@ func (r *run) compareHeld(ctx context.Context, w writeSpec, old engine.Relation,
 		return rowDiff{}, err
 	}
 	held, now := "SELECT * FROM "+was.Name, "SELECT "+sel+" FROM "+w.relation.Name
-	var d rowDiff
-	if d.ins, err = r.table(ctx, now+" EXCEPT ALL "+held); err != nil {
-		return rowDiff{}, err
+	d := rowDiff{compared: true}
+	ins, del := "("+now+" EXCEPT ALL "+held+")", "("+held+" EXCEPT ALL "+now+")"
+	if keep {
+		if d.ins, err = r.table(ctx, now+" EXCEPT ALL "+held); err != nil {
+			return rowDiff{}, err
+		}
+		if d.del, err = r.table(ctx, held+" EXCEPT ALL "+now); err != nil {
+			return rowDiff{}, err
+		}
+		ins, del = d.ins.Name, d.del.Name
 	}
-	if d.del, err = r.table(ctx, held+" EXCEPT ALL "+now); err != nil {
-		return rowDiff{}, err
-	}
-	res, err := r.eng.Query(ctx, "SELECT (SELECT count(*) FROM "+was.Name+"), (SELECT count(*) FROM "+d.ins.Name+") + (SELECT count(*) FROM "+d.del.Name+")")
+	res, err := r.eng.Query(ctx, "SELECT (SELECT count(*) FROM "+was.Name+"), (SELECT count(*) FROM "+ins+" AS __i) + (SELECT count(*) FROM "+del+" AS __d)")
 	if err != nil {
 		return rowDiff{}, err
 	}

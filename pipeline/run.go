@@ -196,8 +196,10 @@ type run struct {
 	// groups has a NULL in a group column (semijoin.go).
 	groupNulls map[string]bool
 	// feeds are the raw change data feeds (with _change_type) of the
-	// changes relations bound from a feed, by the changes' name (feed.go).
-	feeds map[string]string
+	// changes relations bound from a feed, by the changes' name, and
+	// feedInserts whether one holds inserts only, once asked (feed.go).
+	feeds       map[string]string
+	feedInserts map[string]bool
 	// inlineGroups are the touched groups changedGroups rendered as
 	// literals, by the name of their relation (groupFilteredSQL).
 	inlineGroups map[string]*engine.Result
