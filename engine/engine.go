@@ -303,7 +303,14 @@ type Target struct {
 	// (MatchFiles): an engine may keep an index of them beside each file
 	// it writes. An engine that keeps none ignores it.
 	KeyIndex []string
+	// Compression is the Parquet codec of the data files, one of
+	// Compressions; "" lets the engine choose (duckdb: uncompressed on
+	// local disk, snappy on object storage; spark: its own default).
+	Compression string
 }
+
+// Compressions are the Parquet codecs Target.Compression names.
+var Compressions = []string{"uncompressed", "snappy", "zstd"}
 
 // WriteResult lists what Write produced.
 type WriteResult struct {

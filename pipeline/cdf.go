@@ -136,7 +136,7 @@ func (r *run) writeChangeData(ctx context.Context, w *writeSpec, del, ins engine
 	}
 	schema := &delta.StructType{Fields: append(append([]delta.StructField{}, w.schema.Fields...),
 		delta.StructField{Name: delta.ColChangeType, Type: delta.Primitive(delta.TypeString), Nullable: true})}
-	res, err := r.eng.Write(ctx, "SELECT * FROM "+changes.Name, engine.Target{Store: sub, PartitionColumns: w.partitionBy, Schema: schema})
+	res, err := r.eng.Write(ctx, "SELECT * FROM "+changes.Name, engine.Target{Store: sub, PartitionColumns: w.partitionBy, Schema: schema, Compression: r.proj.Config.Tables.compression()})
 	if err != nil {
 		return fmt.Errorf("change data feed: %w", err)
 	}

@@ -867,7 +867,7 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 			}
 		}
 	}
-	res, err := r.eng.Write(ctx, query, engineTarget(w))
+	res, err := r.eng.Write(ctx, query, r.target(w))
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
@@ -984,6 +984,7 @@ func liveRows(files []*delta.Add) (int64, bool) {
 	return total, true
 }
 
-func engineTarget(w writeSpec) engine.Target {
-	return engine.Target{Store: w.tbl.Store(), PartitionColumns: w.partitionBy, Schema: w.schema}
+// target is where and how w's data files are written.
+func (r *run) target(w writeSpec) engine.Target {
+	return engine.Target{Store: w.tbl.Store(), PartitionColumns: w.partitionBy, Schema: w.schema, Compression: r.proj.Config.Tables.compression()}
 }

@@ -283,9 +283,22 @@ func (c *EngineConfig) resolve(dir string) error {
 }
 
 // TablesConfig holds Delta table properties applied when the pipeline
-// creates a table.
+// creates a table, and how its data files are written.
 type TablesConfig struct {
 	Properties map[string]string `yaml:"properties"`
+	// Compression is the Parquet codec of the data files the pipeline
+	// writes: auto (the default: uncompressed on local disk, snappy on
+	// object storage with the duckdb engine, Spark's default with spark),
+	// uncompressed, snappy or zstd.
+	Compression string `yaml:"compression"`
+}
+
+// compression is the engine.Target.Compression of tables.compression.
+func (t TablesConfig) compression() string {
+	if t.Compression == "auto" {
+		return ""
+	}
+	return t.Compression
 }
 
 // SourceMode says how new landing files change a bronze table.
@@ -645,6 +658,9 @@ func (s *Source) validate() error {
 // check validates the project as a whole: unique tables, known
 // dependencies, no cycles.
 func (p *Project) check(cfgName string) error {
+	if c := p.Config.Tables.Compression; c != "" && c != "auto" && !slices.Contains(engine.Compressions, c) {
+		return &ConfigError{File: cfgName, Msg: fmt.Sprintf("tables.compression: %q is not a codec medallion writes (auto, %s)", c, strings.Join(engine.Compressions, ", "))}
+	}
 	owners := map[string]string{}
 	for _, s := range p.Sources {
 		if prev, dup := owners[s.Table]; dup {

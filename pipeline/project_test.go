@@ -53,6 +53,7 @@ func TestLoadErrors(t *testing.T) {
 		// medallion.yaml like every other error in that file.
 		{"duplicate_source_table", cfg("duplicate_source_table"), []string{cfg("duplicate_source_table") + ": table bronze.orders is written by both source orders and source orders_again"}},
 		{"bad_serve_max_bytes", cfg("bad_serve_max_bytes"), []string{cfg("bad_serve_max_bytes") + `: serve.query_max_bytes: "lots" is not a positive size (e.g. 32MB, 1GB)`}},
+		{"bad_compression", cfg("bad_compression"), []string{cfg("bad_compression") + `: tables.compression: "lz4" is not a codec medallion writes (auto, uncompressed, snappy, zstd)`}},
 		{"bad_allowed_host", cfg("bad_allowed_host"), []string{cfg("bad_allowed_host") + `: serve.allowed_hosts[1]: "http://evil.example:80" is not a host name`}},
 
 		// models

@@ -160,7 +160,7 @@ func (r *run) appendRows(ctx context.Context, w writeSpec, tr *TableReport) (del
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
-	res, err := r.eng.Write(ctx, "SELECT * FROM "+w.relation.Name, engineTarget(w))
+	res, err := r.eng.Write(ctx, "SELECT * FROM "+w.relation.Name, r.target(w))
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
@@ -199,7 +199,7 @@ func (r *run) overwrite(ctx context.Context, w writeSpec, tr *TableReport) (delt
 			return delta.CommitResult{}, err
 		}
 	}
-	target := engineTarget(w)
+	target := r.target(w)
 	target.KeyIndex = w.indexKeys // the keys later runs merge by
 	res, err := r.eng.Write(ctx, "SELECT * FROM "+rel.Name, target)
 	if err != nil {
@@ -235,7 +235,7 @@ func (r *run) merge(ctx context.Context, w writeSpec, tr *TableReport) (delta.Co
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
-	target := engineTarget(w)
+	target := r.target(w)
 	target.KeyIndex = w.keys // MatchFiles reads the index instead of every key
 	var touched []*delta.Add
 	if !fresh && w.snap.NumFiles() > 0 {

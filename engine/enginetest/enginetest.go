@@ -19,6 +19,7 @@
 package enginetest
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -35,6 +36,8 @@ import (
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
 	"github.com/medallionhq/medallion/storage"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 //go:embed testdata
@@ -52,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Engine) {
 		{"LoadCSVFileSubset", testLoadCSVSubset},
 		{"LoadJSONKeepsRejects", testLoadJSON},
 		{"LoadParquet", testLoadParquet},
+		{"WriteCompression", testWriteCompression},
 		{"LoadErrors", testLoadErrors},
 		{"LoadStoreObjects", testLoadStoreObjects},
 		{"ProbeCountsFits", testProbe},
@@ -290,6 +294,48 @@ func testLoadJSON(t *testing.T, e engine.Engine) {
 	// rejected too.
 	want(t, "rejects", got, []string{"2:not json", "5:[1, 2]"})
 	want(t, "rows", query(t, e, "SELECT id, name, tags FROM "+res.Relation.Name+" ORDER BY id"), []string{"1|a|NULL", "2|NULL|x"})
+}
+
+// testWriteCompression: each codec of engine.Compressions is the codec of
+// every column chunk of the files written, partitioned or not, and the
+// rows read back are those written.
+func testWriteCompression(t *testing.T, e engine.Engine) {
+	ctx := t.Context()
+	codecs := map[string]format.CompressionCodec{"uncompressed": format.Uncompressed, "snappy": format.Snappy, "zstd": format.Zstd}
+	for _, c := range engine.Compressions {
+		for _, parts := range [][]string{nil, {"p"}} {
+			store := newStore(t)
+			res, err := e.Write(ctx, "SELECT * FROM (VALUES (CAST(1 AS BIGINT), 'a', 'x'), (CAST(2 AS BIGINT), 'b', 'y')) AS v(id, name, p)",
+				engine.Target{Store: store, PartitionColumns: parts, Compression: c})
+			if err != nil {
+				t.Fatalf("%s: %v", c, err)
+			}
+			if res.Rows != 2 || len(res.Adds) == 0 {
+				t.Fatalf("%s %v: wrote %d rows in %d files, want 2 rows", c, parts, res.Rows, len(res.Adds))
+			}
+			for _, a := range res.Adds {
+				key, err := delta.FileKey(a.Path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				data, err := store.ReadAll(ctx, key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+				if err != nil {
+					t.Fatalf("%s: %s: %v", c, key, err)
+				}
+				for _, rg := range f.Metadata().RowGroups {
+					for _, col := range rg.Columns {
+						if col.MetaData.Codec != codecs[c] {
+							t.Errorf("%s %v: %s: column %v written with codec %v", c, parts, key, col.MetaData.PathInSchema, col.MetaData.Codec)
+						}
+					}
+				}
+			}
+		}
+	}
 }
 
 func testLoadParquet(t *testing.T, e engine.Engine) {

@@ -139,6 +139,10 @@ func (e *Engine) Write(ctx context.Context, text string, dst engine.Target) (*en
 		clause = " PARTITIONED BY (" + strings.Join(parts, ", ") + ")"
 	}
 	catalogTable := "spark_catalog.default." + backtick("__medallion_write_"+strings.ReplaceAll(uuid.NewString(), "-", ""))
+	if dst.Compression != "" {
+		// Spark's own codec names include these (Target.Compression).
+		clause = " OPTIONS (compression " + strLit(dst.Compression) + ")" + clause
+	}
 	stmt := "CREATE TABLE " + catalogTable + " USING parquet" + clause + " LOCATION " + strLit(stage) +
 		" AS SELECT " + hint + strings.Join(sel, ", ") + " FROM " + backtick(tmp)
 	var before *logState

@@ -1,0 +1,75 @@
+package pipeline_test
+
+import (
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// TestTablesCompression: medallion.yaml's tables.compression is the codec
+// of every data file a run writes — a source's, a model's and the change
+// data files of a table with its feed on — and auto (or no key) writes a
+// lake on local disk uncompressed.
+func TestTablesCompression(t *testing.T) {
+	for _, tc := range []struct {
+		key   string
+		codec format.CompressionCodec
+	}{
+		{"", format.Uncompressed},
+		{"compression: auto", format.Uncompressed},
+		{"compression: snappy", format.Snappy},
+		{"compression: zstd", format.Zstd},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			cfg := "name: shop\nsources:\n  sales:\n    mode: append\n    schema: {store: string, qty: long}\n"
+			if tc.key != "" {
+				cfg += "tables:\n  " + tc.key + "\n"
+			}
+			_, proj := writeProject(t, map[string]string{
+				"medallion.yaml":      cfg,
+				"models/by_store.sql": modelFile("silver.by_store", "-- incremental_by: [store]\n-- properties: {delta.enableChangeDataFeed: \"true\"}", "SELECT store, count(DISTINCT qty) AS qtys FROM bronze.sales GROUP BY store"),
+				"landing/sales/1.csv": "store,qty\na,1\nb,2\n",
+			})
+			runLogged(t, proj)
+			addFiles(t, proj.Dir, map[string]string{"landing/sales/2.csv": "store,qty\na,3\n"})
+			runLogged(t, proj)
+			lake := proj.Resolve(proj.Config.Lake)
+			var files []string
+			for _, table := range []string{"bronze.sales", "silver.by_store"} {
+				for _, p := range tableFiles(t, proj, table) {
+					rel, err := url.PathUnescape(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					files = append(files, filepath.Join(lake, strings.ReplaceAll(table, ".", string(filepath.Separator)), rel))
+				}
+			}
+			cdc, _ := filepath.Glob(filepath.Join(lake, "silver", "by_store", "_change_data", "*.parquet"))
+			if len(cdc) == 0 {
+				t.Fatal("the rewrite of store a wrote no change data file")
+			}
+			for _, f := range append(files, cdc...) {
+				data, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pf, err := parquet.OpenFile(strings.NewReader(string(data)), int64(len(data)))
+				if err != nil {
+					t.Fatalf("%s: %v", f, err)
+				}
+				for _, rg := range pf.Metadata().RowGroups {
+					for _, col := range rg.Columns {
+						if col.MetaData.Codec != tc.codec {
+							t.Errorf("%s: column %v has codec %v, want %v", f, col.MetaData.PathInSchema, col.MetaData.Codec, tc.codec)
+						}
+					}
+				}
+			}
+		})
+	}
+}
