@@ -1382,7 +1382,8 @@ func stagingDir(dst engine.Target) (dir string, local bool, err error) {
 // uncompressed — its dictionary and run-length encodings kept; an SF1 full
 // refresh took 8 % less wall and 9 % less CPU time than with snappy, for
 // files 26 % larger — and one on object storage with snappy, whose bytes
-// cross the network.
+// cross the network. A codec outside engine.Compressions is snappy (the
+// project checks tables.compression when it loads).
 func compression(dst engine.Target, local bool) (option, suffix string) {
 	c := dst.Compression
 	if c == "" {

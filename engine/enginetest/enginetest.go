@@ -298,7 +298,7 @@ func testLoadJSON(t *testing.T, e engine.Engine) {
 
 // testWriteCompression: each codec of engine.Compressions is the codec of
 // every column chunk of the files written, partitioned or not, and the
-// rows read back are those written.
+// write reports its rows.
 func testWriteCompression(t *testing.T, e engine.Engine) {
 	ctx := t.Context()
 	codecs := map[string]format.CompressionCodec{"uncompressed": format.Uncompressed, "snappy": format.Snappy, "zstd": format.Zstd}
