@@ -860,7 +860,7 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 			if err != nil {
 				return delta.CommitResult{}, err
 			}
-			if tr.Replaced, diff = n, d; d.compared && diff.n == 0 {
+			if tr.Replaced, diff = n, d; diff.compared && diff.n == 0 {
 				r.logf("%s: the %d recomputed rows of the touched groups are the rows it holds: nothing to write", w.table, n)
 				tr.Replaced = 0
 				return r.commitInputs(ctx, w)
@@ -871,9 +871,10 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
-	if diff.kept() && r.changeFeedOn(&w) {
-		// The touched files' rows outside the groups are written back as
-		// they were: the comparison's rows are the change data.
+	if diff.kept() {
+		// Kept only with the feed on. The touched files' rows outside the
+		// groups are written back as they were: the comparison's rows are
+		// the change data.
 		err = r.writeChangeData(ctx, &w, diff.del, diff.ins)
 	} else {
 		err = r.changeData(ctx, &w, old, query)

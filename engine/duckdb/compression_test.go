@@ -1,7 +1,6 @@
 package duckdb_test
 
 import (
-	"bytes"
 	"path"
 	"strings"
 	"testing"
@@ -9,9 +8,8 @@ import (
 	"github.com/medallionhq/medallion/delta"
 	"github.com/medallionhq/medallion/engine"
 	"github.com/medallionhq/medallion/engine/duckdb"
+	"github.com/medallionhq/medallion/engine/enginetest"
 	"github.com/medallionhq/medallion/storage"
-	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/format"
 )
 
 // TestWriteCompressionDefault: without a codec, files on local disk are
@@ -24,13 +22,11 @@ func TestWriteCompressionDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	for i, tc := range []struct {
-		url    string
-		codec  format.CompressionCodec
-		suffix string
+	for _, tc := range []struct {
+		url, codec, suffix string
 	}{
-		{t.TempDir(), format.Uncompressed, "-c000.parquet"},
-		{"mem://compression-default", format.Snappy, "-c000.snappy.parquet"},
+		{t.TempDir(), "uncompressed", "-c000.parquet"},
+		{"mem://compression-default", "snappy", "-c000.snappy.parquet"},
 	} {
 		store, err := storage.Open(t.Context(), tc.url)
 		if err != nil {
@@ -46,24 +42,14 @@ func TestWriteCompressionDefault(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !strings.HasSuffix(path.Base(key), tc.suffix) || (tc.suffix == "-c000.parquet" && strings.Contains(key, ".snappy")) {
-					t.Errorf("case %d %v: file %s, want a name ending %s", i, parts, key, tc.suffix)
+				if !strings.HasSuffix(path.Base(key), tc.suffix) || (tc.codec == "uncompressed" && strings.Contains(key, ".snappy")) {
+					t.Errorf("%s %v: file %s, want a name ending %s", tc.codec, parts, key, tc.suffix)
 				}
 				data, err := store.ReadAll(t.Context(), key)
 				if err != nil {
 					t.Fatal(err)
 				}
-				f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, rg := range f.Metadata().RowGroups {
-					for _, col := range rg.Columns {
-						if col.MetaData.Codec != tc.codec {
-							t.Errorf("case %d %v: %s: column %v has codec %v, want %v", i, parts, key, col.MetaData.PathInSchema, col.MetaData.Codec, tc.codec)
-						}
-					}
-				}
+				enginetest.CheckCodec(t, tc.codec+": "+key, data, tc.codec)
 			}
 		}
 	}

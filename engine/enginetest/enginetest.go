@@ -301,7 +301,6 @@ func testLoadJSON(t *testing.T, e engine.Engine) {
 // write reports its rows.
 func testWriteCompression(t *testing.T, e engine.Engine) {
 	ctx := t.Context()
-	codecs := map[string]format.CompressionCodec{"uncompressed": format.Uncompressed, "snappy": format.Snappy, "zstd": format.Zstd}
 	for _, c := range engine.Compressions {
 		for _, parts := range [][]string{nil, {"p"}} {
 			store := newStore(t)
@@ -322,17 +321,32 @@ func testWriteCompression(t *testing.T, e engine.Engine) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
-				if err != nil {
-					t.Fatalf("%s: %s: %v", c, key, err)
-				}
-				for _, rg := range f.Metadata().RowGroups {
-					for _, col := range rg.Columns {
-						if col.MetaData.Codec != codecs[c] {
-							t.Errorf("%s %v: %s: column %v written with codec %v", c, parts, key, col.MetaData.PathInSchema, col.MetaData.Codec)
-						}
-					}
-				}
+				CheckCodec(t, fmt.Sprintf("%s %v: %s", c, parts, key), data, c)
+			}
+		}
+	}
+}
+
+// codecs are the Parquet codecs of engine.Compressions' names.
+var codecs = map[string]format.CompressionCodec{"uncompressed": format.Uncompressed, "snappy": format.Snappy, "zstd": format.Zstd}
+
+// CheckCodec reports an error, naming what, unless every column chunk of
+// the Parquet file data is compressed with codec (a name of
+// engine.Compressions).
+func CheckCodec(t *testing.T, what string, data []byte, codec string) {
+	t.Helper()
+	want, ok := codecs[codec]
+	if !ok {
+		t.Fatalf("%s: unknown codec %q", what, codec)
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	for _, rg := range f.Metadata().RowGroups {
+		for _, col := range rg.Columns {
+			if col.MetaData.Codec != want {
+				t.Errorf("%s: column %v has codec %v, want %v", what, col.MetaData.PathInSchema, col.MetaData.Codec, want)
 			}
 		}
 	}
