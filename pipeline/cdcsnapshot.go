@@ -140,8 +140,7 @@ func (r *run) sameRows(ctx context.Context, w writeSpec, out engine.Relation, sc
 	if err != nil {
 		return false, err
 	}
-	res, err := r.eng.Query(ctx, "SELECT (SELECT count(*) FROM "+old.Name+") = (SELECT count(*) FROM "+out.Name+
-		") AND NOT EXISTS ("+sel+old.Name+" EXCEPT ALL "+sel+out.Name+")")
+	res, err := r.eng.Query(ctx, "SELECT NOT EXISTS ("+r.multisetDiffSQL(sel+old.Name, sel+out.Name, cols)+")")
 	if err != nil {
 		return false, fmt.Errorf("cdc: %w", err)
 	}

@@ -90,12 +90,12 @@ func (r *run) changeData(ctx context.Context, w *writeSpec, old engine.Relation,
 	if err != nil {
 		return fmt.Errorf("change data feed: %w", err)
 	}
-	oldRows := "SELECT " + sel + " FROM " + old.Name
-	del, err := r.table(ctx, oldRows+" EXCEPT ALL SELECT "+sel+" FROM "+newRel.Name)
+	oldRows, newRows := "SELECT "+sel+" FROM "+old.Name, "SELECT "+sel+" FROM "+newRel.Name
+	diff, err := r.diffRows(ctx, newRows, oldRows, cols, engine.Relation{})
 	if err != nil {
 		return fmt.Errorf("change data feed: %w", err)
 	}
-	ins, err := r.table(ctx, "SELECT "+sel+" FROM "+newRel.Name+" EXCEPT ALL "+oldRows)
+	ins, del, err := r.sides(ctx, diff, newRows, oldRows, cols)
 	if err != nil {
 		return fmt.Errorf("change data feed: %w", err)
 	}

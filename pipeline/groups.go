@@ -900,7 +900,7 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 // heldGroupRows counts the table's rows of the touched groups (those of
 // old, aliased t, that inGroups keeps) and, with compare, says whether
 // they are the recomputed rows (w.relation): read once into a table, they
-// are compared both ways (EXCEPT ALL). With keep (the table records its
+// are compared both ways as multisets (multiset.go). With keep (the table records its
 // change data feed), the rows only among the recomputed ones (inserted)
 // and only among the held ones (deleted) are kept in diff, the commit's
 // change data (the touched files' other rows are written back as they
@@ -952,22 +952,16 @@ func (r *run) compareHeld(ctx context.Context, w writeSpec, old engine.Relation,
 		return rowDiff{}, err
 	}
 	held, now := "SELECT * FROM "+was.Name, "SELECT "+sel+" FROM "+w.relation.Name
-	d := rowDiff{compared: true}
-	ins, del := "("+now+" EXCEPT ALL "+held+")", "("+held+" EXCEPT ALL "+now+")"
-	if keep {
-		if d.ins, err = r.table(ctx, now+" EXCEPT ALL "+held); err != nil {
-			return rowDiff{}, err
-		}
-		if d.del, err = r.table(ctx, held+" EXCEPT ALL "+now); err != nil {
-			return rowDiff{}, err
-		}
-		ins, del = d.ins.Name, d.del.Name
-	}
-	res, err := r.eng.Query(ctx, "SELECT (SELECT count(*) FROM "+was.Name+"), (SELECT count(*) FROM "+ins+" AS __i) + (SELECT count(*) FROM "+del+" AS __d)")
+	diff, err := r.diffRows(ctx, now, held, cols, was)
 	if err != nil {
 		return rowDiff{}, err
 	}
-	d.held, d.n = engine.Int64(res.Rows[0][0]), engine.Int64(res.Rows[0][1])
+	d := rowDiff{compared: true, n: diff.rows, held: diff.counted}
+	if keep {
+		if d.ins, d.del, err = r.sides(ctx, diff, now, held, cols); err != nil {
+			return rowDiff{}, err
+		}
+	}
 	return d, nil
 }
 
