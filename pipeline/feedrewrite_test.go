@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -203,5 +204,70 @@ func TestChangeFeedCountsRepeatedRows(t *testing.T) {
 			t.Errorf("%s: the feed replays to %v, the table holds %v", st.name, replayed, rows)
 		}
 		checkFullRecompute(t, proj, st.name, "silver.moves", moves, "month, store")
+	}
+}
+
+// TestOneFileTableAddsGroupsItDoesNotHold: a recompute of touched groups
+// over a table of one file reads that file's rows of the groups for its
+// comparison instead of looking the file up first. A group the file does
+// not hold (a new store) is then added beside it — the commit removes no
+// file and, the feed on, writes no change data file — while a group it
+// holds rewrites it with a delete and an insert in the feed. The table
+// equals its full recompute after every run.
+func TestOneFileTableAddsGroupsItDoesNotHold(t *testing.T) {
+	const byStore = `SELECT store, count(DISTINCT sku) AS skus FROM bronze.sales GROUP BY store`
+	_, proj := writeProject(t, map[string]string{
+		"medallion.yaml":      "name: shop\nsources:\n  sales:\n    mode: append\n    schema: {store: string, sku: string}\n",
+		"models/by_store.sql": modelFile("gold.by_store", "-- incremental_by: [store]\n-- properties: {delta.enableChangeDataFeed: \"true\"}", byStore),
+		"landing/sales/1.csv": "store,sku\na,x\nb,x\nb,y\n",
+	})
+	dir := filepath.Join(proj.Resolve(proj.Config.Lake), "gold", "by_store")
+	eng, err := engine.Open(t.Context(), &engine.Config{Kind: "duckdb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	runLogged(t, proj)
+	steps := []struct {
+		name, landing     string
+		removes, cdcFiles int
+		feed              []string
+	}{
+		{"a new store", "store,sku\nc,z\n", 0, 0, []string{"insert|c|1"}},
+		{"a held store gains a product", "store,sku\na,y\n", 1, 1, []string{"delete|a|1", "insert|a|2"}},
+	}
+	for i, st := range steps {
+		addFiles(t, proj.Dir, map[string]string{"landing/sales/" + fmt.Sprint(i+2) + ".csv": st.landing})
+		log := runLogged(t, proj)
+		if !logHas(log, "gold.by_store: recomputing the touched groups") {
+			t.Fatalf("%s: gold.by_store does not recompute its touched groups:\n%s", st.name, strings.Join(log, "\n"))
+		}
+		tbl := openLakeTable(t, dir)
+		snap, err := tbl.Snapshot(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := snap.Version()
+		commit, err := os.ReadFile(filepath.Join(dir, "_delta_log", fmt.Sprintf("%020d.json", v)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(commit), `{"remove":`); n != st.removes {
+			t.Errorf("%s: version %d removes %d files, want %d:\n%s", st.name, v, n, st.removes, commit)
+		}
+		if n := strings.Count(string(commit), `{"cdc":`); n != st.cdcFiles {
+			t.Errorf("%s: version %d has %d change data files, want %d", st.name, v, n, st.cdcFiles)
+		}
+		var got []string
+		for _, r := range ourFeed(t, eng, tbl, dir, []string{"store", "skus"}, v) {
+			if rest, ok := strings.CutPrefix(r, fmt.Sprint(v)+"|"); ok {
+				got = append(got, rest)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, st.feed) {
+			t.Errorf("%s: the feed of version %d is %v, want %v", st.name, v, got, st.feed)
+		}
+		checkFullRecompute(t, proj, st.name, "gold.by_store", byStore, "store")
 	}
 }

@@ -818,17 +818,25 @@ type heldRows struct {
 // and the table is one file, that file is rewritten without looking. When
 // it asks to compare and the recomputed rows are the rows the table holds
 // (a person's first month recomputed after orders of a later one landed),
-// only the input versions are committed.
+// only the input versions are committed; a table of one file is then not
+// looked up either: the comparison reads its rows of the groups, and when
+// it holds none the recomputed rows are added beside it.
 func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Relation, held heldRows, tr *TableReport) (delta.CommitResult, error) {
 	md, err := r.ensure(ctx, &w)
 	if err != nil {
 		return delta.CommitResult{}, err
 	}
 	var touched []*delta.Add
+	// provisional: the table's one file is taken as touched without a
+	// lookup, since the comparison reads its rows of the groups anyway;
+	// when it holds none, the recomputed rows are added beside it.
+	provisional := false
 	switch files := w.snap.Files(); {
 	case held.known && held.rows == 0:
 	case held.known && len(files) == 1:
 		touched = files
+	case held.compare && len(files) == 1:
+		touched, provisional = files, true
 	default:
 		if touched, err = r.eng.MatchFiles(ctx, w.snap, files, w.keys, groups, true); err != nil {
 			return delta.CommitResult{}, err
@@ -864,6 +872,12 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 				r.logf("%s: the %d recomputed rows of the touched groups are the rows it holds: nothing to write", w.table, n)
 				tr.Replaced = 0
 				return r.commitInputs(ctx, w)
+			}
+			if provisional && n == 0 {
+				// Its one file holds none of the groups: nothing of it is
+				// rewritten, and the commit only adds (no change data).
+				touched, old, diff = nil, engine.Relation{}, rowDiff{}
+				query = "SELECT * FROM " + w.relation.Name
 			}
 		}
 	}
