@@ -914,11 +914,11 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 // heldGroupRows counts the table's rows of the touched groups (those of
 // old, aliased t, that inGroups keeps) and, with compare, says whether
 // they are the recomputed rows (w.relation): read once into a table, they
-// are compared both ways as multisets (multiset.go). With keep (the table records its
-// change data feed), the rows only among the recomputed ones (inserted)
-// and only among the held ones (deleted) are kept in diff, the commit's
-// change data (the touched files' other rows are written back as they
-// were). When they cannot be compared (the files lack a column of the
+// are compared as multisets (multiset.go). With keep (the table records
+// its change data feed), the rows only among the recomputed ones
+// (inserted) and only among the held ones (deleted) are kept in diff, the
+// commit's change data (the touched files' other rows are written back as
+// they were). When they cannot be compared (the files lack a column of the
 // result, a type does not compare), they are only counted.
 func (r *run) heldGroupRows(ctx context.Context, w writeSpec, old engine.Relation, inGroups string, compare, keep bool) (n int64, diff rowDiff, err error) {
 	if compare {
