@@ -136,7 +136,11 @@ func (r *run) writeChangeData(ctx context.Context, w *writeSpec, del, ins engine
 	}
 	schema := &delta.StructType{Fields: append(append([]delta.StructField{}, w.schema.Fields...),
 		delta.StructField{Name: delta.ColChangeType, Type: delta.Primitive(delta.TypeString), Nullable: true})}
-	res, err := r.eng.Write(ctx, "SELECT * FROM "+changes.Name, engine.Target{Store: sub, PartitionColumns: w.partitionBy, Schema: schema, Compression: r.proj.Config.Tables.compression()})
+	// The table's target (partitions, codec) under _change_data, with
+	// the change type column.
+	target := r.target(*w)
+	target.Store, target.Schema = sub, schema
+	res, err := r.eng.Write(ctx, "SELECT * FROM "+changes.Name, target)
 	if err != nil {
 		return fmt.Errorf("change data feed: %w", err)
 	}

@@ -827,10 +827,7 @@ func (r *run) replaceGroups(ctx context.Context, w writeSpec, groups engine.Rela
 		return delta.CommitResult{}, err
 	}
 	var touched []*delta.Add
-	// provisional: the table's one file is taken as touched without a
-	// lookup, since the comparison reads its rows of the groups anyway;
-	// when it holds none, the recomputed rows are added beside it.
-	provisional := false
+	provisional := false // the one file, taken as touched unlooked (see above)
 	switch files := w.snap.Files(); {
 	case held.known && held.rows == 0:
 	case held.known && len(files) == 1:

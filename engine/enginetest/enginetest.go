@@ -312,18 +312,26 @@ func testWriteCompression(t *testing.T, e engine.Engine) {
 			if res.Rows != 2 || len(res.Adds) == 0 {
 				t.Fatalf("%s %v: wrote %d rows in %d files, want 2 rows", c, parts, res.Rows, len(res.Adds))
 			}
-			for _, a := range res.Adds {
-				key, err := delta.FileKey(a.Path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				data, err := store.ReadAll(ctx, key)
-				if err != nil {
-					t.Fatal(err)
-				}
-				CheckCodec(t, fmt.Sprintf("%s %v: %s", c, parts, key), data, c)
-			}
+			CheckFilesCodec(t, fmt.Sprintf("%s %v", c, parts), store, res.Adds, c)
 		}
+	}
+}
+
+// CheckFilesCodec reports an error, naming what and the file, unless every
+// column chunk of each data file of adds in store is compressed with codec
+// (see CheckCodec).
+func CheckFilesCodec(t *testing.T, what string, store *storage.Store, adds []*delta.Add, codec string) {
+	t.Helper()
+	for _, a := range adds {
+		key, err := delta.FileKey(a.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := store.ReadAll(t.Context(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		CheckCodec(t, what+": "+key, data, codec)
 	}
 }
 
