@@ -129,7 +129,7 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 	if len(parts) == 0 {
 		return none, "", false, nil
 	}
-	groups, err := r.table(ctx, strings.Join(parts, " UNION "))
+	groups, res, err := r.touchedGroups(ctx, strings.Join(parts, " UNION "), len(ownCols) == len(parts))
 	if err != nil && strings.Contains(strings.Join(parts, ""), "__keep") {
 		// The outer join's rewrite did not bind (an unqualified column
 		// of the changed table in its ON condition is now ambiguous).
@@ -138,10 +138,6 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 	}
 	if err != nil {
 		return none, "", false, fmt.Errorf("touched groups: %w", err)
-	}
-	res, err := r.eng.Query(ctx, "SELECT * FROM "+groups.Name+" LIMIT "+fmt.Sprint(maxInlineGroups+1))
-	if err != nil {
-		return none, "", false, err
 	}
 	if len(res.Rows) > maxInlineGroups {
 		// Only so many are read: the rest stay in the engine.
@@ -168,6 +164,49 @@ func (r *run) changedGroups(ctx context.Context, m *Model, own *delta.Snapshot, 
 		return none, "", false, err
 	}
 	return groups, f, true, nil
+}
+
+// touchedGroups computes the touched groups' query into a relation and
+// reads up to maxInlineGroups+1 of its rows. With own (every part of the
+// query reads a changes relation alone: ownGroups), the query's result is
+// fixed for the run, and the models that ask for the same one (the daily
+// gold tables over silver.orders_items' changes, by date) share the
+// relation: it is computed once a run and outlives the step.
+func (r *run) touchedGroups(ctx context.Context, sql string, own bool) (engine.Relation, *engine.Result, error) {
+	if t, ok := r.groupsOnce[sql]; ok && own {
+		return t.rel, t.res, nil
+	}
+	var rel engine.Relation
+	var err error
+	if own {
+		rel, err = r.eng.Materialize(ctx, sql)
+	} else {
+		rel, err = r.table(ctx, sql)
+	}
+	if err != nil {
+		return rel, nil, err
+	}
+	res, err := r.eng.Query(ctx, "SELECT * FROM "+rel.Name+" LIMIT "+fmt.Sprint(maxInlineGroups+1))
+	if err != nil {
+		if own {
+			r.eng.Release(context.WithoutCancel(ctx), rel)
+		}
+		return engine.Relation{}, nil, err
+	}
+	if own {
+		if r.groupsOnce == nil {
+			r.groupsOnce = map[string]sharedGroups{}
+		}
+		r.groupsOnce[sql] = sharedGroups{rel, res}
+	}
+	return rel, res, nil
+}
+
+// sharedGroups is a touched groups' relation computed once a run and the
+// first rows read from it (touchedGroups).
+type sharedGroups struct {
+	rel engine.Relation
+	res *engine.Result
 }
 
 // ownGroups returns the select list that reads the groups the changes of

@@ -192,6 +192,9 @@ type run struct {
 	rels []engine.Relation
 	// chgViews are views over changed rows, computed once a run (groups.go).
 	chgViews map[string]engine.Relation
+	// groupsOnce are the touched groups read from changed rows alone, by
+	// their query, computed once a run (touchedGroups).
+	groupsOnce map[string]sharedGroups
 	// groupNulls says, by relation name, whether a relation of touched
 	// groups has a NULL in a group column (semijoin.go).
 	groupNulls map[string]bool
