@@ -700,10 +700,11 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 		return nil, nil
 	}
 	parts := snap.PartitionColumns()
-	var dataKeys, conds []string
+	var partKeys, dataKeys, conds []string
 	for _, k := range keys {
 		if isPartitionColumn(parts, k) {
-			continue // partition keys are not in the files; matching on data keys is enough
+			partKeys = append(partKeys, k) // not in the files: their partition values say
+			continue
 		}
 		dataKeys = append(dataKeys, k)
 		op := " = "
@@ -714,6 +715,15 @@ func (e *Engine) MatchFiles(ctx context.Context, snap *delta.Snapshot, files []*
 	}
 	if len(dataKeys) == 0 {
 		return e.matchPartitions(ctx, snap, files, keys, relation)
+	}
+	if len(partKeys) > 0 {
+		// Only the files of the partitions the relation's rows fall in
+		// hold a match: the rest are not read (a month's new orders by
+		// order id read that month's files, not every month's).
+		var err error
+		if files, err = e.matchPartitions(ctx, snap, files, partKeys, relation); err != nil || len(files) == 0 {
+			return nil, err
+		}
 	}
 	_, _, rel := qualified(relation)
 	// Files with a key index are read only when it holds a hash of the

@@ -942,6 +942,23 @@ func testMatchFilesPartitioned(t *testing.T, e engine.Engine) {
 	if len(got) != 1 || got[0].PartitionValues["part"] == nil || *got[0].PartitionValues["part"] != "2" {
 		t.Fatalf("partition match: %v", paths(got))
 	}
+	// Keyed by a partition column and a data column (a month's orders
+	// by id): the same id in another partition is not a match, and a
+	// key whose partition holds no file matches nothing.
+	_, p2 := table(t, e, "SELECT * FROM (VALUES (CAST(1 AS BIGINT), 'a', 'x'), (CAST(2 AS BIGINT), 'a', 'y'), (CAST(2 AS BIGINT), 'b', 'z'), (CAST(3 AS BIGINT), 'c', 'w')) AS v(part, id, v)", "part")
+	keys, err := e.View(ctx, "SELECT * FROM (VALUES (CAST(2 AS BIGINT), 'a'), (CAST(4 AS BIGINT), 'c')) AS v(part, id)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nullSafe := range []bool{false, true} {
+		got, err := e.MatchFiles(ctx, p2, p2.Files(), []string{"part", "id"}, keys, nullSafe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].PartitionValues["part"] == nil || *got[0].PartitionValues["part"] != "2" {
+			t.Fatalf("partition and data key match (null-safe %v): %v, want the file of part=2 only", nullSafe, paths(got))
+		}
+	}
 }
 
 func testDedupe(t *testing.T, e engine.Engine) {
