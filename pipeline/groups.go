@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -348,7 +349,7 @@ func (r *run) uniqueKeysOf(table string) []string {
 //     took 0.60 s, 0.28 s with the month's 1,000 orders computed first).
 //
 // ok is false when it does not apply.
-func (r *run) groupFilteredSQL(ctx context.Context, m *Model, groups engine.Relation, filter string) (string, bool, error) {
+func (r *run) groupFilteredSQL(ctx context.Context, m *Model, groups engine.Relation, filter string, snaps map[string]*delta.Snapshot) (string, bool, error) {
 	inline, isInline := r.inlineGroups[groups.Name]
 	if !isInline && !strings.Contains(filter, groups.Name) {
 		return "", false, nil
@@ -402,19 +403,71 @@ func (r *run) groupFilteredSQL(ctx context.Context, m *Model, groups engine.Rela
 		if err != nil {
 			return "", false, err
 		}
-		r.logf("%s: reading %s for the touched groups only", m.Name, table)
-		sub = "(SELECT * FROM " + qualifiedIdent(r.eng, table) + " __gs WHERE " + in + ")" + alias
+		if !anyJoinRE.MatchString(maskSQL(m.SQL)) {
+			r.logf("%s: reading %s for the touched groups only", m.Name, table)
+			sub = "(SELECT * FROM " + qualifiedIdent(r.eng, table) + " __gs WHERE " + in + ")" + alias
+		} else {
+			// Many groups, joined tables: the first table's rows of the
+			// groups first (in the partitions they fall in, named as
+			// literals), so that the joins read the rows of theirs those
+			// rows can match (reduceJoins) — a month's new orders by
+			// order id, not the whole month (silver.orders_items at SF10,
+			// 1,000 orders in the newest month: 318 ms).
+			parts, err := r.touchedPartitions(ctx, table, snaps[table], groups, quoted)
+			if err != nil {
+				return "", false, err
+			}
+			if parts != "" {
+				in = parts + " AND " + in
+			}
+			if rows, err = r.table(ctx, "SELECT * FROM "+qualifiedIdent(r.eng, table)+" __gs WHERE "+in); err != nil {
+				return "", false, err
+			}
+			r.logf("%s: computing %s's rows of the touched groups first", m.Name, table)
+			sub = rows.Name + alias
+		}
 	}
 	// At the FROM clause's table: a comment may name the table too.
 	at := from + strings.Index(maskSQL(marked)[from:], mark)
 	out := strings.ReplaceAll(marked[:at], mark, table) + sub + strings.ReplaceAll(marked[at+len(mark):], mark, table)
-	if isInline {
+	if rows.Name != "" {
 		var err error
 		if out, err = r.reduceJoins(ctx, m, out, firstAlias, rows); err != nil {
 			return "", false, err
 		}
 	}
 	return out, true, nil
+}
+
+// touchedPartitions is a filter (alias __gs) naming, as literals, the
+// partitions of table (at snap) the touched groups fall in, when every
+// partition column is a group column (cols: the groups' columns, quoted,
+// as the table names them) and they are at most maxPartitionTuples; else
+// "".
+func (r *run) touchedPartitions(ctx context.Context, table string, snap *delta.Snapshot, groups engine.Relation, cols []string) (string, error) {
+	if snap == nil || len(snap.PartitionColumns()) == 0 {
+		return "", nil
+	}
+	var pcols []string
+	for _, p := range snap.PartitionColumns() {
+		i := slices.IndexFunc(cols, func(c string) bool { return strings.EqualFold(c, r.eng.Quote(p)) })
+		if i < 0 {
+			return "", nil
+		}
+		pcols = append(pcols, cols[i])
+	}
+	res, err := r.eng.Query(ctx, "SELECT DISTINCT "+strings.Join(pcols, ", ")+" FROM "+groups.Name+" LIMIT "+strconv.Itoa(maxPartitionTuples+1))
+	if err != nil {
+		return "", fmt.Errorf("partitions of %s: %w", table, err)
+	}
+	if len(res.Rows) > maxPartitionTuples {
+		return "", nil
+	}
+	f, ok := inlineFilter(r.eng, "__gs", pcols, res)
+	if !ok {
+		return "", nil
+	}
+	return f, nil
 }
 
 // maxPartitionTuples bounds how many partitions partitionGroupsSQL

@@ -791,7 +791,7 @@ func (r *run) model(ctx context.Context, m *Model) (*TableReport, error) {
 			if kept {
 				aggResult, touchedGroups, held = agg.rows, agg.rows, heldRows{known: true, rows: agg.held}
 			} else {
-				src, pushed, err := r.groupFilteredSQL(ctx, m, groups, filter)
+				src, pushed, err := r.groupFilteredSQL(ctx, m, groups, filter, snaps)
 				if err != nil {
 					return tr, err
 				}
