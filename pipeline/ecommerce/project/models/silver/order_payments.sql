@@ -1,6 +1,6 @@
 -- name: silver.order_payments
--- description: "orders ⟕ payments: payments count only for orders that have landed. Kept as a table partitioned by the order's purchase month: a run recomputes only the months its new orders and payments touch."
--- incremental_by: [order_year, order_month]
+-- description: "orders ⟕ payments: payments count only for orders that have landed. Kept as a table partitioned by the order's purchase month; a run recomputes only the orders its new orders and payments touch (a group is one order, within its month's partition)."
+-- incremental_by: [order_year, order_month, order_id]
 -- partition_by: [order_year, order_month]
 -- properties: {delta.enableChangeDataFeed: "true"}
 SELECT

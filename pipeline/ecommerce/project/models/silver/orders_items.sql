@@ -1,6 +1,6 @@
 -- name: silver.orders_items
--- description: "orders ⟕ order_items (the stream side on the left), with each item's revenue, category and customer. Kept as a table partitioned by the order's purchase month: a run recomputes only the months its new orders and items touch."
--- incremental_by: [order_year, order_month]
+-- description: "orders ⟕ order_items (the stream side on the left), with each item's revenue, category and customer. Kept as a table partitioned by the order's purchase month; a run recomputes only the orders its new orders and items touch (a group is one order, within its month's partition)."
+-- incremental_by: [order_year, order_month, order_id]
 -- partition_by: [order_year, order_month]
 -- properties: {delta.enableChangeDataFeed: "true"}
 SELECT
