@@ -340,13 +340,16 @@ func (r *run) uniqueKeysOf(table string) []string {
 //     table: DuckDB does not push a semi-join filter below a GROUP BY,
 //     and aggregated every row of silver.orders_items to keep the 1,400
 //     products an SF1 increment touches;
-//   - with inline literals, which the engine does push to the table's
-//     scan, and a join in the model, the table's rows of the groups
-//     computed first: the planner then knows how few they are. From the
-//     pushed-down filter alone DuckDB estimated a month of silver.orders
-//     as large as the table and built its hash join on every row of
-//     silver.order_items (1.1M at SF10: silver.orders_items' statement
-//     took 0.60 s, 0.28 s with the month's 1,000 orders computed first).
+//   - with a join in the model, the table's rows of the groups computed
+//     first (through the inline literals, which the engine pushes to the
+//     table's scan, or through the semi-join, in the partitions the groups
+//     fall in, named as literals: touchedPartitions), and the joins sized
+//     by them (reduceJoins): the planner then knows how few they are.
+//     From the pushed-down filter alone DuckDB estimated a month of
+//     silver.orders as large as the table and built its hash join on every
+//     row of silver.order_items (1.1M at SF10: silver.orders_items'
+//     statement took 0.60 s, 0.28 s with the month's 1,000 orders
+//     computed first).
 //
 // ok is false when it does not apply.
 func (r *run) groupFilteredSQL(ctx context.Context, m *Model, groups engine.Relation, filter string, snaps map[string]*delta.Snapshot) (string, bool, error) {
